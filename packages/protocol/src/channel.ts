@@ -1,0 +1,24 @@
+/**
+ * Channel naming rules, shared by server and client.
+ *
+ * A channel name is 1–255 characters from `A–Z a–z 0–9 _ - . : @ = , /`.
+ * The namespace is the part before the first `:` (`chat:lobby` → `chat`);
+ * a name without `:` is in the default namespace (``).
+ */
+export const MAX_CHANNEL_LENGTH = 255;
+const CHANNEL_RE = /^[A-Za-z0-9_\-.:@=,/]+$/;
+
+export function isValidChannel(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_CHANNEL_LENGTH && CHANNEL_RE.test(name);
+}
+
+export function namespaceOf(channel: string): string {
+  const i = channel.indexOf(':');
+  return i < 0 ? '' : channel.slice(0, i);
+}
+
+/** The part after the namespace separator (`user:42` → `42`). */
+export function channelKey(channel: string): string {
+  const i = channel.indexOf(':');
+  return i < 0 ? channel : channel.slice(i + 1);
+}

@@ -1,0 +1,147 @@
+import { isValidChannel } from './channel.js';
+import { ErrorCode } from './codes.js';
+import type { Command, ProtocolError, Publication, ServerMessage, StreamPosition } from './messages.js';
+
+/** Messages in one frame are separated by this character. */
+export const FRAME_SEPARATOR = '\n';
+
+export type Decoded =
+  | { ok: true; command: Command }
+  /** `id` is set when the bad command had a usable id, so the error can be a reply. */
+  | { ok: false; id: number | undefined; error: ProtocolError };
+
+type Obj = Record<string, unknown>;
+
+function bad(id: number | undefined, message: string, code: number = ErrorCode.BadRequest): Decoded {
+  return { ok: false, id, error: { code, message } };
+}
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+/** Parses a `{offset, epoch}` value; undefined when absent, null when malformed. */
+export function parsePosition(v: unknown): StreamPosition | undefined | null {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return null;
+  const { offset, epoch } = v;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return null;
+  if (typeof epoch !== 'string' || epoch.length > 64) return null;
+  return { offset, epoch };
+}
+
+function channelOf(id: number, m: Obj): string | Decoded {
+  const channel = m.channel;
+  if (typeof channel !== 'string') return bad(id, '`channel` must be a string');
+  if (!isValidChannel(channel)) return bad(id, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}`, ErrorCode.InvalidChannel);
+  return channel;
+}
+
+function optionalString(m: Obj, key: string): string | undefined | null {
+  const v = m[key];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : null;
+}
+
+/** Validates one decoded JSON value as a client command. Pure; never throws. */
+export function decodeCommand(value: unknown): Decoded {
+  if (!isObject(value)) return bad(undefined, 'a command must be a JSON object');
+  const m = value;
+  if (!isId(m.id)) return bad(undefined, '`id` must be a positive integer');
+  const id = m.id;
+  switch (m.type) {
+    case 'connect': {
+      const token = optionalString(m, 'token');
+      const name = optionalString(m, 'name');
+      if (token === null) return bad(id, '`token` must be a string');
+      if (name === null) return bad(id, '`name` must be a string');
+      const command: Command = { type: 'connect', id };
+      if (token !== undefined) command.token = token;
+      if (name !== undefined) command.name = name;
+      return { ok: true, command };
+    }
+    case 'subscribe': {
+      const channel = channelOf(id, m);
+      if (typeof channel !== 'string') return channel;
+      const since = parsePosition(m.since);
+      if (since === null) return bad(id, '`since` must be {offset: integer ≥ 0, epoch: string}');
+      return { ok: true, command: since ? { type: 'subscribe', id, channel, since } : { type: 'subscribe', id, channel } };
+    }
+    case 'unsubscribe':
+    case 'presence': {
+      const channel = channelOf(id, m);
+      if (typeof channel !== 'string') return channel;
+      return { ok: true, command: { type: m.type, id, channel } };
+    }
+    case 'publish': {
+      const channel = channelOf(id, m);
+      if (typeof channel !== 'string') return channel;
+      if (!('data' in m) || m.data === undefined) return bad(id, '`data` is required');
+      return { ok: true, command: { type: 'publish', id, channel, data: m.data } };
+    }
+    case 'history': {
+      const channel = channelOf(id, m);
+      if (typeof channel !== 'string') return channel;
+      const since = parsePosition(m.since);
+      if (since === null) return bad(id, '`since` must be {offset: integer ≥ 0, epoch: string}');
+      const limit = m.limit;
+      if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0)) {
+        return bad(id, '`limit` must be an integer ≥ 0');
+      }
+      const command: Command = { type: 'history', id, channel };
+      if (since) command.since = since;
+      if (limit !== undefined) command.limit = limit;
+      return { ok: true, command };
+    }
+    case 'refresh': {
+      if (typeof m.token !== 'string' || m.token === '') return bad(id, '`token` must be a non-empty string');
+      return { ok: true, command: { type: 'refresh', id, token: m.token } };
+    }
+    case 'ping':
+      return { ok: true, command: { type: 'ping', id } };
+    default:
+      return bad(id, `unknown command type ${JSON.stringify(String(m.type).slice(0, 32))}`, ErrorCode.UnknownCommand);
+  }
+}
+
+/**
+ * Parses one frame of text into decoded commands, one per `\n`-separated line.
+ * A line that is not JSON yields an error without an id.
+ */
+export function decodeFrame(text: string): Decoded[] {
+  const out: Decoded[] = [];
+  for (const line of text.split(FRAME_SEPARATOR)) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      out.push(bad(undefined, 'frame is not valid JSON'));
+      continue;
+    }
+    out.push(decodeCommand(value));
+  }
+  return out;
+}
+
+export function encodeMessage(message: ServerMessage): string {
+  return JSON.stringify(message);
+}
+
+/** Encodes a publication push once; the same string is written to every subscriber. */
+export function encodePublication(pub: Publication): string {
+  return JSON.stringify({ type: 'publication', ...pub });
+}
+
+/** Splits a received frame into server messages. Throws on invalid JSON (a server bug, not user input). */
+export function decodeServerFrame(text: string): ServerMessage[] {
+  const out: ServerMessage[] = [];
+  for (const line of text.split(FRAME_SEPARATOR)) {
+    if (line !== '') out.push(JSON.parse(line) as ServerMessage);
+  }
+  return out;
+}

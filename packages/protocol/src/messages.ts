@@ -1,0 +1,115 @@
+/**
+ * Wire messages of the Tidings JSON protocol (docs/protocol.md).
+ *
+ * Every message is a JSON object keyed on `type`. One transport frame (a
+ * WebSocket message, one NDJSON line batch) carries one or more messages
+ * separated by `\n`; JSON text never contains a raw newline, so splitting is safe.
+ */
+
+/** Where a client is in a channel's stream. */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+/** Who published or joined, as others see it. */
+export interface ClientInfo {
+  client: string;
+  user: string;
+}
+
+export interface Publication {
+  channel: string;
+  /** Grows by one per publication in the channel, starting at 1. */
+  offset: number;
+  /** Changes when the channel's history is lost; offsets are comparable only within one epoch. */
+  epoch: string;
+  data: unknown;
+  /** Server time of publication, milliseconds since the Unix epoch. */
+  time: number;
+  info?: ClientInfo;
+}
+
+// ---- client → server commands ----
+
+export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string }
+export interface SubscribeCommand { type: 'subscribe'; id: number; channel: string; since?: StreamPosition }
+export interface UnsubscribeCommand { type: 'unsubscribe'; id: number; channel: string }
+export interface PublishCommand { type: 'publish'; id: number; channel: string; data: unknown }
+export interface HistoryCommand { type: 'history'; id: number; channel: string; since?: StreamPosition; limit?: number }
+export interface PresenceCommand { type: 'presence'; id: number; channel: string }
+export interface RefreshCommand { type: 'refresh'; id: number; token: string }
+export interface PingCommand { type: 'ping'; id: number }
+
+export type Command =
+  | ConnectCommand
+  | SubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | HistoryCommand
+  | PresenceCommand
+  | RefreshCommand
+  | PingCommand;
+
+export type CommandType = Command['type'];
+
+// ---- results carried by replies ----
+
+export interface ConnectResult {
+  client: string;
+  user: string;
+  /** Token expiry, seconds since the Unix epoch; absent when the token does not expire. */
+  expires?: number;
+  version: string;
+}
+export interface SubscribeResult {
+  position: StreamPosition;
+  /** True when every publication after `since` is in `publications`; false when history could not provide them. */
+  recovered: boolean;
+  /** Missed publications, oldest first (only when `since` was given). */
+  publications: Publication[];
+}
+export interface PublishResult { offset: number; epoch: string }
+export interface HistoryResult { position: StreamPosition; publications: Publication[] }
+export interface PresenceResult { clients: Record<string, ClientInfo> }
+export interface RefreshResult { expires?: number }
+export type EmptyResult = Record<string, never>;
+
+export interface ResultOf {
+  connect: ConnectResult;
+  subscribe: SubscribeResult;
+  unsubscribe: EmptyResult;
+  publish: PublishResult;
+  history: HistoryResult;
+  presence: PresenceResult;
+  refresh: RefreshResult;
+  ping: EmptyResult;
+}
+
+// ---- server → client messages ----
+
+export interface ProtocolError { code: number; message: string }
+
+export interface ReplyMessage { type: 'reply'; id: number; result: ResultOf[CommandType] }
+export interface ErrorMessage { type: 'error'; id: number; error: ProtocolError }
+export interface PublicationMessage extends Publication { type: 'publication' }
+export interface JoinMessage { type: 'join'; channel: string; info: ClientInfo }
+export interface LeaveMessage { type: 'leave'; channel: string; info: ClientInfo }
+/** The server ended a subscription (e.g. `POST /api/unsubscribe`). */
+export interface UnsubscribedMessage { type: 'unsubscribed'; channel: string; code: number; reason: string }
+/** The token expires in `expiresIn` seconds: send `refresh` with a new one. */
+export interface RefreshRequiredMessage { type: 'refresh_required'; expiresIn: number }
+/** Sent right before the server closes the connection. */
+export interface DisconnectMessage { type: 'disconnect'; code: number; reason: string; reconnect: boolean }
+
+export type ServerMessage =
+  | ReplyMessage
+  | ErrorMessage
+  | PublicationMessage
+  | JoinMessage
+  | LeaveMessage
+  | UnsubscribedMessage
+  | RefreshRequiredMessage
+  | DisconnectMessage;
+
+export const PROTOCOL_VERSION = '1';
