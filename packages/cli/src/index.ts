@@ -1,1 +1,3 @@
-export {};
+export { loadConfig, ConfigError, type ServeConfig } from './config.js';
+export { serve } from './serve.js';
+export { SETTINGS, helpText, envName, configKey, type Setting } from './settings.js';

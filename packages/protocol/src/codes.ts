@@ -8,8 +8,8 @@
  *   3500–3999  terminal: do not reconnect until something changes (token, code, config)
  *   4000–4499  application-defined, reconnect
  *   4500–4999  application-defined, do not reconnect
- * Standard WebSocket codes (1000–2999) reconnect, except 1008 (policy) and 1009 (too big),
- * which the client caused and would cause again.
+ * Standard WebSocket codes (1000–2999) reconnect, except 1008 (policy violation) and
+ * 1009 (a frame over the maximum message size), which the client caused and would cause again.
  */
 
 export interface ErrorCodeInfo {
@@ -87,7 +87,6 @@ export const CloseCode = {
   BadRequest: 3501,
   ForceDisconnect: 3502,
   PermissionDenied: 3503,
-  MessageTooLarge: 3504,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -104,7 +103,21 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = [
   { code: 3501, name: 'bad_request', reconnect: false, description: 'The client broke the protocol (unparsable frame, wrong message shape).' },
   { code: 3502, name: 'force_disconnect', reconnect: false, description: 'The backend disconnected this user (`POST /api/disconnect`).' },
   { code: 3503, name: 'permission_denied', reconnect: false, description: 'The connection is not allowed (e.g. anonymous where not permitted).' },
-  { code: 3504, name: 'message_too_large', reconnect: false, description: 'The client sent a message over the maximum message size.' },
+];
+
+/**
+ * Codes of the `unsubscribed` push (the server ended one subscription):
+ *   2000–2499  final: do not resubscribe
+ *   2500–2999  transient: resubscribe (with `since`, to recover)
+ */
+export const UnsubscribeCode = {
+  Server: 2000,
+  Resubscribe: 2500,
+} as const;
+
+export const UNSUBSCRIBE_CODES: readonly CloseCodeInfo[] = [
+  { code: 2000, name: 'server', reconnect: false, description: 'The backend ended the subscription (`POST /api/unsubscribe`); do not resubscribe.' },
+  { code: 2500, name: 'resubscribe', reconnect: true, description: 'The node lost the subscription\'s state; resubscribe with `since` to recover.' },
 ];
 
 /** Whether a client should reconnect after a connection closed with `code`. */

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { serve } from './serve.js';
+import { helpText } from './settings.js';
+
+const VERSION = '0.1.0';
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help')) {
+    process.stdout.write(helpText());
+    return;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`tidings: unknown command ${JSON.stringify(command)}; try \`tidings serve --help\`\n`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = loadConfig(rest, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tidings: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  try {
+    await serve(config);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+      process.stderr.write(`tidings: invalid setting --port: cannot listen on ${config.host}:${config.port} (${e.code})\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`tidings: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

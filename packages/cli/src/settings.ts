@@ -1,0 +1,68 @@
+/**
+ * Every setting of `tidings serve`, once: its flag, environment variable, config-file key,
+ * type, default and description. Flags, env, `--help` and docs/configuration.md all come from here.
+ */
+export type SettingType = 'int' | 'string' | 'list' | 'enum' | 'file';
+
+export interface Setting {
+  /** Flag name without `--`; the env var is TIDINGS_ + upper snake case; the config key is camelCase. */
+  readonly flag: string;
+  readonly type: SettingType;
+  readonly description: string;
+  readonly default?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { flag: 'port', type: 'int', min: 0, max: 65535, default: '8080', description: 'HTTP port serving every endpoint' },
+  { flag: 'host', type: 'string', default: '0.0.0.0', description: 'Interface to listen on' },
+  { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`)' },
+  { flag: 'api-key', type: 'string', description: 'Key for the server API (`X-API-Key`); without one the API refuses every call' },
+  { flag: 'jwt-secret', type: 'string', description: 'HS256/384/512 secret for client tokens' },
+  { flag: 'jwt-public-key', type: 'file', description: 'PEM file with an RSA, EC or Ed25519 public key for client tokens' },
+  { flag: 'jwks', type: 'string', description: 'JWKS URL (http/https) or JWKS JSON file for client tokens' },
+  { flag: 'jwt-audience', type: 'string', description: 'Required `aud` claim, when set' },
+  { flag: 'jwt-issuer', type: 'string', description: 'Required `iss` claim, when set' },
+  { flag: 'allowed-origins', type: 'list', description: 'Comma-separated browser origins allowed to connect; `*` for any; empty: same origin only' },
+  { flag: 'max-message-size', type: 'int', min: 64, default: '65536', description: 'Largest client message, API body or payload, in bytes' },
+  { flag: 'max-subscriptions', type: 'int', min: 1, default: '128', description: 'Subscriptions per connection' },
+  { flag: 'max-queue-bytes', type: 'int', min: 1024, default: '1048576', description: 'Outbound bytes queued per connection before it is closed as slow (3001)' },
+  { flag: 'max-connections', type: 'int', min: 1, default: '100000', description: 'Connections per node; more are closed with 3006' },
+  { flag: 'history-size', type: 'int', min: 0, default: '100', description: 'Publications kept per channel in the default and `user` namespaces' },
+  { flag: 'history-ttl', type: 'int', min: 1, default: '600', description: 'Seconds history lives after a channel\'s last publication (default and `user` namespaces)' },
+  { flag: 'token-refresh-lead', type: 'int', min: 1, default: '10', description: 'Seconds before token expiry at which the server asks for a refresh' },
+  { flag: 'connect-timeout', type: 'int', min: 1, default: '10', description: 'Seconds a WebSocket connection has to send `connect`' },
+  { flag: 'ping-interval', type: 'int', min: 1, default: '25', description: 'Seconds between WebSocket pings; a missed pong closes the connection (3002)' },
+  { flag: 'shutdown-timeout', type: 'int', min: 0, default: '10', description: 'Seconds a graceful shutdown waits for clients to leave' },
+  { flag: 'engine', type: 'enum', values: ['memory'], default: 'memory', description: 'Engine connecting nodes: `memory` (single process)' },
+  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
+];
+
+export function envName(flag: string): string {
+  return `TIDINGS_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function configKey(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => {
+    const left = `  --${s.flag}${s.type === 'enum' ? ` <${s.values?.join('|')}>` : ` <${s.type === 'int' ? 'n' : s.type === 'list' ? 'a,b' : s.type === 'file' ? 'path' : 'value'}>`}`;
+    const def = s.default !== undefined ? ` (default ${s.default})` : '';
+    return `${left.padEnd(40)} ${s.description}${def}\n${' '.repeat(41)}env ${envName(s.flag)}`;
+  });
+  return `Usage: tidings serve [options]
+
+Starts a Tidings node: WebSocket /ws, server API /api/*, /healthz, /readyz on one HTTP port.
+Settings come from flags, then TIDINGS_* environment variables, then the config file, then defaults.
+A bad setting exits with code 2 and names the setting.
+
+Options:
+${rows.join('\n')}
+  --help                                   This text
+  --version                                Print the version
+`;
+}

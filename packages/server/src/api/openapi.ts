@@ -1,0 +1,84 @@
+import { ERROR_CODES } from '@tidings/protocol';
+
+/** The OpenAPI 3.1 description of the server API, served at `/api/openapi.json`. */
+export function openApiDocument(): object {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+  const errors = {
+    400: { description: 'Bad request (codes 107 bad_request, 111 invalid_channel)', ...json(ref('Error')) },
+    401: { description: 'Missing or wrong X-API-Key (101 unauthorized)', ...json(ref('Error')) },
+    403: { description: 'Forbidden (103 permission_denied)', ...json(ref('Error')) },
+    404: { description: 'Unknown namespace (102) or endpoint (114)', ...json(ref('Error')) },
+    413: { description: 'Body over the maximum message size (112)', ...json(ref('Error')) },
+    503: { description: 'Engine unavailable (113)', ...json(ref('Error')) },
+  };
+  const channelParam = { name: 'channel', in: 'query', required: true, schema: { type: 'string' } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Tidings server API', version: '1', description: 'Backend API of the Tidings real-time server. Every call needs the `X-API-Key` header.' },
+    security: [{ apiKey: [] }],
+    paths: {
+      '/api/publish': {
+        post: {
+          summary: 'Publish to one channel',
+          requestBody: { required: true, ...json({ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {}, idempotencyKey: { type: 'string', maxLength: 255 } } }) },
+          responses: { 200: { description: 'Published', ...json(ref('StreamPosition')) }, 409: { description: 'Idempotency key reused with other data (117)', ...json(ref('Error')) }, ...errors },
+        },
+      },
+      '/api/broadcast': {
+        post: {
+          summary: 'Publish the same data to many channels (at most 1000)',
+          requestBody: { required: true, ...json({ type: 'object', required: ['channels', 'data'], properties: { channels: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 }, data: {}, idempotencyKey: { type: 'string' } } }) },
+          responses: {
+            200: { description: 'One result per channel: a position or an error', ...json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, error: ref('ErrorBody') } } } } }) },
+            ...errors,
+          },
+        },
+      },
+      '/api/history': {
+        get: {
+          summary: 'Publications held for a channel',
+          parameters: [channelParam, { name: 'since', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'Publications after this offset, oldest first; without it the latest `limit`' }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0 } }],
+          responses: { 200: { description: 'History', ...json({ type: 'object', properties: { position: ref('StreamPosition'), publications: { type: 'array', items: ref('Publication') } } }) }, ...errors },
+        },
+      },
+      '/api/presence': {
+        get: {
+          summary: 'Clients subscribed to a channel (namespaces with presence on)',
+          parameters: [channelParam],
+          responses: { 200: { description: 'Clients by client id', ...json({ type: 'object', properties: { clients: { type: 'object', additionalProperties: ref('ClientInfo') } } }) }, ...errors },
+        },
+      },
+      '/api/channels': {
+        get: {
+          summary: 'Channels with subscribers on this node',
+          responses: { 200: { description: 'Channels', ...json({ type: 'object', properties: { channels: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: { type: 'integer' } } } } } }) }, ...errors },
+        },
+      },
+      '/api/disconnect': {
+        post: {
+          summary: 'Disconnect every connection of a user, on every node (close code 3502, no reconnect)',
+          requestBody: { required: true, ...json({ type: 'object', required: ['user'], properties: { user: { type: 'string' }, reason: { type: 'string' } } }) },
+          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/api/unsubscribe': {
+        post: {
+          summary: 'End a user\'s subscription to a channel, on every node (unsubscribed push, code 2000)',
+          requestBody: { required: true, ...json({ type: 'object', required: ['user', 'channel'], properties: { user: { type: 'string' }, channel: { type: 'string' }, reason: { type: 'string' } } }) },
+          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      schemas: {
+        StreamPosition: { type: 'object', required: ['offset', 'epoch'], properties: { offset: { type: 'integer' }, epoch: { type: 'string' } } },
+        ClientInfo: { type: 'object', properties: { client: { type: 'string' }, user: { type: 'string' } } },
+        Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo') } },
+        ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' } } },
+        Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorBody') } },
+      },
+    },
+  };
+}

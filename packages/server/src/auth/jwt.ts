@@ -1,0 +1,102 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ErrorCode } from '@tidings/protocol';
+import type { JwtOptions } from '../options.js';
+
+/** What a verified token says about its holder. */
+export interface Credentials {
+  user: string;
+  /** Expiry, seconds since the Unix epoch. */
+  expires?: number;
+  /** Channels the token grants regardless of namespace policy. */
+  channels?: string[];
+}
+
+/** A token was refused; `code` is ErrorCode.Unauthorized or ErrorCode.TokenExpired. */
+export class AuthError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
+
+function algorithmsFor(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa': return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+    case 'rsa-pss': return ['PS256', 'PS384', 'PS512'];
+    case 'ec': return ['ES256', 'ES384', 'ES512'];
+    case 'ed25519': return ['EdDSA', 'Ed25519'];
+    default: throw new TypeError(`jwt.publicKey: unsupported key type ${key.asymmetricKeyType ?? 'unknown'}`);
+  }
+}
+
+/**
+ * Verifies JWTs with jose against whichever keys are configured: an HMAC secret, a PEM public
+ * key, and/or a JWKS (URL or file). `sub` is the user; `exp` is enforced; `channels` is optional.
+ */
+export class TokenVerifier {
+  private readonly keys: Array<{ algs: string[]; key: KeyObject | Uint8Array | JWTVerifyGetKey }> = [];
+
+  constructor(private readonly options: JwtOptions) {
+    if (options.secret) this.keys.push({ algs: HMAC_ALGS, key: new TextEncoder().encode(options.secret) });
+    if (options.publicKey) {
+      const key = createPublicKey(options.publicKey);
+      this.keys.push({ algs: algorithmsFor(key), key });
+    }
+    if (options.jwks) {
+      const jwks = /^https?:\/\//.test(options.jwks)
+        ? createRemoteJWKSet(new URL(options.jwks))
+        : createLocalJWKSet(JSON.parse(readFileSync(options.jwks, 'utf8')) as Parameters<typeof createLocalJWKSet>[0]);
+      this.keys.push({ algs: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'], key: jwks });
+    }
+  }
+
+  get configured(): boolean {
+    return this.keys.length > 0;
+  }
+
+  async verify(token: string): Promise<Credentials> {
+    if (!this.configured) {
+      throw new AuthError(ErrorCode.Unauthorized, 'tokens cannot be verified: no JWT key is configured (set --jwt-secret, --jwt-public-key or --jwks)');
+    }
+    const alg = headerAlg(token);
+    const entry = this.keys.find((k) => k.algs.includes(alg));
+    if (!entry) throw new AuthError(ErrorCode.Unauthorized, `token algorithm ${alg} is not accepted by this server`);
+    let payload: JWTPayload;
+    try {
+      const verifyOptions = { algorithms: entry.algs, ...(this.options.audience ? { audience: this.options.audience } : {}), ...(this.options.issuer ? { issuer: this.options.issuer } : {}) };
+      const key = entry.key;
+      payload = typeof key === 'function'
+        ? (await jwtVerify(token, key, verifyOptions)).payload
+        : (await jwtVerify(token, key, verifyOptions)).payload;
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new AuthError(ErrorCode.TokenExpired, 'token expired');
+      throw new AuthError(ErrorCode.Unauthorized, `invalid token: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError(ErrorCode.Unauthorized, 'invalid token: `sub` claim missing');
+    const creds: Credentials = { user: payload.sub };
+    if (typeof payload.exp === 'number') creds.expires = payload.exp;
+    const channels = payload.channels;
+    if (channels !== undefined) {
+      if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) {
+        throw new AuthError(ErrorCode.Unauthorized, 'invalid token: `channels` claim must be an array of strings');
+      }
+      creds.channels = channels;
+    }
+    return creds;
+  }
+}
+
+function headerAlg(token: string): string {
+  const head = token.split('.')[0] ?? '';
+  try {
+    const parsed = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { alg?: unknown };
+    if (typeof parsed.alg === 'string') return parsed.alg;
+  } catch {
+    // fall through
+  }
+  throw new AuthError(ErrorCode.Unauthorized, 'invalid token: not a JWT');
+}

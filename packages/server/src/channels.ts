@@ -1,0 +1,45 @@
+import { ErrorCode, channelKey, isValidChannel, namespaceOf } from '@tidings/protocol';
+import { TidingsError } from './errors.js';
+import type { NamespaceOptions } from './options.js';
+
+/** Who is asking: a user id ('' for anonymous) and channels their token grants. */
+export interface Principal {
+  user: string;
+  channels?: string[] | undefined;
+}
+
+/** Channel name and namespace rules: which namespace a channel is in and who may do what. */
+export class ChannelPolicy {
+  constructor(private readonly namespaces: Record<string, NamespaceOptions>) {}
+
+  /** The channel's namespace options; throws invalid_channel or unknown_channel. */
+  resolve(channel: string): NamespaceOptions {
+    if (!isValidChannel(channel)) {
+      throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}: use 1–255 of A–Z a–z 0–9 _ - . : @ = , /`);
+    }
+    const ns = this.namespaces[namespaceOf(channel)];
+    if (!ns) throw new TidingsError(ErrorCode.UnknownChannel, `unknown namespace ${JSON.stringify(namespaceOf(channel))} in channel ${channel}`);
+    return ns;
+  }
+
+  /** Throws permission_denied unless `who` may subscribe to `channel` (in namespace `ns`). */
+  checkSubscribe(ns: NamespaceOptions, channel: string, who: Principal): void {
+    if (who.channels?.includes(channel)) return;
+    switch (ns.subscribe) {
+      case 'anyone':
+        return;
+      case 'authenticated':
+        if (who.user !== '') return;
+        throw new TidingsError(ErrorCode.PermissionDenied, `channel ${channel} needs an authenticated connection`);
+      case 'owner':
+        if (who.user !== '' && channelKey(channel) === who.user) return;
+        throw new TidingsError(ErrorCode.PermissionDenied, `channel ${channel} belongs to another user`);
+    }
+  }
+
+  /** Clients publish only where the namespace allows it and they may subscribe. */
+  checkPublish(ns: NamespaceOptions, channel: string, who: Principal): void {
+    if (!ns.publish) throw new TidingsError(ErrorCode.PermissionDenied, `clients may not publish to ${channel}`);
+    this.checkSubscribe(ns, channel, who);
+  }
+}

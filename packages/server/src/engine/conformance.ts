@@ -1,0 +1,185 @@
+/**
+ * The engine conformance suite: every Engine implementation runs it in its own tests,
+ *   engineConformance('memory', async () => ({ engine: new MemoryEngine(), cleanup: async () => {} }))
+ * Each test gets a fresh engine and unique channel names.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ClientInfo, Publication } from '@tidings/protocol';
+import { IdempotencyConflictError } from './engine.js';
+import type { ControlMessage, Engine, EngineHandler } from './engine.js';
+
+export interface EngineFixture {
+  engine: Engine;
+  cleanup(): Promise<void>;
+}
+
+class Recorder implements EngineHandler {
+  pubs: Publication[] = [];
+  joins: Array<[string, ClientInfo]> = [];
+  leaves: Array<[string, ClientInfo]> = [];
+  controls: ControlMessage[] = [];
+  private waiters: Array<() => void> = [];
+  onPublication(pub: Publication): void { this.pubs.push(pub); this.wake(); }
+  onJoin(channel: string, info: ClientInfo): void { this.joins.push([channel, info]); this.wake(); }
+  onLeave(channel: string, info: ClientInfo): void { this.leaves.push([channel, info]); this.wake(); }
+  onControl(message: ControlMessage): void { this.controls.push(message); this.wake(); }
+  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
+  /** Waits until `cond` holds, or fails after `ms`. */
+  async until(cond: () => boolean, ms = 3000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) assert.fail('timed out waiting for engine delivery');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 50));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+}
+
+const opts = { historySize: 10, historyTtl: 60 };
+
+export function engineConformance(name: string, create: () => Promise<EngineFixture>): void {
+  describe(`engine conformance: ${name}`, () => {
+    let fx: EngineFixture;
+    let rec: Recorder;
+    let ch: string;
+
+    beforeEach(async () => {
+      fx = await create();
+      rec = new Recorder();
+      await fx.engine.start(rec);
+      ch = `conf:${randomUUID()}`;
+    });
+    afterEach(async () => {
+      await fx.engine.close();
+      await fx.cleanup();
+    });
+
+    it('assigns offsets 1, 2, 3… within one epoch', async () => {
+      const a = await fx.engine.publish(ch, { n: 1 }, opts);
+      const b = await fx.engine.publish(ch, { n: 2 }, opts);
+      const c = await fx.engine.publish(ch, { n: 3 }, opts);
+      assert.deepEqual([a.offset, b.offset, c.offset], [1, 2, 3]);
+      assert.equal(a.epoch, b.epoch);
+      assert.equal(b.epoch, c.epoch);
+      assert.deepEqual(c.data, { n: 3 });
+      assert.equal(c.channel, ch);
+    });
+
+    it('keeps channels independent', async () => {
+      await fx.engine.publish(ch, 1, opts);
+      const other = await fx.engine.publish(`${ch}-other`, 1, opts);
+      assert.equal(other.offset, 1);
+    });
+
+    it('gives an untouched channel offset 0 and a stable epoch that publications then use', async () => {
+      const h1 = await fx.engine.history(ch, { limit: 0 });
+      assert.equal(h1.position.offset, 0);
+      const pub = await fx.engine.publish(ch, 'x', opts);
+      assert.equal(pub.epoch, h1.position.epoch);
+    });
+
+    it('returns exactly the publications after `since`, oldest first', async () => {
+      for (let i = 1; i <= 6; i++) await fx.engine.publish(ch, i, opts);
+      const h = await fx.engine.history(ch, { since: 3 });
+      assert.deepEqual(h.publications.map((p) => p.data), [4, 5, 6]);
+      assert.deepEqual(h.publications.map((p) => p.offset), [4, 5, 6]);
+      assert.equal(h.position.offset, 6);
+      const none = await fx.engine.history(ch, { since: 6 });
+      assert.deepEqual(none.publications, []);
+      const limited = await fx.engine.history(ch, { since: 1, limit: 2 });
+      assert.deepEqual(limited.publications.map((p) => p.offset), [2, 3]);
+    });
+
+    it('without `since`, returns the latest `limit`', async () => {
+      for (let i = 1; i <= 5; i++) await fx.engine.publish(ch, i, opts);
+      const h = await fx.engine.history(ch, { limit: 2 });
+      assert.deepEqual(h.publications.map((p) => p.offset), [4, 5]);
+      const all = await fx.engine.history(ch, {});
+      assert.deepEqual(all.publications.map((p) => p.offset), [1, 2, 3, 4, 5]);
+    });
+
+    it('bounds history by historySize, so a long gap is visibly short', async () => {
+      for (let i = 1; i <= 8; i++) await fx.engine.publish(ch, i, { historySize: 3, historyTtl: 60 });
+      const h = await fx.engine.history(ch, { since: 2 });
+      assert.deepEqual(h.publications.map((p) => p.offset), [6, 7, 8]);
+      assert.equal(h.position.offset, 8);
+    });
+
+    it('expires history after historyTtl but keeps the offset', async () => {
+      await fx.engine.publish(ch, 1, { historySize: 10, historyTtl: 1 });
+      await new Promise((r) => setTimeout(r, 1300));
+      const h = await fx.engine.history(ch, { since: 0 });
+      assert.equal(h.publications.length, 0);
+      const next = await fx.engine.publish(ch, 2, opts);
+      if (next.epoch === h.position.epoch) assert.equal(next.offset, 2);
+    });
+
+    it('keeps no history with historySize 0 yet advances the offset', async () => {
+      await fx.engine.publish(ch, 1, { historySize: 0, historyTtl: 60 });
+      const p = await fx.engine.publish(ch, 2, { historySize: 0, historyTtl: 60 });
+      assert.equal(p.offset, 2);
+      const h = await fx.engine.history(ch, { since: 0 });
+      assert.equal(h.publications.length, 0);
+    });
+
+    it('publishes once per idempotency key and refuses the key with other data', async () => {
+      const a = await fx.engine.publish(ch, { v: 1 }, { ...opts, idempotencyKey: 'k1' });
+      const b = await fx.engine.publish(ch, { v: 1 }, { ...opts, idempotencyKey: 'k1' });
+      assert.equal(b.offset, a.offset);
+      assert.equal(b.epoch, a.epoch);
+      const h = await fx.engine.history(ch, {});
+      assert.equal(h.publications.length, 1);
+      await assert.rejects(fx.engine.publish(ch, { v: 2 }, { ...opts, idempotencyKey: 'k1' }), IdempotencyConflictError);
+    });
+
+    it('delivers only subscribed channels, in offset order, until unsubscribed', async () => {
+      await fx.engine.publish(ch, 'before', opts);
+      await fx.engine.subscribe(ch);
+      for (let i = 1; i <= 20; i++) await fx.engine.publish(ch, i, opts);
+      await fx.engine.publish(`${ch}-unsubscribed`, 'x', opts);
+      await rec.until(() => rec.pubs.length >= 20);
+      assert.deepEqual(rec.pubs.map((p) => p.offset), Array.from({ length: 20 }, (_, i) => i + 2));
+      assert.ok(rec.pubs.every((p) => p.channel === ch));
+      await fx.engine.unsubscribe(ch);
+      await fx.engine.publish(ch, 'after', opts);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(rec.pubs.length, 20);
+    });
+
+    it('delivers join and leave to subscribed nodes', async () => {
+      await fx.engine.subscribe(ch);
+      const info = { client: 'c1', user: 'u1' };
+      await fx.engine.publishJoin(ch, info);
+      await fx.engine.publishLeave(ch, info);
+      await rec.until(() => rec.joins.length === 1 && rec.leaves.length === 1);
+      assert.deepEqual(rec.joins[0], [ch, info]);
+      assert.deepEqual(rec.leaves[0], [ch, info]);
+    });
+
+    it('delivers control messages to every node', async () => {
+      const msg: ControlMessage = { type: 'disconnect', user: 'u9', code: 3502, reason: 'test' };
+      await fx.engine.publishControl(msg);
+      await rec.until(() => rec.controls.length === 1);
+      assert.deepEqual(rec.controls[0], msg);
+    });
+
+    it('tracks presence by client id', async () => {
+      await fx.engine.addPresence(ch, 'c1', { client: 'c1', user: 'u1' }, 60);
+      await fx.engine.addPresence(ch, 'c2', { client: 'c2', user: 'u2' }, 60);
+      assert.deepEqual(await fx.engine.presence(ch), { c1: { client: 'c1', user: 'u1' }, c2: { client: 'c2', user: 'u2' } });
+      await fx.engine.removePresence(ch, 'c1');
+      assert.deepEqual(Object.keys(await fx.engine.presence(ch)), ['c2']);
+      await fx.engine.removePresence(ch, 'c2');
+      assert.deepEqual(await fx.engine.presence(ch), {});
+    });
+
+    it('reports ready once started', () => {
+      assert.equal(fx.engine.isReady(), true);
+    });
+  });
+}

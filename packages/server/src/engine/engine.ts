@@ -1,0 +1,120 @@
+import type { ClientInfo, Publication, StreamPosition } from '@tidings/protocol';
+
+/**
+ * The engine connects the nodes of a cluster: it assigns offsets, keeps history,
+ * carries publications to every node that subscribed, and tracks presence.
+ * Implementations: MemoryEngine (one process) and RedisEngine (@tidings/redis).
+ * Every implementation passes the conformance suite in ./conformance.ts.
+ */
+
+/** A message from one node to all nodes (e.g. disconnect a user everywhere). */
+export type ControlMessage =
+  | { type: 'disconnect'; user: string; code: number; reason: string }
+  | { type: 'unsubscribe'; user: string; channel: string; code: number; reason: string };
+
+/** What the node is told. Called in order per channel; never concurrently for one channel. */
+export interface EngineHandler {
+  onPublication(pub: Publication): void;
+  onJoin(channel: string, info: ClientInfo): void;
+  onLeave(channel: string, info: ClientInfo): void;
+  onControl(message: ControlMessage): void;
+}
+
+export interface PublishOptions {
+  /** History kept for the channel (0: none; the offset still advances). */
+  historySize: number;
+  /** Seconds the history lives after this publication. */
+  historyTtl: number;
+  /**
+   * Publishing twice with the same key and data within `idempotencyTtl` publishes once and returns
+   * the first result; the same key with other data rejects with IdempotencyConflictError.
+   */
+  idempotencyKey?: string;
+  /** Seconds an idempotency key is remembered (default 300). */
+  idempotencyTtl?: number;
+  info?: ClientInfo;
+}
+
+export interface HistoryOptions {
+  /** Return publications after this offset (oldest first). Without it: the latest `limit`. */
+  since?: number;
+  /** At most this many publications; 0 returns only the position. Absent: all held. */
+  limit?: number;
+}
+
+export interface HistoryResult {
+  /** The channel's current top: the last assigned offset and the current epoch. */
+  position: StreamPosition;
+  /** Oldest first, contiguous offsets. */
+  publications: Publication[];
+}
+
+export interface Broker {
+  /**
+   * Registers the node's handler and connects. Must be called once, before anything else.
+   * Resolves when the engine is usable.
+   */
+  start(handler: EngineHandler): Promise<void>;
+
+  /**
+   * Assigns the channel's next offset (previous + 1, the first is 1), stores the publication
+   * in history (bounded by `historySize`, expiring after `historyTtl`), and delivers it to every
+   * node subscribed to the channel, this one included. Publications of one channel reach each
+   * node in offset order. Resolves with the stored publication once it is durable in history.
+   * Rejects with EngineUnavailableError when the engine cannot be reached.
+   */
+  publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication>;
+
+  /** Delivers a join/leave event to subscribed nodes. Not stored. */
+  publishJoin(channel: string, info: ClientInfo): Promise<void>;
+  publishLeave(channel: string, info: ClientInfo): Promise<void>;
+
+  /** Delivers a control message to every node, this one included. */
+  publishControl(message: ControlMessage): Promise<void>;
+
+  /**
+   * From when this resolves, the node receives every publication, join and leave of the channel.
+   * Calls are not reference counted: the hub subscribes once per channel.
+   */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+
+  /**
+   * The channel's position and the publications after `since`. A channel that never had a
+   * publication has offset 0 and a fresh epoch, which stays the channel's epoch until its
+   * history is lost. When history was lost (expired, trimmed, engine restarted), the result
+   * has fewer publications than the gap, or a different epoch: never a silent gap.
+   */
+  history(channel: string, options: HistoryOptions): Promise<HistoryResult>;
+
+  /** Whether the engine can currently serve requests. */
+  isReady(): boolean;
+
+  close(): Promise<void>;
+}
+
+export interface PresenceManager {
+  /** Adds or refreshes a client's presence; an entry not refreshed within `ttl` seconds may expire. */
+  addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<void>;
+  removePresence(channel: string, clientId: string): Promise<void>;
+  /** Clients present in the channel, by client id. */
+  presence(channel: string): Promise<Record<string, ClientInfo>>;
+}
+
+export interface Engine extends Broker, PresenceManager {
+  readonly name: string;
+}
+
+export class EngineUnavailableError extends Error {
+  constructor(message = 'the engine is unavailable') {
+    super(message);
+    this.name = 'EngineUnavailableError';
+  }
+}
+
+export class IdempotencyConflictError extends Error {
+  constructor(key: string) {
+    super(`idempotency key ${JSON.stringify(key)} was already used with different data`);
+    this.name = 'IdempotencyConflictError';
+  }
+}

@@ -1,0 +1,4 @@
+import { engineConformance } from './conformance.js';
+import { MemoryEngine } from './memory.js';
+
+engineConformance('memory', async () => ({ engine: new MemoryEngine(), cleanup: async () => {} }));

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientInfo, Publication } from '@tidings/protocol';
+import { IdempotencyConflictError } from './engine.js';
+import type { ControlMessage, Engine, EngineHandler, HistoryOptions, HistoryResult, PublishOptions } from './engine.js';
+
+interface ChannelState {
+  epoch: string;
+  offset: number;
+  /** Held publications, oldest first, contiguous, ending at `offset`. */
+  pubs: Publication[];
+  /** When the held publications expire (ms). */
+  expireAt: number;
+}
+
+interface Remembered {
+  pub: Publication;
+  /** The JSON of the first publication's data, to refuse a reuse of the key with other data. */
+  json: string;
+  expireAt: number;
+}
+
+export function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/**
+ * The single-process engine: everything lives in this process's memory and is gone when it exits
+ * (a restart gives every channel a new epoch, so clients learn `recovered: false`).
+ * Delivery to the handler is synchronous, inside `publish`.
+ */
+export class MemoryEngine implements Engine {
+  readonly name = 'memory';
+  private handler: EngineHandler | undefined;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly subscribed = new Set<string>();
+  private readonly presenceByChannel = new Map<string, Map<string, ClientInfo>>();
+  /** Insertion-ordered, so expired keys are found at the front. */
+  private readonly idempotency = new Map<string, Remembered>();
+
+  async start(handler: EngineHandler): Promise<void> {
+    this.handler = handler;
+  }
+
+  isReady(): boolean {
+    return this.handler !== undefined;
+  }
+
+  async publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
+    const now = Date.now();
+    const key = options.idempotencyKey === undefined ? undefined : `${channel}\u0000${options.idempotencyKey}`;
+    if (key !== undefined) {
+      this.forgetExpiredKeys(now);
+      const seen = this.idempotency.get(key);
+      if (seen) {
+        if (seen.json !== JSON.stringify(data)) throw new IdempotencyConflictError(options.idempotencyKey ?? '');
+        return seen.pub;
+      }
+    }
+    const st = this.state(channel, now);
+    const pub: Publication = { channel, offset: st.offset + 1, epoch: st.epoch, data, time: now };
+    if (options.info) pub.info = options.info;
+    st.offset = pub.offset;
+    if (options.historySize > 0) {
+      st.pubs.push(pub);
+      if (st.pubs.length > options.historySize) st.pubs.splice(0, st.pubs.length - options.historySize);
+      st.expireAt = now + options.historyTtl * 1000;
+    } else {
+      st.pubs.length = 0;
+    }
+    if (key !== undefined) {
+      this.idempotency.set(key, { pub, json: JSON.stringify(data), expireAt: now + (options.idempotencyTtl ?? 300) * 1000 });
+    }
+    if (this.subscribed.has(channel)) this.handler?.onPublication(pub);
+    return pub;
+  }
+
+  async publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    if (this.subscribed.has(channel)) this.handler?.onJoin(channel, info);
+  }
+
+  async publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    if (this.subscribed.has(channel)) this.handler?.onLeave(channel, info);
+  }
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    this.handler?.onControl(message);
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.subscribed.add(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.subscribed.delete(channel);
+  }
+
+  async history(channel: string, options: HistoryOptions): Promise<HistoryResult> {
+    const st = this.state(channel, Date.now());
+    const position = { offset: st.offset, epoch: st.epoch };
+    let pubs = st.pubs;
+    if (options.since !== undefined) {
+      const first = pubs[0]?.offset ?? st.offset + 1;
+      pubs = pubs.slice(Math.max(0, options.since + 1 - first));
+      if (options.limit !== undefined) pubs = pubs.slice(0, options.limit);
+    } else if (options.limit !== undefined) {
+      pubs = options.limit === 0 ? [] : pubs.slice(-options.limit);
+    } else {
+      pubs = pubs.slice();
+    }
+    return { position, publications: pubs };
+  }
+
+  async addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void> {
+    let clients = this.presenceByChannel.get(channel);
+    if (!clients) {
+      clients = new Map();
+      this.presenceByChannel.set(channel, clients);
+    }
+    clients.set(clientId, info);
+  }
+
+  async removePresence(channel: string, clientId: string): Promise<void> {
+    const clients = this.presenceByChannel.get(channel);
+    if (!clients) return;
+    clients.delete(clientId);
+    if (clients.size === 0) this.presenceByChannel.delete(channel);
+  }
+
+  async presence(channel: string): Promise<Record<string, ClientInfo>> {
+    return Object.fromEntries(this.presenceByChannel.get(channel) ?? []);
+  }
+
+  async close(): Promise<void> {
+    this.handler = undefined;
+  }
+
+  private state(channel: string, now: number): ChannelState {
+    let st = this.channels.get(channel);
+    if (!st) {
+      st = { epoch: newEpoch(), offset: 0, pubs: [], expireAt: 0 };
+      this.channels.set(channel, st);
+    } else if (st.pubs.length > 0 && now >= st.expireAt) {
+      st.pubs = [];
+    }
+    return st;
+  }
+
+  private forgetExpiredKeys(now: number): void {
+    for (const [key, seen] of this.idempotency) {
+      if (seen.expireAt > now) break;
+      this.idempotency.delete(key);
+    }
+  }
+}

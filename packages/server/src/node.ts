@@ -1,0 +1,194 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, type ClientInfo, type Publication } from '@tidings/protocol';
+import { handleApi } from './api/routes.js';
+import { TokenVerifier, type Credentials } from './auth/jwt.js';
+import { ChannelPolicy } from './channels.js';
+import type { ControlMessage, Engine, EngineHandler } from './engine/engine.js';
+import { MemoryEngine } from './engine/memory.js';
+import { sendError, sendJson } from './http/json.js';
+import { Hub } from './hub.js';
+import { createLogger, type Logger } from './log.js';
+import { resolveOptions, type ServerOptions, type ServerOptionsInput } from './options.js';
+import { Publisher } from './publisher.js';
+import { Session } from './session.js';
+import { TimerWheel, type Timed } from './timer.js';
+import type { Transport } from './transports/transport.js';
+import { WebSocketEndpoint } from './transports/ws-endpoint.js';
+
+export interface TidingsNodeInit extends ServerOptionsInput {
+  /** The engine; the memory engine when absent. */
+  engine?: Engine;
+  logger?: Logger;
+}
+
+/**
+ * One Tidings node: the HTTP server with `/ws`, `/api/*`, `/healthz` and `/readyz`, its sessions,
+ * the local hub and the engine that connects it to other nodes.
+ */
+export class TidingsNode implements EngineHandler, Timed {
+  readonly options: ServerOptions;
+  readonly engine: Engine;
+  readonly log: Logger;
+  readonly policy: ChannelPolicy;
+  readonly hub: Hub;
+  readonly publisher: Publisher;
+  readonly timers = new TimerWheel();
+  readonly http: Server;
+  private readonly verifier: TokenVerifier;
+  private readonly websocket: WebSocketEndpoint;
+  private readonly sessions = new Set<Session>();
+  private readonly byUser = new Map<string, Set<Session>>();
+  private state: 'new' | 'running' | 'draining' | 'closed' = 'new';
+
+  constructor(init: TidingsNodeInit = {}) {
+    const { engine, logger, ...options } = init;
+    this.options = resolveOptions(options);
+    this.engine = engine ?? new MemoryEngine();
+    this.log = logger ?? createLogger('info');
+    this.policy = new ChannelPolicy(this.options.namespaces);
+    this.verifier = new TokenVerifier(this.options.jwt);
+    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
+    this.publisher = new Publisher(this.engine, this.policy, this.log);
+    this.websocket = new WebSocketEndpoint(this);
+    this.http = createServer((req, res) => this.handleRequest(req, res));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+  }
+
+  get draining(): boolean {
+    return this.state === 'draining' || this.state === 'closed';
+  }
+
+  /** Number of open connections (sessions). */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** Starts the engine and listens. Resolves with the bound address. */
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    await this.engine.start(this);
+    this.state = 'running';
+    this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    return this.http.address() as AddressInfo;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, tells every client to reconnect elsewhere (close 3000),
+   * waits up to `shutdownTimeout` for connections to close, then ends the rest and the engine.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'draining') return;
+    this.state = 'draining';
+    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.websocket.drain();
+    const deadline = Date.now() + this.options.shutdownTimeout * 1000;
+    while (this.websocket.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    this.websocket.terminateAll();
+    this.http.closeAllConnections();
+    await stopped;
+    this.timers.stop();
+    await this.engine.close();
+    this.state = 'closed';
+  }
+
+  verify(token: string): Promise<Credentials> {
+    return this.verifier.verify(token);
+  }
+
+  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined {
+    if (this.sessions.size >= this.options.limits.maxConnections) return undefined;
+    const session = new Session(this, transport, credentials);
+    this.sessions.add(session);
+    return session;
+  }
+
+  sessionConnected(session: Session): void {
+    if (session.user === '') return;
+    let set = this.byUser.get(session.user);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(session.user, set);
+    }
+    set.add(session);
+  }
+
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session);
+    const set = this.byUser.get(session.user);
+    if (!set) return;
+    set.delete(session);
+    if (set.size === 0) this.byUser.delete(session.user);
+  }
+
+  // ---- EngineHandler ----
+
+  onPublication(pub: Publication): void {
+    this.hub.publication(pub);
+  }
+
+  onJoin(channel: string, info: ClientInfo): void {
+    this.hub.join(channel, info);
+  }
+
+  onLeave(channel: string, info: ClientInfo): void {
+    this.hub.leave(channel, info);
+  }
+
+  onControl(message: ControlMessage): void {
+    const sessions = this.byUser.get(message.user);
+    if (!sessions) return;
+    for (const s of [...sessions]) {
+      if (message.type === 'disconnect') s.disconnect(message.code, message.reason);
+      else s.serverUnsubscribe(message.channel, message.code, message.reason);
+    }
+  }
+
+  /** The shared timer's heartbeat: ping WebSocket connections. */
+  onTimer(now: number): void {
+    this.websocket.heartbeat();
+    if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
+  }
+
+  // ---- HTTP ----
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      if (this.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+      if (!this.engine.isReady()) return sendError(res, ErrorCode.EngineUnavailable, `the ${this.engine.name} engine is not ready`);
+      return sendJson(res, 200, { status: 'ready', engine: this.engine.name, connections: this.sessions.size });
+    }
+    if (path.startsWith('/api/')) {
+      handleApi(this, req, res, url).catch((err: unknown) => {
+        this.log.error('api failure', { err: String(err) });
+        sendError(res, ErrorCode.Internal, 'internal error');
+      });
+      return;
+    }
+    if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.websocket.handleUpgrade(req, socket, head, url).catch((err: unknown) => {
+      this.log.error('upgrade failure', { err: String(err) });
+      socket.destroy();
+    });
+  }
+}

@@ -1,0 +1,140 @@
+/** Server settings, their defaults, and namespace options. Every field is documented in docs/configuration.md. */
+
+export type SubscribePolicy = 'anyone' | 'authenticated' | 'owner';
+
+export interface NamespaceOptions {
+  /** Publications kept per channel for recovery and history (0 = none). */
+  historySize: number;
+  /** Seconds the history is kept after the channel's last publication. */
+  historyTtl: number;
+  /** Track who is subscribed (the `presence` command and API). */
+  presence: boolean;
+  /** Push `join`/`leave` to subscribers. */
+  joinLeave: boolean;
+  /**
+   * Who may subscribe: `anyone` (also anonymous connections), `authenticated`,
+   * or `owner` (only the user whose id is the part after `:`, as in `user:42`).
+   * A token's `channels` claim grants a listed channel regardless.
+   */
+  subscribe: SubscribePolicy;
+  /** Whether clients may publish (they also need permission to subscribe). The server API always may. */
+  publish: boolean;
+}
+
+export interface JwtOptions {
+  /** HS256/384/512 shared secret. */
+  secret?: string;
+  /** PEM public key (RSA, EC or Ed25519) for RS*, PS*, ES* or EdDSA tokens. */
+  publicKey?: string;
+  /** A JWKS URL (http/https) or a path to a JWKS JSON file. */
+  jwks?: string;
+  /** Expected `aud`, when set. */
+  audience?: string;
+  /** Expected `iss`, when set. */
+  issuer?: string;
+}
+
+export interface LimitOptions {
+  /** Largest client message, API body or publication payload, in bytes. */
+  maxMessageSize: number;
+  /** Subscriptions one connection may hold. */
+  maxSubscriptions: number;
+  /** Bytes queued for one connection before it is disconnected as slow (close 3001). */
+  maxQueueBytes: number;
+  /** Concurrent connections on this node (further ones are closed with 3006). */
+  maxConnections: number;
+}
+
+export interface ServerOptions {
+  /** API key for `/api/*` (`X-API-Key`); without one the API refuses every call. */
+  apiKey: string | undefined;
+  jwt: JwtOptions;
+  limits: LimitOptions;
+  /** Namespaces by name; `` is the default namespace for channels without `:`. */
+  namespaces: Record<string, NamespaceOptions>;
+  /** Browser origins allowed to connect; `*` allows any. Empty: same-origin only. Requests without `Origin` are allowed. */
+  allowedOrigins: string[];
+  /** Seconds before token expiry at which the server asks for a refresh. */
+  tokenRefreshLead: number;
+  /** Seconds a new WebSocket connection has to send `connect`. */
+  connectTimeout: number;
+  /** Seconds between WebSocket pings; a connection that missed the previous pong is closed. */
+  pingInterval: number;
+  /** Seconds a graceful shutdown waits for connections to close. */
+  shutdownTimeout: number;
+}
+
+export const DEFAULT_NAMESPACE: NamespaceOptions = {
+  historySize: 100,
+  historyTtl: 600,
+  presence: false,
+  joinLeave: false,
+  subscribe: 'anyone',
+  publish: false,
+};
+
+export const DEFAULT_LIMITS: LimitOptions = {
+  maxMessageSize: 64 * 1024,
+  maxSubscriptions: 128,
+  maxQueueBytes: 1024 * 1024,
+  maxConnections: 100_000,
+};
+
+/** Built-in namespaces; configured ones with the same name replace them. */
+export function defaultNamespaces(): Record<string, NamespaceOptions> {
+  return {
+    '': { ...DEFAULT_NAMESPACE },
+    user: { ...DEFAULT_NAMESPACE, subscribe: 'owner' },
+  };
+}
+
+export function defaultOptions(): ServerOptions {
+  return {
+    apiKey: undefined,
+    jwt: {},
+    limits: { ...DEFAULT_LIMITS },
+    namespaces: defaultNamespaces(),
+    allowedOrigins: [],
+    tokenRefreshLead: 10,
+    connectTimeout: 10,
+    pingInterval: 25,
+    shutdownTimeout: 10,
+  };
+}
+
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces'>> & {
+  limits?: Partial<LimitOptions>;
+  namespaces?: Record<string, Partial<NamespaceOptions>>;
+};
+
+/** Fills defaults. Throws a TypeError naming the setting for a programmer error (bad value). */
+export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
+  const base = defaultOptions();
+  const namespaces = base.namespaces;
+  for (const [name, ns] of Object.entries(input.namespaces ?? {})) {
+    if (name.includes(':')) throw new TypeError(`namespaces.${name}: a namespace name cannot contain ':'`);
+    namespaces[name] = { ...DEFAULT_NAMESPACE, ...ns };
+  }
+  const out: ServerOptions = {
+    ...base,
+    ...stripUndefined(input),
+    jwt: { ...input.jwt },
+    limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
+    namespaces,
+  };
+  for (const [key, value] of Object.entries(out.limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`limits.${key} must be a positive integer`);
+  }
+  for (const [name, ns] of Object.entries(namespaces)) {
+    if (!Number.isSafeInteger(ns.historySize) || ns.historySize < 0) throw new TypeError(`namespaces.${name}.historySize must be an integer ≥ 0`);
+    if (!(ns.historyTtl > 0)) throw new TypeError(`namespaces.${name}.historyTtl must be > 0 seconds`);
+    if (!['anyone', 'authenticated', 'owner'].includes(ns.subscribe)) {
+      throw new TypeError(`namespaces.${name}.subscribe must be anyone, authenticated or owner`);
+    }
+  }
+  return out;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

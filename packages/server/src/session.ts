@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CloseCode, ErrorCode, PROTOCOL_VERSION, shouldReconnect,
+  type ClientInfo, type Command, type ConnectCommand, type ProtocolError, type ResultOf, type ServerMessage, type SubscribeCommand,
+} from '@tidings/protocol';
+import { AuthError, type Credentials } from './auth/jwt.js';
+import type { ChannelPolicy } from './channels.js';
+import type { Engine } from './engine/engine.js';
+import { TidingsError } from './errors.js';
+import type { Hub, Subscriber } from './hub.js';
+import type { Logger } from './log.js';
+import type { ServerOptions } from './options.js';
+import type { Publisher } from './publisher.js';
+import type { Timed, TimerWheel } from './timer.js';
+import type { Transport } from './transports/transport.js';
+
+/** What a session needs from its node. */
+export interface SessionHost {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly engine: Engine;
+  readonly hub: Hub;
+  readonly timers: TimerWheel;
+  readonly publisher: Publisher;
+  readonly log: Logger;
+  verify(token: string): Promise<Credentials>;
+  /** Called once connected, and once when closed (whether or not it had connected). */
+  sessionConnected(session: Session): void;
+  sessionClosed(session: Session): void;
+}
+
+interface Subscription {
+  /** While `recovering`, live publications wait in `pending` until the subscribe reply is out. */
+  recovering: boolean;
+  pending: Array<{ offset: number; message: Buffer }>;
+  offset: number;
+  presence: boolean;
+  joinLeave: boolean;
+}
+
+type State = 'connecting' | 'connected' | 'closed';
+
+/**
+ * One logical client: its user, subscriptions and transport. Transports decode commands and hand
+ * them to `handle`; the session replies and pushes through the transport's `write`.
+ */
+export class Session implements Subscriber, Timed {
+  readonly id = randomUUID();
+  user = '';
+  private state: State = 'connecting';
+  private credentials: Credentials | undefined;
+  private readonly subs = new Map<string, Subscription>();
+  private timerHandle = -1;
+  private dueAt = 0;
+  private refreshRequested = false;
+  private readonly connectDeadline: number;
+  private readonly inbox: Command[] = [];
+  private busy = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    readonly transport: Transport,
+    /** Credentials from the handshake (header, query or cookie), already verified. */
+    private readonly handshake?: Credentials,
+  ) {
+    this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
+    this.reschedule();
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get info(): ClientInfo {
+    return { client: this.id, user: this.user };
+  }
+
+  get channels(): string[] {
+    return [...this.subs.keys()];
+  }
+
+  /** Queues a decoded command; commands run one at a time, in arrival order. */
+  receive(cmd: Command): void {
+    this.inbox.push(cmd);
+    if (!this.busy) void this.drain();
+  }
+
+  /** A frame that did not decode: an error reply when it had an id, else a protocol-violation close. */
+  reject(id: number | undefined, error: ProtocolError): void {
+    if (id === undefined) this.disconnect(CloseCode.BadRequest, error.message);
+    else this.send({ type: 'error', id, error });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    for (let cmd = this.inbox.shift(); cmd; cmd = this.inbox.shift()) await this.handle(cmd);
+    this.busy = false;
+  }
+
+  private async handle(cmd: Command): Promise<void> {
+    if (this.state === 'closed') return;
+    try {
+      if (cmd.type === 'connect') return this.reply(cmd.id, await this.connect(cmd));
+      if (this.state !== 'connected') throw new TidingsError(ErrorCode.NotConnected, 'send `connect` first');
+      switch (cmd.type) {
+        case 'subscribe': return await this.subscribe(cmd);
+        case 'unsubscribe': return this.reply(cmd.id, this.unsubscribe(cmd.channel));
+        case 'publish': {
+          const ns = this.host.policy.resolve(cmd.channel);
+          this.host.policy.checkPublish(ns, cmd.channel, this.principal());
+          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info });
+          return this.reply(cmd.id, { offset: pub.offset, epoch: pub.epoch });
+        }
+        case 'history': {
+          const ns = this.host.policy.resolve(cmd.channel);
+          this.host.policy.checkSubscribe(ns, cmd.channel, this.principal());
+          const h = await this.host.publisher.history(cmd.channel, cmd.since?.offset, cmd.limit);
+          return this.reply(cmd.id, h);
+        }
+        case 'presence': {
+          const ns = this.host.policy.resolve(cmd.channel);
+          this.host.policy.checkSubscribe(ns, cmd.channel, this.principal());
+          return this.reply(cmd.id, { clients: await this.host.publisher.presence(cmd.channel) });
+        }
+        case 'refresh': return this.reply(cmd.id, await this.refresh(cmd.token));
+        case 'ping': return this.reply(cmd.id, {});
+      }
+    } catch (err) {
+      this.fail(cmd.id, err);
+      if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
+        this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
+      }
+    }
+  }
+
+  private async connect(cmd: ConnectCommand): Promise<ResultOf['connect']> {
+    if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
+    const creds = cmd.token !== undefined ? await this.host.verify(cmd.token) : this.handshake;
+    if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
+    this.credentials = creds;
+    this.user = creds?.user ?? '';
+    this.state = 'connected';
+    this.host.sessionConnected(this);
+    this.reschedule();
+    const result: ResultOf['connect'] = { client: this.id, user: this.user, version: PROTOCOL_VERSION };
+    if (creds?.expires !== undefined) result.expires = creds.expires;
+    return result;
+  }
+
+  private async refresh(token: string): Promise<ResultOf['refresh']> {
+    const creds = await this.host.verify(token);
+    if (creds.user !== this.user) throw new TidingsError(ErrorCode.PermissionDenied, 'the new token is for another user');
+    this.credentials = creds;
+    this.refreshRequested = false;
+    this.reschedule();
+    return creds.expires === undefined ? {} : { expires: creds.expires };
+  }
+
+  private async subscribe(cmd: SubscribeCommand): Promise<void> {
+    const { channel, since } = cmd;
+    const { policy, options } = this.host;
+    const ns = policy.resolve(channel);
+    policy.checkSubscribe(ns, channel, this.principal());
+    if (this.subs.has(channel)) throw new TidingsError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
+    if (this.subs.size >= options.limits.maxSubscriptions) {
+      throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
+    }
+    const sub: Subscription = { recovering: true, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave };
+    this.subs.set(channel, sub);
+    try {
+      await this.host.hub.add(channel, this);
+      const h = await this.host.engine.history(channel, since ? { since: since.offset, limit: ns.historySize } : { limit: 0 });
+      if (this.subs.get(channel) !== sub) return;
+      const top = h.position.offset;
+      const recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
+        h.publications.length === top - since.offset;
+      const publications = recovered ? h.publications : [];
+      sub.offset = top;
+      this.reply(cmd.id, { position: h.position, recovered, publications });
+      sub.recovering = false;
+      for (const p of sub.pending) this.deliverPublication(channel, p.offset, p.message);
+      sub.pending = [];
+      if (sub.presence) await this.host.engine.addPresence(channel, this.id, this.info, options.pingInterval * 3);
+      if (sub.joinLeave) await this.host.engine.publishJoin(channel, this.info);
+    } catch (err) {
+      if (this.subs.get(channel) === sub) this.dropSubscription(channel, sub);
+      throw err;
+    }
+  }
+
+  private unsubscribe(channel: string): ResultOf['unsubscribe'] {
+    const sub = this.subs.get(channel);
+    if (!sub) throw new TidingsError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
+    this.dropSubscription(channel, sub);
+    return {};
+  }
+
+  /** Ends a subscription from the server side and tells the client. */
+  serverUnsubscribe(channel: string, code: number, reason: string): void {
+    const sub = this.subs.get(channel);
+    if (!sub) return;
+    this.dropSubscription(channel, sub);
+    this.send({ type: 'unsubscribed', channel, code, reason });
+  }
+
+  private dropSubscription(channel: string, sub: Subscription): void {
+    this.subs.delete(channel);
+    this.host.hub.remove(channel, this);
+    const { engine, log } = this.host;
+    if (sub.presence) engine.removePresence(channel, this.id).catch((err: unknown) => log.warn('presence remove failed', { err: String(err) }));
+    if (sub.joinLeave && !sub.recovering) engine.publishLeave(channel, this.info).catch((err: unknown) => log.warn('leave failed', { err: String(err) }));
+  }
+
+  deliverPublication(channel: string, offset: number, message: Buffer): void {
+    const sub = this.subs.get(channel);
+    if (!sub) return;
+    if (sub.recovering) {
+      sub.pending.push({ offset, message });
+      return;
+    }
+    if (offset <= sub.offset) return;
+    sub.offset = offset;
+    if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
+  }
+
+  deliverEvent(channel: string, message: Buffer): void {
+    const sub = this.subs.get(channel);
+    if (!sub || sub.recovering) return;
+    if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
+  }
+
+  /** Tells the client why, then closes. Safe to call more than once. */
+  disconnect(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
+    this.transport.close(code, reason);
+    this.closed();
+  }
+
+  /** The transport is gone: drop subscriptions, presence and timers. Idempotent. */
+  closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.host.timers.cancel(this, this.timerHandle);
+    for (const [channel, sub] of this.subs) this.dropSubscription(channel, sub);
+    this.host.sessionClosed(this);
+  }
+
+  onTimer(now: number): void {
+    this.timerHandle = -1;
+    if (this.state === 'connecting' && now >= this.connectDeadline) {
+      return this.disconnect(CloseCode.ConnectTimeout, 'no connect command in time');
+    }
+    const expires = this.credentials?.expires;
+    if (this.state === 'connected' && expires !== undefined) {
+      if (now >= expires * 1000) return this.disconnect(CloseCode.TokenExpired, 'token expired');
+      if (!this.refreshRequested && now >= (expires - this.host.options.tokenRefreshLead) * 1000) {
+        this.refreshRequested = true;
+        this.send({ type: 'refresh_required', expiresIn: Math.max(0, Math.round(expires - now / 1000)) });
+      }
+    }
+    this.reschedule();
+  }
+
+  private reschedule(): void {
+    let due = 0;
+    if (this.state === 'connecting') due = this.connectDeadline;
+    else if (this.state === 'connected' && this.credentials?.expires !== undefined) {
+      const exp = this.credentials.expires * 1000;
+      due = this.refreshRequested ? exp : Math.min(exp, exp - this.host.options.tokenRefreshLead * 1000);
+    }
+    if (due === this.dueAt && this.timerHandle !== -1) return;
+    if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
+    this.timerHandle = -1;
+    this.dueAt = due;
+    if (due > 0) this.timerHandle = this.host.timers.schedule(this, due);
+  }
+
+  private principal(): { user: string; channels?: string[] | undefined } {
+    return { user: this.user, channels: this.credentials?.channels };
+  }
+
+  private reply<T extends keyof ResultOf>(id: number, result: ResultOf[T]): void {
+    this.send({ type: 'reply', id, result });
+  }
+
+  private fail(id: number, err: unknown): void {
+    if (err instanceof TidingsError || err instanceof AuthError) {
+      this.send({ type: 'error', id, error: { code: err.code, message: err.message } });
+      return;
+    }
+    const mapped = this.host.publisher.mapError(err);
+    this.send({ type: 'error', id, error: mapped });
+  }
+
+  send(message: ServerMessage): void {
+    if (this.state === 'closed') return;
+    this.transport.write(Buffer.from(JSON.stringify(message)));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Starts the real `tidings serve` as a child process on a free port, for integration tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
+
+export const API_KEY = 'test-api-key';
+export const JWT_SECRET = 'test-jwt-secret-that-is-long-enough-for-hs256';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  /** Extra command-line arguments after `serve`. */
+  args?: string[];
+  env?: Record<string, string>;
+  port?: number;
+}
+
+export class TidingsProcess {
+  readonly url: string;
+  readonly wsUrl: string;
+  private child: ChildProcess | undefined;
+  output = '';
+
+  constructor(readonly port: number, private readonly options: StartOptions) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.wsUrl = `ws://127.0.0.1:${port}/ws`;
+  }
+
+  /** Starts the process and resolves once `/healthz` answers. */
+  async start(): Promise<void> {
+    const args = ['--conditions=source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
+      '--api-key', API_KEY, '--jwt-secret', JWT_SECRET, ...(this.options.args ?? [])];
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', TIDINGS_LOG_LEVEL: 'warn', ...this.options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`tidings exited with ${child.exitCode}:\n${this.output}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`tidings did not start within 20 s:\n${this.output}`);
+  }
+
+  /** Sends a signal and waits for the process to exit; returns its exit code. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.kill('SIGKILL');
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGKILL');
+  }
+
+  /** POST /api/publish with the test API key. */
+  async publish(channel: string, data: unknown): Promise<{ offset: number; epoch: string }> {
+    const res = await this.api('POST', '/api/publish', { channel, data });
+    if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as { offset: number; epoch: string };
+  }
+
+  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+    const init: RequestInit = { method, headers: { 'x-api-key': API_KEY, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+    const res = await fetch(this.url + path, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed };
+  }
+}
+
+export async function startTidings(options: StartOptions = {}): Promise<TidingsProcess> {
+  const t = new TidingsProcess(options.port ?? (await freePort()), options);
+  await t.start();
+  return t;
+}
+
+/** An HS256 token for `sub`, signed with the test secret. */
+export async function makeToken(sub: string, opts: { expiresIn?: number; channels?: string[]; secret?: string } = {}): Promise<string> {
+  const claims: Record<string, unknown> = {};
+  if (opts.channels) claims.channels = opts.channels;
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+  if (opts.expiresIn !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + opts.expiresIn);
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
+}
