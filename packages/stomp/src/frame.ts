@@ -47,12 +47,6 @@ export function isIncomingCommand(side: StompSide, command: string): command is 
   return side === 'server' ? CLIENT_SET.has(command) : SERVER_SET.has(command);
 }
 
-/** True when `line` can begin a command line (command, then an optional CR) of a frame the peer of `side` may send. */
-export function isIncomingCommandStart(side: StompSide, line: string): boolean {
-  const commands = side === 'server' ? CLIENT_COMMANDS : SERVER_COMMANDS;
-  return commands.some((c) => `${c}\r`.startsWith(line));
-}
-
 export function isStompCommand(command: string): command is StompCommand {
   return CLIENT_SET.has(command) || SERVER_SET.has(command);
 }

@@ -79,6 +79,8 @@ describe('StompParser: limits', () => {
   test('limits default to 64 KiB, 64 headers, 8 KiB', () => {
     const parser = new StompParser({ side: 'server', onFrame: () => {} });
     assert.deepEqual(parser.limits, { maxFrameSize: 65536, maxHeaders: 64, maxHeaderLength: 8192 });
+    const partial = new StompParser({ side: 'server', limits: { maxHeaders: 3, maxFrameSize: undefined }, onFrame: () => {} });
+    assert.deepEqual(partial.limits, { maxFrameSize: 65536, maxHeaders: 3, maxHeaderLength: 8192 });
   });
   test('bad limits are refused', () => {
     assert.throws(() => new StompParser({ side: 'server', limits: { maxHeaders: 0 }, onFrame: () => {} }), RangeError);

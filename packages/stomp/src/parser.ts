@@ -1,10 +1,12 @@
+import { ByteAccumulator } from './bytes.js';
 import { StompParseError, quote } from './errors.js';
 import { unescapeHeader } from './escape.js';
 import {
+  CLIENT_COMMANDS,
+  SERVER_COMMANDS,
   header,
   isEscapeExempt,
   isIncomingCommand,
-  isIncomingCommandStart,
   type StompCommand,
   type StompFrame,
   type StompHeader,
@@ -56,21 +58,27 @@ type State = typeof IDLE | typeof IDLE_CR | typeof HEAD | typeof BODY_FIXED | ty
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/** Strict UTF-8 decoding, with a fast path for short ASCII text; throws on invalid input. */
+function decodeUtf8(data: Uint8Array): string {
+  if (data.length > 64) return utf8.decode(data);
+  let out = '';
+  for (let i = 0; i < data.length; i++) {
+    const b = data[i] as number;
+    if (b >= 0x80) return utf8.decode(data);
+    out += String.fromCharCode(b);
+  }
+  return out;
+}
+
+/** True when `line` can begin the command line (command, optional CR) of a frame the peer of `side` may send. */
+function isIncomingCommandStart(side: StompSide, line: string): boolean {
+  const commands = side === 'server' ? CLIENT_COMMANDS : SERVER_COMMANDS;
+  return commands.some((c) => `${c}\r`.startsWith(line));
+}
+
 function checkLimit(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function concat(parts: readonly Uint8Array[], total: number, tail: Uint8Array): Uint8Array {
-  if (parts.length === 0) return tail.slice();
-  const out = new Uint8Array(total + tail.length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  out.set(tail, at);
-  return out;
 }
 
 /**
@@ -101,19 +109,19 @@ export class StompParser {
   private command: StompCommand | undefined;
   private headers: StompHeader[] = [];
   private frameBytes = 0;
-  private parts: Uint8Array[] = [];
-  private partsLength = 0;
+  /** A header line or a body (without content-length) not yet complete. */
+  private pending = new ByteAccumulator();
   private body: Uint8Array = EMPTY;
   private bodyFilled = 0;
 
   constructor(options: StompParserOptions) {
     this.side = options.side;
     this.version = options.version ?? '1.0';
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const limits = options.limits ?? {};
     this.limits = Object.freeze({
-      maxFrameSize: checkLimit('maxFrameSize', limits.maxFrameSize),
-      maxHeaders: checkLimit('maxHeaders', limits.maxHeaders),
-      maxHeaderLength: checkLimit('maxHeaderLength', limits.maxHeaderLength),
+      maxFrameSize: checkLimit('maxFrameSize', limits.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize),
+      maxHeaders: checkLimit('maxHeaders', limits.maxHeaders ?? DEFAULT_LIMITS.maxHeaders),
+      maxHeaderLength: checkLimit('maxHeaderLength', limits.maxHeaderLength ?? DEFAULT_LIMITS.maxHeaderLength),
     });
     this.onFrame = options.onFrame;
     this.onHeartbeat = options.onHeartbeat;
@@ -182,30 +190,27 @@ export class StompParser {
   private head(chunk: Uint8Array, pos: number): number {
     const lf = chunk.indexOf(LF, pos);
     if (lf < 0) {
-      if (pos < chunk.length) {
-        this.parts.push(chunk.slice(pos));
-        this.partsLength += chunk.length - pos;
-      }
+      this.pending.append(chunk.subarray(pos));
       this.checkPartialLine();
       return chunk.length;
     }
-    const line = concat(this.parts, this.partsLength, chunk.subarray(pos, lf));
-    this.parts = [];
-    this.partsLength = 0;
+    const tail = chunk.subarray(pos, lf);
+    const line = this.pending.length === 0 ? tail : this.pending.take(tail);
     this.frameBytes += line.length + 1;
     this.line(line);
     return lf + 1;
   }
 
   private checkPartialLine(): void {
+    const length = this.pending.length;
     if (this.command === undefined) {
-      const start = concat(this.parts, this.partsLength, EMPTY);
-      if (start.length > LONGEST_COMMAND + 1 || !isIncomingCommandStart(this.side, String.fromCharCode(...start))) {
+      const start = this.pending.peek();
+      if (length > LONGEST_COMMAND + 1 || !isIncomingCommandStart(this.side, String.fromCharCode(...start))) {
         this.unknownCommand(start);
       }
-    } else if (this.partsLength > this.limits.maxHeaderLength + 1) {
+    } else if (length > this.limits.maxHeaderLength + 1) {
       this.fail('header-too-long', `header line longer than ${this.limits.maxHeaderLength} bytes`);
-    } else if (this.frameBytes + this.partsLength > this.limits.maxFrameSize) {
+    } else if (this.frameBytes + length > this.limits.maxFrameSize) {
       this.tooLarge();
     }
   }
@@ -247,8 +252,8 @@ export class StompParser {
     let name: string;
     let value: string;
     try {
-      name = utf8.decode(line.subarray(0, colon));
-      value = utf8.decode(line.subarray(colon + 1));
+      name = decodeUtf8(line.subarray(0, colon));
+      value = decodeUtf8(line.subarray(colon + 1));
     } catch {
       this.fail('bad-utf8', 'header is not valid UTF-8');
       return;
@@ -298,19 +303,15 @@ export class StompParser {
   private bodyUntilNul(chunk: Uint8Array, pos: number): number {
     const nul = chunk.indexOf(NUL, pos);
     const end = nul < 0 ? chunk.length : nul;
-    if (this.frameBytes + this.partsLength + (end - pos) > this.limits.maxFrameSize) {
+    if (this.frameBytes + this.pending.length + (end - pos) > this.limits.maxFrameSize) {
       this.tooLarge();
       return end;
     }
     if (nul < 0) {
-      this.parts.push(chunk.slice(pos));
-      this.partsLength += end - pos;
+      this.pending.append(chunk.subarray(pos));
       return end;
     }
-    const body = concat(this.parts, this.partsLength, chunk.subarray(pos, nul));
-    this.parts = [];
-    this.partsLength = 0;
-    this.finish(body);
+    this.finish(this.pending.take(chunk.subarray(pos, nul)));
     return nul + 1;
   }
 
