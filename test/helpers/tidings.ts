@@ -30,6 +30,8 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   port?: number;
+  /** The API key; `null` starts the server without one. Default: API_KEY. */
+  apiKey?: string | null;
 }
 
 export class TidingsProcess {
@@ -46,7 +48,7 @@ export class TidingsProcess {
   /** Starts the process and resolves once `/healthz` answers. */
   async start(): Promise<void> {
     const args = ['--conditions=source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
-      '--api-key', API_KEY, '--jwt-secret', JWT_SECRET, ...(this.options.args ?? [])];
+      ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, NODE_OPTIONS: '', TIDINGS_LOG_LEVEL: 'warn', ...this.options.env },
