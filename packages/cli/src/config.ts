@@ -92,6 +92,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     connectTimeout: get<number>('connect-timeout')!,
     pingInterval: get<number>('ping-interval')!,
     shutdownTimeout: get<number>('shutdown-timeout')!,
+    stompPort: get<number>('stomp-port'),
   };
   try {
     resolveOptions(server);

@@ -18,6 +18,7 @@ export interface Setting {
 export const SETTINGS: readonly Setting[] = [
   { flag: 'port', type: 'int', min: 0, max: 65535, default: '8080', description: 'HTTP port serving every endpoint' },
   { flag: 'host', type: 'string', default: '0.0.0.0', description: 'Interface to listen on' },
+  { flag: 'stomp-port', type: 'int', min: 0, max: 65535, description: 'TCP port for STOMP 1.0–1.2 clients; off unless set (STOMP over /ws is always on)' },
   { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`)' },
   { flag: 'api-key', type: 'string', description: 'Key for the server API (`X-API-Key`); without one the API refuses every call' },
   { flag: 'jwt-secret', type: 'string', description: 'HS256/384/512 secret for client tokens' },

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log.js';
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Publisher } from './publisher.js';
 import { Session } from './session.js';
+import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint } from './transports/ws-endpoint.js';
@@ -36,6 +37,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly publisher: Publisher;
   readonly timers = new TimerWheel();
   readonly http: Server;
+  readonly stomp: StompBroker;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly sessions = new Set<Session>();
@@ -51,6 +53,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
     this.publisher = new Publisher(this.engine, this.policy, this.log);
+    this.stomp = new StompBroker(this);
     this.websocket = new WebSocketEndpoint(this);
     this.http = createServer((req, res) => this.handleRequest(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
@@ -60,9 +63,9 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.state === 'draining' || this.state === 'closed';
   }
 
-  /** Number of open connections (sessions). */
+  /** Number of open connections (JSON-protocol sessions and STOMP connections). */
   get connections(): number {
-    return this.sessions.size;
+    return this.sessions.size + this.stomp.size;
   }
 
   /** Starts the engine and listens. Resolves with the bound address. */
@@ -77,6 +80,10 @@ export class TidingsNode implements EngineHandler, Timed {
         resolve();
       });
     });
+    if (this.options.stompPort !== undefined) {
+      const stomp = await this.stomp.listen(this.options.stompPort, host);
+      this.log.info('stomp listening', { host: stomp.address, port: stomp.port });
+    }
     return this.http.address() as AddressInfo;
   }
 
@@ -88,10 +95,14 @@ export class TidingsNode implements EngineHandler, Timed {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
+    this.stomp.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
-    while (this.websocket.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while ((this.websocket.size > 0 || this.stomp.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     this.websocket.terminateAll();
+    this.stomp.terminateAll();
+    await stompStopped;
     this.http.closeAllConnections();
     await stopped;
     this.timers.stop();
@@ -104,7 +115,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined {
-    if (this.sessions.size >= this.options.limits.maxConnections) return undefined;
+    if (this.connections >= this.options.limits.maxConnections) return undefined;
     const session = new Session(this, transport, credentials);
     this.sessions.add(session);
     return session;
@@ -143,6 +154,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   onControl(message: ControlMessage): void {
+    this.stomp.control(message);
     const sessions = this.byUser.get(message.user);
     if (!sessions) return;
     for (const s of [...sessions]) {
@@ -154,6 +166,7 @@ export class TidingsNode implements EngineHandler, Timed {
   /** The shared timer's heartbeat: ping WebSocket connections. */
   onTimer(now: number): void {
     this.websocket.heartbeat();
+    this.stomp.ping();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
 

@@ -62,6 +62,8 @@ export interface ServerOptions {
   pingInterval: number;
   /** Seconds a graceful shutdown waits for connections to close. */
   shutdownTimeout: number;
+  /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
+  stompPort: number | undefined;
 }
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
@@ -99,6 +101,7 @@ export function defaultOptions(): ServerOptions {
     connectTimeout: 10,
     pingInterval: 25,
     shutdownTimeout: 10,
+    stompPort: undefined,
   };
 }
 
@@ -122,6 +125,9 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
     namespaces,
   };
+  if (out.stompPort !== undefined && (!Number.isSafeInteger(out.stompPort) || out.stompPort < 0 || out.stompPort > 65535)) {
+    throw new TypeError('stompPort must be an integer from 0 to 65535');
+  }
   for (const [key, value] of Object.entries(out.limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`limits.${key} must be a positive integer`);
   }

@@ -8,6 +8,7 @@ import { originAllowed } from '../http/origin.js';
 import type { Logger } from '../log.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
+import { isStompSubprotocol, selectSubprotocol } from '../stomp/index.js';
 import { WebSocketTransport } from './websocket.js';
 
 /** What the WebSocket endpoint needs from its node. */
@@ -18,6 +19,8 @@ export interface WebSocketHost {
   verify(token: string): Promise<Credentials>;
   /** Creates a session for a new connection; `undefined` when the node is full. */
   newSession(transport: WebSocketTransport, credentials: Credentials | undefined): Session | undefined;
+  /** Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`). */
+  readonly stomp: { acceptWebSocket(ws: WebSocket, credentials: Credentials | undefined): void };
 }
 
 /**
@@ -34,6 +37,7 @@ export class WebSocketEndpoint {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: host.options.limits.maxMessageSize,
+      handleProtocols: selectSubprotocol,
     });
   }
 
@@ -62,6 +66,7 @@ export class WebSocketEndpoint {
   }
 
   private accept(ws: WebSocket, credentials: Credentials | undefined): void {
+    if (isStompSubprotocol(ws.protocol)) return this.host.stomp.acceptWebSocket(ws, credentials);
     const transport = new WebSocketTransport(ws, this.host.options.limits.maxQueueBytes);
     const session = this.host.newSession(transport, credentials);
     if (!session) {

@@ -1,0 +1,169 @@
+import type { AddressInfo, Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { CloseCode, ErrorCode } from '@tidings/protocol';
+import type { StompVersion } from '@tidings/stomp';
+import type { Credentials } from '../auth/jwt.js';
+import type { ChannelPolicy } from '../channels.js';
+import type { ControlMessage, Engine } from '../engine/engine.js';
+import type { Hub } from '../hub.js';
+import type { Logger } from '../log.js';
+import type { ServerOptions } from '../options.js';
+import type { Publisher } from '../publisher.js';
+import type { TimerWheel } from '../timer.js';
+import { StompConnection, type ConnectionRegistry } from './connection.js';
+import { StompError } from './errors.js';
+import type { StompHost } from './host.js';
+import { QueueRegistry } from './queues.js';
+import { versionsFor } from './subprotocols.js';
+import { TcpListener } from './tcp.js';
+import { TopicRouter } from './topics.js';
+import { TcpWire, WebSocketWire, type StompWire } from './wire.js';
+
+/** What the broker needs from its node. */
+export interface BrokerNode {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly engine: Engine;
+  readonly hub: Hub;
+  readonly publisher: Publisher;
+  readonly timers: TimerWheel;
+  readonly log: Logger;
+  readonly draining: boolean;
+  /** Open connections of every protocol on the node. */
+  readonly connections: number;
+  verify(token: string): Promise<Credentials>;
+}
+
+/**
+ * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol) and over
+ * TCP (`stompPort`), topics on the shared channels, node-local queues.
+ */
+export class StompBroker implements StompHost, ConnectionRegistry {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly engine: Engine;
+  readonly publisher: Publisher;
+  readonly timers: TimerWheel;
+  readonly log: Logger;
+  readonly topics: TopicRouter;
+  readonly queues: QueueRegistry;
+  private readonly all = new Set<StompConnection>();
+  private readonly byUser = new Map<string, Set<StompConnection>>();
+  private readonly tcp: TcpListener;
+
+  constructor(private readonly node: BrokerNode) {
+    this.options = node.options;
+    this.policy = node.policy;
+    this.engine = node.engine;
+    this.publisher = node.publisher;
+    this.timers = node.timers;
+    this.log = node.log;
+    this.topics = new TopicRouter(node.hub);
+    this.queues = new QueueRegistry(node.timers);
+    this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
+  }
+
+  /** Open STOMP connections (including those still closing). */
+  get size(): number {
+    return this.all.size;
+  }
+
+  verify(token: string): Promise<Credentials> {
+    return this.node.verify(token);
+  }
+
+  /** Listens for STOMP over TCP. */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return this.tcp.listen(port, host);
+  }
+
+  /** The TCP listener's address, when listening. */
+  address(): AddressInfo | undefined {
+    return this.tcp.address();
+  }
+
+  /** Stops accepting TCP connections. */
+  stopListening(): Promise<void> {
+    return this.tcp.close();
+  }
+
+  /** A `/ws` connection that chose a STOMP subprotocol; `credentials` come from its handshake. */
+  acceptWebSocket(ws: WebSocket, credentials: Credentials | undefined): void {
+    this.open(new WebSocketWire(ws, this.options.limits.maxQueueBytes), credentials, versionsFor(ws.protocol));
+  }
+
+  acceptSocket(socket: Socket): void {
+    this.open(new TcpWire(socket, this.options.limits.maxQueueBytes), undefined, versionsFor(undefined));
+  }
+
+  private open(wire: StompWire, credentials: Credentials | undefined, versions: readonly StompVersion[]): void {
+    const refusal = this.node.draining ? new StompError('the node is shutting down', ErrorCode.ShuttingDown, CloseCode.Shutdown)
+      : this.node.connections >= this.options.limits.maxConnections ? new StompError('connection limit reached', ErrorCode.LimitExceeded, CloseCode.ConnectionLimit)
+      : undefined;
+    const conn = new StompConnection(this, this, wire, credentials, versions);
+    wire.attach(conn);
+    this.all.add(conn);
+    if (refusal) conn.fail(refusal);
+  }
+
+  // ---- ConnectionRegistry ----
+
+  connected(conn: StompConnection): void {
+    if (conn.user === '') return;
+    let set = this.byUser.get(conn.user);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(conn.user, set);
+    }
+    set.add(conn);
+  }
+
+  detached(conn: StompConnection): void {
+    const set = this.byUser.get(conn.user);
+    if (!set?.delete(conn) || set.size > 0) return;
+    this.byUser.delete(conn.user);
+  }
+
+  gone(conn: StompConnection): void {
+    this.all.delete(conn);
+  }
+
+  // ---- node-wide operations ----
+
+  /** Carries out `POST /api/disconnect` and `/api/unsubscribe` for STOMP connections of the user. */
+  control(message: ControlMessage): void {
+    const set = this.byUser.get(message.user);
+    if (!set) return;
+    for (const conn of [...set]) {
+      if (message.type === 'disconnect') conn.fail(new StompError(message.reason, ErrorCode.PermissionDenied, message.code));
+      else if (conn.holds(message.channel)) {
+        conn.fail(new StompError(`unsubscribed from ${message.channel}: ${message.reason}`, ErrorCode.NotSubscribed, CloseCode.ForceReconnect,
+          'STOMP cannot end one subscription from the server, so the connection closes'));
+      }
+    }
+  }
+
+  /** Pings STOMP WebSocket connections; one that missed the previous pong is closed (3002). */
+  ping(): void {
+    for (const conn of this.all) {
+      const wire = conn.wire;
+      if (!(wire instanceof WebSocketWire) || !conn.connected) continue;
+      if (!wire.alive) {
+        conn.fail(new StompError('no pong', ErrorCode.BadRequest, CloseCode.NoPong));
+        wire.terminate();
+        continue;
+      }
+      wire.alive = false;
+      wire.socket.ping();
+    }
+  }
+
+  /** Tells every STOMP client the node is going away (ERROR, close 3000). */
+  drain(): void {
+    for (const conn of [...this.all]) conn.fail(new StompError('server shutting down', ErrorCode.ShuttingDown, CloseCode.Shutdown, 'reconnect to another node'));
+  }
+
+  terminateAll(): void {
+    for (const conn of [...this.all]) conn.wire.terminate();
+  }
+}

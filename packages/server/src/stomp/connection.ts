@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { CloseCode, ErrorCode, shouldReconnect, type ClientInfo } from '@tidings/protocol';
+import {
+  StompParser, header, negotiateHeartbeat, negotiateVersion, parseHeartbeat, serializeFrame,
+  type HeartbeatTiming, type StompFrame, type StompParseError, type StompVersion,
+} from '@tidings/stomp';
+import type { Credentials } from '../auth/jwt.js';
+import type { Principal } from '../channels.js';
+import type { Timed } from '../timer.js';
+import { StompError, fromParseError, toStompError } from './errors.js';
+import type { StompHost } from './host.js';
+import { StompSession, type SessionIO } from './session.js';
+import type { StompWire, WireHandler } from './wire.js';
+
+/** The shortest heart-beat interval the server agrees to, either way (ms). */
+export const MIN_HEARTBEAT = 1000;
+/** Silence tolerated from a client, as a multiple of the negotiated interval. */
+export const HEARTBEAT_GRACE = 2;
+/** How long a closing TCP connection may wait for the peer before it is cut (ms). */
+const CLOSE_GRACE = 2000;
+/** Frames read ahead of processing before reading pauses. */
+const MAX_INBOX = 256;
+export const SERVER_NAME = 'tidings/0.1.0';
+
+type State = 'connecting' | 'connected' | 'closing' | 'closed';
+
+type InboxItem =
+  | { kind: 'frame'; frame: StompFrame }
+  | { kind: 'parse-error'; error: StompParseError };
+
+const EOL = Buffer.from('\n');
+
+/** What the connection tells the broker. */
+export interface ConnectionRegistry {
+  connected(conn: StompConnection): void;
+  /** Called once, when the connection starts closing or its socket goes, whichever is first. */
+  detached(conn: StompConnection): void;
+  /** The socket is gone. */
+  gone(conn: StompConnection): void;
+}
+
+/**
+ * One STOMP client over a wire (WebSocket or TCP): parses frames, runs them one at a time in
+ * arrival order, negotiates version and heart-beats, authenticates, and ends with ERROR + close
+ * on any protocol error. Heart-beats, the connect timeout and token expiry run on the node's
+ * shared timer wheel.
+ */
+export class StompConnection implements WireHandler, SessionIO, Timed {
+  readonly id = randomUUID();
+  version: StompVersion = '1.0';
+  user = '';
+  private state: State = 'connecting';
+  private credentials: Credentials | undefined;
+  private readonly parser: StompParser;
+  private readonly session: StompSession;
+  private readonly inbox: InboxItem[] = [];
+  private busy = false;
+  private paused = false;
+  private detached = false;
+  private heartbeat: HeartbeatTiming = { sendEvery: 0, expectEvery: 0 };
+  private lastRead = Date.now();
+  private readonly connectDeadline: number;
+  private closeDeadline = 0;
+  private timerHandle = -1;
+  private dueAt = 0;
+
+  constructor(
+    private readonly host: StompHost,
+    private readonly registry: ConnectionRegistry,
+    readonly wire: StompWire,
+    /** Verified credentials from the WebSocket handshake, if any. */
+    private readonly handshake: Credentials | undefined,
+    /** Versions this connection may negotiate (a WebSocket subprotocol caps it). */
+    private readonly versions: readonly StompVersion[],
+  ) {
+    this.parser = new StompParser({
+      side: 'server',
+      limits: { maxFrameSize: host.options.limits.maxMessageSize },
+      onFrame: (frame) => this.onFrame(frame),
+    });
+    this.session = new StompSession(host, this);
+    this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
+    this.reschedule();
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get info(): ClientInfo {
+    return { client: this.id, user: this.user };
+  }
+
+  get principal(): Principal {
+    return { user: this.user, channels: this.credentials?.channels };
+  }
+
+  /** True when a subscription of this connection holds `channel`. */
+  holds(channel: string): boolean {
+    return this.session.holds(channel);
+  }
+
+  // ---- input ----
+
+  receive(chunk: Buffer): void {
+    this.lastRead = Date.now();
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const error = this.parser.push(chunk);
+    if (error) {
+      this.inbox.push({ kind: 'parse-error', error });
+      this.wire.pause();
+    } else if (this.inbox.length > MAX_INBOX && !this.paused) {
+      this.paused = true;
+      this.wire.pause();
+    }
+    if (!this.busy && this.inbox.length > 0) void this.drain();
+  }
+
+  private onFrame(frame: StompFrame): void {
+    if ((frame.command === 'CONNECT' || frame.command === 'STOMP') && this.state === 'connecting') {
+      const version = negotiateVersion(header(frame, 'accept-version'), this.versions);
+      if (version) this.parser.version = version;
+    }
+    this.inbox.push({ kind: 'frame', frame });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    for (let item = this.inbox.shift(); item && this.state !== 'closing' && this.state !== 'closed'; item = this.inbox.shift()) {
+      if (this.paused && this.inbox.length < MAX_INBOX / 2) {
+        this.paused = false;
+        this.wire.resume();
+      }
+      try {
+        if (item.kind === 'parse-error') throw fromParseError(item.error);
+        const pending = this.handle(item.frame);
+        if (pending) await pending;
+      } catch (err) {
+        const receiptId = item.kind === 'frame' ? header(item.frame, 'receipt') : undefined;
+        this.fail(toStompError(err, (e) => this.host.log.error('stomp frame failed', { err: e instanceof Error ? e.stack ?? e.message : String(e) })), receiptId);
+      }
+    }
+    this.busy = false;
+  }
+
+  private handle(frame: StompFrame): Promise<void> | void {
+    if (frame.command === 'CONNECT' || frame.command === 'STOMP') return this.connect(frame);
+    if (this.state !== 'connected') throw new StompError('send CONNECT first', ErrorCode.NotConnected, CloseCode.BadRequest, `got ${frame.command} before CONNECT`);
+    if (frame.command === 'DISCONNECT') {
+      this.receipt(frame);
+      return this.close(1000, 'disconnect');
+    }
+    return this.session.handle(frame);
+  }
+
+  private async connect(frame: StompFrame): Promise<void> {
+    if (this.state !== 'connecting') throw new StompError('already connected', ErrorCode.AlreadyConnected);
+    const version = negotiateVersion(header(frame, 'accept-version'), this.versions);
+    if (!version) {
+      throw new StompError('unsupported protocol version', ErrorCode.BadRequest, CloseCode.BadRequest,
+        `this server speaks STOMP ${this.versions.join(', ')}`, [['version', this.versions.join(',')]]);
+    }
+    this.version = version;
+    const theirs = parseHeartbeat(header(frame, 'heart-beat'));
+    if (!theirs) throw new StompError('malformed heart-beat header', ErrorCode.BadRequest, CloseCode.BadRequest, 'heart-beat is "<cx>,<cy>" in ms');
+    const token = connectToken(frame);
+    const creds = token !== undefined ? await this.host.verify(token) : this.handshake;
+    if (this.state !== 'connecting') return;
+    this.credentials = creds;
+    this.user = creds?.user ?? '';
+    const ours = [theirs[1] === 0 ? 0 : Math.max(theirs[1], MIN_HEARTBEAT), theirs[0] === 0 ? 0 : Math.max(theirs[0], MIN_HEARTBEAT)] as const;
+    this.heartbeat = negotiateHeartbeat(ours, theirs);
+    this.state = 'connected';
+    this.registry.connected(this);
+    const headers: Array<[string, string]> = [['version', version], ['heart-beat', `${ours[0]},${ours[1]}`], ['session', this.id], ['server', SERVER_NAME]];
+    if (this.user !== '') headers.push(['user-name', this.user]);
+    this.send({ command: 'CONNECTED', headers });
+    this.reschedule();
+  }
+
+  // ---- output ----
+
+  private send(frame: { command: 'CONNECTED' | 'RECEIPT' | 'ERROR'; headers: ReadonlyArray<readonly [string, string]>; body?: string }): void {
+    this.wire.write(Buffer.from(serializeFrame(frame, this.version)), false);
+  }
+
+  receipt(frame: StompFrame, extra: ReadonlyArray<readonly [string, string]> = []): void {
+    const id = header(frame, 'receipt');
+    if (id === undefined || this.state === 'closed') return;
+    this.send({ command: 'RECEIPT', headers: [['receipt-id', id], ...extra] });
+  }
+
+  /** Sends ERROR (with `message`, `x-code`, `x-close-code`, `x-reconnect`), then closes. Safe to call more than once. */
+  fail(err: StompError, receiptId?: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
+    if (err.close === CloseCode.Slow) this.wire.discard();
+    const headers: Array<readonly [string, string]> = [
+      ['message', oneLine(err.message)], ['content-type', 'text/plain'],
+      ['x-code', String(err.code)], ['x-close-code', String(err.close)], ['x-reconnect', String(shouldReconnect(err.close))],
+      ...err.headers,
+    ];
+    if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
+    this.send({ command: 'ERROR', headers, body: err.detail === '' ? err.message : `${err.message}\n${err.detail}` });
+    this.close(err.close, err.message);
+  }
+
+  /** Flushes and closes; subscriptions end now (unacked queue messages go back to their queues). */
+  close(code: number, reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.detach();
+    this.inbox.length = 0;
+    this.wire.close(code, oneLine(reason));
+    this.closeDeadline = Date.now() + CLOSE_GRACE;
+    this.reschedule();
+  }
+
+  /** The wire is gone. Idempotent. */
+  closed(): void {
+    if (this.state === 'closed') return;
+    this.detach();
+    this.state = 'closed';
+    this.inbox.length = 0;
+    this.host.timers.cancel(this, this.timerHandle);
+    this.timerHandle = -1;
+    this.registry.gone(this);
+  }
+
+  private detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.session.close();
+    this.registry.detached(this);
+  }
+
+  // ---- timers ----
+
+  onTimer(now: number): void {
+    this.timerHandle = -1;
+    if (this.state === 'connecting' && now >= this.connectDeadline) {
+      return this.fail(new StompError('no CONNECT frame in time', ErrorCode.BadRequest, CloseCode.ConnectTimeout));
+    }
+    if (this.state === 'closing' && now >= this.closeDeadline) {
+      this.wire.terminate();
+      return;
+    }
+    if (this.state === 'connected') {
+      const expires = this.credentials?.expires;
+      if (expires !== undefined && now >= expires * 1000) {
+        return this.fail(new StompError('token expired', ErrorCode.TokenExpired, CloseCode.TokenExpired, 'reconnect with a fresh token'));
+      }
+      const { expectEvery, sendEvery } = this.heartbeat;
+      if (expectEvery > 0 && now - this.lastRead > expectEvery * HEARTBEAT_GRACE) {
+        return this.fail(new StompError('heart-beat timeout', ErrorCode.BadRequest, CloseCode.NoPong,
+          `nothing received for ${now - this.lastRead} ms; the negotiated interval is ${expectEvery} ms`));
+      }
+      if (sendEvery > 0 && now >= this.sendDue()) this.wire.write(EOL, false);
+    }
+    this.reschedule();
+  }
+
+  private sendDue(): number {
+    const { sendEvery } = this.heartbeat;
+    return this.wire.lastWrite + sendEvery - Math.min(250, sendEvery / 2);
+  }
+
+  private reschedule(): void {
+    let due = Number.POSITIVE_INFINITY;
+    if (this.state === 'connecting') due = this.connectDeadline;
+    else if (this.state === 'closing') due = this.closeDeadline;
+    else if (this.state === 'connected') {
+      const { expectEvery, sendEvery } = this.heartbeat;
+      if (this.credentials?.expires !== undefined) due = this.credentials.expires * 1000;
+      if (expectEvery > 0) due = Math.min(due, this.lastRead + expectEvery * HEARTBEAT_GRACE + 1);
+      if (sendEvery > 0) due = Math.min(due, this.sendDue());
+    }
+    if (Number.isFinite(due)) due = Math.max(due, Date.now() + 1);
+    if (due === this.dueAt && this.timerHandle !== -1) return;
+    if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
+    this.timerHandle = -1;
+    this.dueAt = due;
+    if (Number.isFinite(due)) this.timerHandle = this.host.timers.schedule(this, due);
+  }
+}
+
+/** The JWT in CONNECT: `passcode`, or `Authorization: Bearer …`. */
+function connectToken(frame: StompFrame): string | undefined {
+  const passcode = header(frame, 'passcode');
+  if (passcode !== undefined && passcode !== '') return passcode;
+  const auth = header(frame, 'Authorization') ?? header(frame, 'authorization');
+  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();
+  return undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}

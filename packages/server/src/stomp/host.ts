@@ -1,0 +1,22 @@
+import type { Credentials } from '../auth/jwt.js';
+import type { ChannelPolicy } from '../channels.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { ServerOptions } from '../options.js';
+import type { Publisher } from '../publisher.js';
+import type { TimerWheel } from '../timer.js';
+import type { QueueRegistry } from './queues.js';
+import type { TopicRouter } from './topics.js';
+
+/** What STOMP connections need from the broker and its node. */
+export interface StompHost {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly engine: Engine;
+  readonly publisher: Publisher;
+  readonly timers: TimerWheel;
+  readonly log: Logger;
+  readonly topics: TopicRouter;
+  readonly queues: QueueRegistry;
+  verify(token: string): Promise<Credentials>;
+}

@@ -1,0 +1,2 @@
+export { StompBroker, type BrokerNode } from './broker.js';
+export { isStompSubprotocol, selectSubprotocol } from './subprotocols.js';

@@ -1,0 +1,77 @@
+import { escapeHeader, serializeFrame, type StompVersion } from '@tidings/stomp';
+import type { OutgoingBody } from './body.js';
+
+/**
+ * Something sent in MESSAGE frames. A MESSAGE is written as three parts: the subscription's
+ * cached prefix (`MESSAGE`, `subscription`), the delivery's own lines (`ack`, `redelivered`;
+ * usually none), and `tail(version, destination)`, the remaining headers, body and NUL, which
+ * is encoded once per (destination, version) and written to every subscriber.
+ */
+export interface Deliverable {
+  readonly messageId: string;
+  /** The channel offset (topics) or the queue's sequence number (queues). */
+  readonly offset: number;
+  /** True when the body is not valid UTF-8. */
+  readonly binary: boolean;
+  tail(version: StompVersion, destination: string): Buffer;
+}
+
+type Headers = ReadonlyArray<readonly [string, string]>;
+
+const MESSAGE_LINE = 'MESSAGE\n'.length;
+
+/**
+ * Encodes the tail once per (version, destination) and keeps it. One instance per publication
+ * (shared by every subscriber of its channel on this node) or per queued message.
+ */
+export class EncodedMessage implements Deliverable {
+  readonly binary: boolean;
+  private only: { key: string; bytes: Buffer } | undefined;
+  private more: Map<string, Buffer> | undefined;
+
+  constructor(
+    readonly messageId: string,
+    private readonly body: OutgoingBody,
+    /** `x-offset`, `x-epoch` and, for queues, forwarded user headers. */
+    private readonly extra: Headers,
+    readonly offset: number,
+  ) {
+    this.binary = body.binary;
+  }
+
+  tail(version: StompVersion, destination: string): Buffer {
+    const key = `${version}${destination}`;
+    if (this.only?.key === key) return this.only.bytes;
+    const cached = this.more?.get(key);
+    if (cached) return cached;
+    const bytes = this.encode(version, destination);
+    if (!this.only) this.only = { key, bytes };
+    else (this.more ??= new Map()).set(key, bytes);
+    return bytes;
+  }
+
+  private encode(version: StompVersion, destination: string): Buffer {
+    const headers: Array<readonly [string, string]> = [['destination', destination], ['message-id', this.messageId]];
+    if (this.body.contentType !== undefined) headers.push(['content-type', this.body.contentType]);
+    for (const h of this.extra) if (version !== '1.0' || representableIn10(h[0], h[1])) headers.push(h);
+    const frame = serializeFrame({ command: 'MESSAGE', headers, body: this.body.bytes }, version);
+    return Buffer.from(frame.buffer, frame.byteOffset + MESSAGE_LINE, frame.byteLength - MESSAGE_LINE);
+  }
+}
+
+/** STOMP 1.0 has no escaping: forwarded headers it cannot carry are left out. */
+function representableIn10(name: string, value: string): boolean {
+  return name !== '' && !name.includes(':') && !name.includes('\n') && !value.includes('\n') && !value.endsWith('\r');
+}
+
+/** `name:value\n`, escaped for `version`, as bytes. */
+export function headerLine(name: string, value: string, version: StompVersion): Buffer {
+  return Buffer.from(version === '1.0' ? `${name}:${value}\n` : `${escapeHeader(name, version)}:${escapeHeader(value, version)}\n`);
+}
+
+/** The first lines of every MESSAGE of one subscription. */
+export function subscriptionPrefix(id: string, version: StompVersion): Buffer {
+  return Buffer.concat([Buffer.from('MESSAGE\n'), headerLine('subscription', id, version)]);
+}
+
+export const REDELIVERED_LINE = Buffer.from('redelivered:true\n');

@@ -1,0 +1,271 @@
+import { CloseCode, ErrorCode, type ClientInfo, type StreamPosition } from '@tidings/protocol';
+import { header, type StompFrame, type StompVersion } from '@tidings/stomp';
+import type { Principal } from '../channels.js';
+import { bodyToData, utf8Text } from './body.js';
+import { parseDestination } from './destinations.js';
+import { StompError, required } from './errors.js';
+import { REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
+import type { QueueMessage } from './queues.js';
+import type { StompHost } from './host.js';
+import {
+  MAX_UNACKED, SubscriptionTable,
+  type AckMode, type QueueSubscription, type Subscription, type SubscriptionBase, type SubscriptionOwner, type TopicSubscription,
+} from './subscriptions.js';
+import { topicMessage } from './topics.js';
+import { Transactions, type TransactedFrame } from './transactions.js';
+import type { StompWire } from './wire.js';
+
+/** What a session needs from its connection. */
+export interface SessionIO {
+  readonly version: StompVersion;
+  readonly wire: StompWire;
+  readonly info: ClientInfo;
+  readonly principal: Principal;
+  /** Sends ERROR and closes. */
+  fail(err: StompError): void;
+  /** Sends RECEIPT when the frame asked for one. */
+  receipt(frame: StompFrame, extra?: ReadonlyArray<readonly [string, string]>): void;
+}
+
+type Extra = Array<readonly [string, string]>;
+
+const ACK_MODES: ReadonlySet<string> = new Set(['auto', 'client', 'client-individual']);
+/** Headers a SEND to a queue does not forward to the MESSAGE. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'destination', 'transaction', 'receipt', 'content-length', 'content-type', 'message-id', 'subscription', 'ack', 'redelivered', 'x-offset', 'x-epoch',
+]);
+
+/**
+ * The broker side of one connected STOMP client: subscriptions (topics with recovery, queues),
+ * SEND, ACK/NACK and transactions. Fan-out and queues call `deliverTopic` / `deliverQueued`.
+ */
+export class StompSession implements SubscriptionOwner {
+  private readonly subs = new SubscriptionTable();
+  private readonly tx: Transactions;
+
+  constructor(private readonly host: StompHost, private readonly io: SessionIO) {
+    this.tx = new Transactions(host.options.limits.maxQueueBytes);
+  }
+
+  get congested(): boolean {
+    return this.io.wire.backlog > this.host.options.limits.maxQueueBytes / 2;
+  }
+
+  /** Handles a frame of a connected client; throws StompError. */
+  handle(frame: StompFrame): Promise<void> | void {
+    switch (frame.command) {
+      case 'SEND':
+      case 'ACK':
+      case 'NACK': {
+        const tx = header(frame, 'transaction');
+        if (tx === undefined) return this.perform(frame as TransactedFrame, true);
+        this.tx.add(tx, frame as TransactedFrame);
+        return this.io.receipt(frame);
+      }
+      case 'SUBSCRIBE':
+        return this.subscribe(frame);
+      case 'UNSUBSCRIBE':
+        this.unsubscribe(frame);
+        return this.io.receipt(frame);
+      case 'BEGIN':
+        this.tx.begin(required(frame, 'transaction'));
+        return this.io.receipt(frame);
+      case 'COMMIT':
+        return this.commit(frame);
+      case 'ABORT':
+        this.tx.abort(required(frame, 'transaction'));
+        return this.io.receipt(frame);
+      default:
+        throw new StompError(`unexpected ${frame.command} frame`, ErrorCode.BadRequest);
+    }
+  }
+
+  /** Ends every subscription (unacked queue messages go back to their queues) and transaction. */
+  close(): void {
+    for (const sub of [...this.subs.byId.values()]) this.drop(sub);
+    this.tx.clear();
+  }
+
+  /** True when a subscription holds `channel`. */
+  holds(channel: string): boolean {
+    for (const sub of this.subs.byId.values()) if (sub.kind === 'topic' && sub.channel === channel) return true;
+    return false;
+  }
+
+  private async commit(frame: StompFrame): Promise<void> {
+    for (const f of this.tx.commit(required(frame, 'transaction'))) await this.perform(f, false);
+    this.io.receipt(frame);
+  }
+
+  private async perform(frame: TransactedFrame, withReceipt: boolean): Promise<void> {
+    let extra: Extra = [];
+    if (frame.command === 'SEND') extra = await this.send(frame);
+    else if (frame.command === 'ACK') this.ack(frame);
+    else this.nack(frame);
+    if (withReceipt) this.io.receipt(frame, extra);
+  }
+
+  private async send(frame: StompFrame): Promise<Extra> {
+    const dest = parseDestination(required(frame, 'destination'), this.io.info.user, true);
+    const name = dest.kind === 'channel' ? dest.channel : dest.queue;
+    const { policy } = this.host;
+    policy.checkPublish(policy.resolve(name), name, this.io.principal);
+    const contentType = header(frame, 'content-type');
+    if (dest.kind === 'channel') {
+      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType), { info: this.io.info });
+      return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
+    }
+    const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
+    const queue = this.host.queues.get(dest.queue);
+    const msg = queue.send(body, forwarded(frame));
+    return [['x-offset', String(msg.offset)], ['x-epoch', queue.epoch]];
+  }
+
+  private ack(frame: StompFrame): void {
+    const settled = this.subs.settle(this.io.version, frame);
+    if (settled.kind === 'queue') settled.sub.queue.acked(settled.messages);
+  }
+
+  private nack(frame: StompFrame): void {
+    const settled = this.subs.settle(this.io.version, frame);
+    if (settled.kind === 'queue') settled.sub.queue.requeue(settled.messages);
+    else for (const m of settled.messages) this.emit(settled.sub, m, true);
+  }
+
+  private async subscribe(frame: StompFrame): Promise<void> {
+    const { version } = this.io;
+    const destination = required(frame, 'destination');
+    const id = version === '1.0' ? (header(frame, 'id') ?? destination) : required(frame, 'id');
+    if (this.subs.byId.has(id)) throw new StompError(`subscription id ${JSON.stringify(id.slice(0, 80))} is already in use`, ErrorCode.AlreadySubscribed);
+    const { policy, options } = this.host;
+    if (this.subs.size >= options.limits.maxSubscriptions) {
+      throw new StompError('too many subscriptions', ErrorCode.LimitExceeded, undefined, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
+    }
+    const ack = ackMode(header(frame, 'ack'));
+    const dest = parseDestination(destination, this.io.info.user, false);
+    const name = dest.kind === 'channel' ? dest.channel : dest.queue;
+    const ns = policy.resolve(name);
+    policy.checkSubscribe(ns, name, this.io.principal);
+    const base = { id, destination, ack, prefix: subscriptionPrefix(id, version), owner: this };
+    if (dest.kind === 'queue') {
+      const sub: QueueSubscription = { ...base, kind: 'queue', unacked: new Map(), queue: this.host.queues.get(dest.queue), prefetch: prefetchOf(frame) };
+      this.subs.byId.set(id, sub);
+      sub.queue.addConsumer(sub);
+      return this.io.receipt(frame);
+    }
+    const since = sinceOf(frame);
+    const sub: TopicSubscription = {
+      ...base, kind: 'topic', unacked: new Map(), channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave,
+    };
+    this.subs.byId.set(id, sub);
+    try {
+      await this.host.topics.add(sub);
+      const h = await this.host.engine.history(sub.channel, since ? { since: since.offset, limit: ns.historySize } : { limit: 0 });
+      if (this.subs.byId.get(id) !== sub) return;
+      const top = h.position.offset;
+      const recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
+        h.publications.length === top - since.offset;
+      if (recovered) for (const p of h.publications) this.emit(sub, topicMessage(p), false);
+      if (this.subs.byId.get(id) !== sub) return;
+      sub.offset = top;
+      sub.live = true;
+      for (const m of sub.pending) this.deliverTopic(sub, m);
+      sub.pending = [];
+      this.io.receipt(frame, [['x-recovered', String(recovered)], ['x-offset', String(top)], ['x-epoch', h.position.epoch]]);
+      const { engine } = this.host;
+      if (sub.presence) await engine.addPresence(sub.channel, this.io.info.client, this.io.info, options.pingInterval * 3);
+      if (sub.joinLeave) await engine.publishJoin(sub.channel, this.io.info);
+    } catch (err) {
+      if (this.subs.byId.get(id) === sub) this.drop(sub);
+      throw err;
+    }
+  }
+
+  private unsubscribe(frame: StompFrame): void {
+    const id = this.io.version === '1.0' ? (header(frame, 'id') ?? required(frame, 'destination')) : required(frame, 'id');
+    const sub = this.subs.byId.get(id);
+    if (!sub) throw new StompError(`no subscription ${JSON.stringify(id.slice(0, 80))}`, ErrorCode.NotSubscribed);
+    this.drop(sub);
+  }
+
+  private drop(sub: Subscription): void {
+    this.subs.byId.delete(sub.id);
+    if (sub.kind === 'queue') {
+      sub.queue.removeConsumer(sub, this.subs.release(sub));
+      return;
+    }
+    this.subs.release(sub);
+    this.host.topics.remove(sub);
+    const { engine, log } = this.host;
+    const warn = (err: unknown): void => log.warn('stomp presence update failed', { err: String(err) });
+    if (sub.presence) engine.removePresence(sub.channel, this.io.info.client).catch(warn);
+    if (sub.joinLeave && sub.live) engine.publishLeave(sub.channel, this.io.info).catch(warn);
+  }
+
+  deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {
+    if (!sub.live) {
+      sub.pending.push(message);
+      return;
+    }
+    if (message.offset <= sub.offset) return;
+    sub.offset = message.offset;
+    this.emit(sub, message, false);
+  }
+
+  deliverQueued(sub: QueueSubscription, message: QueueMessage): void {
+    const redelivered = message.delivered;
+    message.delivered = true;
+    this.emit(sub, message, redelivered);
+  }
+
+  /** Writes one MESSAGE: the subscription's prefix, the delivery's own lines, the shared tail. */
+  private emit<M extends Deliverable>(sub: SubscriptionBase<M> & Subscription, message: M, redelivered: boolean): void {
+    const { wire, version } = this.io;
+    wire.write(sub.prefix, false);
+    if (sub.ack !== 'auto') {
+      const key = this.subs.register(sub, message.messageId, version);
+      sub.unacked.set(key, message);
+      if (version === '1.2') wire.write(headerLine('ack', key, version), false);
+    }
+    if (redelivered) wire.write(REDELIVERED_LINE, false);
+    if (!wire.write(message.tail(version, sub.destination), message.binary)) {
+      this.io.fail(new StompError('slow consumer: outbound queue over its limit', ErrorCode.LimitExceeded, CloseCode.Slow));
+    } else if (sub.kind === 'topic' && sub.unacked.size > MAX_UNACKED) {
+      this.io.fail(new StompError('too many unacknowledged messages', ErrorCode.LimitExceeded, CloseCode.Slow,
+        `a subscription may hold at most ${MAX_UNACKED} messages unacknowledged`));
+    }
+  }
+}
+
+function ackMode(value: string | undefined): AckMode {
+  if (value === undefined) return 'auto';
+  if (ACK_MODES.has(value)) return value as AckMode;
+  throw new StompError(`unknown ack mode ${JSON.stringify(value.slice(0, 40))}`, ErrorCode.BadRequest, undefined, 'ack is auto, client or client-individual');
+}
+
+function prefetchOf(frame: StompFrame): number {
+  const v = header(frame, 'prefetch-count');
+  if (v === undefined || v === '0') return MAX_UNACKED;
+  if (!/^[0-9]{1,9}$/.test(v)) throw new StompError('prefetch-count must be an integer ≥ 0');
+  return Math.min(Number(v), MAX_UNACKED);
+}
+
+function sinceOf(frame: StompFrame): StreamPosition | undefined {
+  const offset = header(frame, 'x-since-offset');
+  const epoch = header(frame, 'x-epoch');
+  if (offset === undefined && epoch === undefined) return undefined;
+  if (offset === undefined || epoch === undefined) throw new StompError('x-since-offset and x-epoch go together');
+  if (!/^[0-9]{1,15}$/.test(offset)) throw new StompError('x-since-offset must be an integer ≥ 0');
+  return { offset: Number(offset), epoch };
+}
+
+function forwarded(frame: StompFrame): Extra {
+  const out: Extra = [];
+  const seen = new Set<string>();
+  for (const [name, value] of frame.headers) {
+    if (NOT_FORWARDED.has(name) || seen.has(name)) continue;
+    seen.add(name);
+    out.push([name, value]);
+  }
+  return out;
+}

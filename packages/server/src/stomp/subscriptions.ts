@@ -1,0 +1,132 @@
+import { header, type StompFrame, type StompVersion } from '@tidings/stomp';
+import { ErrorCode } from '@tidings/protocol';
+import { StompError, required } from './errors.js';
+import type { Deliverable, EncodedMessage } from './message.js';
+import type { Queue, QueueMessage } from './queues.js';
+
+export type AckMode = 'auto' | 'client' | 'client-individual';
+
+/** Unacknowledged deliveries one subscription may hold; more ends the connection (topics) or waits (queues). */
+export const MAX_UNACKED = 1000;
+
+/** The connection side of a subscription: what fan-out and queues call. No closures, just methods. */
+export interface SubscriptionOwner {
+  deliverTopic(sub: TopicSubscription, message: EncodedMessage): void;
+  /** Sends a queued message (with `redelivered:true` when it was delivered before) and tracks it until acknowledged. */
+  deliverQueued(sub: QueueSubscription, message: QueueMessage): void;
+  /** True while the connection's outbound queue is half full: queues wait before sending it more. */
+  readonly congested: boolean;
+}
+
+export interface SubscriptionBase<M extends Deliverable> {
+  readonly id: string;
+  /** The destination as the client wrote it; MESSAGE frames carry it back. */
+  readonly destination: string;
+  readonly ack: AckMode;
+  /** `MESSAGE` and `subscription` lines, encoded once. */
+  readonly prefix: Buffer;
+  readonly owner: SubscriptionOwner;
+  /** Deliveries awaiting ACK or NACK, oldest first, by ack key (`ack` id in 1.2, else message-id). */
+  readonly unacked: Map<string, M>;
+}
+
+export interface TopicSubscription extends SubscriptionBase<EncodedMessage> {
+  readonly kind: 'topic';
+  readonly channel: string;
+  /** False while recovering: live publications wait in `pending` until the replay is out. */
+  live: boolean;
+  pending: EncodedMessage[];
+  /** The last offset delivered (or replayed past); older publications are skipped. */
+  offset: number;
+  presence: boolean;
+  joinLeave: boolean;
+}
+
+export interface QueueSubscription extends SubscriptionBase<QueueMessage> {
+  readonly kind: 'queue';
+  readonly queue: Queue;
+  /** Unacked messages the queue may hand this consumer at once. */
+  readonly prefetch: number;
+}
+
+export type Subscription = TopicSubscription | QueueSubscription;
+
+/** What an ACK or NACK settled: the subscription and its messages, oldest first. */
+export type Settled =
+  | { kind: 'topic'; sub: TopicSubscription; messages: EncodedMessage[] }
+  | { kind: 'queue'; sub: QueueSubscription; messages: QueueMessage[] };
+
+/** One connection's subscriptions and the index from ack ids to them. */
+export class SubscriptionTable {
+  readonly byId = new Map<string, Subscription>();
+  private readonly byAckId = new Map<string, Subscription>();
+  private ackSeq = 0;
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The key a delivery awaiting ACK is kept under: a fresh `ack` id in 1.2 (returned to send), else its message-id. */
+  register(sub: Subscription, messageId: string, version: StompVersion): string {
+    if (version !== '1.2') return messageId;
+    const ackId = String(++this.ackSeq);
+    this.byAckId.set(ackId, sub);
+    return ackId;
+  }
+
+  /** Removes and returns everything `sub` had unacked, oldest first. */
+  release<M extends Deliverable>(sub: SubscriptionBase<M>): M[] {
+    const messages = [...sub.unacked.values()];
+    for (const key of sub.unacked.keys()) this.byAckId.delete(key);
+    sub.unacked.clear();
+    return messages;
+  }
+
+  /**
+   * Settles an ACK or NACK: by `id` (1.2), by `subscription` + `message-id` (1.1), or by `message-id`
+   * and optionally `subscription` (1.0). In `client` mode every older unacked delivery of the
+   * subscription is settled with it. Throws StompError when nothing matches.
+   */
+  settle(version: StompVersion, frame: StompFrame): Settled {
+    const found = this.find(version, frame);
+    if (!found) {
+      throw new StompError(`${frame.command} for an unknown message`, ErrorCode.NotFound, undefined,
+        'the id names no message this connection holds unacknowledged (already settled, auto-acknowledged, or never sent)');
+    }
+    const { sub, key } = found;
+    return sub.kind === 'topic' ? { kind: 'topic', sub, messages: this.take(sub, key) } : { kind: 'queue', sub, messages: this.take(sub, key) };
+  }
+
+  private take<M extends Deliverable>(sub: SubscriptionBase<M>, key: string): M[] {
+    const messages: M[] = [];
+    if (sub.ack === 'client') {
+      for (const [k, m] of sub.unacked) {
+        sub.unacked.delete(k);
+        this.byAckId.delete(k);
+        messages.push(m);
+        if (k === key) break;
+      }
+    } else {
+      messages.push(sub.unacked.get(key)!);
+      sub.unacked.delete(key);
+      this.byAckId.delete(key);
+    }
+    return messages;
+  }
+
+  private find(version: StompVersion, frame: StompFrame): { sub: Subscription; key: string } | undefined {
+    if (version === '1.2') {
+      const id = required(frame, 'id');
+      const sub = this.byAckId.get(id);
+      return sub?.unacked.has(id) ? { sub, key: id } : undefined;
+    }
+    const messageId = required(frame, 'message-id');
+    const subscription = version === '1.1' ? required(frame, 'subscription') : header(frame, 'subscription');
+    if (subscription !== undefined) {
+      const sub = this.byId.get(subscription);
+      return sub?.unacked.has(messageId) ? { sub, key: messageId } : undefined;
+    }
+    for (const sub of this.byId.values()) if (sub.unacked.has(messageId)) return { sub, key: messageId };
+    return undefined;
+  }
+}

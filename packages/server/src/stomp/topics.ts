@@ -1,0 +1,68 @@
+import type { Publication } from '@tidings/protocol';
+import type { Hub, Subscriber } from '../hub.js';
+import { dataToBody } from './body.js';
+import { EncodedMessage } from './message.js';
+import type { TopicSubscription } from './subscriptions.js';
+
+/** The MESSAGE content of a publication, encoded lazily once per (destination, version). */
+export function topicMessage(pub: Publication): EncodedMessage {
+  const extra: Array<[string, string]> = [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
+  if (pub.info) extra.push(['x-client', pub.info.client], ['x-user', pub.info.user]);
+  return new EncodedMessage(`${pub.epoch}-${pub.offset}`, dataToBody(pub.data), extra, pub.offset);
+}
+
+/**
+ * All STOMP subscriptions of one channel on this node, subscribed in the hub as a single
+ * subscriber: the hub's encoded publication is decoded once, its MESSAGE tail encoded once per
+ * (destination, version), and each subscription gets the same bytes after its own prefix.
+ */
+class ChannelFanout implements Subscriber {
+  readonly subs = new Set<TopicSubscription>();
+  ready: Promise<void> = Promise.resolve();
+
+  deliverPublication(_channel: string, _offset: number, message: Buffer): void {
+    if (this.subs.size === 0) return;
+    const msg = topicMessage(JSON.parse(message.toString('utf8')) as Publication);
+    for (const sub of this.subs) sub.owner.deliverTopic(sub, msg);
+  }
+
+  deliverEvent(): void {
+    // join/leave are not sent to STOMP subscribers
+  }
+}
+
+/** Which STOMP subscriptions hold which channel; one hub subscription per channel. */
+export class TopicRouter {
+  private readonly fanouts = new Map<string, ChannelFanout>();
+
+  constructor(private readonly hub: Hub) {}
+
+  /** Resolves once publications of `sub.channel` reach `sub` (they wait in `pending` until it is live). */
+  async add(sub: TopicSubscription): Promise<void> {
+    let fanout = this.fanouts.get(sub.channel);
+    if (!fanout) {
+      fanout = new ChannelFanout();
+      this.fanouts.set(sub.channel, fanout);
+      fanout.ready = this.hub.add(sub.channel, fanout);
+    }
+    fanout.subs.add(sub);
+    try {
+      await fanout.ready;
+    } catch (err) {
+      this.remove(sub);
+      throw err;
+    }
+  }
+
+  remove(sub: TopicSubscription): void {
+    const fanout = this.fanouts.get(sub.channel);
+    if (!fanout || !fanout.subs.delete(sub) || fanout.subs.size > 0) return;
+    this.fanouts.delete(sub.channel);
+    this.hub.remove(sub.channel, fanout);
+  }
+
+  /** STOMP subscriptions of `channel` on this node. */
+  subscribersOf(channel: string): number {
+    return this.fanouts.get(channel)?.subs.size ?? 0;
+  }
+}

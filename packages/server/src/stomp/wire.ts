@@ -1,0 +1,183 @@
+import type { Socket } from 'node:net';
+import type { RawData, WebSocket } from 'ws';
+import { scheduleFlush, type Flushable } from '../transports/transport.js';
+
+/** What a wire tells its connection. */
+export interface WireHandler {
+  receive(chunk: Buffer): void;
+  /** The socket is gone. Called once. */
+  closed(): void;
+}
+
+/**
+ * The byte stream under a STOMP connection: a WebSocket or a TCP socket. Writes queued within
+ * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
+ */
+export interface StompWire {
+  readonly kind: 'websocket' | 'tcp';
+  /** Starts passing input and the end of the socket to `handler`. */
+  attach(handler: WireHandler): void;
+  /** When queued bytes last went out (ms). */
+  readonly lastWrite: number;
+  /**
+   * Queues bytes; `binary` marks bytes that are not UTF-8 (a WebSocket batch holding any goes out
+   * as a binary message). Returns false when queued plus socket-buffered bytes exceed the limit.
+   */
+  write(chunk: Buffer, binary: boolean): boolean;
+  /** Queued plus socket-buffered bytes. */
+  readonly backlog: number;
+  /** Flushes, then closes gracefully (`code` is the WebSocket close code). */
+  close(code: number, reason: string): void;
+  /** Drops what is queued, so that the next write (an ERROR) goes out alone. */
+  discard(): void;
+  /** Ends the socket now. */
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+}
+
+abstract class QueuedWire implements Flushable {
+  lastWrite = Date.now();
+  protected queue: Buffer[] = [];
+  protected queued = 0;
+  protected binary = false;
+  protected ended = false;
+
+  constructor(private readonly maxQueueBytes: number) {}
+
+  protected abstract get buffered(): number;
+  protected abstract send(data: Buffer, binary: boolean): void;
+
+  get backlog(): number {
+    return this.queued + this.buffered;
+  }
+
+  write(chunk: Buffer, binary: boolean): boolean {
+    if (this.ended) return true;
+    if (this.queue.length === 0) scheduleFlush(this);
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (binary) this.binary = true;
+    return this.queued + this.buffered <= this.maxQueueBytes;
+  }
+
+  discard(): void {
+    this.queue = [];
+    this.queued = 0;
+    this.binary = false;
+  }
+
+  flush(): void {
+    if (this.queue.length === 0 || this.ended) return;
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    const binary = this.binary;
+    this.discard();
+    this.lastWrite = Date.now();
+    this.send(data, binary);
+  }
+}
+
+function rawBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** STOMP over a `ws` WebSocket; text and binary messages are read alike. */
+export class WebSocketWire extends QueuedWire implements StompWire {
+  readonly kind = 'websocket';
+  /** Set false by each ping, true by each pong or message. */
+  alive = true;
+
+  constructor(readonly socket: WebSocket, maxQueueBytes: number) {
+    super(maxQueueBytes);
+  }
+
+  attach(handler: WireHandler): void {
+    this.socket.on('message', (data: RawData) => {
+      this.alive = true;
+      handler.receive(rawBuffer(data));
+    });
+    this.socket.on('pong', () => { this.alive = true; });
+    this.socket.on('error', () => { /* 'close' follows */ });
+    this.socket.on('close', () => {
+      this.ended = true;
+      handler.closed();
+    });
+  }
+
+  protected get buffered(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  protected send(data: Buffer, binary: boolean): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data, { binary });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.socket.close(code, reason.slice(0, 120));
+  }
+
+  terminate(): void {
+    this.ended = true;
+    this.socket.terminate();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+/** STOMP over a TCP socket. */
+export class TcpWire extends QueuedWire implements StompWire {
+  readonly kind = 'tcp';
+
+  constructor(readonly socket: Socket, maxQueueBytes: number) {
+    super(maxQueueBytes);
+  }
+
+  attach(handler: WireHandler): void {
+    this.socket.on('data', (chunk: Buffer) => handler.receive(chunk));
+    this.socket.on('error', () => { /* 'close' follows */ });
+    this.socket.on('close', () => {
+      this.ended = true;
+      handler.closed();
+    });
+  }
+
+  protected get buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  protected send(data: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(data);
+  }
+
+  /** Flushes and half-closes; the connection terminates the socket if the peer does not close. */
+  close(): void {
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.socket.end();
+  }
+
+  terminate(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
