@@ -7,6 +7,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import stompitLib from 'stompit';
 import WebSocket from 'ws';
 import { StompParser, header, serializeFrame, type StompFrame, type StompVersion } from '@tidings/stomp';
 import { freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
@@ -141,20 +142,23 @@ export class RawStomp {
   private readonly parser: StompParser;
   private waiters: Array<() => void> = [];
 
-  private constructor(private readonly out: { write(data: Buffer | string): void; end(): void }, version: StompVersion) {
+  private constructor(private readonly out: { write(data: Buffer | string): void; end(): void; destroy(): void }) {
     this.parser = new StompParser({
       side: 'client',
-      version,
+      version: '1.0',
       limits: { maxFrameSize: 1024 * 1024 },
-      onFrame: (f) => this.frames.push(f),
+      onFrame: (f) => {
+        if (f.command === 'CONNECTED') this.parser.version = (header(f, 'version') ?? '1.0') as StompVersion;
+        this.frames.push(f);
+      },
       onHeartbeat: () => { this.heartbeats++; },
     });
   }
 
-  static tcp(port: number, version: StompVersion = '1.2'): Promise<RawStomp> {
+  static tcp(port: number): Promise<RawStomp> {
     return new Promise((resolve, reject) => {
       const socket: Socket = tcpConnect(port, '127.0.0.1');
-      const raw = new RawStomp({ write: (d) => socket.write(d), end: () => socket.end() }, version);
+      const raw = new RawStomp({ write: (d) => socket.write(d), end: () => socket.end(), destroy: () => socket.destroy() });
       socket.on('data', (d: Buffer) => raw.feed(d));
       socket.on('close', () => raw.gone(undefined));
       socket.on('error', () => { /* close follows */ });
@@ -163,10 +167,10 @@ export class RawStomp {
     });
   }
 
-  static ws(url: string, protocol = 'v12.stomp', version: StompVersion = '1.2'): Promise<RawStomp> {
+  static ws(url: string, protocol = 'v12.stomp'): Promise<RawStomp> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, [protocol]);
-      const raw = new RawStomp({ write: (d) => ws.send(d), end: () => ws.close() }, version);
+      const raw = new RawStomp({ write: (d) => ws.send(d), end: () => ws.close(), destroy: () => ws.terminate() });
       ws.on('message', (d: Buffer, isBinary: boolean) => {
         raw.binaryMessages += isBinary ? 1 : 0;
         raw.feed(d);
@@ -237,6 +241,11 @@ export class RawStomp {
   end(): void {
     this.out.end();
   }
+
+  /** Cuts the connection without a goodbye, as a crashed client would. */
+  destroy(): void {
+    this.out.destroy();
+  }
 }
 
 export function text(frame: StompFrame): string {
@@ -244,3 +253,46 @@ export function text(frame: StompFrame): string {
 }
 
 export { header };
+
+/** Connects the independent `stompit` client over TCP; resolves once CONNECTED arrived. */
+export function stompit(port: number, headers: stompitLib.connect.ConnectHeaders = {}, heartbeat?: [number, number]): Promise<stompitLib.Client> {
+  return new Promise((resolve, reject) => {
+    const options: stompitLib.connect.NetTcpConnectOptions = { host: '127.0.0.1', port, connectHeaders: { host: '/', ...headers } };
+    if (heartbeat) options.heartbeat = heartbeat;
+    const client = stompitLib.connect(options, (err, c) => (err ? reject(err) : resolve(c)));
+    client.on('error', reject);
+  });
+}
+
+/** The body of a stompit message, as bytes. */
+export function stompitBody(message: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    message.on('data', (c: Buffer) => chunks.push(c));
+    message.on('end', () => resolve(Buffer.concat(chunks)));
+    message.on('error', reject);
+  });
+}
+
+/** Collects stompit messages with their bodies. */
+export class StompitInbox {
+  readonly messages: Array<{ message: stompitLib.Client.Message; body: Buffer }> = [];
+  private waiters: Array<() => void> = [];
+
+  readonly listener = (err: Error | null, message: stompitLib.Client.Message): void => {
+    if (err) return;
+    void stompitBody(message).then((body) => {
+      this.messages.push({ message, body });
+      for (const w of [...this.waiters]) w();
+    });
+  };
+
+  async until(n: number, ms = 5000): Promise<Array<{ message: stompitLib.Client.Message; body: Buffer }>> {
+    await waitFor(() => this.messages.length >= n, ms, `${n} stompit messages (have ${this.messages.length})`, (w) => listenOn(this.waiters, w));
+    return this.messages;
+  }
+
+  texts(): string[] {
+    return this.messages.map((m) => m.body.toString('utf8'));
+  }
+}

@@ -228,7 +228,7 @@ describe('STOMP over WebSocket with the stock @stomp/stompjs client', () => {
     b!.ack();
     await v11.client.deactivate();
 
-    const v10 = await RawStomp.ws(s.t.wsUrl, 'v10.stomp', '1.0');
+    const v10 = await RawStomp.ws(s.t.wsUrl, 'v10.stomp');
     v10.frame('CONNECT', [['login', 'x']], '', '1.0');
     const ok = await v10.next('CONNECTED');
     assert.equal(header(ok, 'version'), '1.0');

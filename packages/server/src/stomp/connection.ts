@@ -196,7 +196,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
-      ['message', oneLine(err.message)], ['content-type', 'text/plain'],
+      ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
       ['x-code', String(err.code)], ['x-close-code', String(err.close)], ['x-reconnect', String(shouldReconnect(err.close))],
       ...err.headers,
     ];
@@ -295,4 +295,9 @@ function connectToken(frame: StompFrame): string | undefined {
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
+}
+
+/** A header value that reads the same whether the client unescapes it or not (before the version is agreed). */
+function anyVersion(text: string): string {
+  return oneLine(text).replace(/\\/g, '%5C');
 }
