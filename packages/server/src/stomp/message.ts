@@ -26,7 +26,8 @@ const MESSAGE_LINE = 'MESSAGE\n'.length;
  */
 export class EncodedMessage implements Deliverable {
   readonly binary: boolean;
-  private only: { key: string; bytes: Buffer } | undefined;
+  /** The common case, one (version, destination) for every subscriber: compared without building a key. */
+  private first: { version: StompVersion; destination: string; bytes: Buffer } | undefined;
   private more: Map<string, Buffer> | undefined;
 
   constructor(
@@ -40,13 +41,19 @@ export class EncodedMessage implements Deliverable {
   }
 
   tail(version: StompVersion, destination: string): Buffer {
-    const key = `${version}${destination}`;
-    if (this.only?.key === key) return this.only.bytes;
-    const cached = this.more?.get(key);
-    if (cached) return cached;
-    const bytes = this.encode(version, destination);
-    if (!this.only) this.only = { key, bytes };
-    else (this.more ??= new Map()).set(key, bytes);
+    const first = this.first;
+    if (first === undefined) {
+      const bytes = this.encode(version, destination);
+      this.first = { version, destination, bytes };
+      return bytes;
+    }
+    if (first.version === version && first.destination === destination) return first.bytes;
+    const key = `${version} ${destination}`;
+    let bytes = this.more?.get(key);
+    if (!bytes) {
+      bytes = this.encode(version, destination);
+      (this.more ??= new Map()).set(key, bytes);
+    }
     return bytes;
   }
 
