@@ -145,7 +145,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   private handle(frame: StompFrame): Promise<void> | void {
     if (frame.command === 'CONNECT' || frame.command === 'STOMP') return this.connect(frame);
-    if (this.state !== 'connected') throw new StompError('send CONNECT first', ErrorCode.NotConnected, CloseCode.BadRequest, `got ${frame.command} before CONNECT`);
+    if (this.state !== 'connected') throw new StompError('send CONNECT first', ErrorCode.NotConnected, undefined, `got ${frame.command} before CONNECT`);
     if (frame.command === 'DISCONNECT') {
       this.receipt(frame);
       return this.close(1000, 'disconnect');
@@ -157,12 +157,12 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (this.state !== 'connecting') throw new StompError('already connected', ErrorCode.AlreadyConnected);
     const version = negotiateVersion(header(frame, 'accept-version'), this.versions);
     if (!version) {
-      throw new StompError('unsupported protocol version', ErrorCode.BadRequest, CloseCode.BadRequest,
+      throw new StompError('unsupported protocol version', ErrorCode.BadRequest, undefined,
         `this server speaks STOMP ${this.versions.join(', ')}`, [['version', this.versions.join(',')]]);
     }
     this.version = version;
     const theirs = parseHeartbeat(header(frame, 'heart-beat'));
-    if (!theirs) throw new StompError('malformed heart-beat header', ErrorCode.BadRequest, CloseCode.BadRequest, 'heart-beat is "<cx>,<cy>" in ms');
+    if (!theirs) throw new StompError('malformed heart-beat header', ErrorCode.BadRequest, undefined, 'heart-beat is "<cx>,<cy>" in ms');
     const token = connectToken(frame);
     const creds = token !== undefined ? await this.host.verify(token) : this.handshake;
     if (this.state !== 'connecting') return;

@@ -1,23 +1,37 @@
-import { CloseCode, ErrorCode } from '@tidings/protocol';
+import { CloseCode, ErrorCode, errorInfo } from '@tidings/protocol';
 import { header, type StompFrame, type StompParseError } from '@tidings/stomp';
 import { AuthError } from '../auth/jwt.js';
 import { EngineUnavailableError, IdempotencyConflictError } from '../engine/engine.js';
 import { TidingsError } from '../errors.js';
 
+/** The close code for an error code: auth and permission codes keep theirs; temporary errors say reconnect. */
+export function closeFor(code: number): number {
+  switch (code) {
+    case ErrorCode.Unauthorized: return CloseCode.InvalidToken;
+    case ErrorCode.TokenExpired: return CloseCode.TokenExpired;
+    case ErrorCode.PermissionDenied: return CloseCode.PermissionDenied;
+    case ErrorCode.ShuttingDown: return CloseCode.Shutdown;
+    default: return errorInfo(code)?.temporary ? CloseCode.ForceReconnect : CloseCode.BadRequest;
+  }
+}
+
 /**
  * A failure that ends a STOMP connection: the client gets an ERROR frame (`message` is short,
- * the body says more), then the connection closes with `close`.
+ * the body says more), then the connection closes with `close` (by default the one for `code`).
  */
 export class StompError extends Error {
+  readonly close: number;
+
   constructor(
     message: string,
     readonly code: number = ErrorCode.BadRequest,
-    readonly close: number = CloseCode.BadRequest,
+    close?: number,
     readonly detail = '',
     readonly headers: ReadonlyArray<readonly [string, string]> = [],
   ) {
     super(message);
     this.name = 'StompError';
+    this.close = close ?? closeFor(code);
   }
 }
 
@@ -42,17 +56,9 @@ export function fromParseError(err: StompParseError): StompError {
  */
 export function toStompError(err: unknown, internal: (err: unknown) => void): StompError {
   if (err instanceof StompError) return err;
-  if (err instanceof AuthError) {
-    return new StompError(err.message, err.code, err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken);
-  }
-  if (err instanceof TidingsError) {
-    const close = err.code === ErrorCode.PermissionDenied ? CloseCode.PermissionDenied
-      : err.code === ErrorCode.EngineUnavailable || err.code === ErrorCode.LimitExceeded ? CloseCode.ForceReconnect
-      : CloseCode.BadRequest;
-    return new StompError(err.message, err.code, close);
-  }
-  if (err instanceof EngineUnavailableError) return new StompError(err.message, ErrorCode.EngineUnavailable, CloseCode.ForceReconnect);
+  if (err instanceof AuthError || err instanceof TidingsError) return new StompError(err.message, err.code);
+  if (err instanceof EngineUnavailableError) return new StompError(err.message, ErrorCode.EngineUnavailable);
   if (err instanceof IdempotencyConflictError) return new StompError(err.message, ErrorCode.Conflict);
   internal(err);
-  return new StompError('internal error', ErrorCode.Internal, CloseCode.ForceReconnect);
+  return new StompError('internal error', ErrorCode.Internal);
 }
