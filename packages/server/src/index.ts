@@ -7,3 +7,4 @@ export { ChannelPolicy, type Principal } from './channels.js';
 export { TidingsError } from './errors.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 export type { Transport } from './transports/transport.js';
+export { openApiDocument } from './api/openapi.js';

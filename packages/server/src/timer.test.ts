@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TimerWheel } from './timer.js';
+
+describe('TimerWheel', () => {
+  it('calls each item once, not before its time, and never a cancelled one', async () => {
+    const wheel = new TimerWheel(20);
+    const calls: Array<[string, number]> = [];
+    const start = Date.now();
+    const item = (name: string) => ({ onTimer: (now: number) => { calls.push([name, now - start]); } });
+    const a = item('a');
+    const b = item('b');
+    const c = item('c');
+    wheel.schedule(a, start + 60);
+    const hb = wheel.schedule(b, start + 40);
+    wheel.schedule(c, start);
+    wheel.cancel(b, hb);
+    await new Promise((r) => setTimeout(r, 200));
+    wheel.stop();
+    assert.deepEqual(calls.map(([n]) => n), ['c', 'a']);
+    assert.ok(calls[1]![1] >= 60, `a ran at ${calls[1]![1]} ms`);
+  });
+});

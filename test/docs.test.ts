@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { codesMarkdown, withSettings } from '../scripts/gen-docs.js';
+import { openApiDocument } from '@tidings/server';
+import { startTidings } from './helpers/tidings.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const read = (p: string): string => readFileSync(`${root}${p}`, 'utf8');
+const run = promisify(execFile);
+
+/** Fenced ```sh blocks of a markdown file, one string per line of code. */
+function shellLines(markdown: string): string[] {
+  const out: string[] = [];
+  for (const m of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) out.push(...m[1]!.split('\n').filter((l) => l.trim() && !l.startsWith('#')));
+  return out;
+}
+
+describe('docs tell the truth', () => {
+  it('docs/codes.md and the settings table are generated from the current code tables', () => {
+    assert.equal(read('docs/codes.md'), codesMarkdown(), 'run: npx tsx --conditions=source scripts/gen-docs.ts');
+    const config = read('docs/configuration.md');
+    assert.equal(config, withSettings(config), 'run: npx tsx --conditions=source scripts/gen-docs.ts');
+  });
+
+  it('README states exactly the two commands, and they are the ones package.json runs', () => {
+    const lines = shellLines(read('README.md'));
+    assert.ok(lines.includes('npm ci && npx tidings serve'));
+    assert.ok(lines.includes('npm test'));
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    assert.ok(pkg.scripts.test);
+    assert.ok(read('.ci/run').includes('npm test'), '.ci/run calls the README test command');
+  });
+
+  it('the README 30-second example works as written (subscriber prints what curl published)', async () => {
+    const lines = shellLines(read('README.md'));
+    const subscriber = lines.find((l) => l.startsWith('node -e'));
+    const publisher = lines.find((l) => l.startsWith('curl -X POST'));
+    assert.ok(subscriber && publisher);
+    assert.ok(lines.includes('TIDINGS_API_KEY=secret npx tidings serve'));
+    const t = await startTidings({ apiKey: 'secret' });
+    try {
+      const port = (s: string) => s.replaceAll('localhost:8080', `127.0.0.1:${t.port}`);
+      const child = spawn('sh', ['-c', port(subscriber)], { cwd: root });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('"id":2') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const { stdout } = await run('sh', ['-c', port(publisher)]);
+      assert.match(stdout, /"offset":1/);
+      while (!out.includes('"type":"publication"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill();
+      const pub = out.split('\n').find((l) => l.includes('"type":"publication"'));
+      assert.ok(pub, `subscriber printed: ${out}`);
+      const msg = JSON.parse(pub) as { channel: string; offset: number; data: unknown };
+      assert.equal(msg.channel, 'news');
+      assert.equal(msg.offset, 1);
+      assert.deepEqual(msg.data, { title: 'Hello' });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('every endpoint of the OpenAPI document is in docs/api.md', () => {
+    const doc = openApiDocument() as { paths: Record<string, unknown> };
+    const api = read('docs/api.md');
+    for (const path of Object.keys(doc.paths)) assert.ok(api.includes(path), `${path} in docs/api.md`);
+  });
+});
