@@ -190,6 +190,7 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
       void this.refresh(session, 0);
       return;
     }
+    if (message.type === 'connected') return;
     const sub = this.subs.get(message.channel);
     if (!sub) return;
     if (message.type === 'unsubscribed') this.subs.delete(message.channel);

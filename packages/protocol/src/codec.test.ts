@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { decodeCommand, decodeFrame, decodeServerFrame, encodePublication } from './codec.js';
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from './codes.js';
 import { isValidChannel, namespaceOf, channelKey } from './channel.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 describe('decodeCommand', () => {
   it('accepts every well-formed command and keeps only known fields', () => {
@@ -73,5 +74,18 @@ describe('channel names', () => {
     assert.equal(namespaceOf('user:42'), 'user');
     assert.equal(namespaceOf('news'), '');
     assert.equal(channelKey('user:42:x'), '42:x');
+  });
+});
+
+describe('cursor', () => {
+  it('round-trips and refuses malformed text', () => {
+    const c = new Map([['news', { offset: 12, epoch: 'Xc2mP0Qa' }], ['chat:lobby', { offset: 0, epoch: 'A-_b' }]]);
+    const text = encodeCursor(c);
+    assert.equal(text, 'news~12~Xc2mP0Qa!chat:lobby~0~A-_b');
+    assert.deepEqual(decodeCursor(text), c);
+    assert.deepEqual(decodeCursor(''), new Map());
+    for (const bad of ['news', 'news~1', 'news~x~e', 'news~1~e~f', 'bad name~1~e', 'news~1~e!news~2~e', 'news~1~e/', '~1~e', 'news~-1~e']) {
+      assert.equal(decodeCursor(bad), null, bad);
+    }
   });
 });

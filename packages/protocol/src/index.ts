@@ -2,3 +2,4 @@ export * from './codes.js';
 export * from './channel.js';
 export * from './messages.js';
 export * from './codec.js';
+export * from './cursor.js';

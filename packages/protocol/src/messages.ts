@@ -99,6 +99,16 @@ export interface LeaveMessage { type: 'leave'; channel: string; info: ClientInfo
 export interface UnsubscribedMessage { type: 'unsubscribed'; channel: string; code: number; reason: string }
 /** The token expires in `expiresIn` seconds: send `refresh` with a new one. */
 export interface RefreshRequiredMessage { type: 'refresh_required'; expiresIn: number }
+/**
+ * One-way transports (SSE, HTTP streaming, long polling) have no `connect` command: the request is
+ * the connect, and this is its result, the first message of the stream.
+ */
+export interface ConnectedMessage extends ConnectResult { type: 'connected' }
+/**
+ * On one-way transports, a subscription made by the server (channels in the request) or through
+ * `/emulation`: replayed publications follow it as ordinary `publication` messages.
+ */
+export interface SubscribedMessage { type: 'subscribed'; channel: string; position: StreamPosition; recovered: boolean }
 /** Sent right before the server closes the connection. */
 export interface DisconnectMessage { type: 'disconnect'; code: number; reason: string; reconnect: boolean }
 
@@ -110,6 +120,8 @@ export type ServerMessage =
   | LeaveMessage
   | UnsubscribedMessage
   | RefreshRequiredMessage
+  | ConnectedMessage
+  | SubscribedMessage
   | DisconnectMessage;
 
 export const PROTOCOL_VERSION = '1';

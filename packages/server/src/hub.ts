@@ -3,7 +3,8 @@ import type { Engine } from './engine/engine.js';
 
 /** A local subscriber: receives already-encoded messages, the same bytes for everyone. */
 export interface Subscriber {
-  deliverPublication(channel: string, offset: number, message: Buffer): void;
+  /** `message` is `pub` encoded once for all subscribers; it must not be modified. */
+  deliverPublication(pub: Publication, message: Buffer): void;
   deliverEvent(channel: string, message: Buffer): void;
 }
 
@@ -58,7 +59,7 @@ export class Hub {
     const entry = this.channels.get(pub.channel);
     if (!entry) return;
     const message = Buffer.from(encodePublication(pub));
-    for (const sub of entry.subscribers) sub.deliverPublication(pub.channel, pub.offset, message);
+    for (const sub of entry.subscribers) sub.deliverPublication(pub, message);
   }
 
   join(channel: string, info: ClientInfo): void {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CloseCode, ErrorCode, PROTOCOL_VERSION, shouldReconnect,
-  type ClientInfo, type Command, type ConnectCommand, type ProtocolError, type ResultOf, type ServerMessage, type SubscribeCommand,
+  CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, shouldReconnect,
+  type ClientInfo, type Command, type ConnectCommand, type ProtocolError, type Publication, type StreamPosition,
+  encodeCursor, encodePublication, type Cursor, type ResultOf, type ServerMessage,
 } from '@tidings/protocol';
 import { AuthError, type Credentials } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
@@ -32,13 +33,15 @@ export interface SessionHost {
 interface Subscription {
   /** While `recovering`, live publications wait in `pending` until the subscribe reply is out. */
   recovering: boolean;
-  pending: Array<{ offset: number; message: Buffer }>;
+  pending: Array<{ pub: Publication; message: Buffer }>;
   offset: number;
+  epoch: string;
   presence: boolean;
   joinLeave: boolean;
 }
 
 type State = 'connecting' | 'connected' | 'closed';
+type Responder = (message: ServerMessage) => void;
 
 /**
  * One logical client: its user, subscriptions and transport. Transports decode commands and hand
@@ -54,8 +57,10 @@ export class Session implements Subscriber, Timed {
   private dueAt = 0;
   private refreshRequested = false;
   private readonly connectDeadline: number;
-  private readonly inbox: Command[] = [];
+  private readonly inbox: Array<{ cmd: Command; respond: Responder | undefined }> = [];
   private busy = false;
+  /** Where replies of the command being handled go: the transport, or an `/emulation` request. */
+  private respond: Responder | undefined;
 
   constructor(
     private readonly host: SessionHost,
@@ -81,8 +86,16 @@ export class Session implements Subscriber, Timed {
 
   /** Queues a decoded command; commands run one at a time, in arrival order. */
   receive(cmd: Command): void {
-    this.inbox.push(cmd);
+    this.inbox.push({ cmd, respond: undefined });
     if (!this.busy) void this.drain();
+  }
+
+  /** Runs a command sent through `/emulation`, in order with the others; resolves with its reply. */
+  execute(cmd: Command): Promise<ServerMessage> {
+    return new Promise((resolve) => {
+      this.inbox.push({ cmd, respond: resolve });
+      if (!this.busy) void this.drain();
+    });
   }
 
   /** A frame that did not decode: an error reply when it had an id, else a protocol-violation close. */
@@ -93,7 +106,12 @@ export class Session implements Subscriber, Timed {
 
   private async drain(): Promise<void> {
     this.busy = true;
-    for (let cmd = this.inbox.shift(); cmd; cmd = this.inbox.shift()) await this.handle(cmd);
+    for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+      this.respond = next.respond;
+      await this.handle(next.cmd);
+      this.answer({ type: 'error', id: next.cmd.id, error: { code: ErrorCode.NotConnected, message: 'the session is closed' } }, true);
+    }
+    this.respond = undefined;
     this.busy = false;
   }
 
@@ -103,7 +121,7 @@ export class Session implements Subscriber, Timed {
       if (cmd.type === 'connect') return this.reply(cmd.id, await this.connect(cmd));
       if (this.state !== 'connected') throw new TidingsError(ErrorCode.NotConnected, 'send `connect` first');
       switch (cmd.type) {
-        case 'subscribe': return await this.subscribe(cmd);
+        case 'subscribe': return await this.subscribe(cmd.channel, cmd.since, cmd.id);
         case 'unsubscribe': return this.reply(cmd.id, this.unsubscribe(cmd.channel));
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
@@ -137,6 +155,10 @@ export class Session implements Subscriber, Timed {
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
     const creds = cmd.token !== undefined ? await this.host.verify(cmd.token) : this.handshake;
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
+    return this.establish(creds);
+  }
+
+  private establish(creds: Credentials | undefined): ResultOf['connect'] {
     this.credentials = creds;
     this.user = creds?.user ?? '';
     this.state = 'connected';
@@ -156,8 +178,12 @@ export class Session implements Subscriber, Timed {
     return creds.expires === undefined ? {} : { expires: creds.expires };
   }
 
-  private async subscribe(cmd: SubscribeCommand): Promise<void> {
-    const { channel, since } = cmd;
+  /**
+   * Subscribes and recovers. `id` is the command's, absent for subscriptions the server makes on
+   * one-way transports. Bidirectional transports get the replay inside the reply; one-way ones get
+   * a `subscribed` push followed by the replayed publications, so every event moves the cursor.
+   */
+  private async subscribe(channel: string, since: StreamPosition | undefined, id: number | undefined): Promise<void> {
     const { policy, options } = this.host;
     const ns = policy.resolve(channel);
     policy.checkSubscribe(ns, channel, this.principal());
@@ -165,20 +191,27 @@ export class Session implements Subscriber, Timed {
     if (this.subs.size >= options.limits.maxSubscriptions) {
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
     }
-    const sub: Subscription = { recovering: true, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave };
+    const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence, joinLeave: ns.joinLeave };
     this.subs.set(channel, sub);
     try {
       await this.host.hub.add(channel, this);
       const h = await this.host.engine.history(channel, since ? { since: since.offset, limit: ns.historySize } : { limit: 0 });
       if (this.subs.get(channel) !== sub) return;
-      const top = h.position.offset;
-      const recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
-        h.publications.length === top - since.offset;
-      const publications = recovered ? h.publications : [];
-      sub.offset = top;
-      this.reply(cmd.id, { position: h.position, recovered, publications });
+      const { position } = h;
+      const recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
+        h.publications.length === position.offset - since.offset;
+      sub.epoch = position.epoch;
+      if (this.transport.bidirectional) {
+        sub.offset = position.offset;
+        if (id !== undefined) this.reply(id, { position, recovered, publications: recovered ? h.publications : [] });
+      } else {
+        if (id !== undefined) this.reply(id, { position, recovered, publications: [] });
+        sub.offset = recovered ? since.offset : position.offset;
+        this.send({ type: 'subscribed', channel, position, recovered });
+        if (recovered) for (const p of h.publications) this.write(sub, p, Buffer.from(encodePublication(p)));
+      }
       sub.recovering = false;
-      for (const p of sub.pending) this.deliverPublication(channel, p.offset, p.message);
+      for (const p of sub.pending) this.deliverPublication(p.pub, p.message);
       sub.pending = [];
       if (sub.presence) await this.host.engine.addPresence(channel, this.id, this.info, options.pingInterval * 3);
       if (sub.joinLeave) await this.host.engine.publishJoin(channel, this.info);
@@ -211,16 +244,45 @@ export class Session implements Subscriber, Timed {
     if (sub.joinLeave && !sub.recovering) engine.publishLeave(channel, this.info).catch((err: unknown) => log.warn('leave failed', { err: String(err) }));
   }
 
-  deliverPublication(channel: string, offset: number, message: Buffer): void {
-    const sub = this.subs.get(channel);
+  deliverPublication(pub: Publication, message: Buffer): void {
+    const sub = this.subs.get(pub.channel);
     if (!sub) return;
     if (sub.recovering) {
-      sub.pending.push({ offset, message });
+      sub.pending.push({ pub, message });
       return;
     }
-    if (offset <= sub.offset) return;
-    sub.offset = offset;
+    if (pub.offset <= sub.offset && pub.epoch === sub.epoch) return;
+    this.write(sub, pub, message);
+  }
+
+  private write(sub: Subscription, pub: Publication, message: Buffer): void {
+    sub.offset = pub.offset;
+    sub.epoch = pub.epoch;
     if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
+  }
+
+  /** Every live subscription's position, as a resume cursor (the SSE event id). */
+  cursor(): string {
+    const cursor: Cursor = new Map();
+    for (const [channel, sub] of this.subs) if (!sub.recovering) cursor.set(channel, { offset: sub.offset, epoch: sub.epoch });
+    return encodeCursor(cursor);
+  }
+
+  /**
+   * Starts a one-way session (SSE, HTTP streaming): the request was the connect. Pushes
+   * `connected`, then subscribes to `channels`, resuming each from `cursor` where it has a position.
+   */
+  async open(channels: readonly string[], cursor: Cursor): Promise<void> {
+    const result = this.establish(this.handshake);
+    this.send({ type: 'connected', ...result });
+    for (const channel of channels) {
+      try {
+        await this.subscribe(channel, cursor.get(channel), undefined);
+      } catch (err) {
+        const e = err instanceof TidingsError ? err : undefined;
+        this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+      }
+    }
   }
 
   deliverEvent(channel: string, message: Buffer): void {
@@ -281,16 +343,20 @@ export class Session implements Subscriber, Timed {
   }
 
   private reply<T extends keyof ResultOf>(id: number, result: ResultOf[T]): void {
-    this.send({ type: 'reply', id, result });
+    this.answer({ type: 'reply', id, result });
   }
 
   private fail(id: number, err: unknown): void {
-    if (err instanceof TidingsError || err instanceof AuthError) {
-      this.send({ type: 'error', id, error: { code: err.code, message: err.message } });
-      return;
-    }
-    const mapped = this.host.publisher.mapError(err);
-    this.send({ type: 'error', id, error: mapped });
+    const error = err instanceof AuthError ? { code: err.code, message: err.message } : this.host.publisher.mapError(err);
+    this.answer({ type: 'error', id, error });
+  }
+
+  /** Sends a command's answer where it is awaited; `ifUnanswered` only when none was sent yet. */
+  private answer(message: ServerMessage, ifUnanswered = false): void {
+    const respond = this.respond;
+    this.respond = undefined;
+    if (respond) respond(message);
+    else if (!ifUnanswered) this.send(message);
   }
 
   send(message: ServerMessage): void {
