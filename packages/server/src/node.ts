@@ -15,8 +15,14 @@ import { Publisher } from './publisher.js';
 import { Session } from './session.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
+import { answerPreflight } from './http/cors.js';
+import { handleEmulation } from './transports/emulation.js';
+import { handlePoll } from './transports/poll.js';
+import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint } from './transports/ws-endpoint.js';
+
+const HTTP_TRANSPORTS = new Set(['/sse', '/stream', '/poll', '/emulation']);
 
 export interface TidingsNodeInit extends ServerOptionsInput {
   /** The engine; the memory engine when absent. */
@@ -40,7 +46,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly stomp: StompBroker;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
-  private readonly sessions = new Set<Session>();
+  private readonly streams: StreamEndpoint;
+  private readonly sessions = new Map<string, Session>();
   private readonly byUser = new Map<string, Set<Session>>();
   private state: 'new' | 'running' | 'draining' | 'closed' = 'new';
 
@@ -55,6 +62,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.publisher = new Publisher(this.engine, this.policy, this.log);
     this.stomp = new StompBroker(this);
     this.websocket = new WebSocketEndpoint(this);
+    this.streams = new StreamEndpoint(this);
     this.http = createServer((req, res) => this.handleRequest(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
@@ -97,9 +105,10 @@ export class TidingsNode implements EngineHandler, Timed {
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
+    this.streams.drain();
     this.stomp.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
-    while ((this.websocket.size > 0 || this.stomp.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     this.websocket.terminateAll();
     this.stomp.terminateAll();
     await stompStopped;
@@ -117,8 +126,16 @@ export class TidingsNode implements EngineHandler, Timed {
   newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined {
     if (this.connections >= this.options.limits.maxConnections) return undefined;
     const session = new Session(this, transport, credentials);
-    this.sessions.add(session);
+    this.sessions.set(session.id, session);
     return session;
+  }
+
+  sessionById(client: string): Session | undefined {
+    return this.sessions.get(client);
+  }
+
+  mapError(err: unknown): { code: number; message: string } {
+    return this.publisher.mapError(err);
   }
 
   sessionConnected(session: Session): void {
@@ -132,7 +149,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   sessionClosed(session: Session): void {
-    this.sessions.delete(session);
+    this.sessions.delete(session.id);
     const set = this.byUser.get(session.user);
     if (!set) return;
     set.delete(session);
@@ -163,9 +180,10 @@ export class TidingsNode implements EngineHandler, Timed {
     }
   }
 
-  /** The shared timer's heartbeat: ping WebSocket connections. */
+  /** The shared timer's heartbeat: ping WebSocket and STOMP connections, keep HTTP streams alive. */
   onTimer(now: number): void {
     this.websocket.heartbeat();
+    this.streams.heartbeat();
     this.stomp.ping();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
@@ -188,8 +206,22 @@ export class TidingsNode implements EngineHandler, Timed {
       });
       return;
     }
+    if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
+  }
+
+  private handleTransport(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
+    const path = url.pathname;
+    const handled = path === '/sse' ? this.streams.handle(req, res, url, 'sse')
+      : path === '/stream' ? this.streams.handle(req, res, url, 'ndjson')
+        : path === '/poll' ? handlePoll(this, req, res, url)
+          : handleEmulation(this, req, res, url);
+    handled.catch((err: unknown) => {
+      this.log.error('transport failure', { path, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+      sendError(res, ErrorCode.Internal, 'internal error');
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

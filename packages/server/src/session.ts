@@ -207,6 +207,7 @@ export class Session implements Subscriber, Timed {
       } else {
         if (id !== undefined) this.reply(id, { position, recovered, publications: [] });
         sub.offset = recovered ? since.offset : position.offset;
+        sub.recovering = false;
         this.send({ type: 'subscribed', channel, position, recovered });
         if (recovered) for (const p of h.publications) this.write(sub, p, Buffer.from(encodePublication(p)));
       }

@@ -146,16 +146,20 @@ export class StompSession implements SubscriptionOwner {
     const name = dest.kind === 'channel' ? dest.channel : dest.queue;
     const ns = policy.resolve(name);
     policy.checkSubscribe(ns, name, this.io.principal);
-    const base = { id, destination, ack, prefix: subscriptionPrefix(id, version), owner: this };
+    const prefix = subscriptionPrefix(id, version);
     if (dest.kind === 'queue') {
-      const sub: QueueSubscription = { ...base, kind: 'queue', unacked: new Map(), queue: this.host.queues.get(dest.queue), prefetch: prefetchOf(frame) };
+      const sub: QueueSubscription = {
+        kind: 'queue', id, destination, ack, prefix, owner: this, unacked: new Map(), queue: this.host.queues.get(dest.queue), prefetch: prefetchOf(frame),
+      };
       this.subs.byId.set(id, sub);
       sub.queue.addConsumer(sub);
       return this.io.receipt(frame);
     }
     const since = sinceOf(frame);
+    // A literal, not a spread: spread-built objects get slow properties, and fan-out reads these for every delivery.
     const sub: TopicSubscription = {
-      ...base, kind: 'topic', unacked: new Map(), channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave,
+      kind: 'topic', id, destination, ack, prefix, owner: this, unacked: new Map(),
+      channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave,
     };
     this.subs.byId.set(id, sub);
     try {

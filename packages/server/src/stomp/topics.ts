@@ -22,10 +22,8 @@ class ChannelFanout implements Subscriber {
 
   deliverPublication(pub: Publication): void {
     if (this.subs.size === 0) return;
-    const t0 = process.hrtime.bigint();
     const msg = topicMessage(pub);
     for (const sub of this.subs) sub.owner.deliverTopic(sub, msg);
-    const g = globalThis as unknown as { fanNs?: bigint }; g.fanNs = (g.fanNs ?? 0n) + process.hrtime.bigint() - t0;
   }
 
   deliverEvent(): void {

@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '@tidings/protocol';
+import { sendError } from './json.js';
+import { originAllowed } from './origin.js';
+
+const ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, X-API-Key';
+
+/**
+ * Origin check and CORS for the HTTP transports. Returns false (after answering 403) when the
+ * request's Origin is not allowed; otherwise sets the CORS headers an allowed cross-origin browser
+ * request needs (credentials included, so cookies carry tokens).
+ */
+export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!originAllowed(origin, req.headers.host, allowed)) {
+    sendError(res, ErrorCode.PermissionDenied, `origin ${origin ?? ''} is not allowed (see --allowed-origins)`);
+    return false;
+  }
+  if (origin !== undefined) {
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+  }
+  return true;
+}
+
+/** Answers a CORS preflight (`OPTIONS`) for an allowed origin with 204. */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void {
+  if (!applyCors(req, res, allowed)) return;
+  res.writeHead(204, {
+    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Headers': ALLOW_HEADERS,
+    'Access-Control-Max-Age': '600',
+  });
+  res.end();
+}

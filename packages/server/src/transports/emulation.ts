@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, decodeCommand, type ServerMessage } from '@tidings/protocol';
+import type { Credentials } from '../auth/jwt.js';
+import { badRequest } from '../errors.js';
+import { applyCors } from '../http/cors.js';
+import { requestCredentials } from '../http/handshake.js';
+import { isObject, readJson, sendError, sendJson } from '../http/json.js';
+import type { ServerOptions } from '../options.js';
+import type { Session } from '../session.js';
+import type { Transport } from './transport.js';
+
+export interface EmulationHost {
+  readonly options: ServerOptions;
+  verify(token: string): Promise<Credentials>;
+  mapError(err: unknown): { code: number; message: string };
+  /** The session with this client id on this node. */
+  sessionById(client: string): Session | undefined;
+  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
+}
+
+export const MAX_EMULATION_COMMANDS = 100;
+const STATELESS = new Set(['publish', 'history', 'presence', 'ping']);
+
+/** Answers nothing: the transport of a one-request session, whose replies go in the HTTP response. */
+class NoTransport implements Transport {
+  readonly name = 'emulation';
+  readonly bidirectional = false;
+  write(): boolean { return true; }
+  close(): void {}
+}
+
+/**
+ * `POST /emulation {client?, commands: [...]}`: commands for clients on one-way transports.
+ * With `client` (the id from the stream's `connected` message) the commands run in that session,
+ * in order with its others; subscriptions and their replays then flow on its stream. Without it,
+ * `publish`, `history`, `presence` and `ping` run as the request's token's user (long polling).
+ * Answers `{replies: [...]}`, one reply or error per command, in order.
+ */
+export async function handleEmulation(host: EmulationHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (!applyCors(req, res, host.options.allowedOrigins)) return;
+  if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
+  try {
+    const body = await readJson(req, host.options.limits.maxMessageSize);
+    if (!isObject(body)) throw badRequest('the body must be a JSON object {client?, commands: [...]}');
+    const { client, commands } = body;
+    if (!Array.isArray(commands) || commands.length === 0) throw badRequest('`commands` must be a non-empty array');
+    if (commands.length > MAX_EMULATION_COMMANDS) throw badRequest(`at most ${MAX_EMULATION_COMMANDS} commands per request`);
+    if (client !== undefined && typeof client !== 'string') throw badRequest('`client` must be a string');
+    let session: Session | undefined;
+    let transient = false;
+    if (client !== undefined) {
+      session = host.sessionById(client);
+      if (!session) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} on this node (it may have closed)`);
+    } else {
+      const credentials = await requestCredentials(req, url, (t) => host.verify(t));
+      session = host.newSession(new NoTransport(), credentials);
+      if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
+      transient = true;
+      await session.execute({ type: 'connect', id: Number.MAX_SAFE_INTEGER });
+    }
+    const replies: ServerMessage[] = [];
+    for (const raw of commands) {
+      const d = decodeCommand(raw);
+      if (!d.ok) {
+        replies.push({ type: 'error', id: d.id ?? 0, error: d.error });
+        continue;
+      }
+      if (transient && !STATELESS.has(d.command.type)) {
+        replies.push({ type: 'error', id: d.command.id, error: { code: ErrorCode.BadRequest, message: `\`${d.command.type}\` needs a \`client\` (a session opened on /sse or /stream)` } });
+        continue;
+      }
+      replies.push(await session.execute(d.command));
+    }
+    if (transient) session.closed();
+    sendJson(res, 200, { replies });
+  } catch (err) {
+    const e = host.mapError(err);
+    sendError(res, e.code, e.message);
+  }
+}

@@ -1,0 +1,174 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ErrorCode, encodeCursor, encodePublication,
+  type Cursor, type Publication, type StreamPosition,
+} from '@tidings/protocol';
+import type { Credentials } from '../auth/jwt.js';
+import type { ChannelPolicy } from '../channels.js';
+import type { Engine } from '../engine/engine.js';
+import { TidingsError, badRequest } from '../errors.js';
+import { applyCors } from '../http/cors.js';
+import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
+import { sendError } from '../http/json.js';
+import type { Hub, Subscriber } from '../hub.js';
+import type { ServerOptions } from '../options.js';
+import type { Timed, TimerWheel } from '../timer.js';
+import { scheduleFlush, type Flushable } from './transport.js';
+
+export interface PollHost {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly engine: Engine;
+  readonly hub: Hub;
+  readonly timers: TimerWheel;
+  readonly draining: boolean;
+  verify(token: string): Promise<Credentials>;
+  mapError(err: unknown): { code: number; message: string };
+}
+
+export const DEFAULT_POLL_WAIT = 25;
+export const MAX_POLL_WAIT = 60;
+
+const OPEN = Buffer.from('{"messages":[');
+const COMMA = Buffer.from(',');
+
+/**
+ * One waiting long poll. Stateless between requests: everything is in the cursor, so the next poll
+ * may go to any node. Registered in the hub before history is read, so nothing published in
+ * between is missed; answered on the first publication (batched per tick) or when `wait` runs out,
+ * by the node's shared timer.
+ */
+class LongPoll implements Subscriber, Timed, Flushable {
+  private readonly messages: Buffer[] = [];
+  private timerHandle = -1;
+  private done = false;
+  /** While reading history, live publications wait here. */
+  private collecting = true;
+  private readonly early: Array<{ pub: Publication; message: Buffer }> = [];
+
+  constructor(private readonly host: PollHost, private readonly res: ServerResponse, private readonly cursor: Cursor) {}
+
+  async run(wait: number): Promise<void> {
+    const { hub, engine, policy } = this.host;
+    this.res.on('close', () => this.finish());
+    try {
+      for (const channel of this.cursor.keys()) await hub.add(channel, this);
+      for (const [channel, since] of this.cursor) {
+        const ns = policy.resolve(channel);
+        const h = await engine.history(channel, since.offset < 0 ? { limit: 0 } : { since: since.offset, limit: ns.historySize });
+        this.catchUp(channel, since, h.position, h.publications);
+      }
+    } catch (err) {
+      if (this.done) return;
+      this.finish();
+      const e = this.host.mapError(err);
+      return sendError(this.res, e.code, e.message);
+    }
+    this.collecting = false;
+    for (const { pub, message } of this.early) this.deliverPublication(pub, message);
+    if (this.done) return;
+    if (this.messages.length > 0 || wait === 0) return this.respond();
+    this.timerHandle = this.host.timers.schedule(this, Date.now() + wait * 1000);
+  }
+
+  /** Adds what a channel missed to the answer, or says plainly that it cannot be recovered. */
+  private catchUp(channel: string, since: StreamPosition, top: StreamPosition, pubs: Publication[]): void {
+    const fresh = since.offset < 0;
+    const recovered = !fresh && since.epoch === top.epoch && since.offset <= top.offset && pubs.length === top.offset - since.offset;
+    if (!recovered) {
+      this.cursor.set(channel, top);
+      this.messages.push(Buffer.from(JSON.stringify({ type: 'subscribed', channel, position: top, recovered: false })));
+      return;
+    }
+    for (const p of pubs) this.add(p, Buffer.from(encodePublication(p)));
+  }
+
+  private add(pub: Publication, message: Buffer): void {
+    const at = this.cursor.get(pub.channel);
+    if (at && at.epoch === pub.epoch && pub.offset <= at.offset) return;
+    this.cursor.set(pub.channel, { offset: pub.offset, epoch: pub.epoch });
+    this.messages.push(message);
+  }
+
+  deliverPublication(pub: Publication, message: Buffer): void {
+    if (this.done) return;
+    if (this.collecting) {
+      this.early.push({ pub, message });
+      return;
+    }
+    const before = this.messages.length;
+    this.add(pub, message);
+    if (before === 0 && this.messages.length > 0) scheduleFlush(this);
+  }
+
+  deliverEvent(): void {
+    // join/leave are not carried by long polling
+  }
+
+  flush(): void {
+    if (!this.done && this.messages.length > 0) this.respond();
+  }
+
+  onTimer(): void {
+    this.timerHandle = -1;
+    if (!this.done) this.respond();
+  }
+
+  private respond(): void {
+    const tail = Buffer.from(`],"cursor":${JSON.stringify(encodeCursor(this.cursor))}}`);
+    const parts: Buffer[] = [OPEN];
+    this.messages.forEach((m, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(m);
+    });
+    parts.push(tail);
+    const body = Buffer.concat(parts);
+    this.finish();
+    if (this.res.writableEnded) return;
+    this.res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length });
+    this.res.end(body);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
+    for (const channel of this.cursor.keys()) this.host.hub.remove(channel, this);
+  }
+}
+
+/**
+ * `GET /poll?channel=…&cursor=…&wait=…`: long polling (`wait` seconds, default 25, at most 60) and
+ * short polling (`wait=0`). Answers `{messages, cursor}`; pass `cursor` to the next poll.
+ */
+export async function handlePoll(host: PollHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const { options, policy } = host;
+  if (!applyCors(req, res, options.allowedOrigins)) return;
+  if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
+  if (host.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+  let cursor: Cursor;
+  let wait: number;
+  try {
+    const credentials = await requestCredentials(req, url, (t) => host.verify(t));
+    wait = waitParam(url);
+    cursor = requestCursor(req, url);
+    for (const channel of channelParams(url)) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
+    if (cursor.size === 0) throw badRequest('give at least one `channel=` parameter or a cursor');
+    if (cursor.size > options.limits.maxSubscriptions) {
+      throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per poll`);
+    }
+    const who = { user: credentials?.user ?? '', channels: credentials?.channels };
+    for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
+  } catch (err) {
+    const e = host.mapError(err);
+    return sendError(res, e.code, e.message);
+  }
+  await new LongPoll(host, res, cursor).run(wait);
+}
+
+function waitParam(url: URL): number {
+  const v = url.searchParams.get('wait');
+  if (v === null || v === '') return DEFAULT_POLL_WAIT;
+  if (!/^\d{1,2}$/.test(v) || Number(v) > MAX_POLL_WAIT) throw badRequest(`\`wait\` must be an integer from 0 to ${MAX_POLL_WAIT} seconds`);
+  return Number(v);
+}

@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CloseCode, ErrorCode } from '@tidings/protocol';
+import type { Credentials } from '../auth/jwt.js';
+import type { ChannelPolicy } from '../channels.js';
+import { TidingsError, badRequest } from '../errors.js';
+import { applyCors } from '../http/cors.js';
+import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
+import { sendError } from '../http/json.js';
+import type { Logger } from '../log.js';
+import type { ServerOptions } from '../options.js';
+import type { Session } from '../session.js';
+import { HttpStreamTransport, type StreamFormat } from './http-stream.js';
+
+/** What the SSE and HTTP-streaming endpoints need from their node. */
+export interface StreamHost {
+  readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
+  readonly log: Logger;
+  readonly draining: boolean;
+  verify(token: string): Promise<Credentials>;
+  newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
+  mapError(err: unknown): { code: number; message: string };
+}
+
+/** Milliseconds an EventSource waits before reconnecting (`retry:`). */
+export const SSE_RETRY_MS = 2000;
+
+/**
+ * `GET /sse` (Server-Sent Events) and `GET /stream` (newline-delimited JSON): one-way sessions.
+ * Channels come from `channel=` parameters, the resume point from `Last-Event-ID` (or `cursor=`).
+ * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
+ */
+export class StreamEndpoint {
+  private readonly streams = new Map<HttpStreamTransport, Session>();
+
+  constructor(private readonly host: StreamHost) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, format: StreamFormat): Promise<void> {
+    const { options, policy } = this.host;
+    if (!applyCors(req, res, options.allowedOrigins)) return;
+    if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, `${url.pathname} answers GET only`, 405);
+    if (this.host.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+    let credentials: Credentials | undefined;
+    let channels: string[];
+    let cursor;
+    try {
+      credentials = await requestCredentials(req, url, (t) => this.host.verify(t));
+      channels = channelParams(url);
+      if (channels.length === 0) throw badRequest('give at least one `channel=` parameter');
+      if (channels.length > options.limits.maxSubscriptions) {
+        throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per connection`);
+      }
+      const who = { user: credentials?.user ?? '', channels: credentials?.channels };
+      for (const channel of channels) policy.checkSubscribe(policy.resolve(channel), channel, who);
+      cursor = requestCursor(req, url);
+    } catch (err) {
+      const e = this.host.mapError(err);
+      return sendError(res, e.code, e.message);
+    }
+
+    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes);
+    const session = this.host.newSession(transport, credentials);
+    if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
+    transport.attach(session);
+    this.streams.set(transport, session);
+    res.on('close', () => {
+      this.streams.delete(transport);
+      session.closed();
+    });
+    res.writeHead(200, {
+      'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'Cache-Control': 'no-cache, no-store, no-transform',
+      'X-Accel-Buffering': 'no',
+      Connection: 'keep-alive',
+    });
+    res.flushHeaders();
+    if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
+    await session.open(channels, cursor);
+  }
+
+  /** One sweep for every stream: keeps idle ones alive through proxies. */
+  heartbeat(): void {
+    for (const transport of this.streams.keys()) transport.heartbeat();
+  }
+
+  drain(): void {
+    for (const session of this.streams.values()) session.disconnect(CloseCode.Shutdown, 'server shutting down');
+  }
+}
