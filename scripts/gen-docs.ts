@@ -1,8 +1,8 @@
 /**
  * Generates the parts of the docs that come from code tables: docs/codes.md (error, close and
  * unsubscribe codes) and the settings table in docs/configuration.md.
- *   npx tsx --conditions=source scripts/gen-docs.ts          write them
- *   npx tsx --conditions=source scripts/gen-docs.ts --check  exit 1 when they are stale
+ *   npx tsx --conditions=tidings-source scripts/gen-docs.ts          write them
+ *   npx tsx --conditions=tidings-source scripts/gen-docs.ts --check  exit 1 when they are stale
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [file, text] of targets) {
     if (check) {
       if (readFileSync(file, 'utf8') !== text) {
-        console.error(`${file} is stale: run npx tsx --conditions=source scripts/gen-docs.ts`);
+        console.error(`${file} is stale: run npx tsx --conditions=tidings-source scripts/gen-docs.ts`);
         stale = true;
       }
     } else writeFileSync(file, text);

@@ -34,7 +34,7 @@ if (files.length === 0) {
   console.error(`no test files for ${mode}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const r = spawnSync(process.execPath, ['--conditions=tidings-source', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   cwd: root,
   env: { ...process.env, NODE_OPTIONS: '' },

@@ -21,9 +21,9 @@ function shellLines(markdown: string): string[] {
 
 describe('docs tell the truth', () => {
   it('docs/codes.md and the settings table are generated from the current code tables', () => {
-    assert.equal(read('docs/codes.md'), codesMarkdown(), 'run: npx tsx --conditions=source scripts/gen-docs.ts');
+    assert.equal(read('docs/codes.md'), codesMarkdown(), 'run: npx tsx --conditions=tidings-source scripts/gen-docs.ts');
     const config = read('docs/configuration.md');
-    assert.equal(config, withSettings(config), 'run: npx tsx --conditions=source scripts/gen-docs.ts');
+    assert.equal(config, withSettings(config), 'run: npx tsx --conditions=tidings-source scripts/gen-docs.ts');
   });
 
   it('README states exactly the two commands, and they are the ones package.json runs', () => {

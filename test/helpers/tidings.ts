@@ -47,7 +47,7 @@ export class TidingsProcess {
 
   /** Starts the process and resolves once `/healthz` answers. */
   async start(): Promise<void> {
-    const args = ['--conditions=source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
+    const args = ['--conditions=tidings-source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
       ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, {
       cwd: root,

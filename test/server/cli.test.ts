@@ -12,7 +12,7 @@ import { WsClient } from '../helpers/ws-client.js';
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 
 function tidings(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', bin, ...args], {
+  const r = spawnSync(process.execPath, ['--conditions=tidings-source', '--import', 'tsx', bin, ...args], {
     env: { ...process.env, NODE_OPTIONS: '', ...env },
     encoding: 'utf8',
     timeout: 20_000,

@@ -13,7 +13,7 @@ const common = {
   minify: true,
   platform: 'browser',
   target: 'es2020',
-  conditions: ['source'],
+  conditions: ['tidings-source'],
   legalComments: 'none',
   logLevel: 'warning',
 };

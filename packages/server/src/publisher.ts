@@ -1,4 +1,5 @@
 import { ErrorCode, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
+import { AuthError } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
 import { EngineUnavailableError, IdempotencyConflictError, type Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
@@ -33,7 +34,7 @@ export class Publisher {
 
   /** The protocol error for any failure; unexpected ones are logged and reported as internal. */
   mapError(err: unknown): ProtocolError {
-    if (err instanceof TidingsError) return { code: err.code, message: err.message };
+    if (err instanceof TidingsError || err instanceof AuthError) return { code: err.code, message: err.message };
     if (err instanceof EngineUnavailableError) return { code: ErrorCode.EngineUnavailable, message: err.message };
     if (err instanceof IdempotencyConflictError) return { code: ErrorCode.Conflict, message: err.message };
     this.log.error('unexpected error', { err: err instanceof Error ? err.stack ?? err.message : String(err) });

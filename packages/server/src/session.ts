@@ -348,8 +348,7 @@ export class Session implements Subscriber, Timed {
   }
 
   private fail(id: number, err: unknown): void {
-    const error = err instanceof AuthError ? { code: err.code, message: err.message } : this.host.publisher.mapError(err);
-    this.answer({ type: 'error', id, error });
+    this.answer({ type: 'error', id, error: this.host.publisher.mapError(err) });
   }
 
   /** Sends a command's answer where it is awaited; `ifUnanswered` only when none was sent yet. */
