@@ -71,6 +71,18 @@ describe('STOMP bad input: ERROR with a message, then close; everyone else goes 
     });
   }
 
+  it('answers bad input over WebSocket the same way, and closes with 3501 at once', async () => {
+    const raw = await RawStomp.ws(s.t.wsUrl);
+    await raw.connect();
+    const started = Date.now();
+    raw.send('SEND\ndestination:/topic/x\\q\n\n\0SEND\n');
+    raw.send('more garbage after the error');
+    const error = await raw.errorThenClose();
+    assert.match(header(error, 'message') ?? '', /escape/);
+    assert.equal(raw.closeCode, 3501);
+    assert.ok(Date.now() - started < 1000, `closed after ${Date.now() - started} ms`);
+  });
+
   it('puts receipt-id on the ERROR for a frame that asked for a receipt', async () => {
     const raw = await RawStomp.tcp(s.stompPort);
     await raw.connect();

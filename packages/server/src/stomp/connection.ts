@@ -104,11 +104,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   receive(chunk: Buffer): void {
     this.lastRead = Date.now();
-    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state === 'closing' || this.state === 'closed' || this.parser.error) return;
     const error = this.parser.push(chunk);
     if (error) {
       this.inbox.push({ kind: 'parse-error', error });
-      this.wire.pause();
     } else if (this.inbox.length > MAX_INBOX && !this.paused) {
       this.paused = true;
       this.wire.pause();
@@ -211,6 +210,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.state = 'closing';
     this.detach();
     this.inbox.length = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.wire.resume();
+    }
     this.wire.close(code, oneLine(reason));
     this.closeDeadline = Date.now() + CLOSE_GRACE;
     this.reschedule();
