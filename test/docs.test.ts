@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
@@ -68,5 +69,28 @@ describe('docs tell the truth', () => {
     const doc = openApiDocument() as { paths: Record<string, unknown> };
     const api = read('docs/api.md');
     for (const path of Object.keys(doc.paths)) assert.ok(api.includes(path), `${path} in docs/api.md`);
+  });
+});
+
+describe('docs/transports.md curl examples', () => {
+  it('every example runs against a real server and prints what it says', async () => {
+    const doc = read('docs/transports.md');
+    const blocks = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(blocks.length >= 6);
+    const t = await startTidings({ apiKey: 'k' });
+    const cwd = mkdtempSync(`${tmpdir()}/tidings-docs-`);
+    try {
+      for (const block of blocks) {
+        const expect = /# expect: (.+)/.exec(block)?.[1];
+        assert.ok(expect, `block without # expect:\n${block}`);
+        const script = block.replaceAll('localhost:8080', `127.0.0.1:${t.port}`);
+        // streaming examples end by curl's --max-time (exit 28): judge them by their output
+        const stdout = await run('sh', ['-c', script], { cwd, env: { ...process.env, KEY: 'k' }, timeout: 20_000 })
+          .then((r) => r.stdout, (err: { stdout?: string }) => err.stdout ?? '');
+        assert.ok(stdout.includes(expect), `expected ${expect} from:\n${block}\ngot:\n${stdout}`);
+      }
+    } finally {
+      await t.stop();
+    }
   });
 });
