@@ -38,10 +38,6 @@ export async function startStompTidings(args: string[] = []): Promise<StompTidin
   return { t, stompPort };
 }
 
-export function stompWsUrl(t: TidingsProcess, query = ''): string {
-  return `${t.wsUrl}${query}`;
-}
-
 export interface StompJs {
   client: Client;
   connected: IFrame;
@@ -137,6 +133,8 @@ function listenOn(list: Array<() => void>, w: () => void): () => void {
 export class RawStomp {
   readonly frames: StompFrame[] = [];
   heartbeats = 0;
+  /** WebSocket only: how many messages came as binary. */
+  binaryMessages = 0;
   closed = false;
   closeCode: number | undefined;
   private readonly parser: StompParser;
@@ -181,8 +179,6 @@ export class RawStomp {
       ws.once('unexpected-response', () => reject(new Error('handshake refused')));
     });
   }
-
-  binaryMessages = 0;
 
   private feed(d: Buffer): void {
     const err = this.parser.push(d);

@@ -57,9 +57,10 @@ export class StompSession implements SubscriptionOwner {
       case 'SEND':
       case 'ACK':
       case 'NACK': {
+        if (!isTransactable(frame)) break;
         const tx = header(frame, 'transaction');
-        if (tx === undefined) return this.perform(frame as TransactedFrame, true);
-        this.tx.add(tx, frame as TransactedFrame);
+        if (tx === undefined) return this.perform(frame, true);
+        this.tx.add(tx, frame);
         return this.io.receipt(frame);
       }
       case 'SUBSCRIBE':
@@ -76,8 +77,9 @@ export class StompSession implements SubscriptionOwner {
         this.tx.abort(required(frame, 'transaction'));
         return this.io.receipt(frame);
       default:
-        throw new StompError(`unexpected ${frame.command} frame`, ErrorCode.BadRequest);
+        break;
     }
+    throw new StompError(`unexpected ${frame.command} frame`, ErrorCode.BadRequest);
   }
 
   /** Ends every subscription (unacked queue messages go back to their queues) and transaction. */
@@ -241,9 +243,17 @@ export class StompSession implements SubscriptionOwner {
   }
 }
 
+function isTransactable(frame: StompFrame): frame is TransactedFrame {
+  return frame.command === 'SEND' || frame.command === 'ACK' || frame.command === 'NACK';
+}
+
+function isAckMode(value: string): value is AckMode {
+  return ACK_MODES.has(value);
+}
+
 function ackMode(value: string | undefined): AckMode {
   if (value === undefined) return 'auto';
-  if (ACK_MODES.has(value)) return value as AckMode;
+  if (isAckMode(value)) return value;
   throw new StompError(`unknown ack mode ${JSON.stringify(value.slice(0, 40))}`, ErrorCode.BadRequest, undefined, 'ack is auto, client or client-individual');
 }
 
