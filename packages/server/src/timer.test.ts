@@ -20,4 +20,15 @@ describe('TimerWheel', () => {
     assert.deepEqual(calls.map(([n]) => n), ['c', 'a']);
     assert.ok(calls[1]![1] >= 60, `a ran at ${calls[1]![1]} ms`);
   });
+
+  it('runs an item that a call schedules for a time already due in the same sweep or the next', async () => {
+    const wheel = new TimerWheel(20);
+    let second = 0;
+    const again = { onTimer: () => { second++; } };
+    const first = { onTimer: (now: number) => { wheel.schedule(again, now - 100); } };
+    wheel.schedule(first, Date.now() + 30);
+    await new Promise((r) => setTimeout(r, 150));
+    wheel.stop();
+    assert.equal(second, 1);
+  });
 });

@@ -44,12 +44,13 @@ export class TimerWheel {
 
   private tick(now: number): void {
     const key = Math.floor(now / this.resolution);
-    for (let k = this.lastKey + 1; k <= key; k++) {
+    while (this.lastKey < key) {
+      // advanced before the calls, so an item scheduled from one lands in a bucket still ahead
+      const k = ++this.lastKey;
       const bucket = this.buckets.get(k);
       if (!bucket) continue;
       this.buckets.delete(k);
       for (const item of bucket) item.onTimer(now);
     }
-    this.lastKey = key;
   }
 }
