@@ -1,0 +1,20 @@
+import { after, before, describe } from 'node:test';
+import { engineConformance } from '@tidings/server/conformance';
+import { RedisProcess, redisAvailability } from '../../../test/helpers/redis.js';
+import { RedisEngine } from './engine.js';
+
+const availability = redisAvailability();
+
+describe('RedisEngine', availability, () => {
+  let redis: RedisProcess;
+  before(async () => { redis = await RedisProcess.start(); });
+  after(async () => { await redis.kill(); });
+
+  for (const sharded of [false, true]) {
+    engineConformance(`redis${sharded ? ' (sharded pub/sub)' : ''}`, async () => {
+      const client = redis.client();
+      const engine = new RedisEngine({ client, sharded });
+      return { engine, cleanup: async () => { client.disconnect(); } };
+    });
+  }
+});

@@ -1,0 +1,229 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { ClientInfo, Publication } from '@tidings/protocol';
+import {
+  EngineUnavailableError, IdempotencyConflictError,
+  type ControlMessage, type Engine, type EngineHandler, type HistoryOptions, type HistoryResult, type PublishOptions,
+} from '@tidings/server';
+import { HISTORY, PRESENCE_ADD, PRESENCE_GET, PUBLISH } from './scripts.js';
+import { Sequencer } from './sequencer.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisEngineOptions {
+  /** Runs commands and scripts. The caller creates it (ioredis `Redis` or `Cluster`) and closes it. */
+  client: RedisClient;
+  /** Receives pub/sub; defaults to `client.duplicate()` (closed by the engine then). */
+  subscriber?: RedisClient;
+  /** Key and channel prefix (default `tidings`), so several deployments can share a Redis. */
+  prefix?: string;
+  /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis ≥ 7); the default for a Cluster client. */
+  sharded?: boolean;
+  /** Seconds a channel's offset and epoch outlive its last publication (default 30 days). */
+  metaTtl?: number;
+}
+
+interface Script { lua: string; sha: string }
+const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+const SCRIPTS = { publish: script(PUBLISH), history: script(HISTORY), presenceAdd: script(PRESENCE_ADD), presenceGet: script(PRESENCE_GET) };
+
+function ready(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/**
+ * The Redis engine. Publishing is one script: the channel's next offset, the stream append
+ * (bounded by history size, expiring after the history TTL) and the pub/sub message to nodes,
+ * atomically. A node subscribes in Redis only to channels with local subscribers, and delivers
+ * each channel in offset order, reading any gap from the stream first (see Sequencer).
+ * A channel whose meta is gone (expired, Redis restarted without persistence) gets a new epoch.
+ */
+export class RedisEngine implements Engine {
+  readonly name = 'redis';
+  private readonly client: RedisClient;
+  private readonly sub: RedisClient;
+  private readonly ownsSubscriber: boolean;
+  private readonly prefix: string;
+  private readonly sharded: boolean;
+  private readonly metaTtl: number;
+  private readonly controlChannel: string;
+  private handler: EngineHandler | undefined;
+  private readonly sequencer: Sequencer;
+  private lastError = '';
+
+  constructor(options: RedisEngineOptions) {
+    this.client = options.client;
+    this.ownsSubscriber = options.subscriber === undefined;
+    this.sub = options.subscriber ?? options.client.duplicate();
+    this.prefix = options.prefix ?? 'tidings';
+    this.sharded = options.sharded ?? 'nodes' in options.client;
+    this.metaTtl = options.metaTtl ?? 30 * 24 * 3600;
+    this.controlChannel = `${this.prefix}:control`;
+    this.sequencer = new Sequencer(
+      (channel, after) => this.history(channel, { since: after }).then((h) => h.publications),
+      (pub) => this.handler?.onPublication(pub),
+      () => { /* a failed gap read is passed on as a jump; sessions resubscribe */ },
+    );
+  }
+
+  /** Resolves once both connections are ready; rejects when Redis is not reachable within `timeoutMs`. */
+  async start(handler: EngineHandler, timeoutMs = 10_000): Promise<void> {
+    this.handler = handler;
+    for (const c of [this.client, this.sub]) c.on('error', (err: Error) => { this.lastError = err.message; });
+    await Promise.all([ready(this.client, timeoutMs), ready(this.sub, timeoutMs)]).catch((err: unknown) => {
+      throw new EngineUnavailableError(`cannot connect to redis: ${err instanceof Error ? err.message : String(err)}${this.lastError ? ` (${this.lastError})` : ''}`);
+    });
+    this.sub.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) => this.onMessage(channel, message));
+    if (this.sharded) this.sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    this.sub.on('ready', () => {
+      for (const channel of this.sequencer.tracked()) this.sequencer.catchUp(channel);
+    });
+    await this.sub.subscribe(this.controlChannel);
+  }
+
+  isReady(): boolean {
+    return this.client.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
+    const keys = [this.key(channel, 'm'), this.key(channel, 's')];
+    if (options.idempotencyKey !== undefined) keys.push(this.key(channel, `i:${options.idempotencyKey}`));
+    const time = Date.now();
+    const info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
+    const reply = await this.run(SCRIPTS.publish, keys, [
+      channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
+      newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish', options.idempotencyTtl ?? 300,
+    ]) as string[];
+    if (reply[0] === 'conflict') throw new IdempotencyConflictError(options.idempotencyKey ?? '');
+    const pub: Publication = { channel, offset: Number(reply[1]), epoch: reply[2]!, data, time: Number(reply[3]) };
+    if (options.info) pub.info = options.info;
+    return pub;
+  }
+
+  async publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    await this.guard(() => this.publishRaw(this.pubsubChannel(channel), `j${JSON.stringify(info)}`));
+  }
+
+  async publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    await this.guard(() => this.publishRaw(this.pubsubChannel(channel), `l${JSON.stringify(info)}`));
+  }
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    await this.guard(() => this.client.publish(this.controlChannel, JSON.stringify(message)));
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.sequencer.track(channel);
+    const name = this.pubsubChannel(channel);
+    await this.guard(() => (this.sharded ? this.sub.ssubscribe(name) : this.sub.subscribe(name)));
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.sequencer.untrack(channel);
+    const name = this.pubsubChannel(channel);
+    await this.guard(() => (this.sharded ? this.sub.sunsubscribe(name) : this.sub.unsubscribe(name)));
+  }
+
+  async history(channel: string, options: HistoryOptions): Promise<HistoryResult> {
+    const reply = await this.run(SCRIPTS.history, [this.key(channel, 'm'), this.key(channel, 's')], [
+      newEpoch(), this.metaTtl, options.since ?? '', options.limit ?? '',
+    ]) as [string, string, Array<[string, string[]]>];
+    const [epoch, top, entries] = reply;
+    const publications = entries.map(([, fields]) => JSON.parse(fields[1]!) as Publication);
+    if (options.since === undefined) publications.reverse();
+    return { position: { offset: Number(top), epoch }, publications };
+  }
+
+  async addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<void> {
+    await this.run(SCRIPTS.presenceAdd, [this.key(channel, 'pr'), this.key(channel, 'px')], [clientId, JSON.stringify(info), Date.now() + ttl * 1000, ttl]);
+  }
+
+  async removePresence(channel: string, clientId: string): Promise<void> {
+    await this.guard(() => this.client.multi().hdel(this.key(channel, 'pr'), clientId).zrem(this.key(channel, 'px'), clientId).exec());
+  }
+
+  async presence(channel: string): Promise<Record<string, ClientInfo>> {
+    const flat = await this.run(SCRIPTS.presenceGet, [this.key(channel, 'pr'), this.key(channel, 'px')], [Date.now()]) as string[];
+    const out: Record<string, ClientInfo> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = JSON.parse(flat[i + 1]!) as ClientInfo;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.handler = undefined;
+    if (this.ownsSubscriber) this.sub.disconnect();
+  }
+
+  private onMessage(name: string, message: string): void {
+    if (name === this.controlChannel) {
+      this.handler?.onControl(JSON.parse(message) as ControlMessage);
+      return;
+    }
+    const kind = message[0];
+    const body = message.slice(1);
+    if (kind === 'p') return this.sequencer.receive(JSON.parse(body) as Publication);
+    const channel = this.channelOf(name);
+    if (channel === undefined) return;
+    if (kind === 'j') this.handler?.onJoin(channel, JSON.parse(body) as ClientInfo);
+    else if (kind === 'l') this.handler?.onLeave(channel, JSON.parse(body) as ClientInfo);
+  }
+
+  /** `tidings:{news}:m` — the hash tag keeps every key of a channel in one cluster slot. */
+  private key(channel: string, suffix: string): string {
+    return `${this.prefix}:{${channel}}:${suffix}`;
+  }
+
+  private pubsubChannel(channel: string): string {
+    return this.key(channel, 'p');
+  }
+
+  private channelOf(pubsubChannel: string): string | undefined {
+    const head = `${this.prefix}:{`;
+    if (!pubsubChannel.startsWith(head) || !pubsubChannel.endsWith('}:p')) return undefined;
+    return pubsubChannel.slice(head.length, -3);
+  }
+
+  private publishRaw(name: string, message: string): Promise<unknown> {
+    return this.sharded ? this.client.spublish(name, message) : this.client.publish(name, message);
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT. */
+  private run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.guard(async () => {
+      try {
+        return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return this.client.eval(s.lua, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  /** Fails fast with EngineUnavailableError while Redis is unreachable, instead of queueing. */
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') throw new EngineUnavailableError(`redis is not connected (${this.client.status})`);
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof Error && /ECONNREFUSED|ECONNRESET|Connection is closed|Stream isn't writeable|timed out|EPIPE|MaxRetriesPerRequest/i.test(err.message)) {
+        throw new EngineUnavailableError(`redis is unavailable: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+}
