@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { EngineUnavailableError } from '@tidings/server';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
 import { helpText } from './settings.js';
@@ -36,6 +37,10 @@ async function main(argv: string[]): Promise<void> {
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
       process.stderr.write(`tidings: invalid setting --port: cannot listen on ${config.host}:${config.port} (${e.code})\n`);
       process.exit(2);
+    }
+    if (err instanceof EngineUnavailableError) {
+      process.stderr.write(`tidings: ${err.message} (--redis-url ${config.redisUrl})\n`);
+      process.exit(1);
     }
     throw err;
   }

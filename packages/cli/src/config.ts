@@ -14,7 +14,9 @@ export class ConfigError extends Error {
 export interface ServeConfig {
   port: number;
   host: string;
-  engine: string;
+  engine: 'memory' | 'redis';
+  redisUrl: string;
+  redisPrefix: string;
   logLevel: LogLevel;
   server: ServerOptionsInput;
 }
@@ -102,7 +104,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   return {
     port: get<number>('port')!,
     host: get<string>('host')!,
-    engine: get<string>('engine')!,
+    engine: get<'memory' | 'redis'>('engine')!,
+    redisUrl: get<string>('redis-url')!,
+    redisPrefix: get<string>('redis-prefix')!,
     logLevel: get<LogLevel>('log-level')!,
     server,
   };

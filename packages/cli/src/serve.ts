@@ -1,10 +1,31 @@
-import { TidingsNode, createLogger } from '@tidings/server';
+import { Redis } from 'ioredis';
+import { RedisEngine } from '@tidings/redis';
+import { TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
 import type { ServeConfig } from './config.js';
+
+interface EngineSetup { engine?: Engine; close(): void }
+
+function createEngine(config: ServeConfig, log: Logger): EngineSetup {
+  if (config.engine === 'memory') return { close: () => {} };
+  // fail fast while Redis is away (the engine answers 503) instead of queueing commands
+  const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: (n) => Math.min(100 * n, 2000) });
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (!down) log.warn('redis unavailable', { err: err.message });
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) log.info('redis reconnected');
+    down = false;
+  });
+  return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), close: () => client.disconnect() };
+}
 
 /** Starts a node and wires SIGTERM/SIGINT to a graceful shutdown. Resolves once listening. */
 export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const log = createLogger(config.logLevel);
-  const node = new TidingsNode({ ...config.server, logger: log });
+  const engine = createEngine(config, log);
+  const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}) });
   const addr = await node.listen(config.port, config.host);
   log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
@@ -24,6 +45,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
     force.unref();
     node.close().then(
       () => {
+        engine.close();
         log.info('stopped');
         process.exit(0);
       },

@@ -55,6 +55,7 @@ function newEpoch(): string {
  */
 export class RedisEngine implements Engine {
   readonly name = 'redis';
+  readonly shared = true;
   private readonly client: RedisClient;
   private readonly sub: RedisClient;
   private readonly ownsSubscriber: boolean;

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, type ClientInfo, type Publication } from '@tidings/protocol';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, type ClientInfo, type Publication, type ServerMessage } from '@tidings/protocol';
 import { handleApi } from './api/routes.js';
 import { TokenVerifier, type Credentials } from './auth/jwt.js';
 import { ChannelPolicy } from './channels.js';
@@ -16,13 +17,14 @@ import { Session } from './session.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerPreflight } from './http/cors.js';
-import { handleEmulation } from './transports/emulation.js';
+import { handleEmulation, runCommands } from './transports/emulation.js';
 import { handlePoll } from './transports/poll.js';
 import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint } from './transports/ws-endpoint.js';
 
 const HTTP_TRANSPORTS = new Set(['/sse', '/stream', '/poll', '/emulation']);
+const FORWARD_TIMEOUT_MS = 3000;
 
 export interface TidingsNodeInit extends ServerOptionsInput {
   /** The engine; the memory engine when absent. */
@@ -48,6 +50,9 @@ export class TidingsNode implements EngineHandler, Timed {
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
   private readonly sessions = new Map<string, Session>();
+  /** This node's id, for answers to forwarded commands. */
+  readonly id = randomUUID();
+  private readonly forwards = new Map<string, (replies: ServerMessage[] | undefined) => void>();
   private readonly byUser = new Map<string, Set<Session>>();
   private state: 'new' | 'running' | 'draining' | 'closed' = 'new';
 
@@ -134,6 +139,30 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.sessions.get(client);
   }
 
+  /** Runs `/emulation` commands on the node that holds the session, through the engine. */
+  forward(client: string, commands: unknown[]): Promise<ServerMessage[] | undefined> {
+    if (!this.engine.shared) return Promise.resolve(undefined);
+    const request = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), FORWARD_TIMEOUT_MS);
+      const done = (replies: ServerMessage[] | undefined): void => {
+        clearTimeout(timer);
+        this.forwards.delete(request);
+        resolve(replies);
+      };
+      this.forwards.set(request, done);
+      this.engine.publishControl({ type: 'command', node: this.id, request, client, commands }).catch(() => done(undefined));
+    });
+  }
+
+  private runForwarded(node: string, request: string, client: string, commands: unknown[]): void {
+    const session = this.sessions.get(client);
+    if (!session || node === this.id) return;
+    runCommands(session, commands, false)
+      .then((replies) => this.engine.publishControl({ type: 'command-reply', node, request, replies }))
+      .catch((err: unknown) => this.log.warn('forwarded command failed', { err: String(err) }));
+  }
+
   mapError(err: unknown): { code: number; message: string } {
     return this.publisher.mapError(err);
   }
@@ -171,6 +200,12 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   onControl(message: ControlMessage): void {
+    if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.commands);
+    if (message.type === 'command-reply') {
+      if (message.node !== this.id) return;
+      this.forwards.get(message.request)?.(message.replies);
+      return;
+    }
     this.stomp.control(message);
     const sessions = this.byUser.get(message.user);
     if (!sessions) return;
@@ -184,6 +219,7 @@ export class TidingsNode implements EngineHandler, Timed {
   onTimer(now: number): void {
     this.websocket.heartbeat();
     this.streams.heartbeat();
+    for (const session of this.sessions.values()) session.refreshPresence();
     this.stomp.ping();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }

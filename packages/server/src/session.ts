@@ -252,14 +252,27 @@ export class Session implements Subscriber, Timed {
       sub.pending.push({ pub, message });
       return;
     }
-    if (pub.offset <= sub.offset && pub.epoch === sub.epoch) return;
-    this.write(sub, pub, message);
+    if (pub.epoch === sub.epoch) {
+      if (pub.offset <= sub.offset) return;
+      if (pub.offset === sub.offset + 1) return this.write(sub, pub, message);
+    }
+    // the channel's stream jumped (engine lost history or messages): the client recovers by resubscribing
+    this.serverUnsubscribe(pub.channel, UnsubscribeCode.Resubscribe, 'the channel\'s stream was interrupted: resubscribe to recover');
   }
 
   private write(sub: Subscription, pub: Publication, message: Buffer): void {
     sub.offset = pub.offset;
     sub.epoch = pub.epoch;
     if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
+  }
+
+  /** Re-adds this session's presence, so an engine with expiry (Redis) keeps it while the session lives. */
+  refreshPresence(): void {
+    const { engine, options, log } = this.host;
+    for (const [channel, sub] of this.subs) {
+      if (!sub.presence || sub.recovering) continue;
+      engine.addPresence(channel, this.id, this.info, options.pingInterval * 3).catch((err: unknown) => log.debug('presence refresh failed', { err: String(err) }));
+    }
   }
 
   /** Every live subscription's position, as a resume cursor (the SSE event id). */

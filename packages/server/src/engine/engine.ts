@@ -1,4 +1,4 @@
-import type { ClientInfo, Publication, StreamPosition } from '@tidings/protocol';
+import type { ClientInfo, Publication, ServerMessage, StreamPosition } from '@tidings/protocol';
 
 /**
  * The engine connects the nodes of a cluster: it assigns offsets, keeps history,
@@ -7,10 +7,19 @@ import type { ClientInfo, Publication, StreamPosition } from '@tidings/protocol'
  * Every implementation passes the conformance suite in ./conformance.ts.
  */
 
-/** A message from one node to all nodes (e.g. disconnect a user everywhere). */
-export type ControlMessage =
+/** Acts on a user's connections wherever they are. */
+export type UserControlMessage =
   | { type: 'disconnect'; user: string; code: number; reason: string }
   | { type: 'unsubscribe'; user: string; channel: string; code: number; reason: string };
+
+/**
+ * A message from one node to all nodes: user controls, and `/emulation` commands forwarded to the
+ * node that holds the session (`command`), answered by that node (`command-reply`).
+ */
+export type ControlMessage =
+  | UserControlMessage
+  | { type: 'command'; node: string; request: string; client: string; commands: unknown[] }
+  | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] };
 
 /** What the node is told. Called in order per channel; never concurrently for one channel. */
 export interface EngineHandler {
@@ -103,6 +112,8 @@ export interface PresenceManager {
 
 export interface Engine extends Broker, PresenceManager {
   readonly name: string;
+  /** True when other nodes can share this engine (a cluster); false for a single process. */
+  readonly shared: boolean;
 }
 
 export class EngineUnavailableError extends Error {

@@ -30,6 +30,7 @@ export function newEpoch(): string {
  */
 export class MemoryEngine implements Engine {
   readonly name = 'memory';
+  readonly shared = false;
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<string, ChannelState>();
   private readonly subscribed = new Set<string>();

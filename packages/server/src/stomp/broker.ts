@@ -4,7 +4,7 @@ import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { StompVersion } from '@tidings/stomp';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
-import type { ControlMessage, Engine } from '../engine/engine.js';
+import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import type { ServerOptions } from '../options.js';
@@ -131,7 +131,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   // ---- node-wide operations ----
 
   /** Carries out `POST /api/disconnect` and `/api/unsubscribe` for STOMP connections of the user. */
-  control(message: ControlMessage): void {
+  control(message: UserControlMessage): void {
     const set = this.byUser.get(message.user);
     if (!set) return;
     for (const conn of [...set]) {

@@ -15,6 +15,8 @@ export interface EmulationHost {
   mapError(err: unknown): { code: number; message: string };
   /** The session with this client id on this node. */
   sessionById(client: string): Session | undefined;
+  /** Runs the commands in the session on whichever node holds it; undefined when none does. */
+  forward(client: string, commands: unknown[]): Promise<ServerMessage[] | undefined>;
   newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
 }
 
@@ -46,35 +48,40 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
     if (!Array.isArray(commands) || commands.length === 0) throw badRequest('`commands` must be a non-empty array');
     if (commands.length > MAX_EMULATION_COMMANDS) throw badRequest(`at most ${MAX_EMULATION_COMMANDS} commands per request`);
     if (client !== undefined && typeof client !== 'string') throw badRequest('`client` must be a string');
-    let session: Session | undefined;
-    let transient = false;
+    let replies: ServerMessage[] | undefined;
     if (client !== undefined) {
-      session = host.sessionById(client);
-      if (!session) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} on this node (it may have closed)`);
+      const local = host.sessionById(client);
+      replies = local ? await runCommands(local, commands, false) : await host.forward(client, commands);
+      if (!replies) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} on any node (it may have closed)`);
     } else {
       const credentials = await requestCredentials(req, url, (t) => host.verify(t));
-      session = host.newSession(new NoTransport(), credentials);
+      const session = host.newSession(new NoTransport(), credentials);
       if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
-      transient = true;
       await session.execute({ type: 'connect', id: Number.MAX_SAFE_INTEGER });
+      replies = await runCommands(session, commands, true);
+      session.closed();
     }
-    const replies: ServerMessage[] = [];
-    for (const raw of commands) {
-      const d = decodeCommand(raw);
-      if (!d.ok) {
-        replies.push({ type: 'error', id: d.id ?? 0, error: d.error });
-        continue;
-      }
-      if (transient && !STATELESS.has(d.command.type)) {
-        replies.push({ type: 'error', id: d.command.id, error: { code: ErrorCode.BadRequest, message: `\`${d.command.type}\` needs a \`client\` (a session opened on /sse or /stream)` } });
-        continue;
-      }
-      replies.push(await session.execute(d.command));
-    }
-    if (transient) session.closed();
     sendJson(res, 200, { replies });
   } catch (err) {
     const e = host.mapError(err);
     sendError(res, e.code, e.message);
   }
+}
+
+/** Runs decoded commands in order in `session`; a one-request session takes only stateless ones. */
+export async function runCommands(session: Session, commands: unknown[], transient: boolean): Promise<ServerMessage[]> {
+  const replies: ServerMessage[] = [];
+  for (const raw of commands) {
+    const d = decodeCommand(raw);
+    if (!d.ok) {
+      replies.push({ type: 'error', id: d.id ?? 0, error: d.error });
+      continue;
+    }
+    if (transient && !STATELESS.has(d.command.type)) {
+      replies.push({ type: 'error', id: d.command.id, error: { code: ErrorCode.BadRequest, message: `\`${d.command.type}\` needs a \`client\` (a session opened on /sse or /stream)` } });
+      continue;
+    }
+    replies.push(await session.execute(d.command));
+  }
+  return replies;
 }
