@@ -29,8 +29,13 @@ export class RedisProcess {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<RedisProcess> {
+  private extra: string[] = [];
+  private cwd: string | undefined;
+
+  static async start(extra: string[] = [], cwd?: string): Promise<RedisProcess> {
     const r = new RedisProcess(await freePort());
+    r.extra = extra;
+    r.cwd = cwd;
     await r.start();
     return r;
   }
@@ -38,7 +43,8 @@ export class RedisProcess {
   async start(): Promise<void> {
     const bin = redisServerPath();
     if (!bin) throw new Error('redis-server not found');
-    this.child = spawn(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra];
+    this.child = spawn(bin, args, { stdio: 'ignore', ...(this.cwd ? { cwd: this.cwd } : {}) });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -72,5 +78,37 @@ export class RedisProcess {
 
   client(): Redis {
     return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) });
+  }
+}
+
+/** A Redis Cluster of `masters` redis-server processes (no replicas, no persistence). */
+export class RedisClusterProcess {
+  private constructor(readonly nodes: RedisProcess[], private readonly dir: string) {}
+
+  get seeds(): Array<{ host: string; port: number }> {
+    return this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  }
+
+  static async start(masters = 3): Promise<RedisClusterProcess> {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/tidings-redis-cluster-`);
+    const nodes: RedisProcess[] = [];
+    for (let i = 0; i < masters; i++) nodes.push(await RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes-${i}.conf`, '--cluster-node-timeout', '2000'], dir));
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const probe = new Redis(nodes[0]!.port, '127.0.0.1');
+    probe.on('error', () => {});
+    const deadline = Date.now() + 20_000;
+    while (!/cluster_state:ok/.test(String(await probe.cluster('INFO')))) {
+      if (Date.now() > deadline) throw new Error('the cluster did not become ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    probe.disconnect();
+    return new RedisClusterProcess(nodes, dir);
+  }
+
+  async kill(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill()));
   }
 }

@@ -16,6 +16,8 @@ export interface ServeConfig {
   host: string;
   engine: 'memory' | 'redis';
   redisUrl: string;
+  /** Redis Cluster seeds; empty for a standalone Redis. */
+  redisCluster: Array<{ host: string; port: number }>;
   redisPrefix: string;
   logLevel: LogLevel;
   server: ServerOptionsInput;
@@ -106,6 +108,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     host: get<string>('host')!,
     engine: get<'memory' | 'redis'>('engine')!,
     redisUrl: get<string>('redis-url')!,
+    redisCluster: (get<string[]>('redis-cluster') ?? []).map((seed) => parseSeed(seed, raw.get('redis-cluster')!.source)),
     redisPrefix: get<string>('redis-prefix')!,
     logLevel: get<LogLevel>('log-level')!,
     server,
@@ -167,4 +170,10 @@ function readPublicKey(file: string, source: string): string {
   } catch (err) {
     throw new ConfigError(source, `${file} is not a readable PEM public key: ${(err as Error).message}`);
   }
+}
+
+function parseSeed(seed: string, source: string): { host: string; port: number } {
+  const m = /^([^:\s]+):(\d{1,5})$/.exec(seed);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(source, `expected host:port seeds, got ${JSON.stringify(seed)}`);
+  return { host: m[1]!, port: Number(m[2]) };
 }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisEngine } from '@tidings/redis';
 import { TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
 import type { ServeConfig } from './config.js';
@@ -8,7 +8,10 @@ interface EngineSetup { engine?: Engine; close(): void }
 function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   if (config.engine === 'memory') return { close: () => {} };
   // fail fast while Redis is away (the engine answers 503) instead of queueing commands
-  const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: (n) => Math.min(100 * n, 2000) });
+  const options = { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
+  const client = config.redisCluster.length > 0
+    ? new Cluster(config.redisCluster, { shardedSubscribers: true, redisOptions: options, clusterRetryStrategy: options.retryStrategy })
+    : new Redis(config.redisUrl, options);
   let down = false;
   client.on('error', (err: Error) => {
     if (!down) log.warn('redis unavailable', { err: err.message });

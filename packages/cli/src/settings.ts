@@ -39,6 +39,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'shutdown-timeout', type: 'int', min: 0, default: '10', description: 'Seconds a graceful shutdown waits for clients to leave' },
   { flag: 'engine', type: 'enum', values: ['memory', 'redis'], default: 'memory', description: 'Engine connecting nodes: `memory` (one process, nothing to install) or `redis` (a cluster of nodes)' },
   { flag: 'redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for `--engine redis` (`redis://[:password@]host:port[/db]`, `rediss://` for TLS)' },
+  { flag: 'redis-cluster', type: 'list', description: 'Comma-separated `host:port` seeds of a Redis Cluster for `--engine redis` (sharded pub/sub); replaces --redis-url' },
   { flag: 'redis-prefix', type: 'string', default: 'tidings', description: 'Prefix of every Redis key and pub/sub channel, so deployments can share a Redis' },
   { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
 ];
