@@ -101,7 +101,8 @@ describe('client recovery', () => {
     await t.kill();
     const during = publishLoop(t, 'restart', 20);
     await t.start();
-    await sleep(400);
+    await waitFor('resubscribed to the restarted server', () => subscribed.length === 2);
+    await sleep(300);
     const ackedAfter = await during.stop();
     const newEpoch = ackedAfter[0]?.epoch;
     assert.ok(oldEpoch && newEpoch && oldEpoch !== newEpoch, 'the restarted server has a new epoch');

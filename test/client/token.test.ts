@@ -1,5 +1,5 @@
 /**
- * Tokens against the real server (refresh lead 2 s, tokens living 3 s): renewed
+ * Tokens against the real server (refresh lead 3 s, tokens living 4 s): renewed
  * by getToken() on the same connection; refused tokens stop the client; a token
  * not renewed in time leads to 3005 and a reconnect with a fresh one.
  */
@@ -14,7 +14,7 @@ describe('client tokens', () => {
   const clients: Client[] = [];
 
   before(async () => {
-    t = await startTidings({ args: ['--token-refresh-lead', '2'] });
+    t = await startTidings({ args: ['--token-refresh-lead', '3'] });
   });
 
   after(async () => {
@@ -34,7 +34,7 @@ describe('client tokens', () => {
 
   test('short-lived tokens are renewed through getToken() without a disconnect', async () => {
     let calls = 0;
-    const client = nodeClient(t.wsUrl, { getToken: () => { calls++; return makeToken('alice', { expiresIn: 3 }); } });
+    const client = nodeClient(t.wsUrl, { getToken: () => { calls++; return makeToken('alice', { expiresIn: 4 }); } });
     const events = record(client);
     const pubs: Publication[] = [];
     client.subscribe('tokens', { publication: (p) => pubs.push(p) });
@@ -76,8 +76,8 @@ describe('client tokens', () => {
       minReconnectDelay: 50,
       maxReconnectDelay: 200,
       async getToken() {
-        if (++calls === 2) await sleep(4_000);
-        return makeToken('carol', { expiresIn: calls === 1 ? 3 : 60 });
+        if (++calls === 2) await sleep(5_000);
+        return makeToken('carol', { expiresIn: calls === 1 ? 4 : 60 });
       },
     });
     const events = record(client);
@@ -91,7 +91,7 @@ describe('client tokens', () => {
     await t.publish('late', 2);
     await waitFor('resubscribed', () => subscribed.length === 2);
     await waitFor('both publications', () => pubs.length === 2);
-    await sleep(4_000);
+    await sleep(5_000);
     assert.deepEqual(events, ['connecting 0', 'connected', 'connecting 3005', 'connected']);
     assert.deepEqual(pubs.map((p) => p.data), [1, 2]);
     assert.deepEqual([subscribed[1]?.recovering, subscribed[1]?.recovered], [true, true]);
