@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { spawnPinned } from './peers.js';
+
+/** Compiles bench/loadgen/loadgen.c when the binary is missing or older than the source. */
+export function buildLoadgen(root: string, outDir: string): string {
+  const src = join(root, 'bench/loadgen/loadgen.c');
+  const bin = join(outDir, 'loadgen');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+  mkdirSync(dirname(bin), { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', bin, src], { stdio: 'inherit' });
+  return bin;
+}
+
+/** Loadgen output: one JSON object (fields documented in loadgen.c). */
+export type LoadgenResult = Record<string, unknown>;
+
+/** Runs the loadgen pinned to `cpu`; resolves with its JSON, rejects with its stderr on failure. */
+export function runLoadgen(bin: string, args: string[], cpu: number | undefined, cwd: string, timeoutMs: number): Promise<LoadgenResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnPinned([bin, ...args], cpu, { cwd });
+    let out = '';
+    let err = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+          resolve(parsed as LoadgenResult);
+          return;
+        }
+      } catch {
+        // fall through
+      }
+      reject(new Error(`loadgen ${args.join(' ')} failed (${signal ?? code}): ${err.trim().slice(-2000)} ${out.slice(-500)}`));
+    });
+  });
+}

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The loadgen protocol each peer is driven with (see bench/loadgen/loadgen.c). */
+export type LoadgenProto = 'tws' | 'stomp' | 'tsse' | 'tpoll' | 'ws' | 'sio' | 'sse';
+
+type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse';
+
+export interface Peer {
+  id: string;
+  label: string;
+  server: ServerKind;
+  proto: LoadgenProto;
+  /** Whether the peer takes part in the publishing scenarios (long polling is measured idle only). */
+  publishing: boolean;
+  /** Whether the peer is measured for WebSocket handshakes per second. */
+  handshake: boolean;
+}
+
+export const PEERS: readonly Peer[] = [
+  { id: 'tidings-ws', label: 'Tidings WebSocket (JSON)', server: 'tidings', proto: 'tws', publishing: true, handshake: true },
+  { id: 'tidings-stomp', label: 'Tidings STOMP over WebSocket', server: 'tidings', proto: 'stomp', publishing: true, handshake: true },
+  { id: 'tidings-sse', label: 'Tidings SSE', server: 'tidings', proto: 'tsse', publishing: true, handshake: false },
+  { id: 'tidings-poll', label: 'Tidings long polling', server: 'tidings', proto: 'tpoll', publishing: false, handshake: false },
+  { id: 'ws-naive', label: 'raw ws, send per client', server: 'ws-naive', proto: 'ws', publishing: true, handshake: true },
+  { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false },
+  { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true },
+  { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false },
+];
+
+export const API_KEY = 'bench';
+
+/** How the loadgen publishes to this peer. */
+export function publishArgs(peer: Peer): string[] {
+  return peer.server === 'tidings' ? ['--pub-path', '/api/publish', '--pub-key', API_KEY, '--pub-tidings'] : ['--pub-path', '/publish'];
+}
+
+export interface RunningServer {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `argv` with the open-files limit raised to the hard limit and pinned to `cpu` (when given).
+ * Every benchmarked process starts through here.
+ */
+export function spawnPinned(argv: string[], cpu: number | undefined, opts: { cwd: string; stdout?: 'pipe' | 'ignore' }): ChildProcess {
+  const pinned = cpu === undefined ? argv : ['taskset', '-c', String(cpu), ...argv];
+  return spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...pinned], {
+    cwd: opts.cwd,
+    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
+  });
+}
+
+function serverArgv(root: string, peer: Peer, port: number): string[] {
+  const node = [process.execPath, '--expose-gc', '--import', join(root, 'bench/peers/gc-hook.mjs')];
+  switch (peer.server) {
+    case 'tidings':
+      return [...node, join(root, 'packages/cli/bin/tidings.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
+        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000'];
+    case 'ws-naive':
+      return [...node, join(root, 'bench/peers/ws.mjs'), '--port', String(port), '--mode', 'naive'];
+    case 'ws-frame':
+      return [...node, join(root, 'bench/peers/ws.mjs'), '--port', String(port), '--mode', 'frame'];
+    case 'socketio':
+      return [...node, join(root, 'bench/peers/socketio.mjs'), '--port', String(port)];
+    case 'sse':
+      return [...node, join(root, 'bench/peers/sse.mjs'), '--port', String(port)];
+  }
+}
+
+async function waitHttp(port: number, path: string, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`server on port ${port} did not start`);
+      await sleep(50);
+    }
+  }
+}
+
+/** Starts the peer's server pinned to `cpu`; its stderr goes to `logFile`. */
+export async function startServer(root: string, peer: Peer, port: number, cpu: number | undefined, logFile: string): Promise<RunningServer> {
+  const child = spawnPinned(serverArgv(root, peer, port), cpu, { cwd: root, stdout: 'ignore' });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  try {
+    await Promise.race([
+      waitHttp(port, peer.server === 'tidings' ? '/healthz' : '/', Date.now() + 15_000),
+      exit.then(() => { throw new Error(`${peer.id} server exited at start; see ${logFile}`); }),
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    pid: child.pid!,
+    port,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGKILL');
+      await exit;
+    },
+  };
+}

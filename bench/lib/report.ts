@@ -1,0 +1,293 @@
+/**
+ * Turns benchmark runs into medians per peer, ratios against the targets of issue 8, a markdown
+ * section and an SVG chart. Pure functions: no I/O, so they can be unit-tested.
+ */
+
+export interface RunRecord {
+  kind: 'suite' | 'fanout' | 'idle' | 'handshake';
+  peer: string;
+  conns: number;
+  round: number;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface PeerInfo {
+  id: string;
+  label: string;
+}
+
+export interface PeerSummary {
+  /** Delivered messages per second at saturation, one message per broadcast, by subscriber count. */
+  fanout: Record<string, number>;
+  overload?: number;
+  p50?: number;
+  p99?: number;
+  p999?: number;
+  /** True when a latency quantile is only a lower bound (copies still missing after the drain). */
+  latencyLowerBound?: boolean;
+  delivered?: number;
+  idleBytes?: number;
+  handshakes?: number;
+  /** Connections the server closed during the publishing phases (slow consumers), summed over rounds. */
+  closedByServer: number;
+  errors: string[];
+}
+
+export type Summary = Record<string, PeerSummary>;
+
+export function median(values: number[]): number | undefined {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+function num(obj: unknown, ...path: string[]): number | undefined {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return typeof cur === 'number' && Number.isFinite(cur) ? cur : undefined;
+}
+
+function bool(obj: unknown, ...path: string[]): boolean {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return false;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur === true;
+}
+
+/** Medians over rounds, per peer. */
+export function summarize(runs: readonly RunRecord[]): Summary {
+  const out: Summary = {};
+  const acc = new Map<string, Map<string, number[]>>();
+  const push = (peer: string, key: string, v: number | undefined): void => {
+    if (v === undefined || v < 0) return;
+    let m = acc.get(peer);
+    if (!m) acc.set(peer, (m = new Map()));
+    let list = m.get(key);
+    if (!list) m.set(key, (list = []));
+    list.push(v);
+  };
+  for (const run of runs) {
+    const s = (out[run.peer] ??= { fanout: {}, closedByServer: 0, errors: [] });
+    if (run.error !== undefined) {
+      s.errors.push(`${run.kind} ${run.conns}: ${run.error}`);
+      continue;
+    }
+    const r = run.result;
+    if (run.kind === 'handshake') {
+      push(run.peer, 'handshakes', num(r, 'handshake', 'perSec'));
+      continue;
+    }
+    push(run.peer, `fanout:${run.conns}`, num(r, 'fanout', 'msgsPerSec'));
+    push(run.peer, 'idleBytes', num(r, 'idle', 'bytesPerConn'));
+    if (run.kind === 'suite') {
+      push(run.peer, 'overload', num(r, 'overload', 'msgsPerSec'));
+      push(run.peer, 'p50', num(r, 'latency', 'p50Ms'));
+      push(run.peer, 'p99', num(r, 'latency', 'p99Ms'));
+      push(run.peer, 'p999', num(r, 'latency', 'p999Ms'));
+      push(run.peer, 'delivered', num(r, 'latency', 'delivered'));
+      if (bool(r, 'latency', 'p99LowerBound') || bool(r, 'latency', 'p999LowerBound')) push(run.peer, 'lowerBound', 1);
+    }
+    s.closedByServer += num(r, 'closedByServer') ?? 0;
+  }
+  for (const [peer, m] of acc) {
+    const s = out[peer]!;
+    for (const [key, list] of m) {
+      const v = median(list);
+      if (v === undefined) continue;
+      if (key.startsWith('fanout:')) s.fanout[key.slice(7)] = v;
+      else if (key === 'lowerBound') s.latencyLowerBound = true;
+      else (s as unknown as Record<string, number>)[key] = v;
+    }
+  }
+  return out;
+}
+
+export interface TargetResult {
+  id: string;
+  text: string;
+  /** What was measured, in words with numbers. */
+  measured: string;
+  /** The ratio or value compared with the goal. */
+  value: number | undefined;
+  goal: string;
+  met: boolean | undefined;
+}
+
+const KB = 1024;
+
+/** The targets of issue 8, evaluated on a summary. `conns` is the subscriber count of the main runs. */
+export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
+  const key = String(conns);
+  const f = (peer: string): number | undefined => s[peer]?.fanout[key];
+  const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  const results: TargetResult[] = [];
+  const addRatio = (id: string, text: string, a: number | undefined, b: number | undefined, min: number, unit: string): void => {
+    const value = ratio(a, b);
+    results.push({
+      id, text, value, goal: `≥ ${min}×`, met: value === undefined ? undefined : value >= min,
+      measured: `${fmtNum(a)} vs ${fmtNum(b)} ${unit}`,
+    });
+  };
+  addRatio('fanout-socketio', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs Socket.IO`, f('tidings-ws'), f('socketio'), 1.5, 'msg/s');
+  addRatio('fanout-ws-frame', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs raw ws (frame built once)`, f('tidings-ws'), f('ws-frame'), 0.9, 'msg/s');
+  addRatio('overload-socketio', 'Overload: Tidings WS vs Socket.IO', s['tidings-ws']?.overload, s.socketio?.overload, 8, 'msg/s');
+  const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false): void => {
+    results.push({
+      id, text, value: v, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : !lowerBound && v <= max,
+      measured: v === undefined ? 'n/a' : `${lowerBound ? '≥ ' : ''}${fmtNum(v / scale, 2)} ${unit}`,
+    });
+  };
+  addMax('idle-ws', 'RSS per idle WebSocket connection (Tidings)', s['tidings-ws']?.idleBytes, 6 * KB, 'KB', KB);
+  addMax('idle-sse', 'RSS per idle SSE connection (Tidings)', s['tidings-sse']?.idleBytes, 5 * KB, 'KB', KB);
+  addMax('idle-poll', 'RSS per waiting long poll (Tidings)', s['tidings-poll']?.idleBytes, 5 * KB, 'KB', KB);
+  addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
+  addRatio('handshakes', 'WebSocket handshakes per second: Tidings vs raw ws', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
+  return results;
+}
+
+export function fmtNum(v: number | undefined, digits = 0): string {
+  if (v === undefined) return 'n/a';
+  if (digits === 0 && Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  return v.toFixed(digits);
+}
+
+export function fmtConns(n: number): string {
+  return n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+function fmtMs(v: number | undefined, lower: boolean | undefined): string {
+  if (v === undefined) return 'n/a';
+  const s = v >= 1000 ? `${(v / 1000).toFixed(2)} s` : v >= 10 ? `${v.toFixed(0)} ms` : `${v.toFixed(1)} ms`;
+  return lower ? `≥ ${s}` : s;
+}
+
+function fmtKb(v: number | undefined): string {
+  return v === undefined ? 'n/a' : `${(v / KB).toFixed(1)} KB`;
+}
+
+export interface ReportMeta {
+  date: string;
+  command: string;
+  quick: boolean;
+  rounds: number;
+  conns: number;
+  fanoutSizes: number[];
+  machine: string[];
+  notes: string[];
+}
+
+/** The generated part of docs/benchmarks.md. */
+export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: ReportMeta, chartFile: string): string {
+  const lines: string[] = [];
+  const c = fmtConns(meta.conns);
+  lines.push(`Run: ${meta.date}, \`${meta.command}\` (${meta.quick ? 'quick' : 'full'}: ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}, medians).`);
+  lines.push('');
+  for (const m of meta.machine) lines.push(`- ${m}`);
+  for (const n of meta.notes) lines.push(`- ${n}`);
+  lines.push('');
+  const sizes = meta.fanoutSizes;
+  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), `overload ${c} msg/s`, 'p50', 'p99', 'p999', `idle RSS / conn`, 'handshakes/s'];
+  lines.push(`| ${head.join(' | ')} |`);
+  lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  for (const p of peers) {
+    const r = s[p.id];
+    if (!r) continue;
+    const row = [
+      p.label,
+      ...sizes.map((n) => fmtNum(r.fanout[String(n)])),
+      fmtNum(r.overload),
+      fmtMs(r.p50, r.latencyLowerBound && r.p50 !== undefined && r.p99 !== undefined && r.p50 === r.p99),
+      fmtMs(r.p99, r.latencyLowerBound),
+      fmtMs(r.p999, r.latencyLowerBound),
+      fmtKb(r.idleBytes),
+      fmtNum(r.handshakes),
+    ];
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push(`Latency: publish (HTTP API) → receive at ${c} subscribers × 10 broadcasts/s. Copies not delivered within the drain time count as slower than it (≥).`);
+  const closed = peers.filter((p) => (s[p.id]?.closedByServer ?? 0) > 0).map((p) => `${p.label}: ${s[p.id]!.closedByServer}`);
+  if (closed.length > 0) lines.push(`Connections closed by the server during publishing phases (slow consumers): ${closed.join(', ')}.`);
+  const errors = peers.flatMap((p) => (s[p.id]?.errors ?? []).map((e) => `${p.id}: ${e}`));
+  if (errors.length > 0) lines.push(`Failed runs: ${errors.map((e) => `\`${e.slice(0, 200)}\``).join('; ')}.`);
+  lines.push('');
+  lines.push('### Targets');
+  lines.push('');
+  lines.push('| target | goal | measured | ratio / value | |');
+  lines.push('|---|---|---|---:|---|');
+  for (const t of evaluateTargets(s, meta.conns)) {
+    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.measured;
+    lines.push(`| ${t.text} | ${t.goal} | ${t.measured} | ${value} | ${t.met === undefined ? '—' : t.met ? 'met' : '**missed**'} |`);
+  }
+  lines.push('');
+  lines.push(`![throughput and latency per peer](${chartFile})`);
+  return lines.join('\n');
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+interface Panel {
+  title: string;
+  values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
+  log: boolean;
+}
+
+/** A three-panel horizontal bar chart: fan-out, overload, p99 latency (log scale). */
+export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number): string {
+  const c = fmtConns(conns);
+  const publishing = peers.filter((p) => s[p.id] && (s[p.id]!.fanout[String(conns)] !== undefined || s[p.id]!.p99 !== undefined));
+  const isT = (id: string): boolean => id.startsWith('tidings');
+  const panels: Panel[] = [
+    { title: `Fan-out, ${c} subscribers, 1 msg/broadcast (msg/s)`, log: false,
+      values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.fanout[String(conns)], text: fmtNum(s[p.id]!.fanout[String(conns)]), tidings: isT(p.id) })) },
+    { title: `Overload, ${c} subscribers (msg/s)`, log: false,
+      values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.overload, text: fmtNum(s[p.id]!.overload), tidings: isT(p.id) })) },
+    { title: `p99 publish → receive, ${c} × 10 Hz (ms, log scale)`, log: true,
+      values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.p99, text: fmtMs(s[p.id]!.p99, s[p.id]!.latencyLowerBound), tidings: isT(p.id) })) },
+  ];
+  const labelW = 210;
+  const barW = 230;
+  const panelW = labelW + barW + 90;
+  const rowH = 22;
+  const top = 40;
+  const height = top + publishing.length * rowH + 20;
+  const width = panelW * panels.length;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  panels.forEach((panel, i) => {
+    const x0 = i * panelW;
+    out.push(`<text x="${x0 + 10}" y="20" font-weight="bold">${esc(panel.title)}</text>`);
+    const vals = panel.values.map((v) => v.value).filter((v): v is number => v !== undefined && v > 0);
+    const max = vals.length ? Math.max(...vals) : 1;
+    const minLog = panel.log ? Math.log10(Math.max(0.1, Math.min(...vals, 1))) : 0;
+    const scale = (v: number): number => {
+      if (!panel.log) return (v / max) * barW;
+      const lo = Math.floor(minLog);
+      const hi = Math.ceil(Math.log10(max)) || 1;
+      return ((Math.log10(Math.max(v, 10 ** lo)) - lo) / Math.max(1, hi - lo)) * barW;
+    };
+    panel.values.forEach((v, j) => {
+      const y = top + j * rowH;
+      out.push(`<text x="${x0 + labelW - 6}" y="${y + 14}" text-anchor="end">${esc(v.label)}</text>`);
+      if (v.value !== undefined && v.value > 0) {
+        const w = Math.max(1, scale(v.value));
+        out.push(`<rect x="${x0 + labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${v.tidings ? '#2f6fdf' : '#9aa3ad'}"/>`);
+        out.push(`<text x="${(x0 + labelW + w + 4).toFixed(1)}" y="${y + 14}">${esc(v.text)}</text>`);
+      } else {
+        out.push(`<text x="${x0 + labelW + 4}" y="${y + 14}" fill="#888">n/a</text>`);
+      }
+    });
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}

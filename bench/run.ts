@@ -1,0 +1,235 @@
+/**
+ * `npm run bench [-- --quick]`: Tidings side by side with raw ws, Socket.IO and a plain SSE server.
+ *
+ * Every server under test runs pinned to one core, the C load generator (bench/loadgen) to the
+ * other. Peers alternate within a round, and the order rotates between rounds; the report gives
+ * medians. Results: bench/results/<date>.json, docs/benchmarks.json, the generated section of
+ * docs/benchmarks.md and docs/benchmarks.svg.
+ *
+ * Needs Linux, gcc and taskset (Debian: `apt-get install -y gcc util-linux`), and a built tree
+ * (`npm run build`, which this script runs).
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
+import { PEERS, publishArgs, startServer, type Peer } from './lib/peers.js';
+import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
+
+const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(name);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+if (flag('--help')) {
+  console.log(`usage: npm run bench [-- options]
+  --quick             one round, short phases, 10k subscribers only (< 3 minutes)
+  --rounds N          rounds of every scenario (default 3; --quick: 1)
+  --conns N           subscribers in the main scenarios (default 10000)
+  --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
+  --only a,b          only these scenarios: suite, fanout, handshake
+  --no-docs           do not touch docs/ (results still go to bench/results/)
+Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
+  process.exit(0);
+}
+
+const quick = flag('--quick');
+const rounds = Number(opt('--rounds') ?? (quick ? 1 : 3));
+const mainConns = Number(opt('--conns') ?? 10_000);
+const onlyPeers = opt('--peers')?.split(',');
+const onlyScenarios = opt('--only')?.split(',');
+const writeDocs = !flag('--no-docs');
+
+const T = quick
+  ? { warmup: 0.5, fanout: 2, latency: 4, drain: 5, overload: 2, settle: 0.5, handshake: 2, extraFanout: 0 }
+  : { warmup: 1, fanout: 5, latency: 10, drain: 15, overload: 5, settle: 1, handshake: 5, extraFanout: 3 };
+const PUBLISHERS = 16;
+const LAG_CAP = 200;
+const SIGUSR2 = 12;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function has(cmd: string): boolean {
+  try {
+    execSync(`command -v ${cmd}`, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function preflight(): { serverCpu: number | undefined; clientCpu: number | undefined; nofile: number } {
+  if (process.platform !== 'linux') throw new Error('the benchmarks need Linux (epoll, /proc, taskset)');
+  const missing = ['gcc', 'taskset'].filter((c) => !has(c));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: on Debian/Ubuntu run \`apt-get install -y gcc util-linux\``);
+  const n = cpus().length;
+  const nofile = Number(execSync('ulimit -Hn', { shell: '/bin/sh' }).toString().trim()) || 1024;
+  if (n < 2) log('only one CPU: server and load generator will share it, figures are not comparable with the docs');
+  return { serverCpu: n >= 2 ? 0 : undefined, clientCpu: n >= 2 ? 1 : undefined, nofile };
+}
+
+function version(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+function machine(): string[] {
+  const cpu = cpus();
+  const load = loadavg().map((l) => l.toFixed(2)).join(', ');
+  return [
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} free), Linux ${release()}, Node.js ${process.version}`,
+    `Libraries: ws ${version('ws')}, socket.io ${version('socket.io')}; load generator: bench/loadgen/loadgen.c (gcc -O2, epoll, one thread)`,
+    `Load average when the run ended: ${load} (other work on the machine adds noise)`,
+  ];
+}
+
+let nextPort = 19_000 + Math.floor(Math.random() * 2000);
+
+async function withServer<R>(peer: Peer, serverCpu: number | undefined, logFile: string, fn: (pid: number, port: number) => Promise<R>): Promise<R> {
+  const port = nextPort++;
+  const server = await startServer(root, peer, port, serverCpu, logFile);
+  try {
+    return await fn(server.pid, port);
+  } finally {
+    await server.stop();
+    await sleep(300);
+  }
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const k = list.length === 0 ? 0 : by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+async function main(): Promise<void> {
+  const { serverCpu, clientCpu, nofile } = preflight();
+  const resultsDir = join(root, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  log('building (npm run build) and the load generator');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const loadgen = buildLoadgen(root, join(resultsDir, 'bin'));
+  const serverLog = join(resultsDir, 'servers.log');
+  writeFileSync(serverLog, '');
+
+  // Both sides need one descriptor per connection plus a few; the hard limit decides the largest run.
+  const maxConns = Math.floor((nofile - 300) / 1000) * 1000;
+  if (maxConns < mainConns) throw new Error(`the open-files hard limit (${nofile}) allows ${maxConns} connections; pass --conns ${maxConns}`);
+  const extraSizes = quick ? [] : [1000, maxConns].filter((n) => n !== mainConns);
+  const peers = PEERS.filter((p) => !onlyPeers || onlyPeers.includes(p.id));
+  const want = (s: string): boolean => !onlyScenarios || onlyScenarios.includes(s);
+  const runs: RunRecord[] = [];
+  const started = Date.now();
+  const common = ['--warmup', String(T.warmup), '--sources', '16'];
+
+  const record = async (kind: RunRecord['kind'], peer: Peer, conns: number, round: number, args: string[], timeoutMs: number): Promise<void> => {
+    log(`${kind} ${peer.id} ${conns} (round ${round})`);
+    try {
+      const result: LoadgenResult = await withServer(peer, serverCpu, serverLog, (pid, port) =>
+        runLoadgen(loadgen, ['--proto', peer.proto, '--port', String(port), '--pid', String(pid), ...common, ...args], clientCpu, root, timeoutMs));
+      runs.push({ kind, peer: peer.id, conns, round, result });
+      log(`  ${brief(result)}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      runs.push({ kind, peer: peer.id, conns, round, error: message });
+      log(`  failed: ${message.slice(0, 400)}`);
+    }
+  };
+
+  for (let round = 1; round <= rounds; round++) {
+    if (want('suite')) {
+      for (const peer of rotate(peers, round - 1)) {
+        const base = ['--conns', String(mainConns), '--idle', '--gc-signal', String(SIGUSR2), '--settle', String(T.settle)];
+        if (!peer.publishing) {
+          await record('idle', peer, mainConns, round, base, 120_000);
+          continue;
+        }
+        const phases = ['--phase', `fanout:${T.fanout}`, '--phase', `latency:${T.latency}`, '--phase', `overload:${T.overload}`];
+        const pub = [...publishArgs(peer), '--publishers', String(PUBLISHERS), '--lag-cap', String(LAG_CAP), '--rate', '10', '--drain', String(T.drain)];
+        await record('suite', peer, mainConns, round, [...base, ...phases, ...pub], 300_000);
+      }
+    }
+    if (want('fanout')) {
+      for (const size of extraSizes) {
+        for (const peer of rotate(peers.filter((p) => p.publishing), round - 1)) {
+          const args = ['--conns', String(size), '--phase', `fanout:${T.extraFanout}`, ...publishArgs(peer), '--publishers', String(PUBLISHERS)];
+          await record('fanout', peer, size, round, args, 300_000);
+        }
+      }
+    }
+    if (want('handshake')) {
+      for (const peer of rotate(peers.filter((p) => p.handshake), round - 1)) {
+        await record('handshake', peer, 0, round, ['--mode', 'handshake', '--duration', String(T.handshake), '--concurrency', '64'], 60_000);
+      }
+    }
+  }
+
+  const summary = summarize(runs);
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const meta: ReportMeta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    command,
+    quick,
+    rounds,
+    conns: mainConns,
+    fanoutSizes: [...new Set([...extraSizes, mainConns])].sort((a, b) => a - b),
+    machine: machine(),
+    notes: [
+      `Server pinned to CPU ${serverCpu ?? '-'} and the load generator to CPU ${clientCpu ?? '-'} (taskset); open-files hard limit ${nofile}, so at most ${maxConns} connections per run.`,
+      `Tidings: built CLI (\`packages/cli/bin/tidings.js serve\`), memory engine, default limits (--max-queue-bytes 1 MiB) except --max-connections 200000.`,
+      `Publishing over HTTP keep-alive: the Tidings server API (POST /api/publish) or the peer's POST /publish; ${PUBLISHERS} publisher connections; overload keeps at most ${LAG_CAP} broadcasts not yet delivered to every subscriber.`,
+      `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    ],
+  };
+  const output = { meta, summary, runs };
+  const stamp = meta.date.replace(/[:]/g, '-');
+  writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify(output, null, 2));
+  writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(output, null, 2));
+  const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg');
+  if (writeDocs) {
+    writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(output, null, 2) + '\n');
+    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns) + '\n');
+    updateDoc(join(root, 'docs/benchmarks.md'), markdown);
+    log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
+  }
+  process.stdout.write(markdown + '\n');
+}
+
+const START = '<!-- bench:start (generated by npm run bench; edits between these markers are overwritten) -->';
+const END = '<!-- bench:end -->';
+
+/** Replaces the generated section of the doc, keeping the hand-written text around it. */
+function updateDoc(file: string, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  const next = a >= 0 && b > a ? `${text.slice(0, a + START.length)}\n${section}\n${text.slice(b)}` : `${text.trimEnd()}\n\n${START}\n${section}\n${END}\n`;
+  writeFileSync(file, next);
+}
+
+function brief(r: LoadgenResult): string {
+  const parts: string[] = [];
+  const get = (k: string, f: string): unknown => (r[k] as Record<string, unknown> | undefined)?.[f];
+  if (r.connected !== undefined) parts.push(`connected ${String(r.connected)}/${String(r.conns)}`);
+  if (r.idle) parts.push(`idle ${String(get('idle', 'bytesPerConn'))} B/conn`);
+  if (r.fanout) parts.push(`fanout ${String(get('fanout', 'msgsPerSec'))} msg/s (cpu ${String(get('fanout', 'serverCpu'))})`);
+  if (r.latency) parts.push(`p50 ${String(get('latency', 'p50Ms'))} p99 ${String(get('latency', 'p99Ms'))} ms`);
+  if (r.overload) parts.push(`overload ${String(get('overload', 'msgsPerSec'))} msg/s`);
+  if (r.handshake) parts.push(`handshakes ${String(get('handshake', 'perSec'))}/s`);
+  if (r.closedByServer) parts.push(`closed by server ${String(r.closedByServer)}`);
+  return parts.join(', ');
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
