@@ -22,6 +22,8 @@ test(`${COUNT} clients reconnecting after a server kill spread their attempts ov
     const lostAt: number[] = [];
     const attempts: number[][] = [];
     const resubscribed: SubscribedEvent[] = [];
+    let subscribedFirst = 0;
+    const problems: string[] = [];
     for (let i = 0; i < COUNT; i++) {
       const tries: number[] = [];
       attempts.push(tries);
@@ -33,10 +35,15 @@ test(`${COUNT} clients reconnecting after a server kill spread their attempts ov
       });
       clients.push(client);
       client.on('connecting', (e) => { if (e.code !== 0) lostAt[i] = Date.now(); });
-      client.subscribe('herd', { subscribed: (e) => { if (e.recovering) resubscribed.push(e); } });
+      client.subscribe('herd', {
+        subscribed: (e) => { if (e.recovering) resubscribed.push(e); else subscribedFirst++; },
+        error: (e) => problems.push(`client ${i} subscription: ${e.code} ${e.message}`),
+        unsubscribed: (e) => problems.push(`client ${i} unsubscribed: ${e.code} ${e.reason}`),
+      });
+      client.on('error', (e) => problems.push(`client ${i}: ${e.code} ${e.message}`));
       client.connect();
     }
-    await waitFor('all connected', () => clients.every((c) => c.state === 'connected'));
+    await waitFor('all subscribed', () => subscribedFirst === COUNT);
     await t.publish('herd', 'before');
 
     await t.kill();
@@ -55,7 +62,9 @@ test(`${COUNT} clients reconnecting after a server kill spread their attempts ov
 
     await t.start();
     await waitFor('all reconnected to the restarted server', () => clients.every((c) => c.state === 'connected'), 20_000);
-    await waitFor('all resubscribed', () => resubscribed.length === COUNT);
+    await waitFor('all resubscribed', () => resubscribed.length === COUNT).catch((err: Error) => {
+      throw new Error(`${err.message}: ${resubscribed.length} of ${COUNT}; ${problems.join('; ')}`);
+    });
     assert.ok(resubscribed.every((e) => e.recovering && !e.recovered), 'the restarted server lost the history: recovered:false');
   } finally {
     await t.stop();
