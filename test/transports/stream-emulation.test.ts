@@ -125,6 +125,21 @@ describe('HTTP streaming and /emulation', () => {
     s.close();
   });
 
+  it('opens a session without channels; /emulation adds them (how the client SDK connects)', async () => {
+    const s = new NdjsonReader();
+    await s.open(`${t.url}/stream`);
+    assert.equal(s.status, 200);
+    await s.until(() => s.of('connected').length === 1);
+    const client = s.of('connected')[0]!.client;
+    const res = await emulate(t, { client, commands: [{ id: 1, type: 'subscribe', channel: 'late' }] });
+    assert.equal(res.replies[0]?.type, 'reply');
+    await s.until(() => s.of('subscribed').length === 1);
+    await t.publish('late', 'joined later');
+    await s.until(() => s.of('publication').length === 1);
+    assert.equal(s.of('publication')[0]?.data, 'joined later');
+    s.close();
+  });
+
   it('runs stateless commands without a session, as the token\'s user', async () => {
     const token = await makeToken('erin');
     const res = await emulate(t, { commands: [{ id: 1, type: 'publish', channel: 'chat:c', data: 'x' }, { id: 2, type: 'subscribe', channel: 'chat:c' }] }, { authorization: `Bearer ${token}` });

@@ -27,7 +27,8 @@ export const SSE_RETRY_MS = 2000;
 
 /**
  * `GET /sse` (Server-Sent Events) and `GET /stream` (newline-delimited JSON): one-way sessions.
- * Channels come from `channel=` parameters, the resume point from `Last-Event-ID` (or `cursor=`).
+ * Channels come from `channel=` parameters (none is fine: the client subscribes through
+ * `/emulation`), the resume point from `Last-Event-ID` (or `cursor=`).
  * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
  */
 export class StreamEndpoint {
@@ -50,7 +51,6 @@ export class StreamEndpoint {
     try {
       credentials = await requestCredentials(req, url, (t) => this.host.verify(t));
       channels = channelParams(url);
-      if (channels.length === 0) throw badRequest('give at least one `channel=` parameter');
       if (channels.length > options.limits.maxSubscriptions) {
         throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per connection`);
       }
