@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { CloseCode, ErrorCode, decodeFrame, httpStatusOf } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
 import { handshakeToken } from '../http/credentials.js';
@@ -24,12 +24,47 @@ export interface WebSocketHost {
 }
 
 /**
+ * A `ws` WebSocket that knows its JSON-protocol transport and session, so one set of listener
+ * functions serves every connection (no closures per connection). STOMP connections leave them unset.
+ */
+class Connection extends WebSocket {
+  transport: WebSocketTransport | undefined = undefined;
+  session: Session | undefined = undefined;
+  endpoint: WebSocketEndpoint | undefined = undefined;
+}
+
+// `ws` calls listeners with the WebSocket as `this`; every one the endpoint creates is a Connection.
+function onMessage(this: WebSocket, data: RawData): void {
+  const { transport, session } = this as Connection;
+  if (!transport || !session) return;
+  transport.alive = true;
+  for (const d of decodeFrame(rawText(data))) {
+    if (d.ok) session.receive(d.command);
+    else session.reject(d.id, d.error);
+  }
+}
+
+function onPong(this: WebSocket): void {
+  const { transport } = this as Connection;
+  if (transport) transport.alive = true;
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const { endpoint, session } = this as Connection;
+  endpoint?.log.debug('websocket error', { client: session?.id, err: err.message });
+}
+
+function onClose(this: WebSocket): void {
+  (this as Connection).endpoint?.remove(this as Connection);
+}
+
+/**
  * `/ws`: the WebSocket endpoint. Checks Origin and the handshake token before upgrading, then
  * feeds decoded frames to the session. Keepalive is one sweep over all connections (`heartbeat`).
  */
 export class WebSocketEndpoint {
   private readonly wss: WebSocketServer;
-  private readonly sessions = new Map<WebSocketTransport, Session>();
+  private readonly connections = new Set<Connection>();
 
   constructor(private readonly host: WebSocketHost) {
     this.wss = new WebSocketServer({
@@ -38,11 +73,16 @@ export class WebSocketEndpoint {
       perMessageDeflate: false,
       maxPayload: host.options.limits.maxMessageSize,
       handleProtocols: selectSubprotocol,
+      WebSocket: Connection,
     });
   }
 
+  get log(): Logger {
+    return this.host.log;
+  }
+
   get size(): number {
-    return this.sessions.size;
+    return this.connections.size;
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
@@ -62,53 +102,55 @@ export class WebSocketEndpoint {
       }
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, credentials));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as Connection, socket, credentials));
   }
 
-  private accept(ws: WebSocket, credentials: Credentials | undefined): void {
+  private accept(ws: Connection, raw: Duplex, credentials: Credentials | undefined): void {
     if (isStompSubprotocol(ws.protocol)) return this.host.stomp.acceptWebSocket(ws, credentials);
-    const transport = new WebSocketTransport(ws, this.host.options.limits.maxQueueBytes);
+    ws.endpoint = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    const transport = new WebSocketTransport(ws, raw, this.host.options.limits.maxQueueBytes);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
       ws.close(CloseCode.ConnectionLimit, 'connection limit reached');
       return;
     }
-    this.sessions.set(transport, session);
-    ws.on('message', (data: RawData) => {
-      transport.alive = true;
-      for (const d of decodeFrame(rawText(data))) {
-        if (d.ok) session.receive(d.command);
-        else session.reject(d.id, d.error);
-      }
-    });
-    ws.on('pong', () => { transport.alive = true; });
-    ws.on('error', (err) => this.host.log.debug('websocket error', { client: session.id, err: err.message }));
-    ws.on('close', () => {
-      this.sessions.delete(transport);
-      session.closed();
-    });
+    ws.transport = transport;
+    ws.session = session;
+    this.connections.add(ws);
+  }
+
+  /** The connection closed. */
+  remove(ws: Connection): void {
+    if (!this.connections.delete(ws)) return;
+    ws.session?.closed();
   }
 
   /** Pings every connection; one that did not answer the previous ping is closed (3002). */
   heartbeat(): void {
-    for (const [transport, session] of this.sessions) {
+    for (const ws of this.connections) {
+      const { transport, session } = ws;
+      if (!transport || !session) continue;
       if (!transport.alive) {
         session.disconnect(CloseCode.NoPong, 'no pong');
-        transport.socket.terminate();
+        ws.terminate();
         continue;
       }
       transport.alive = false;
-      transport.socket.ping();
+      ws.ping();
     }
   }
 
   /** Tells every connection to reconnect elsewhere and closes it (3000). */
   drain(): void {
-    for (const session of this.sessions.values()) session.disconnect(CloseCode.Shutdown, 'server shutting down');
+    for (const ws of [...this.connections]) ws.session?.disconnect(CloseCode.Shutdown, 'server shutting down');
   }
 
   terminateAll(): void {
-    for (const transport of this.sessions.keys()) transport.socket.terminate();
+    for (const ws of [...this.connections]) ws.terminate();
   }
 }
 
