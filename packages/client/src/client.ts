@@ -3,14 +3,19 @@ import type { CommandType, ConnectResult, HistoryResult, PresenceResult, Publish
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, TidingsError, isUnauthorized, toError } from './errors.js';
+import { TransportPicker } from './picker.js';
 import { Session, type CommandBody, type Push, type SessionClose } from './session.js';
 import {
   Subscription, type HistoryOptions, type SubscribeOptions, type SubscriptionHandlers, type SubscriptionHost,
 } from './subscription.js';
-import type { TransportFactory } from './transports/transport.js';
-import { websocketTransport, type WebSocketConstructor } from './transports/websocket.js';
+import type { EventSourceConstructor } from './transports/sse.js';
+import { ABNORMAL_CLOSURE, type TransportFactory } from './transports/transport.js';
+import { websocketTransport, websocketUrl, type WebSocketConstructor } from './transports/websocket.js';
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected';
+
+/** `stream`, `sse` and `poll` come with `@tidings/client/fallback`. */
+export type TransportName = 'websocket' | 'stream' | 'sse' | 'poll';
 
 export interface ClientOptions {
   /** A fixed token. Without `getToken` an expired token cannot be renewed. */
@@ -25,15 +30,28 @@ export interface ClientOptions {
   name?: string;
   /** The WebSocket constructor, where there is no global one (Node 20: `import WebSocket from 'ws'`). */
   WebSocket?: WebSocketConstructor;
-  /** A transport other than WebSocket at `url` (then `url` is not used). */
+  /**
+   * Transports to try, in order; one that fails to open is skipped for the next. Default
+   * `['websocket']`; `['websocket', 'stream', 'poll']` for the `Client` of `@tidings/client/fallback`.
+   */
+  transports?: ReadonlyArray<TransportName | TransportFactory>;
+  /** A single transport (same as `transports: [transport]`). */
   transport?: TransportFactory;
+  /** Milliseconds a transport may take to connect before the next one is tried; default 5 000. */
+  openTimeout?: number;
+  /** Milliseconds a transport that worked is tried first on reconnects; default 300 000. */
+  rememberTransport?: number;
+  /** The EventSource constructor for the `sse` transport, where there is no global one (Node: the `eventsource` package). */
+  EventSource?: EventSourceConstructor;
+  /** Seconds a long poll waits for publications; default 25. */
+  pollWait?: number;
   /** Milliseconds; default 500. */
   minReconnectDelay?: number;
   /** Milliseconds; default 20 000. */
   maxReconnectDelay?: number;
   /** Default 2. */
   reconnectFactor?: number;
-  /** Milliseconds to wait for a connection or a reply; default 10 000. */
+  /** Milliseconds to wait for a reply, or for the connection on the last transport; default 10 000. */
   timeout?: number;
   /** Milliseconds between pings that detect a dead connection; default 25 000, 0 disables. */
   pingInterval?: number;
@@ -54,6 +72,9 @@ export interface ClientEvents {
 
 type Waiter = (error?: TidingsError) => void;
 
+/** Close codes of a connection that never opened: the transport is worth skipping. */
+const OPEN_FAILURES = new Set<number>([ABNORMAL_CLOSURE, 1002, CloseCode.ConnectTimeout]);
+
 export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private current: ClientState = 'disconnected';
   private session: Session | undefined;
@@ -65,13 +86,14 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs = new Map<string, Subscription>();
   private readonly waiting = new Set<Waiter>();
-  private readonly transport: TransportFactory;
+  private readonly picker: TransportPicker;
   private readonly backoff: BackoffOptions;
   private readonly timeout: number;
 
-  constructor(url: string, private readonly options: ClientOptions = {}) {
+  constructor(protected readonly url: string, protected readonly options: ClientOptions = {}) {
     super();
-    this.transport = options.transport ?? websocketTransport(url, options.WebSocket);
+    const list = options.transports ?? (options.transport ? [options.transport] : this.defaultTransports());
+    this.picker = new TransportPicker(list.map((t) => (typeof t === 'string' ? this.transportFor(t) : t)), options.rememberTransport ?? 300_000);
     this.backoff = {
       min: options.minReconnectDelay ?? 500,
       max: options.maxReconnectDelay ?? 20_000,
@@ -82,6 +104,15 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
 
   get state(): ClientState {
     return this.current;
+  }
+
+  protected defaultTransports(): TransportName[] {
+    return ['websocket'];
+  }
+
+  protected transportFor(name: TransportName): TransportFactory {
+    if (name === 'websocket') return websocketTransport(websocketUrl(this.url), this.options.WebSocket);
+    throw new Error(`the ${name} transport comes with the Client of '@tidings/client/fallback'`);
   }
 
   connect(): void {
@@ -147,8 +178,11 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     });
   }
 
-  private async open(): Promise<void> {
+  /** One connection attempt: the first of a round, or (`fallback`) over the next transport. */
+  private async open(fallback = false): Promise<void> {
     const generation = ++this.generation;
+    const transport = fallback ? this.picker.current : this.picker.beginRound();
+    const connectTimeout = this.picker.hasNext ? this.options.openTimeout ?? 5_000 : this.timeout;
     let token: string | undefined;
     try {
       token = this.options.getToken ? await this.options.getToken() : this.options.token;
@@ -160,12 +194,12 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     }
     if (generation !== this.generation) return;
     const session: Session = new Session(
-      this.transport,
-      { token, name: this.options.name, timeout: this.timeout, pingInterval: this.options.pingInterval ?? 25_000 },
+      transport,
+      { token, name: this.options.name, timeout: this.timeout, connectTimeout, pingInterval: this.options.pingInterval ?? 25_000 },
       {
         onConnected: (result) => { if (this.session === session) this.onConnected(session, result); },
         onPush: (message) => { if (this.session === session) this.onPush(session, message); },
-        onClosed: (close) => { if (this.session === session) this.onClosed(close); },
+        onClosed: (close) => { if (this.session === session) this.onClosed(session, close); },
       },
     );
     this.session = session;
@@ -180,6 +214,7 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private onConnected(session: Session, result: ConnectResult): void {
     this.attempt = 0;
     this.current = 'connected';
+    this.picker.succeeded();
     for (const sub of this.subs.values()) this.sendSubscribe(sub, session);
     for (const waiter of [...this.waiting]) waiter();
     this.emit('connected', { ...result, transport: session.transportName });
@@ -197,9 +232,13 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     sub.handlePush(message);
   }
 
-  private onClosed({ code, reason, reconnect }: SessionClose): void {
+  private onClosed(session: Session, { code, reason, reconnect }: SessionClose): void {
     this.session = undefined;
     clearTimeout(this.refreshTimer);
+    if (!session.hasConnected && OPEN_FAILURES.has(code) && this.picker.next()) {
+      void this.open(true);
+      return;
+    }
     for (const sub of this.subs.values()) sub.handleSubscribing(reason);
     if (!reconnect || !shouldReconnect(code)) {
       const error = code === CloseCode.InvalidToken ? new TidingsError(ErrorCode.Unauthorized, `the server refused the token: ${reason}`) : undefined;

@@ -1,5 +1,5 @@
 export { Client } from './client.js';
-export type { ClientEvents, ClientOptions, ClientState, ConnectedEvent } from './client.js';
+export type { ClientEvents, ClientOptions, ClientState, ConnectedEvent, TransportName } from './client.js';
 export { Subscription } from './subscription.js';
 export type {
   HistoryOptions, SubscribeOptions, SubscribedEvent, SubscriptionEvents, SubscriptionHandlers, SubscriptionState,

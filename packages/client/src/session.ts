@@ -27,8 +27,10 @@ export interface SessionHandlers {
 export interface SessionOptions {
   token: string | undefined;
   name: string | undefined;
-  /** Milliseconds to wait for the connection and for each reply. */
+  /** Milliseconds to wait for each reply. */
   timeout: number;
+  /** Milliseconds to wait for the connection (transport open and `connect` answered). */
+  connectTimeout: number;
   /** Milliseconds between `ping` commands once connected; 0 disables. */
   pingInterval: number;
 }
@@ -77,9 +79,14 @@ export class Session {
     return this.factory.name;
   }
 
+  /** True once the server accepted `connect` (it stays true after the close). */
+  get hasConnected(): boolean {
+    return this.connected;
+  }
+
   /** Opens the transport; throws when it cannot even be created (e.g. no WebSocket implementation). */
   start(): void {
-    this.connectTimer = setTimeout(() => this.close(CloseCode.ConnectTimeout, 'connect timeout'), this.options.timeout);
+    this.connectTimer = setTimeout(() => this.close(CloseCode.ConnectTimeout, 'connect timeout'), this.options.connectTimeout);
     this.transport = this.factory.open({
       onOpen: () => this.sendConnect(),
       onFrame: (frame) => this.onFrame(frame),

@@ -23,6 +23,11 @@ function sendableCode(code: number | undefined): number | undefined {
   return code === 1000 || (code !== undefined && code >= 3000 && code <= 4999) ? code : undefined;
 }
 
+/** The WebSocket URL for `url`: `https://host` → `wss://host/ws`; a `ws(s)://` URL as it is. */
+export function websocketUrl(url: string): string {
+  return /^https?:/i.test(url) ? `${url.replace(/^http/i, 'ws').replace(/\/$/, '')}/ws` : url;
+}
+
 export function websocketTransport(url: string, WebSocketCtor?: WebSocketConstructor): TransportFactory {
   return {
     name: 'websocket',
