@@ -20,6 +20,13 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Most notifications one `inbox.list` page returns. */
+export const MAX_INBOX_PAGE = 100;
+
+function isIdList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 64);
+}
+
 function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 }
@@ -102,7 +109,40 @@ export function decodeCommand(value: unknown): Decoded {
       return { ok: true, command: { type: 'refresh', id, token: m.token } };
     }
     case 'ping':
-      return { ok: true, command: { type: 'ping', id } };
+    case 'inbox.count':
+      return { ok: true, command: { type: m.type, id } };
+    case 'inbox.list': {
+      const { cursor, limit, unread } = m;
+      if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 128)) return bad(id, '`cursor` must be a string');
+      if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_INBOX_PAGE)) {
+        return bad(id, `\`limit\` must be an integer from 1 to ${MAX_INBOX_PAGE}`);
+      }
+      if (unread !== undefined && typeof unread !== 'boolean') return bad(id, '`unread` must be a boolean');
+      const command: Command = { type: 'inbox.list', id };
+      if (cursor !== undefined) command.cursor = cursor;
+      if (limit !== undefined) command.limit = limit;
+      if (unread !== undefined) command.unread = unread;
+      return { ok: true, command };
+    }
+    case 'inbox.mark': {
+      const { ids, all, read, seen } = m;
+      if (ids !== undefined && !isIdList(ids)) return bad(id, '`ids` must be an array of at most 1000 notification ids');
+      if (all !== undefined && all !== true) return bad(id, '`all` must be true when given');
+      if ((ids === undefined) === (all === undefined)) return bad(id, 'give either `ids` or `all: true`');
+      if (read !== undefined && typeof read !== 'boolean') return bad(id, '`read` must be a boolean');
+      if (seen !== undefined && seen !== true) return bad(id, '`seen` must be true when given');
+      if (read === undefined && seen === undefined) return bad(id, 'give `read` and/or `seen`');
+      const command: Command = { type: 'inbox.mark', id };
+      if (ids !== undefined) command.ids = ids;
+      if (all) command.all = true;
+      if (read !== undefined) command.read = read;
+      if (seen) command.seen = true;
+      return { ok: true, command };
+    }
+    case 'inbox.delete': {
+      if (!isIdList(m.ids) || m.ids.length === 0) return bad(id, '`ids` must be a non-empty array of at most 1000 notification ids');
+      return { ok: true, command: { type: 'inbox.delete', id, ids: m.ids } };
+    }
     default:
       return bad(id, `unknown command type ${JSON.stringify(String(m.type).slice(0, 32))}`, ErrorCode.UnknownCommand);
   }

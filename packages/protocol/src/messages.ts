@@ -40,6 +40,12 @@ export interface HistoryCommand { type: 'history'; id: number; channel: string; 
 export interface PresenceCommand { type: 'presence'; id: number; channel: string }
 export interface RefreshCommand { type: 'refresh'; id: number; token: string }
 export interface PingCommand { type: 'ping'; id: number }
+/** The user's notifications, newest first; `cursor` from the previous page's result. */
+export interface InboxListCommand { type: 'inbox.list'; id: number; cursor?: string; limit?: number; unread?: boolean }
+/** Marks notifications (`ids`, or `all`) read or unread (`read`), and/or seen (`seen: true`). */
+export interface InboxMarkCommand { type: 'inbox.mark'; id: number; ids?: string[]; all?: boolean; read?: boolean; seen?: boolean }
+export interface InboxDeleteCommand { type: 'inbox.delete'; id: number; ids: string[] }
+export interface InboxCountCommand { type: 'inbox.count'; id: number }
 
 export type Command =
   | ConnectCommand
@@ -49,7 +55,11 @@ export type Command =
   | HistoryCommand
   | PresenceCommand
   | RefreshCommand
-  | PingCommand;
+  | PingCommand
+  | InboxListCommand
+  | InboxMarkCommand
+  | InboxDeleteCommand
+  | InboxCountCommand;
 
 export type CommandType = Command['type'];
 
@@ -73,6 +83,33 @@ export interface PublishResult { offset: number; epoch: string }
 export interface HistoryResult { position: StreamPosition; publications: Publication[] }
 export interface PresenceResult { clients: Record<string, ClientInfo> }
 export interface RefreshResult { expires?: number }
+
+/** A durable notification in a user's inbox. Times are milliseconds since the Unix epoch. */
+export interface Notification {
+  id: string;
+  user: string;
+  type: string;
+  payload: unknown;
+  createdAt: number;
+  /** Delayed delivery: invisible and not counted until then. */
+  deliverAt?: number;
+  /** Gone from the inbox after this. */
+  expireAt?: number;
+  seenAt?: number;
+  readAt?: number;
+}
+export interface InboxListResult { notifications: Notification[]; cursor?: string }
+export interface InboxCountResult { unread: number }
+
+/**
+ * Data of the publications on a user's inbox channel `inbox:<user>`: every change is followed by
+ * `unread.count`, so each of the user's devices keeps its badge in step.
+ */
+export type InboxEvent =
+  | { type: 'notification.created'; notification: Notification }
+  | { type: 'notification.updated'; notifications: Notification[] }
+  | { type: 'notification.deleted'; ids: string[] }
+  | { type: 'unread.count'; unread: number };
 export type EmptyResult = Record<string, never>;
 
 export interface ResultOf {
@@ -84,6 +121,10 @@ export interface ResultOf {
   presence: PresenceResult;
   refresh: RefreshResult;
   ping: EmptyResult;
+  'inbox.list': InboxListResult;
+  'inbox.mark': InboxCountResult;
+  'inbox.delete': InboxCountResult;
+  'inbox.count': InboxCountResult;
 }
 
 // ---- server → client messages ----

@@ -1,0 +1,41 @@
+/**
+ * Schema migrations, applied in order on open and recorded in `schema_migrations`.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE notifications (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     visible_at INTEGER NOT NULL,
+     deliver_at INTEGER,
+     expire_at INTEGER,
+     seen_at INTEGER,
+     read_at INTEGER,
+     announced INTEGER NOT NULL DEFAULT 1
+   );
+   CREATE INDEX notifications_inbox ON notifications (user_id, visible_at DESC, id DESC);
+   CREATE INDEX notifications_unread ON notifications (user_id, visible_at) WHERE read_at IS NULL;
+   CREATE INDEX notifications_due ON notifications (visible_at) WHERE announced = 0;
+   CREATE INDEX notifications_expiry ON notifications (expire_at) WHERE expire_at IS NOT NULL;
+   CREATE TABLE idempotency (
+     key TEXT PRIMARY KEY,
+     hash TEXT NOT NULL,
+     result TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE schedules (
+     id TEXT PRIMARY KEY,
+     cron TEXT NOT NULL,
+     timezone TEXT NOT NULL,
+     target TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     next_run_at INTEGER,
+     last_run_at INTEGER,
+     lease_owner TEXT,
+     lease_until INTEGER
+   );
+   CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+];

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { storeConformance } from './conformance.js';
+import { MemoryStore } from './memory-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+storeConformance('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
+
+storeConformance('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
+  return { store: new SqliteStore(join(dir, 'nested', 'tidings.db')), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+it('sqlite: migrates once, and what was stored is there after reopening', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
+  const file = join(dir, 'tidings.db');
+  const a = new SqliteStore(file);
+  assert.equal(a.version, 1);
+  const { notifications } = await a.create(['u'], { type: 't', payload: 1 }, { now: 1000 });
+  await a.close();
+  const b = new SqliteStore(file);
+  assert.equal(b.version, 1);
+  assert.deepEqual((await b.list('u', { limit: 5 }, 2000)).notifications.map((n) => n.id), [notifications[0]!.id]);
+  await b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
