@@ -319,3 +319,35 @@ test('commands wait for the connection, reject with the server code, and fail wh
   await assert.rejects(presence, { code: 2 });
   client.disconnect();
 });
+
+test('unsubscribed 2500–2999 resubscribes from the last position; 2000–2499 ends the subscription', async () => {
+  const { client, server } = setup();
+  const got: number[] = [];
+  const log: string[] = [];
+  const sub = client.subscribe('news', {
+    publication: (p: Publication) => got.push(p.offset),
+    subscribed: (e) => log.push(`subscribed ${e.recovering} ${e.recovered}`),
+    subscribing: (e) => log.push(`subscribing ${e.reason}`),
+    unsubscribed: (e) => log.push(`unsubscribed ${e.code}`),
+  });
+  client.connect();
+  await tick();
+  await server.last.accept();
+  server.last.reply('subscribe', { position: { offset: 1, epoch: 'e1' }, recovered: false, publications: [] });
+  server.last.push(pub(2), { type: 'unsubscribed', channel: 'news', code: 2500, reason: 'stream jumped' });
+  await tick();
+  assert.deepEqual(server.last.last('subscribe').since, { offset: 2, epoch: 'e1' });
+  assert.equal(sub.state, 'subscribing');
+  server.last.reply('subscribe', { position: { offset: 5, epoch: 'e2' }, recovered: false, publications: [] });
+  server.last.push(pub(6, 'e2'));
+  assert.equal(server.conns.length, 1, 'on the same connection');
+  assert.deepEqual(got, [2, 6]);
+
+  server.last.push({ type: 'unsubscribed', channel: 'news', code: 2000, reason: 'by the backend' });
+  await tick();
+  assert.equal(sub.state, 'unsubscribed');
+  assert.equal(client.getSubscription('news'), undefined);
+  assert.equal(server.last.sent.filter((c) => c.type === 'subscribe').length, 2);
+  assert.deepEqual(log, ['subscribed false false', 'subscribing stream jumped', 'subscribed true false', 'unsubscribed 2000']);
+  client.disconnect();
+});

@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, errorInfo, shouldReconnect } from '@tidings/protocol';
+import { CloseCode, ErrorCode, UnsubscribeCode, errorInfo, shouldReconnect } from '@tidings/protocol';
 import type { CommandType, ConnectResult, HistoryResult, PresenceResult, PublishResult, ResultOf } from '@tidings/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -74,6 +74,11 @@ type Waiter = (error?: TidingsError) => void;
 
 /** Close codes of a connection that never opened: the transport is worth skipping. */
 const OPEN_FAILURES = new Set<number>([ABNORMAL_CLOSURE, 1002, CloseCode.ConnectTimeout]);
+
+/** An `unsubscribed` code that asks for a resubscribe from the last position (2500–2999). */
+function isResubscribe(code: number): boolean {
+  return code >= UnsubscribeCode.Resubscribe && code < 3000;
+}
 
 export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private current: ClientState = 'disconnected';
@@ -228,6 +233,11 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     if (message.type === 'connected') return;
     const sub = this.subs.get(message.channel);
     if (!sub) return;
+    if (message.type === 'unsubscribed' && isResubscribe(message.code)) {
+      sub.handleSubscribing(message.reason);
+      this.sendSubscribe(sub, session);
+      return;
+    }
     if (message.type === 'unsubscribed') this.subs.delete(message.channel);
     sub.handlePush(message);
   }
