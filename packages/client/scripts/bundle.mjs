@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Builds the browser bundles and prints their min+gzip sizes:
-//   dist/tidings.min.js       ES module
-//   dist/tidings.iife.min.js  classic script, global `Tidings`
+//   dist/tidings.min.js                WebSocket only, ES module
+//   dist/tidings.iife.min.js           WebSocket only, classic script, global `Tidings`
+//   dist/tidings-fallback.min.js       + HTTP streaming, SSE, long polling, ES module
+//   dist/tidings-fallback.iife.min.js  + HTTP streaming, SSE, long polling, global `Tidings`
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const pkg = new URL('..', import.meta.url).pathname;
 const common = {
-  entryPoints: [`${pkg}src/index.ts`],
   bundle: true,
   minify: true,
   platform: 'browser',
@@ -17,10 +18,12 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-const outputs = [
-  { ...common, format: 'esm', outfile: `${pkg}dist/tidings.min.js` },
-  { ...common, format: 'iife', globalName: 'Tidings', outfile: `${pkg}dist/tidings.iife.min.js` },
-];
+const outputs = [];
+for (const [entry, name] of [['index', 'tidings'], ['fallback', 'tidings-fallback']]) {
+  const entryPoints = [`${pkg}src/${entry}.ts`];
+  outputs.push({ ...common, entryPoints, format: 'esm', outfile: `${pkg}dist/${name}.min.js` });
+  outputs.push({ ...common, entryPoints, format: 'iife', globalName: 'Tidings', outfile: `${pkg}dist/${name}.iife.min.js` });
+}
 for (const options of outputs) {
   await build(options);
   const bytes = readFileSync(options.outfile);

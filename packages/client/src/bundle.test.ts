@@ -3,21 +3,33 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-test('the browser bundle builds without Node built-ins and stays under 15 KB min+gzip', async () => {
+async function bundle(entry: string): Promise<{ code: string; gzipped: number }> {
   const result = await build({
-    entryPoints: [new URL('./index.ts', import.meta.url).pathname],
+    entryPoints: [new URL(entry, import.meta.url).pathname],
     bundle: true,
     minify: true,
     platform: 'browser',
     format: 'esm',
     target: 'es2020',
-    conditions: ['source'],
+    conditions: ['tidings-source'],
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0]?.contents;
-  assert.ok(code);
-  const gzipped = gzipSync(code, { level: 9 }).length;
+  const bytes = result.outputFiles[0]?.contents;
+  assert.ok(bytes);
+  return { code: Buffer.from(bytes).toString(), gzipped: gzipSync(bytes, { level: 9 }).length };
+}
+
+test('the WebSocket-only browser bundle builds without Node built-ins, stays under 15 KB min+gzip and carries no HTTP transport', async () => {
+  const { code, gzipped } = await bundle('./index.ts');
   assert.ok(gzipped < 15 * 1024, `${gzipped} bytes min+gzip`);
-  assert.doesNotMatch(Buffer.from(code).toString(), /\brequire\(|from\s*"node:/);
+  assert.doesNotMatch(code, /\brequire\(|from\s*"node:/);
+  assert.doesNotMatch(code, /\/emulation|\/poll/);
+});
+
+test('the fallback bundle (WebSocket, HTTP streaming, SSE, long polling) builds without Node built-ins', async () => {
+  const { code, gzipped } = await bundle('./fallback.ts');
+  assert.ok(gzipped < 20 * 1024, `${gzipped} bytes min+gzip`);
+  assert.doesNotMatch(code, /\brequire\(|from\s*"node:/);
+  assert.match(code, /\/emulation/);
 });
