@@ -2,7 +2,10 @@
  * Starts the real `tidings serve` as a child process on a free port, for integration tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 
@@ -37,6 +40,8 @@ export interface StartOptions {
 export class TidingsProcess {
   readonly url: string;
   readonly wsUrl: string;
+  /** The SQLite store's directory: one per process object, kept across restarts. */
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'tidings-data-'));
   private child: ChildProcess | undefined;
   output = '';
 
@@ -48,7 +53,7 @@ export class TidingsProcess {
   /** Starts the process and resolves once `/healthz` answers. */
   async start(): Promise<void> {
     const args = ['--conditions=tidings-source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
-      ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, ...(this.options.args ?? [])];
+      ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, '--data-dir', this.dataDir, ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, NODE_OPTIONS: '', TIDINGS_LOG_LEVEL: 'warn', ...this.options.env },

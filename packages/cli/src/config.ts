@@ -19,6 +19,8 @@ export interface ServeConfig {
   /** Redis Cluster seeds; empty for a standalone Redis. */
   redisCluster: Array<{ host: string; port: number }>;
   redisPrefix: string;
+  store: 'sqlite' | 'memory';
+  dataDir: string;
   logLevel: LogLevel;
   server: ServerOptionsInput;
 }
@@ -110,6 +112,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     redisUrl: get<string>('redis-url')!,
     redisCluster: (get<string[]>('redis-cluster') ?? []).map((seed) => parseSeed(seed, raw.get('redis-cluster')!.source)),
     redisPrefix: get<string>('redis-prefix')!,
+    store: get<'sqlite' | 'memory'>('store')!,
+    dataDir: get<string>('data-dir')!,
     logLevel: get<LogLevel>('log-level')!,
     server,
   };

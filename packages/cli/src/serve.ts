@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { RedisEngine } from '@tidings/redis';
-import { TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
+import { join } from 'node:path';
+import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
 import type { ServeConfig } from './config.js';
 
 interface EngineSetup { engine?: Engine; close(): void }
@@ -28,9 +29,10 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
 export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const log = createLogger(config.logLevel);
   const engine = createEngine(config, log);
-  const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}) });
+  const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
+  const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, version: '0.1.0' });
+  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
 
   let stopping = false;

@@ -41,6 +41,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'redis-url', type: 'string', default: 'redis://127.0.0.1:6379', description: 'Redis URL for `--engine redis` (`redis://[:password@]host:port[/db]`, `rediss://` for TLS)' },
   { flag: 'redis-cluster', type: 'list', description: 'Comma-separated `host:port` seeds of a Redis Cluster for `--engine redis` (sharded pub/sub); replaces --redis-url' },
   { flag: 'redis-prefix', type: 'string', default: 'tidings', description: 'Prefix of every Redis key and pub/sub channel, so deployments can share a Redis' },
+  { flag: 'store', type: 'enum', values: ['sqlite', 'memory'], default: 'sqlite', description: 'Where notifications and schedules live: `sqlite` (durable, in --data-dir) or `memory` (gone on exit)' },
+  { flag: 'data-dir', type: 'string', default: 'data', description: 'Directory of the SQLite store (`tidings.db`), created when missing' },
   { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
 ];
 

@@ -8,3 +8,7 @@ export { TidingsError } from './errors.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 export type { Transport } from './transports/transport.js';
 export { openApiDocument } from './api/openapi.js';
+export { MemoryStore } from './notifications/memory-store.js';
+export { SqliteStore } from './notifications/sqlite-store.js';
+export { Inbox, inboxChannel, MAX_NOTIFICATION_USERS } from './notifications/inbox.js';
+export * from './notifications/store.js';

@@ -12,6 +12,10 @@ import { sendError, sendJson } from './http/json.js';
 import { Hub } from './hub.js';
 import { createLogger, type Logger } from './log.js';
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from './options.js';
+import { Inbox } from './notifications/inbox.js';
+import { MemoryStore } from './notifications/memory-store.js';
+import { Scheduler } from './notifications/scheduler.js';
+import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
 import { Session } from './session.js';
 import { StompBroker } from './stomp/index.js';
@@ -29,6 +33,8 @@ const FORWARD_TIMEOUT_MS = 3000;
 export interface TidingsNodeInit extends ServerOptionsInput {
   /** The engine; the memory engine when absent. */
   engine?: Engine;
+  /** Where notifications and schedules are kept; in memory when absent (`tidings serve` uses SQLite). */
+  store?: NotificationStore;
   logger?: Logger;
 }
 
@@ -43,6 +49,9 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
+  readonly store: NotificationStore;
+  readonly inbox: Inbox;
+  private readonly scheduler: Scheduler;
   readonly timers = new TimerWheel();
   readonly http: Server;
   readonly stomp: StompBroker;
@@ -57,7 +66,7 @@ export class TidingsNode implements EngineHandler, Timed {
   private state: 'new' | 'running' | 'draining' | 'closed' = 'new';
 
   constructor(init: TidingsNodeInit = {}) {
-    const { engine, logger, ...options } = init;
+    const { engine, logger, store, ...options } = init;
     this.options = resolveOptions(options);
     this.engine = engine ?? new MemoryEngine();
     this.log = logger ?? createLogger('info');
@@ -65,6 +74,9 @@ export class TidingsNode implements EngineHandler, Timed {
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
     this.publisher = new Publisher(this.engine, this.policy, this.log);
+    this.store = store ?? new MemoryStore();
+    this.inbox = new Inbox(this.store, this.publisher, this.log);
+    this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id);
     this.stomp = new StompBroker(this);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
@@ -85,6 +97,7 @@ export class TidingsNode implements EngineHandler, Timed {
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     await this.engine.start(this);
     this.state = 'running';
+    this.scheduler.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -119,8 +132,10 @@ export class TidingsNode implements EngineHandler, Timed {
     await stompStopped;
     this.http.closeAllConnections();
     await stopped;
+    this.scheduler.stop();
     this.timers.stop();
     await this.engine.close();
+    await this.store.close();
     this.state = 'closed';
   }
 

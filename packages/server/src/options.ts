@@ -87,6 +87,8 @@ export function defaultNamespaces(): Record<string, NamespaceOptions> {
   return {
     '': { ...DEFAULT_NAMESPACE },
     user: { ...DEFAULT_NAMESPACE, subscribe: 'owner' },
+    /** `inbox:<user>`: the user's notification events (created, updated, deleted, unread count). */
+    inbox: { ...DEFAULT_NAMESPACE, subscribe: 'owner' },
   };
 }
 

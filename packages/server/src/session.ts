@@ -11,6 +11,7 @@ import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
+import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
 import type { Timed, TimerWheel } from './timer.js';
 import type { Transport } from './transports/transport.js';
@@ -23,6 +24,7 @@ export interface SessionHost {
   readonly hub: Hub;
   readonly timers: TimerWheel;
   readonly publisher: Publisher;
+  readonly inbox: Inbox;
   readonly log: Logger;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
@@ -41,6 +43,9 @@ interface Subscription {
 }
 
 type State = 'connecting' | 'connected' | 'closed';
+
+/** `pending` of every recovered subscription: shared, as nothing is added once `recovering` is false. */
+const NOTHING_PENDING: Subscription['pending'] = [];
 type Responder = (message: ServerMessage) => void;
 
 /**
@@ -113,6 +118,7 @@ export class Session implements Subscriber, Timed {
     }
     this.respond = undefined;
     this.busy = false;
+    this.inbox.length = 0; // releases the backing store: an idle session keeps no command slots
   }
 
   private async handle(cmd: Command): Promise<void> {
@@ -142,6 +148,13 @@ export class Session implements Subscriber, Timed {
         }
         case 'refresh': return this.reply(cmd.id, await this.refresh(cmd.token));
         case 'ping': return this.reply(cmd.id, {});
+        case 'inbox.list': return this.reply(cmd.id, await this.host.inbox.list(this.owner(), cmd));
+        case 'inbox.count': return this.reply(cmd.id, { unread: await this.host.inbox.count(this.owner()) });
+        case 'inbox.delete': return this.reply(cmd.id, { unread: await this.host.inbox.remove(this.owner(), cmd.ids) });
+        case 'inbox.mark': {
+          const unread = await this.host.inbox.mark(this.owner(), cmd.all ? 'all' : cmd.ids ?? [], { read: cmd.read, seen: cmd.seen });
+          return this.reply(cmd.id, { unread });
+        }
       }
     } catch (err) {
       this.fail(cmd.id, err);
@@ -213,7 +226,7 @@ export class Session implements Subscriber, Timed {
       }
       sub.recovering = false;
       for (const p of sub.pending) this.deliverPublication(p.pub, p.message);
-      sub.pending = [];
+      sub.pending = NOTHING_PENDING;
       if (sub.presence) await this.host.engine.addPresence(channel, this.id, this.info, options.pingInterval * 3);
       if (sub.joinLeave) await this.host.engine.publishJoin(channel, this.info);
     } catch (err) {
@@ -350,6 +363,12 @@ export class Session implements Subscriber, Timed {
     this.timerHandle = -1;
     this.dueAt = due;
     if (due > 0) this.timerHandle = this.host.timers.schedule(this, due);
+  }
+
+  /** The inbox's owner: the connection's user; anonymous connections have no inbox. */
+  private owner(): string {
+    if (this.user === '') throw new TidingsError(ErrorCode.Unauthorized, 'the inbox needs an authenticated connection');
+    return this.user;
   }
 
   private principal(): { user: string; channels?: string[] | undefined } {

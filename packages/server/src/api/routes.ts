@@ -1,16 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CloseCode, ErrorCode, UnsubscribeCode, isValidChannel } from '@tidings/protocol';
+import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
+import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
 import type { Hub } from '../hub.js';
-import { isObject, readJson, sendError, sendJson } from '../http/json.js';
+import { sendError, sendJson } from '../http/json.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
+import { cancelSchedule, notificationRoutes, type NotificationsHost } from './notifications.js';
 import { openApiDocument } from './openapi.js';
 
 /** What the server API needs from its node. */
-export interface ApiHost {
+export interface ApiHost extends NotificationsHost {
   readonly options: ServerOptions;
   readonly publisher: Publisher;
   readonly hub: Hub;
@@ -23,7 +25,7 @@ type Handler = (host: ApiHost, req: IncomingMessage, url: URL) => Promise<unknow
 
 const routes: Record<string, Handler> = {
   'POST /api/publish': async (host, req) => {
-    const body = await jsonObject(host, req);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize);
     const channel = channelField(body.channel);
     if (body.data === undefined) throw badRequest('`data` is required');
     const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: optionalString(body, 'idempotencyKey') });
@@ -31,7 +33,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/broadcast': async (host, req) => {
-    const body = await jsonObject(host, req);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize);
     const channels = body.channels;
     if (!Array.isArray(channels) || channels.length === 0) throw badRequest('`channels` must be a non-empty array');
     if (channels.length > MAX_BROADCAST_CHANNELS) {
@@ -66,7 +68,7 @@ const routes: Record<string, Handler> = {
   'GET /api/channels': async (host) => ({ channels: host.hub.list() }),
 
   'POST /api/disconnect': async (host, req) => {
-    const body = await jsonObject(host, req);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize);
     const user = userField(body.user);
     const reason = optionalString(body, 'reason') ?? 'disconnected by the server';
     await host.engine.publishControl({ type: 'disconnect', user, code: CloseCode.ForceDisconnect, reason });
@@ -74,7 +76,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/unsubscribe': async (host, req) => {
-    const body = await jsonObject(host, req);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize);
     const user = userField(body.user);
     const channel = channelField(body.channel);
     const reason = optionalString(body, 'reason') ?? 'unsubscribed by the server';
@@ -86,7 +88,7 @@ const routes: Record<string, Handler> = {
 /** Serves `/api/*`. Every route but the OpenAPI document needs the `X-API-Key` header. */
 export async function handleApi(host: ApiHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === 'GET' && url.pathname === '/api/openapi.json') return sendJson(res, 200, openApiDocument());
-  const route = routes[`${req.method} ${url.pathname}`];
+  const route = findRoute(req.method ?? 'GET', url.pathname);
   if (!route) return sendError(res, ErrorCode.NotFound, `no endpoint ${req.method} ${url.pathname}`);
   const denied = checkApiKey(host.options.apiKey, req.headers['x-api-key']);
   if (denied) return sendError(res, ErrorCode.Unauthorized, denied);
@@ -98,6 +100,15 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
   }
 }
 
+function findRoute(method: string, path: string): Handler | undefined {
+  const key = `${method} ${path}`;
+  const exact = routes[key] ?? notificationRoutes[key];
+  if (exact) return exact;
+  const schedule = /^\/api\/schedules\/([0-9a-z]{1,64})$/.exec(path);
+  if (schedule && method === 'DELETE') return (host) => cancelSchedule(host, schedule[1]!);
+  return undefined;
+}
+
 function checkApiKey(configured: string | undefined, given: string | string[] | undefined): string | undefined {
   if (!configured) return 'the server API is disabled: no API key is configured (set --api-key or TIDINGS_API_KEY)';
   if (typeof given !== 'string' || given === '') return 'missing X-API-Key header';
@@ -105,35 +116,4 @@ function checkApiKey(configured: string | undefined, given: string | string[] | 
   const b = Buffer.from(configured);
   if (a.length !== b.length || !timingSafeEqual(a, b)) return 'wrong API key';
   return undefined;
-}
-
-async function jsonObject(host: ApiHost, req: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await readJson(req, host.options.limits.maxMessageSize);
-  if (!isObject(body)) throw badRequest('the body must be a JSON object');
-  return body;
-}
-
-function channelField(v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw badRequest('`channel` must be a non-empty string');
-  if (!isValidChannel(v)) throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(v.slice(0, 64))}`);
-  return v;
-}
-
-function userField(v: unknown): string {
-  if (typeof v !== 'string' || v === '' || v.length > 255) throw badRequest('`user` must be a non-empty string of at most 255 characters');
-  return v;
-}
-
-function optionalString(body: Record<string, unknown>, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '' || v.length > 255) throw badRequest(`\`${key}\` must be a non-empty string of at most 255 characters`);
-  return v;
-}
-
-function intParam(url: URL, name: string): number | undefined {
-  const v = url.searchParams.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^\d{1,15}$/.test(v)) throw badRequest(`\`${name}\` must be an integer ≥ 0`);
-  return Number(v);
 }

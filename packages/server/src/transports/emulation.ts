@@ -21,7 +21,7 @@ export interface EmulationHost {
 }
 
 export const MAX_EMULATION_COMMANDS = 100;
-const STATELESS = new Set(['publish', 'history', 'presence', 'ping']);
+const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count']);
 
 /** Answers nothing: the transport of a one-request session, whose replies go in the HTTP response. */
 class NoTransport implements Transport {

@@ -1,0 +1,96 @@
+import { ErrorCode, isValidChannel, type InboxEvent, type Notification } from '@tidings/protocol';
+import { TidingsError, badRequest } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Publisher } from '../publisher.js';
+import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
+
+/** Most users one create may address. */
+export const MAX_NOTIFICATION_USERS = 10_000;
+export const DEFAULT_INBOX_PAGE = 20;
+
+/** A user's inbox channel, where every change to their notifications is published. */
+export function inboxChannel(user: string): string {
+  return `inbox:${user}`;
+}
+
+/** Throws bad_request unless `user` can own an inbox (its channel name must be valid). */
+export function checkUser(user: unknown): string {
+  if (typeof user !== 'string' || user === '' || user.length > 200 || !isValidChannel(inboxChannel(user))) {
+    throw badRequest(`invalid user id ${JSON.stringify(user)}: 1–200 characters of A–Z a–z 0–9 _ - . : @ = , /`);
+  }
+  return user;
+}
+
+/**
+ * Notifications as a product: stored first (durable before anyone is told), then announced on the
+ * user's inbox channel — `notification.created` / `.updated` / `.deleted`, then `unread.count` —
+ * so every device of the user, on any transport, keeps the same list and badge.
+ */
+export class Inbox {
+  constructor(private readonly store: NotificationStore, private readonly publisher: Publisher, private readonly log: Logger) {}
+
+  /** Stores for every user (all or none); visible ones are announced once stored. */
+  async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult> {
+    const now = Date.now();
+    let result: CreateResult;
+    try {
+      result = await this.store.create(users, input, { idempotencyKey, now });
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) throw new TidingsError(ErrorCode.Conflict, err.message);
+      throw err;
+    }
+    if (!result.duplicate) this.announce(result.notifications.filter((n) => n.deliverAt === undefined || n.deliverAt <= now));
+    return result;
+  }
+
+  async list(user: string, options: { cursor?: string | undefined; limit?: number | undefined; unread?: boolean | undefined }): Promise<ListResult> {
+    try {
+      return await this.store.list(user, { cursor: options.cursor, limit: options.limit ?? DEFAULT_INBOX_PAGE, unread: options.unread }, Date.now());
+    } catch (err) {
+      if (err instanceof InvalidCursor) throw badRequest(err.message);
+      throw err;
+    }
+  }
+
+  /** Marks and tells the user's devices; resolves with the unread count after. */
+  async mark(user: string, target: readonly string[] | 'all', mark: Mark): Promise<number> {
+    const changed = await this.store.mark(user, target, mark, Date.now());
+    const unread = await this.count(user);
+    if (changed.length > 0) {
+      await this.emit(user, { type: 'notification.updated', notifications: changed });
+      await this.emit(user, { type: 'unread.count', unread });
+    }
+    return unread;
+  }
+
+  async remove(user: string, ids: readonly string[]): Promise<number> {
+    const gone = await this.store.remove(user, ids);
+    const unread = await this.count(user);
+    if (gone.length > 0) {
+      await this.emit(user, { type: 'notification.deleted', ids: gone });
+      await this.emit(user, { type: 'unread.count', unread });
+    }
+    return unread;
+  }
+
+  count(user: string): Promise<number> {
+    return this.store.unreadCount(user, Date.now());
+  }
+
+  /** Publishes `notification.created` for each, then each user's new unread count. Never throws. */
+  announce(notifications: readonly Notification[]): void {
+    if (notifications.length === 0) return;
+    void (async () => {
+      const users = new Set<string>();
+      for (const n of notifications) {
+        users.add(n.user);
+        await this.emit(n.user, { type: 'notification.created', notification: n });
+      }
+      for (const user of users) await this.emit(user, { type: 'unread.count', unread: await this.count(user) });
+    })().catch((err: unknown) => this.log.warn('announcing notifications failed', { err: String(err) }));
+  }
+
+  private async emit(user: string, event: InboxEvent): Promise<void> {
+    await this.publisher.publish(inboxChannel(user), event);
+  }
+}

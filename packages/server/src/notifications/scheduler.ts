@@ -1,0 +1,83 @@
+import type { Logger } from '../log.js';
+import type { Publisher } from '../publisher.js';
+import type { Timed, TimerWheel } from '../timer.js';
+import { nextRun } from './cron.js';
+import type { Inbox } from './inbox.js';
+import type { NotificationStore, Schedule } from './store.js';
+
+const TICK_MS = 250;
+const LEASE_MS = 30_000;
+const PURGE_EVERY_MS = 60_000;
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * Fires what is due, from the node's shared timer: delayed notifications (announced once, ever)
+ * and cron schedules. Each due run is leased in the store to one node, so in a cluster exactly one
+ * node fires it. A run missed while no node was up fires once when one starts, then the schedule
+ * continues from the next time after now (missed runs are not replayed one by one).
+ */
+export class Scheduler implements Timed {
+  private handle = -1;
+  private running = false;
+  private stopped = false;
+  private lastPurge = 0;
+
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly inbox: Inbox,
+    private readonly publisher: Publisher,
+    private readonly timers: TimerWheel,
+    private readonly log: Logger,
+    /** This node's id: the owner of the leases it takes. */
+    private readonly owner: string,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.handle = this.timers.schedule(this, Date.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timers.cancel(this, this.handle);
+  }
+
+  onTimer(now: number): void {
+    if (this.stopped) return;
+    this.handle = this.timers.schedule(this, now + TICK_MS);
+    if (this.running) return;
+    this.running = true;
+    this.tick(now)
+      .catch((err: unknown) => this.log.warn('scheduler tick failed', { err: String(err) }))
+      .finally(() => { this.running = false; });
+  }
+
+  private async tick(now: number): Promise<void> {
+    this.inbox.announce(await this.store.claimDue(now, 1000));
+    for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
+    if (now - this.lastPurge >= PURGE_EVERY_MS) {
+      this.lastPurge = now;
+      await this.store.purge(now, IDEMPOTENCY_TTL_MS);
+    }
+  }
+
+  private async run(schedule: Schedule, now: number): Promise<void> {
+    const runAt = schedule.nextRunAt ?? now;
+    try {
+      const target = schedule.target;
+      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data);
+      else await this.inbox.create(target.users, target.notification, `schedule:${schedule.id}:${runAt}`);
+    } catch (err) {
+      // not completed: the lease runs out and the run is tried again (notifications by their idempotency key)
+      this.log.warn('schedule run failed; retrying after the lease', { schedule: schedule.id, err: String(err) });
+      return;
+    }
+    let next: number | null = null;
+    try {
+      next = nextRun(schedule.cron, schedule.timezone, Math.max(now, runAt));
+    } catch (err) {
+      this.log.error('schedule has a bad cron expression', { schedule: schedule.id, err: String(err) });
+    }
+    await this.store.completeSchedule(schedule.id, this.owner, now, next);
+  }
+}
