@@ -62,6 +62,7 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors },
         },
       },
+      ...notificationPaths(json, ref, errors),
       '/api/unsubscribe': {
         post: {
           summary: 'End a user\'s subscription to a channel, on every node (unsubscribed push, code 2000)',
@@ -78,7 +79,60 @@ export function openApiDocument(): object {
         Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo') } },
         ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' } } },
         Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorBody') } },
+        Notification: {
+          type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
+          properties: { id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' } },
+        },
+        Schedule: {
+          type: 'object',
+          properties: { id: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, target: {}, createdAt: { type: 'integer' }, nextRunAt: { type: ['integer', 'null'] }, lastRunAt: { type: 'integer' } },
+        },
       },
+    },
+  };
+}
+
+type Json = (schema: object) => object;
+type Ref = (name: string) => object;
+
+/** `/api/notifications*` and `/api/schedules*` (docs/notifications.md). */
+function notificationPaths(json: Json, ref: Ref, errors: object): Record<string, object> {
+  const user = { name: 'user', in: 'query', required: true, schema: { type: 'string' } };
+  const unread = { 200: { description: 'The unread count after', ...json({ type: 'object', properties: { unread: { type: 'integer' } } }) }, ...errors };
+  const markBody = (allowAll: boolean) => ({ required: true, ...json({ type: 'object', required: ['user'], properties: { user: { type: 'string' }, ids: { type: 'array', items: { type: 'string' }, maxItems: 1000 }, ...(allowAll ? { all: { const: true } } : {}) } }) });
+  const time = { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer' }] };
+  return {
+    '/api/notifications': {
+      post: {
+        summary: 'Store notifications for one user or many (all or none), then announce them',
+        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time } }) },
+        responses: { 200: { description: 'Stored', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
+      },
+      get: {
+        summary: 'A user\'s visible notifications, newest first, by cursor',
+        parameters: [user, { name: 'cursor', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } }, { name: 'unread', in: 'query', schema: { type: 'boolean' } }],
+        responses: { 200: { description: 'A page', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, cursor: { type: 'string' } } }) }, ...errors },
+      },
+      delete: {
+        summary: 'Delete a user\'s notifications',
+        parameters: [user, { name: 'id', in: 'query', required: true, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true }],
+        responses: unread,
+      },
+    },
+    '/api/notifications/unread-count': { get: { summary: 'A user\'s unread count', parameters: [user], responses: unread } },
+    '/api/notifications/read': { post: { summary: 'Mark read (ids or all)', requestBody: markBody(true), responses: unread } },
+    '/api/notifications/unread': { post: { summary: 'Mark unread (ids)', requestBody: markBody(false), responses: unread } },
+    '/api/notifications/seen': { post: { summary: 'Mark seen (ids or all)', requestBody: markBody(true), responses: unread } },
+    '/api/schedules': {
+      post: {
+        summary: 'A cron schedule publishing to a channel or notifying users',
+        requestBody: { required: true, ...json({ type: 'object', required: ['cron', 'target'], properties: { cron: { type: 'string' }, timezone: { type: 'string', default: 'UTC' }, target: { oneOf: [{ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {} } }, { type: 'object', required: ['notification'], properties: { notification: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } }, type: { type: 'string' }, payload: {} } } } }] } } }) },
+        responses: { 200: { description: 'Created', ...json({ type: 'object', properties: { schedule: ref('Schedule') } }) }, ...errors },
+      },
+      get: { summary: 'All schedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { schedules: { type: 'array', items: ref('Schedule') } } }) }, ...errors } },
+    },
+    '/api/schedules/{id}': {
+      delete: { summary: 'Cancel a schedule', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'Cancelled', ...json({ type: 'object' }) }, ...errors } },
     },
   };
 }
