@@ -25,7 +25,7 @@ import { handleEmulation, runCommands } from './transports/emulation.js';
 import { handlePoll } from './transports/poll.js';
 import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
-import { WebSocketEndpoint } from './transports/ws-endpoint.js';
+import { WebSocketEndpoint, destroyOnError } from './transports/ws-endpoint.js';
 
 const HTTP_TRANSPORTS = new Set(['/sse', '/stream', '/poll', '/emulation']);
 const FORWARD_TIMEOUT_MS = 3000;
@@ -276,7 +276,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

@@ -33,6 +33,11 @@ class Connection extends WebSocket {
   endpoint: WebSocketEndpoint | undefined = undefined;
 }
 
+/** Until `ws` takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
+export function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 // `ws` calls listeners with the WebSocket as `this`; every one the endpoint creates is a Connection.
 function onMessage(this: WebSocket, data: RawData): void {
   const { transport, session } = this as Connection;
@@ -106,6 +111,7 @@ export class WebSocketEndpoint {
   }
 
   private accept(ws: Connection, raw: Duplex, credentials: Credentials | undefined): void {
+    raw.removeListener('error', destroyOnError); // ws handles the socket's errors from now on
     if (isStompSubprotocol(ws.protocol)) return this.host.stomp.acceptWebSocket(ws, credentials);
     ws.endpoint = this;
     ws.on('message', onMessage);
