@@ -96,6 +96,13 @@ class LongPoll implements Subscriber, Timed, Flushable {
       this.early.push({ pub, message });
       return;
     }
+    const at = this.cursor.get(pub.channel);
+    if (at && (pub.epoch !== at.epoch || pub.offset > at.offset + 1)) {
+      // the channel's stream jumped (history lost, or a gap): answer now, and the next poll's
+      // catch-up replays the gap from history or says `recovered: false`
+      this.respond();
+      return;
+    }
     const before = this.messages.length;
     this.add(pub, message);
     if (before === 0 && this.messages.length > 0) scheduleFlush(this);
