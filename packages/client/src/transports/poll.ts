@@ -181,16 +181,19 @@ class PollTransport implements Transport {
   }
 
   private polled(m: ServerMessage): void {
-    if (m.type === 'subscribed') {
-      if (!this.cursor.delete(m.channel)) return;
-      this.emit({ type: 'unsubscribed', channel: m.channel, code: UnsubscribeCode.Resubscribe, reason: 'the history could not fill a gap: resubscribe' });
-      return;
-    }
+    if (m.type === 'subscribed') return this.jumped(m.channel);
     if (m.type !== 'publication') return;
     const at = this.cursor.get(m.channel);
     if (!at || (at.epoch === m.epoch && m.offset <= at.offset)) return;
+    if (at.epoch !== m.epoch || m.offset !== at.offset + 1) return this.jumped(m.channel);
     this.cursor.set(m.channel, { offset: m.offset, epoch: m.epoch });
     this.emit(m);
+  }
+
+  /** The channel's stream does not continue from its cursor: the client resubscribes and learns whether it recovered. */
+  private jumped(channel: string): void {
+    if (!this.cursor.delete(channel)) return;
+    this.emit({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: 'the channel\'s stream jumped: resubscribe to recover' });
   }
 
   private async poll(query: URLSearchParams, signal: AbortSignal): Promise<PollOutcome> {
