@@ -14,9 +14,14 @@ export const MAX_CURSOR_LENGTH = 16 * 1024;
 const EPOCH_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const OFFSET_RE = /^\d{1,15}$/;
 
+/** One entry of a cursor; a cursor with one channel is just its entry. */
+export function cursorEntry(channel: string, offset: number, epoch: string): string {
+  return `${channel}~${offset}~${epoch}`;
+}
+
 export function encodeCursor(cursor: Cursor): string {
   const parts: string[] = [];
-  for (const [channel, p] of cursor) parts.push(`${channel}~${p.offset}~${p.epoch}`);
+  for (const [channel, p] of cursor) parts.push(cursorEntry(channel, p.offset, p.epoch));
   return parts.join('!');
 }
 

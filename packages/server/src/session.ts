@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, shouldReconnect,
   type ClientInfo, type Command, type ConnectCommand, type ProtocolError, type Publication, type StreamPosition,
-  encodeCursor, encodePublication, type Cursor, type ResultOf, type ServerMessage,
+  cursorEntry, encodeCursor, encodePublication, type Cursor, type ResultOf, type ServerMessage,
 } from '@tidings/protocol';
 import { AuthError, type Credentials } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
@@ -290,6 +290,10 @@ export class Session implements Subscriber, Timed {
 
   /** Every live subscription's position, as a resume cursor (the SSE event id). */
   cursor(): string {
+    if (this.subs.size === 1) {
+      // the usual case, without the general path's Map and array: SSE asks for this on every event
+      for (const [channel, sub] of this.subs) return sub.recovering ? '' : cursorEntry(channel, sub.offset, sub.epoch);
+    }
     const cursor: Cursor = new Map();
     for (const [channel, sub] of this.subs) if (!sub.recovering) cursor.set(channel, { offset: sub.offset, epoch: sub.epoch });
     return encodeCursor(cursor);

@@ -9,25 +9,82 @@ export interface CursorSource {
 export type StreamFormat = 'sse' | 'ndjson';
 
 const NEWLINE = Buffer.from('\n');
-const SSE_DATA = Buffer.from('\ndata: ');
-const SSE_END = Buffer.from('\n\n');
 const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
+const NO_MESSAGES: Buffer[] = [];
+const NO_IDS: string[] = [];
+
+/**
+ * The last body built and what it holds. A publication reaches every subscriber of a channel in
+ * the same order within a tick, and subscribers at the same position share the same cursor, so
+ * consecutive flushes usually carry the same messages (the same Buffers) with the same ids: the
+ * bytes, chunk framing included, are then built once and written to every socket.
+ */
+let last = { messages: NO_MESSAGES, ids: NO_IDS, chunked: false, bytes: Buffer.alloc(0) };
+
+function sameAsLast(messages: Buffer[], ids: string[], chunked: boolean): boolean {
+  if (last.chunked !== chunked || last.messages.length !== messages.length || last.ids.length !== ids.length) return false;
+  for (let i = 0; i < messages.length; i++) if (messages[i] !== last.messages[i]) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== last.ids[i]) return false;
+  return true;
+}
+
+/**
+ * One tick's messages as SSE events (`id: <ids[i]>\ndata: <message>\n\n`, when `ids` has one per
+ * message) or NDJSON lines, wrapped in one HTTP/1.1 chunk when `chunked`.
+ */
+export function streamBody(messages: Buffer[], ids: string[], chunked: boolean): Buffer {
+  if (sameAsLast(messages, ids, chunked)) return last.bytes;
+  const sse = ids.length > 0;
+  let length = 0;
+  for (let i = 0; i < messages.length; i++) {
+    length += messages[i]!.length + (sse ? 13 + Buffer.byteLength(ids[i]!) : 1);
+  }
+  const head = chunked ? `${length.toString(16)}\r\n` : '';
+  const bytes = Buffer.allocUnsafe(head.length + length + (chunked ? 2 : 0));
+  let at = bytes.write(head, 0, 'latin1');
+  for (let i = 0; i < messages.length; i++) {
+    if (sse) {
+      at += bytes.write('id: ', at, 'latin1');
+      at += bytes.write(ids[i]!, at, 'utf8');
+      at += bytes.write('\ndata: ', at, 'latin1');
+      at += messages[i]!.copy(bytes, at);
+      at += bytes.write('\n\n', at, 'latin1');
+    } else {
+      at += messages[i]!.copy(bytes, at);
+      bytes[at++] = 0x0a;
+    }
+  }
+  if (chunked) bytes.write('\r\n', at, 'latin1');
+  last = { messages, ids, chunked, bytes };
+  return bytes;
+}
 
 /**
  * A long-lived HTTP response carrying protocol messages: Server-Sent Events (`event: message`,
  * `id:` = the resume cursor after that message) or newline-delimited JSON. Writes of one tick
  * leave in one `write`. Server-to-client only; commands come through `/emulation`.
+ *
+ * Once the response head is out, a tick's events are written straight to the socket as one
+ * HTTP/1.1 chunk built here, so subscribers sent the same events share the same bytes (Node's
+ * `res.write` would frame and copy per response). HTTP/1.0 responses (not chunked) go through
+ * `res.write`. `res.writableLength` still counts what waits in the socket.
  */
 export class HttpStreamTransport implements Transport, Flushable {
-  readonly bidirectional = false;
-  readonly name: string;
-  private queue: Buffer[] = [];
+  private queue: Buffer[] = NO_MESSAGES;
+  /** SSE: the cursor after each queued message. */
+  private ids: string[] = NO_IDS;
   private queuedBytes = 0;
   private closed = false;
   private source: CursorSource | undefined;
 
-  constructor(private readonly res: ServerResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number) {
-    this.name = format === 'sse' ? 'sse' : 'stream';
+  constructor(private readonly res: ServerResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number) {}
+
+  get name(): string {
+    return this.format === 'sse' ? 'sse' : 'stream';
+  }
+
+  get bidirectional(): boolean {
+    return false;
   }
 
   /** SSE only: where event ids come from. */
@@ -37,36 +94,50 @@ export class HttpStreamTransport implements Transport, Flushable {
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
-    if (this.queue.length === 0) scheduleFlush(this);
-    if (this.format === 'sse') {
-      const id = Buffer.from(`id: ${this.source?.cursor() ?? ''}`);
-      this.queue.push(id, SSE_DATA, message, SSE_END);
-      this.queuedBytes += id.length + message.length + 9;
+    const sse = this.format === 'sse';
+    const id = sse ? this.source?.cursor() ?? '' : '';
+    if (this.queue === NO_MESSAGES) {
+      this.queue = [message];
+      if (sse) this.ids = [id];
+      scheduleFlush(this);
     } else {
-      this.queue.push(message, NEWLINE);
-      this.queuedBytes += message.length + 1;
+      this.queue.push(message);
+      if (sse) this.ids.push(id);
     }
+    this.queuedBytes += message.length + (sse ? 13 + id.length : 1);
     return this.queuedBytes + this.res.writableLength <= this.maxQueueBytes;
   }
 
   flush(): void {
-    if (this.queue.length === 0) return;
-    const chunk = Buffer.concat(this.queue, this.queuedBytes);
-    this.queue = [];
+    const queue = this.queue;
+    if (queue === NO_MESSAGES) return;
+    const ids = this.ids;
+    this.queue = NO_MESSAGES;
+    this.ids = NO_IDS;
     this.queuedBytes = 0;
-    if (this.res.writable) this.res.write(chunk);
+    const { res } = this;
+    if (!res.writable) return;
+    const socket = res.socket;
+    // Straight to the socket only when the response owns it (res.socket is set), its head is out
+    // and nothing of it still waits inside the response (writableLength counts both).
+    if (res.headersSent && res.chunkedEncoding && socket && socket.writable && res.writableLength === socket.writableLength) {
+      socket.write(streamBody(queue, ids, true));
+    } else {
+      res.write(streamBody(queue, ids, false));
+    }
   }
 
   /** Keeps proxies from timing the stream out: an SSE comment, or an empty NDJSON line. */
   heartbeat(): void {
-    if (this.closed || this.queue.length > 0) return;
+    if (this.closed || this.queue !== NO_MESSAGES) return;
     this.res.write(this.format === 'sse' ? SSE_HEARTBEAT : NEWLINE);
   }
 
   close(): void {
     if (this.closed) return;
     if (this.queuedBytes + this.res.writableLength > this.maxQueueBytes) {
-      this.queue = [];
+      this.queue = NO_MESSAGES;
+      this.ids = NO_IDS;
       this.queuedBytes = 0;
     }
     this.flush();
