@@ -62,7 +62,7 @@ export class Session implements Subscriber, Timed {
   private dueAt = 0;
   private refreshRequested = false;
   private readonly connectDeadline: number;
-  private readonly inbox: Array<{ cmd: Command; respond: Responder | undefined }> = [];
+  private readonly queue: Array<{ cmd: Command; respond: Responder | undefined }> = [];
   private busy = false;
   /** Where replies of the command being handled go: the transport, or an `/emulation` request. */
   private respond: Responder | undefined;
@@ -91,14 +91,14 @@ export class Session implements Subscriber, Timed {
 
   /** Queues a decoded command; commands run one at a time, in arrival order. */
   receive(cmd: Command): void {
-    this.inbox.push({ cmd, respond: undefined });
+    this.queue.push({ cmd, respond: undefined });
     if (!this.busy) void this.drain();
   }
 
   /** Runs a command sent through `/emulation`, in order with the others; resolves with its reply. */
   execute(cmd: Command): Promise<ServerMessage> {
     return new Promise((resolve) => {
-      this.inbox.push({ cmd, respond: resolve });
+      this.queue.push({ cmd, respond: resolve });
       if (!this.busy) void this.drain();
     });
   }
@@ -111,14 +111,14 @@ export class Session implements Subscriber, Timed {
 
   private async drain(): Promise<void> {
     this.busy = true;
-    for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+    for (let next = this.queue.shift(); next; next = this.queue.shift()) {
       this.respond = next.respond;
       await this.handle(next.cmd);
       this.answer({ type: 'error', id: next.cmd.id, error: { code: ErrorCode.NotConnected, message: 'the session is closed' } }, true);
     }
     this.respond = undefined;
     this.busy = false;
-    this.inbox.length = 0; // releases the backing store: an idle session keeps no command slots
+    this.queue.length = 0; // releases the backing store: an idle session keeps no command slots
   }
 
   private async handle(cmd: Command): Promise<void> {
