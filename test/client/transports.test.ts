@@ -1,7 +1,7 @@
 /**
  * Every SDK transport against the real server, through one test body: subscribe and receive in
  * order, publish / history / presence through the client, a network drop recovered exactly once,
- * a refused token, and a `subscribed {recovered:false}` after the server lost its history.
+ * short-lived tokens renewed without a disconnect, and a refused token.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ describe('SDK transports', () => {
   before(async () => {
     const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
     writeFileSync(config, JSON.stringify({ namespaces: { chat: { presence: true, publish: true, subscribe: 'authenticated', historySize: 500 } } }));
-    t = await startTidings({ args: ['--config', config, '--history-size', '1000'] });
+    t = await startTidings({ args: ['--config', config, '--history-size', '1000', '--token-refresh-lead', '3'] });
     proxy = await DropProxy.start(t.port);
   });
 
@@ -52,6 +52,23 @@ describe('SDK transports', () => {
     clients.push(c);
     return c;
   };
+
+  test('short-lived tokens are renewed through getToken() without a disconnect, on every transport', async () => {
+    await Promise.all(TRANSPORTS.map(async (transport) => {
+      let calls = 0;
+      const client = track(makeClient(t.url, transport, { getToken: () => { calls++; return makeToken(`renew-${transport}`, { expiresIn: 4 }); } }));
+      const connecting: number[] = [];
+      client.on('connecting', (e) => connecting.push(e.code));
+      const w = watch(client, `renew-${transport}`);
+      await waitFor('subscribed', () => w.subscribed.length === 1);
+      await sleep(7_000);
+      await t.publish(`renew-${transport}`, 'still here');
+      await waitFor('a publication after several token lifetimes', () => w.pubs.length === 1);
+      assert.ok(calls >= 3, `${transport}: getToken() called ${calls} times`);
+      assert.deepEqual(connecting, [0], `${transport}: never reconnected`);
+      client.disconnect();
+    }));
+  });
 
   for (const transport of TRANSPORTS) {
     describe(transport, () => {
