@@ -212,7 +212,10 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
       session.start();
     } catch (err) {
       this.session = undefined;
-      this.stop(CloseCode.BadRequest, 'transport could not start', toError(err, ClientErrorCode.Transport));
+      const error = toError(err, ClientErrorCode.Transport);
+      if (!this.picker.next()) return this.stop(CloseCode.BadRequest, 'transport could not start', error);
+      this.emit('error', error);
+      void this.open(true);
     }
   }
 

@@ -126,3 +126,15 @@ test('TransportPicker remembers from the first success, not the latest', () => {
   assert.equal(picker.next(), false);
   assert.throws(() => new TransportPicker([], 1));
 });
+
+test('a transport that cannot start (no WebSocket in Node) is reported and skipped', { skip: 'WebSocket' in globalThis && 'Node has a global WebSocket' }, async () => {
+  const poll = new Fake('poll', 'accept');
+  const client = new Client('ws://unused', { transports: ['websocket', poll], pingInterval: 0 });
+  const errors: number[] = [];
+  client.on('error', (e) => errors.push(e.code));
+  const first = connected(client);
+  client.connect();
+  assert.equal(await first, 'poll');
+  assert.deepEqual(errors, [3]);
+  client.disconnect();
+});
