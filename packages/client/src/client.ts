@@ -4,6 +4,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, TidingsError, isUnauthorized, toError } from './errors.js';
 import { TransportPicker } from './picker.js';
+import { Inbox, type InboxHost } from './inbox.js';
 import { Session, type CommandBody, type Push, type SessionClose } from './session.js';
 import {
   Subscription, type HistoryOptions, type SubscribeOptions, type SubscriptionHandlers, type SubscriptionHost,
@@ -90,6 +91,8 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs = new Map<string, Subscription>();
+  private inboxInstance: Inbox | undefined;
+  private connectedUser: string | undefined;
   private readonly waiting = new Set<Waiter>();
   private readonly picker: TransportPicker;
   private readonly backoff: BackoffOptions;
@@ -149,6 +152,19 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     if (this.subs.get(sub.channel) !== sub) return;
     this.subs.delete(sub.channel);
     if (sub.state === 'subscribed' && this.session) this.session.request({ type: 'unsubscribe', channel: sub.channel }, () => {});
+  }
+
+  /** The connected user's notifications, with a live unread count (created on first use). */
+  get inbox(): Inbox {
+    if (!this.inboxInstance) {
+      const host: InboxHost = {
+        call: <T extends CommandType>(command: CommandBody & { type: T }) => this.call<T>(command),
+        subscribe: (channel, handlers) => this.subscribe(channel, handlers),
+      };
+      this.inboxInstance = new Inbox(host);
+      if (this.connectedUser !== undefined) this.inboxInstance.follow(this.connectedUser);
+    }
+    return this.inboxInstance;
   }
 
   publish(channel: string, data: unknown): Promise<PublishResult> {
@@ -225,6 +241,8 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     this.picker.succeeded();
     for (const sub of this.subs.values()) this.sendSubscribe(sub, session);
     for (const waiter of [...this.waiting]) waiter();
+    this.connectedUser = result.user;
+    this.inboxInstance?.follow(result.user);
     this.emit('connected', { ...result, transport: session.transportName });
   }
 

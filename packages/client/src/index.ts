@@ -1,6 +1,8 @@
 export { Client } from './client.js';
 export type { ClientEvents, ClientOptions, ClientState, ConnectedEvent, TransportName } from './client.js';
 export { Subscription } from './subscription.js';
+export { Inbox } from './inbox.js';
+export type { InboxEvents, InboxListOptions } from './inbox.js';
 export type {
   HistoryOptions, SubscribeOptions, SubscribedEvent, SubscriptionEvents, SubscriptionHandlers, SubscriptionState,
 } from './subscription.js';
@@ -12,6 +14,6 @@ export { websocketTransport } from './transports/websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transports/websocket.js';
 export type { Transport, TransportFactory, TransportHandlers } from './transports/transport.js';
 export type {
-  ClientInfo, HistoryResult, PresenceResult, Publication, PublishResult, StreamPosition,
+  ClientInfo, HistoryResult, InboxEvent, InboxListResult, Notification, PresenceResult, Publication, PublishResult, StreamPosition,
 } from '@tidings/protocol';
 export { CloseCode, ErrorCode, shouldReconnect } from '@tidings/protocol';
