@@ -235,6 +235,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.websocket.heartbeat();
     this.streams.heartbeat();
     for (const session of this.sessions.values()) session.refreshPresence();
+    this.stomp.refreshPresence();
     this.stomp.ping();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }

@@ -158,6 +158,11 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     }
   }
 
+  /** Keeps STOMP subscribers present in engines whose presence expires. */
+  refreshPresence(): void {
+    for (const conn of this.all) conn.refreshPresence();
+  }
+
   /** Tells every STOMP client the node is going away (ERROR, close 3000). */
   drain(): void {
     for (const conn of [...this.all]) conn.fail(new StompError('server shutting down', ErrorCode.ShuttingDown, CloseCode.Shutdown, 'reconnect to another node'));

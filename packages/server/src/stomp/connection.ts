@@ -100,6 +100,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     return this.session.holds(channel);
   }
 
+  refreshPresence(): void {
+    if (this.connected) this.session.refreshPresence();
+  }
+
   // ---- input ----
 
   receive(chunk: Buffer): void {

@@ -208,6 +208,16 @@ export class StompSession implements SubscriptionOwner {
     if (sub.joinLeave && sub.live) engine.publishLeave(sub.channel, this.io.info).catch(warn);
   }
 
+  /** Re-adds presence of live topic subscriptions, so an engine with expiry (Redis) keeps it. */
+  refreshPresence(): void {
+    const { engine, options, log } = this.host;
+    for (const sub of this.subs.byId.values()) {
+      if (sub.kind !== 'topic' || !sub.presence || !sub.live) continue;
+      engine.addPresence(sub.channel, this.io.info.client, this.io.info, options.pingInterval * 3)
+        .catch((err: unknown) => log.debug('stomp presence refresh failed', { err: String(err) }));
+    }
+  }
+
   deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {
     if (!sub.live) {
       sub.pending.push(message);
