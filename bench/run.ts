@@ -15,7 +15,7 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
-import { PEERS, publishArgs, startServer, type Peer } from './lib/peers.js';
+import { PEERS, publishArgs, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -32,7 +32,7 @@ if (flag('--help')) {
   --rounds N          rounds of every scenario (default 3; --quick: 1)
   --conns N           subscribers in the main scenarios (default 10000)
   --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
-  --only a,b          only these scenarios: suite, fanout, handshake
+  --only a,b          only these scenarios: idle, suite, fanout, handshake
   --no-docs           do not touch docs/ (results still go to bench/results/)
 Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
   process.exit(0);
@@ -46,9 +46,12 @@ const onlyScenarios = opt('--only')?.split(',');
 const writeDocs = !flag('--no-docs');
 
 const T = quick
-  ? { warmup: 0.5, fanout: 2, latency: 4, drain: 5, overload: 2, settle: 0.5, handshake: 2, extraFanout: 0 }
-  : { warmup: 1, fanout: 5, latency: 10, drain: 15, overload: 5, settle: 1, handshake: 5, extraFanout: 3 };
+  ? { warmup: 0.5, fanout: 2, latency: 4, drain: 5, overload: 2, settle: 1, hold: 0, handshake: 2, extraFanout: 0 }
+  : { warmup: 1, fanout: 5, latency: 10, drain: 15, overload: 5, settle: 1, hold: 30, handshake: 5, extraFanout: 3 };
 const PUBLISHERS = 16;
+const HANDSHAKE_CONCURRENCY = 128;
+/** How long a run waits for other work on the machine to calm down before it starts anyway. */
+const QUIET_WAIT_MS = quick ? 3000 : 60_000;
 const LAG_CAP = 200;
 const SIGUSR2 = 12;
 
@@ -106,6 +109,40 @@ async function withServer<R>(peer: Peer, serverCpu: number | undefined, logFile:
   }
 }
 
+/** Busy share of all CPUs over `ms` (from /proc/stat), 0–1. */
+async function cpuBusy(ms: number): Promise<number> {
+  const read = (): number[] => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return [f.reduce((a, b) => a + b, 0), idle];
+  };
+  const [t0, i0] = read();
+  await sleep(ms);
+  const [t1, i1] = read();
+  return t1! > t0! ? 1 - (i1! - i0!) / (t1! - t0!) : 0;
+}
+
+/**
+ * Waits (up to `maxMs`) until other work on the machine leaves the CPUs mostly idle, so a run
+ * starts on a quiet machine when there is one. Returns the busy share seen last.
+ */
+async function waitQuiet(maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let busy = await cpuBusy(500);
+  while (busy > 0.1 && Date.now() < deadline) busy = await cpuBusy(1000);
+  if (busy > 0.1) log(`  the machine is busy (${(busy * 100).toFixed(0)}% CPU used by other work); running anyway`);
+  return busy;
+}
+
+/** The server's RSS in KB after a full collection (SIGUSR2, see bench/peers/gc-hook.mjs). */
+async function collectedRssKb(pid: number): Promise<number> {
+  process.kill(pid, SIGUSR2);
+  await sleep(1000);
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
 function rotate<T>(list: readonly T[], by: number): T[] {
   const k = list.length === 0 ? 0 : by % list.length;
   return [...list.slice(k), ...list.slice(0, k)];
@@ -132,11 +169,12 @@ async function main(): Promise<void> {
   const common = ['--warmup', String(T.warmup), '--sources', '16'];
 
   const record = async (kind: RunRecord['kind'], peer: Peer, conns: number, round: number, args: string[], timeoutMs: number): Promise<void> => {
+    const busyBefore = await waitQuiet(QUIET_WAIT_MS);
     log(`${kind} ${peer.id} ${conns} (round ${round})`);
     try {
       const result: LoadgenResult = await withServer(peer, serverCpu, serverLog, (pid, port) =>
         runLoadgen(loadgen, ['--proto', peer.proto, '--port', String(port), '--pid', String(pid), ...common, ...args], clientCpu, root, timeoutMs));
-      runs.push({ kind, peer: peer.id, conns, round, result });
+      runs.push({ kind, peer: peer.id, conns, round, result, busyBefore });
       log(`  ${brief(result)}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -145,17 +183,59 @@ async function main(): Promise<void> {
     }
   };
 
+  /**
+   * Idle memory. Every peer's server starts; with a hold time they first sit idle for it (so V8's
+   * memory reducer has shrunk the start-up heap before the baseline is taken); then each in turn
+   * gets its connections and is measured right after connecting (as in the issue's baseline); with
+   * a hold time all then stay idle together for it and are measured again ("settled").
+   */
+  const idleStage = async (round: number): Promise<void> => {
+    const list = rotate(peers.filter((p) => p.idle), round - 1);
+    await waitQuiet(QUIET_WAIT_MS);
+    const servers: Array<{ peer: Peer; server: RunningServer }> = [];
+    try {
+      for (const peer of list) servers.push({ peer, server: await startServer(root, peer, nextPort++, serverCpu, serverLog) });
+      const before = await Promise.all(servers.map(({ server }) => collectedRssKb(server.pid)));
+      let settledBefore: number[] = [];
+      if (T.hold > 0) {
+        log(`idle: ${servers.length} servers started, letting them settle for ${T.hold} s`);
+        await sleep(T.hold * 1000);
+        settledBefore = await Promise.all(servers.map(({ server }) => collectedRssKb(server.pid)));
+      }
+      const running: Array<Promise<void>> = [];
+      for (const [i, { peer, server }] of servers.entries()) {
+        log(`idle ${peer.id} ${mainConns} (round ${round})`);
+        const args = ['--proto', peer.proto, '--port', String(server.port), '--pid', String(server.pid), '--conns', String(mainConns),
+          '--idle', '--gc-signal', String(SIGUSR2), '--settle', String(T.settle), '--hold', String(T.hold),
+          '--rss-before', String(before[i]), ...(T.hold > 0 ? ['--rss-settled-before', String(settledBefore[i])] : []), ...common];
+        let measured!: () => void;
+        const first = new Promise<void>((resolve) => { measured = resolve; });
+        running.push(runLoadgen(loadgen, args, clientCpu, root, 300_000, (line) => { if (line.includes('idle measured')) measured(); })
+          .then((result) => {
+            runs.push({ kind: 'idle', peer: peer.id, conns: mainConns, round, result });
+            log(`  ${peer.id}: ${brief(result)}`);
+          }, (err: unknown) => {
+            const message = err instanceof Error ? err.message : String(err);
+            runs.push({ kind: 'idle', peer: peer.id, conns: mainConns, round, error: message });
+            log(`  ${peer.id} failed: ${message.slice(0, 400)}`);
+          })
+          .finally(() => measured()));
+        await first;
+      }
+      if (T.hold > 0) log(`  holding every peer's connections idle for ${T.hold} s`);
+      await Promise.all(running);
+    } finally {
+      for (const { server } of servers) await server.stop();
+    }
+  };
+
   for (let round = 1; round <= rounds; round++) {
+    if (want('idle')) await idleStage(round);
     if (want('suite')) {
-      for (const peer of rotate(peers, round - 1)) {
-        const base = ['--conns', String(mainConns), '--idle', '--gc-signal', String(SIGUSR2), '--settle', String(T.settle)];
-        if (!peer.publishing) {
-          await record('idle', peer, mainConns, round, base, 120_000);
-          continue;
-        }
+      for (const peer of rotate(peers.filter((p) => p.publishing), round - 1)) {
         const phases = ['--phase', `fanout:${T.fanout}`, '--phase', `latency:${T.latency}`, '--phase', `overload:${T.overload}`];
         const pub = [...publishArgs(peer), '--publishers', String(PUBLISHERS), '--lag-cap', String(LAG_CAP), '--rate', '10', '--drain', String(T.drain)];
-        await record('suite', peer, mainConns, round, [...base, ...phases, ...pub], 300_000);
+        await record('suite', peer, mainConns, round, ['--conns', String(mainConns), ...phases, ...pub], 300_000);
       }
     }
     if (want('fanout')) {
@@ -168,7 +248,10 @@ async function main(): Promise<void> {
     }
     if (want('handshake')) {
       for (const peer of rotate(peers.filter((p) => p.handshake), round - 1)) {
-        await record('handshake', peer, 0, round, ['--mode', 'handshake', '--duration', String(T.handshake), '--concurrency', '64'], 60_000);
+        const args = ['--mode', 'handshake', '--duration', String(T.handshake), '--concurrency', String(HANDSHAKE_CONCURRENCY)];
+        await record('handshake', peer, 0, round, args, 60_000);
+        // Tidings and Socket.IO need a second round trip before the connection is usable; this is the upgrade alone
+        if (peer.proto !== 'ws') await record('handshake', peer, 0, round, [...args, '--upgrade-only'], 60_000);
       }
     }
   }
@@ -186,6 +269,7 @@ async function main(): Promise<void> {
     notes: [
       `Server pinned to CPU ${serverCpu ?? '-'} and the load generator to CPU ${clientCpu ?? '-'} (taskset); open-files hard limit ${nofile}, so at most ${maxConns} connections per run.`,
       `Tidings: built CLI (\`packages/cli/bin/tidings.js serve\`), memory engine, default limits (--max-queue-bytes 1 MiB) except --max-connections 200000.`,
+      `Idle memory: (RSS after − RSS before) ÷ connections, each after a forced GC (SIGUSR2 → gc() in every server); ${T.hold > 0 ? `“settled”: the same with both readings taken after ${T.hold} s idle (by then V8 has shrunk the young generation the connection burst grew).` : '“settled” is measured by full runs only.'} Handshakes: ${HANDSHAKE_CONCURRENCY} concurrent connect → handshake → close loops.`,
       `Publishing over HTTP keep-alive: the Tidings server API (POST /api/publish) or the peer's POST /publish; ${PUBLISHERS} publisher connections; overload keeps at most ${LAG_CAP} broadcasts not yet delivered to every subscriber.`,
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     ],
@@ -220,11 +304,11 @@ function brief(r: LoadgenResult): string {
   const parts: string[] = [];
   const get = (k: string, f: string): unknown => (r[k] as Record<string, unknown> | undefined)?.[f];
   if (r.connected !== undefined) parts.push(`connected ${String(r.connected)}/${String(r.conns)}`);
-  if (r.idle) parts.push(`idle ${String(get('idle', 'bytesPerConn'))} B/conn`);
+  if (r.idle) parts.push(`idle ${String(get('idle', 'bytesPerConn'))} B/conn, settled ${String(get('idle', 'settledBytesPerConn'))}`);
   if (r.fanout) parts.push(`fanout ${String(get('fanout', 'msgsPerSec'))} msg/s (cpu ${String(get('fanout', 'serverCpu'))})`);
   if (r.latency) parts.push(`p50 ${String(get('latency', 'p50Ms'))} p99 ${String(get('latency', 'p99Ms'))} ms`);
   if (r.overload) parts.push(`overload ${String(get('overload', 'msgsPerSec'))} msg/s`);
-  if (r.handshake) parts.push(`handshakes ${String(get('handshake', 'perSec'))}/s`);
+  if (r.handshake) parts.push(`${get('handshake', 'upgradeOnly') === true ? 'upgrades' : 'handshakes'} ${String(get('handshake', 'perSec'))}/s`);
   if (r.closedByServer) parts.push(`closed by server ${String(r.closedByServer)}`);
   return parts.join(', ');
 }

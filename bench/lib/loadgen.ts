@@ -17,13 +17,24 @@ export function buildLoadgen(root: string, outDir: string): string {
 export type LoadgenResult = Record<string, unknown>;
 
 /** Runs the loadgen pinned to `cpu`; resolves with its JSON, rejects with its stderr on failure. */
-export function runLoadgen(bin: string, args: string[], cpu: number | undefined, cwd: string, timeoutMs: number): Promise<LoadgenResult> {
+export function runLoadgen(
+  bin: string, args: string[], cpu: number | undefined, cwd: string, timeoutMs: number,
+  /** Called with each line the loadgen writes to stderr (progress). */
+  onProgress?: (line: string) => void,
+): Promise<LoadgenResult> {
   return new Promise((resolve, reject) => {
     const child = spawnPinned([bin, ...args], cpu, { cwd });
     let out = '';
     let err = '';
+    let partial = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      if (!onProgress) return;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onProgress(line);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

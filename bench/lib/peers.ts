@@ -17,17 +17,19 @@ export interface Peer {
   publishing: boolean;
   /** Whether the peer is measured for WebSocket handshakes per second. */
   handshake: boolean;
+  /** Whether idle memory is measured (the frame-once ws peer is the same server as the naive one when idle). */
+  idle: boolean;
 }
 
 export const PEERS: readonly Peer[] = [
-  { id: 'tidings-ws', label: 'Tidings WebSocket (JSON)', server: 'tidings', proto: 'tws', publishing: true, handshake: true },
-  { id: 'tidings-stomp', label: 'Tidings STOMP over WebSocket', server: 'tidings', proto: 'stomp', publishing: true, handshake: true },
-  { id: 'tidings-sse', label: 'Tidings SSE', server: 'tidings', proto: 'tsse', publishing: true, handshake: false },
-  { id: 'tidings-poll', label: 'Tidings long polling', server: 'tidings', proto: 'tpoll', publishing: false, handshake: false },
-  { id: 'ws-naive', label: 'raw ws, send per client', server: 'ws-naive', proto: 'ws', publishing: true, handshake: true },
-  { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false },
-  { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true },
-  { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false },
+  { id: 'tidings-ws', label: 'Tidings WebSocket (JSON)', server: 'tidings', proto: 'tws', publishing: true, handshake: true, idle: true },
+  { id: 'tidings-stomp', label: 'Tidings STOMP over WebSocket', server: 'tidings', proto: 'stomp', publishing: true, handshake: true, idle: true },
+  { id: 'tidings-sse', label: 'Tidings SSE', server: 'tidings', proto: 'tsse', publishing: true, handshake: false, idle: true },
+  { id: 'tidings-poll', label: 'Tidings long polling', server: 'tidings', proto: 'tpoll', publishing: false, handshake: false, idle: true },
+  { id: 'ws-naive', label: 'raw ws, send per client', server: 'ws-naive', proto: 'ws', publishing: true, handshake: true, idle: true },
+  { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false, idle: false },
+  { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true, idle: true },
+  { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false, idle: true },
 ];
 
 export const API_KEY = 'bench';

@@ -10,6 +10,8 @@ export interface RunRecord {
   round: number;
   result?: Record<string, unknown>;
   error?: string;
+  /** Share of the CPUs other work used just before the run (0–1). */
+  busyBefore?: number;
 }
 
 export interface PeerInfo {
@@ -27,8 +29,17 @@ export interface PeerSummary {
   /** True when a latency quantile is only a lower bound (copies still missing after the drain). */
   latencyLowerBound?: boolean;
   delivered?: number;
+  /** RSS per idle connection right after connecting, and after the hold (V8 has shrunk its heap). */
   idleBytes?: number;
+  idleSettledBytes?: number;
+  /** Connections made usable per second (the protocol's own handshake included), and bare WebSocket upgrades. */
   handshakes?: number;
+  upgrades?: number;
+  /** Delivered messages per second of server CPU (fan-out at the main size, overload): robust to other load on the machine. */
+  fanoutPerCpu?: number;
+  overloadPerCpu?: number;
+  /** Server CPU use (cores) during the fan-out phase at the main size. */
+  fanoutCpu?: number;
   /** Connections the server closed during the publishing phases (slow consumers), summed over rounds. */
   closedByServer: number;
   errors: string[];
@@ -81,12 +92,22 @@ export function summarize(runs: readonly RunRecord[]): Summary {
     }
     const r = run.result;
     if (run.kind === 'handshake') {
-      push(run.peer, 'handshakes', num(r, 'handshake', 'perSec'));
+      const upgradeOnly = bool(r, 'handshake', 'upgradeOnly');
+      push(run.peer, upgradeOnly ? 'upgrades' : 'handshakes', num(r, 'handshake', 'perSec'));
       continue;
     }
     push(run.peer, `fanout:${run.conns}`, num(r, 'fanout', 'msgsPerSec'));
     push(run.peer, 'idleBytes', num(r, 'idle', 'bytesPerConn'));
+    push(run.peer, 'idleSettledBytes', num(r, 'idle', 'settledBytesPerConn'));
     if (run.kind === 'suite') {
+      const perCpu = (phase: string): number | undefined => {
+        const m = num(r, phase, 'msgsPerSec');
+        const c = num(r, phase, 'serverCpu');
+        return m !== undefined && c !== undefined && c > 0 ? m / c : undefined;
+      };
+      push(run.peer, 'fanoutPerCpu', perCpu('fanout'));
+      push(run.peer, 'overloadPerCpu', perCpu('overload'));
+      push(run.peer, 'fanoutCpu', num(r, 'fanout', 'serverCpu'));
       push(run.peer, 'overload', num(r, 'overload', 'msgsPerSec'));
       push(run.peer, 'p50', num(r, 'latency', 'p50Ms'));
       push(run.peer, 'p99', num(r, 'latency', 'p99Ms'));
@@ -138,17 +159,26 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   addRatio('fanout-socketio', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs Socket.IO`, f('tidings-ws'), f('socketio'), 1.5, 'msg/s');
   addRatio('fanout-ws-frame', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs raw ws (frame built once)`, f('tidings-ws'), f('ws-frame'), 0.9, 'msg/s');
   addRatio('overload-socketio', 'Overload: Tidings WS vs Socket.IO', s['tidings-ws']?.overload, s.socketio?.overload, 8, 'msg/s');
-  const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false): void => {
+  const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false, note = ''): void => {
     results.push({
       id, text, value: v, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : !lowerBound && v <= max,
-      measured: v === undefined ? 'n/a' : `${lowerBound ? '≥ ' : ''}${fmtNum(v / scale, 2)} ${unit}`,
+      measured: v === undefined ? 'n/a' : `${lowerBound ? '≥ ' : ''}${fmtNum(v / scale, 2)} ${unit}${note}`,
     });
   };
-  addMax('idle-ws', 'RSS per idle WebSocket connection (Tidings)', s['tidings-ws']?.idleBytes, 6 * KB, 'KB', KB);
-  addMax('idle-sse', 'RSS per idle SSE connection (Tidings)', s['tidings-sse']?.idleBytes, 5 * KB, 'KB', KB);
-  addMax('idle-poll', 'RSS per waiting long poll (Tidings)', s['tidings-poll']?.idleBytes, 5 * KB, 'KB', KB);
+  const idle = (peer: string, ref: string, max: number, text: string, id: string): void => {
+    const p = s[peer];
+    const settled = p?.idleSettledBytes;
+    const r = ratio(p?.idleBytes, s[ref]?.idleBytes);
+    const note = `${r === undefined ? '' : ` (${r.toFixed(2)}× ${ref})`}${settled === undefined ? '' : `; settled ${fmtNum(settled / KB, 2)} KB`}`;
+    addMax(id, text, p?.idleBytes, max, 'KB', KB, false, note);
+  };
+  idle('tidings-ws', 'ws-naive', 6 * KB, 'RSS per idle WebSocket connection (Tidings)', 'idle-ws');
+  idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
+  idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
   addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
-  addRatio('handshakes', 'WebSocket handshakes per second: Tidings vs raw ws', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
+  addRatio('handshakes', 'WebSocket handshakes per second: Tidings (upgrade + `connect` reply) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
+  const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
+  if (up !== undefined) results[results.length - 1]!.measured += `; upgrade alone ${fmtNum(s['tidings-ws']?.upgrades)}/s = ${up.toFixed(2)}×`;
   return results;
 }
 
@@ -193,7 +223,8 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   for (const n of meta.notes) lines.push(`- ${n}`);
   lines.push('');
   const sizes = meta.fanoutSizes;
-  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), `overload ${c} msg/s`, 'p50', 'p99', 'p999', `idle RSS / conn`, 'handshakes/s'];
+  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), `overload ${c} msg/s`, 'p50', 'p99', 'p999',
+    'idle RSS / conn', 'settled', 'handshakes/s', 'upgrades/s'];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const p of peers) {
@@ -207,9 +238,21 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
       fmtMs(r.p99, r.latencyLowerBound),
       fmtMs(r.p999, r.latencyLowerBound),
       fmtKb(r.idleBytes),
+      fmtKb(r.idleSettledBytes),
       fmtNum(r.handshakes),
+      fmtNum(r.upgrades),
     ];
     lines.push(`| ${row.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push(`Server CPU efficiency at ${c} subscribers (messages delivered per second of server CPU; less sensitive to other work on the machine than the rates above):`);
+  lines.push('');
+  lines.push('| peer | fan-out msg per CPU-s | server CPU in fan-out | overload msg per CPU-s |');
+  lines.push('|---|---:|---:|---:|');
+  for (const p of peers) {
+    const r = s[p.id];
+    if (!r || r.fanoutPerCpu === undefined) continue;
+    lines.push(`| ${p.label} | ${fmtNum(r.fanoutPerCpu)} | ${r.fanoutCpu === undefined ? 'n/a' : r.fanoutCpu.toFixed(2)} | ${fmtNum(r.overloadPerCpu)} |`);
   }
   lines.push('');
   lines.push(`Latency: publish (HTTP API) → receive at ${c} subscribers × 10 broadcasts/s. Copies not delivered within the drain time count as slower than it (≥).`);
@@ -239,34 +282,41 @@ interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
+  /** A dashed line at the target of issue 8, when the panel has one. */
+  target?: { value: number; label: string };
 }
 
-/** A three-panel horizontal bar chart: fan-out, overload, p99 latency (log scale). */
+/** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
 export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number): string {
   const c = fmtConns(conns);
-  const publishing = peers.filter((p) => s[p.id] && (s[p.id]!.fanout[String(conns)] !== undefined || s[p.id]!.p99 !== undefined));
+  const publishing = peers.filter((p) => s[p.id]);
   const isT = (id: string): boolean => id.startsWith('tidings');
   const panels: Panel[] = [
     { title: `Fan-out, ${c} subscribers, 1 msg/broadcast (msg/s)`, log: false,
       values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.fanout[String(conns)], text: fmtNum(s[p.id]!.fanout[String(conns)]), tidings: isT(p.id) })) },
     { title: `Overload, ${c} subscribers (msg/s)`, log: false,
       values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.overload, text: fmtNum(s[p.id]!.overload), tidings: isT(p.id) })) },
-    { title: `p99 publish → receive, ${c} × 10 Hz (ms, log scale)`, log: true,
+    { title: `p99 publish → receive, ${c} × 10 Hz (ms, log scale)`, log: true, target: { value: 100, label: 'target 100 ms' },
       values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.p99, text: fmtMs(s[p.id]!.p99, s[p.id]!.latencyLowerBound), tidings: isT(p.id) })) },
+    { title: `RSS per idle connection, ${c} (KB)`, log: false,
+      values: publishing.map((p) => ({ label: p.label, value: s[p.id]!.idleBytes, text: fmtKb(s[p.id]!.idleBytes), tidings: isT(p.id) })) },
   ];
   const labelW = 210;
   const barW = 230;
   const panelW = labelW + barW + 90;
   const rowH = 22;
   const top = 40;
-  const height = top + publishing.length * rowH + 20;
-  const width = panelW * panels.length;
+  const panelH = top + publishing.length * rowH + 24;
+  const cols = 2;
+  const width = panelW * cols;
+  const height = panelH * Math.ceil(panels.length / cols);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   panels.forEach((panel, i) => {
-    const x0 = i * panelW;
-    out.push(`<text x="${x0 + 10}" y="20" font-weight="bold">${esc(panel.title)}</text>`);
+    const x0 = (i % cols) * panelW;
+    const y0 = Math.floor(i / cols) * panelH;
+    out.push(`<text x="${x0 + 10}" y="${y0 + 20}" font-weight="bold">${esc(panel.title)}</text>`);
     const vals = panel.values.map((v) => v.value).filter((v): v is number => v !== undefined && v > 0);
     const max = vals.length ? Math.max(...vals) : 1;
     const minLog = panel.log ? Math.log10(Math.max(0.1, Math.min(...vals, 1))) : 0;
@@ -276,8 +326,13 @@ export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number)
       const hi = Math.ceil(Math.log10(max)) || 1;
       return ((Math.log10(Math.max(v, 10 ** lo)) - lo) / Math.max(1, hi - lo)) * barW;
     };
+    if (panel.target && vals.length) {
+      const x = x0 + labelW + scale(panel.target.value);
+      out.push(`<line x1="${x.toFixed(1)}" y1="${y0 + top - 6}" x2="${x.toFixed(1)}" y2="${y0 + panelH - 14}" stroke="#c0392b" stroke-dasharray="4 3"/>`);
+      out.push(`<text x="${(x + 3).toFixed(1)}" y="${y0 + panelH - 4}" fill="#c0392b" font-size="10">${esc(panel.target.label)}</text>`);
+    }
     panel.values.forEach((v, j) => {
-      const y = top + j * rowH;
+      const y = y0 + top + j * rowH;
       out.push(`<text x="${x0 + labelW - 6}" y="${y + 14}" text-anchor="end">${esc(v.label)}</text>`);
       if (v.value !== undefined && v.value > 0) {
         const w = Math.max(1, scale(v.value));

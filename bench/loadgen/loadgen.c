@@ -18,14 +18,20 @@
  *   sio     Socket.IO 4 / Engine.IO 4 over WebSocket only (/socket.io/?EIO=4&transport=websocket)
  *   sse     a plain node:http SSE server (/sse)
  *
- * Modes (--mode):
+ * What it measures, after connecting --conns subscribers (phases run in order on the same connections):
+ *   --idle             the server's RSS per connection (--pid; --gc-signal makes it collect first),
+ *                      against --rss-before (KB) or its own reading before connecting; with --hold S,
+ *                      again after S more idle seconds, against --rss-settled-before
+ *   --phase NAME:SECONDS, NAME one of
  *   fanout    saturation, one message per broadcast: broadcast n+1 is published as soon as the
  *             first copy of broadcast n arrives, so the server always has exactly one to fan out
  *   overload  --publishers connections publish back to back (each waits only for its HTTP
  *             answer), bounded by --lag-cap broadcasts not yet delivered to every subscriber
  *   latency   open loop: --rate broadcasts per second; publish time -> receive time per message
- *   idle      connect, subscribe, then measure the server's RSS per connection (--pid)
- *   handshake --concurrency parallel connect/handshake/close loops; completed handshakes per second
+ * or, instead, --mode handshake: --concurrency parallel connect/handshake/close loops for
+ *   --duration seconds; completed handshakes per second (a handshake ends when the client could
+ *   use the connection: 101 for raw WebSocket, the connect reply for Tidings, CONNECTED for STOMP,
+ *   the namespace connect for Socket.IO; with --upgrade-only, the 101 for every protocol)
  *
  * Every published message is a 100-byte JSON object {"bt":<µs, CLOCK_MONOTONIC>,"seq":<n>,"p":"…"};
  * a message is counted wherever the text "bt": appears in what a subscriber receives.
@@ -87,12 +93,14 @@ static int pub_tidings = 0; /* wrap in {"channel":"bench","data":…} */
 static int conns_wanted = 1000;
 static int sources = 16;
 static int publishers = 4;
-static double duration = 5, warmup = 1, rate = 10, settle = 3, drain_max = 10, ready_timeout = 60;
+static double duration = 5, warmup = 1, rate = 10, settle = 3, drain_max = 10, ready_timeout = 60, hold = 0;
 static int lag_cap = 200;
 static int concurrency = 64;
 static int connect_batch = 256;
 static int server_pid = 0;
 static int gc_signal = 0;
+static long rss_before_kb = -1, rss_settled_before_kb = -1; /* baselines taken by the caller */
+static int upgrade_only = 0; /* handshake mode: done at 101 whatever the protocol */
 
 /* ---------- state ---------- */
 static int ep;
@@ -364,6 +372,10 @@ static void on_open(conn *c) {
       "SUBSCRIBE\nid:0\ndestination:/topic/bench\nack:auto\nreceipt:r1\n\n";
   static const char STOMP_CONNECT[] = "CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:0,0\n\n";
   int hs = mode == M_HANDSHAKE;
+  if (hs && upgrade_only) {
+    mark_ready(c);
+    return;
+  }
   switch (proto) {
     case P_TWS:
       if (hs) ws_send(c, 1, TWS_CONNECT, sizeof TWS_CONNECT - 1);
@@ -845,7 +857,7 @@ static void usage(void) {
           "               [--phase fanout|overload|latency:SECONDS]... | --mode handshake\n"
           "  [--path P] [--sources K] [--pub-path P] [--pub-key K] [--pub-tidings] [--publishers P]\n"
           "  [--warmup S] [--rate R] [--lag-cap N] [--drain S] [--pid PID] [--gc-signal SIG]\n"
-          "  [--settle S] [--concurrency K] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
+          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
   exit(2);
 }
 
@@ -943,6 +955,7 @@ int main(int argc, char **argv) {
       else usage();
       phase_s[nphases++] = colon ? atof(colon + 1) : 5;
     } else if (strcmp(a, "--idle") == 0) idle = 1;
+    else if (strcmp(a, "--upgrade-only") == 0) upgrade_only = 1;
     else if (OPT("--proto")) {
       if (!strcmp(v, "tws")) proto = P_TWS;
       else if (!strcmp(v, "stomp")) proto = P_STOMP;
@@ -968,6 +981,9 @@ int main(int argc, char **argv) {
     else if (OPT("--pid")) server_pid = atoi(v);
     else if (OPT("--gc-signal")) gc_signal = atoi(v);
     else if (OPT("--settle")) settle = atof(v);
+    else if (OPT("--hold")) hold = atof(v);
+    else if (OPT("--rss-before")) rss_before_kb = atol(v);
+    else if (OPT("--rss-settled-before")) rss_settled_before_kb = atol(v);
     else if (OPT("--concurrency")) concurrency = atoi(v);
     else if (OPT("--connect-batch")) connect_batch = atoi(v);
     else if (OPT("--ready-timeout")) ready_timeout = atof(v);
@@ -1001,17 +1017,17 @@ int main(int argc, char **argv) {
       loop_once(1);
     }
     double cpu1 = cpu_seconds(server_pid), self1 = self_cpu();
-    printf("{\"proto\":\"%s\",\"handshake\":{\"handshakes\":%llu,\"seconds\":%.3f,\"perSec\":%.1f,\"errors\":%llu,"
+    printf("{\"proto\":\"%s\",\"handshake\":{\"upgradeOnly\":%s,\"handshakes\":%llu,\"seconds\":%.3f,\"perSec\":%.1f,\"errors\":%llu,"
            "\"concurrency\":%d,\"serverCpu\":%.3f,\"clientCpu\":%.3f}}\n",
-           proto_name(), (unsigned long long)handshakes, duration, (double)handshakes / duration,
+           proto_name(), upgrade_only ? "true" : "false", (unsigned long long)handshakes, duration, (double)handshakes / duration,
            (unsigned long long)handshake_errors, concurrency, cpu0 >= 0 ? (cpu1 - cpu0) / duration : -1,
            (self1 - self0) / duration);
     return 0;
   }
 
   mode = M_IDLE;
-  long before = -1;
-  if (idle && server_pid) {
+  long before = rss_before_kb;
+  if (idle && server_pid && before < 0) {
     if (gc_signal) kill(server_pid, gc_signal);
     usleep(1000000);
     before = rss_kb(server_pid);
@@ -1030,8 +1046,23 @@ int main(int argc, char **argv) {
     }
     long after = rss_kb(server_pid);
     int live = live_subs();
-    printf(",\"idle\":{\"rssBeforeKb\":%ld,\"rssAfterKb\":%ld,\"live\":%d,\"bytesPerConn\":%.1f}", before, after, live,
+    printf(",\"idle\":{\"rssBeforeKb\":%ld,\"rssAfterKb\":%ld,\"live\":%d,\"bytesPerConn\":%.1f", before, after, live,
            live > 0 && before > 0 ? (double)(after - before) * 1024.0 / live : -1);
+    fprintf(stderr, "loadgen: idle measured\n");
+    if (hold > 0) {
+      /* keep the connections idle while V8's memory reducer shrinks the heap, then measure again */
+      run_for(now_us() + (uint64_t)(hold * 1e6), NULL);
+      if (gc_signal) {
+        kill(server_pid, gc_signal);
+        run_for(now_us() + 1000000, NULL);
+      }
+      long settled = rss_kb(server_pid);
+      long base = rss_settled_before_kb > 0 ? rss_settled_before_kb : before;
+      live = live_subs();
+      printf(",\"holdSeconds\":%.1f,\"settledRssBeforeKb\":%ld,\"settledRssKb\":%ld,\"settledBytesPerConn\":%.1f", hold, base,
+             settled, live > 0 && base > 0 ? (double)(settled - base) * 1024.0 / live : -1);
+    }
+    printf("}");
   }
   if (nphases > 0) {
     if (subs_ready == 0) {

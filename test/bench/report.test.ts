@@ -1,0 +1,65 @@
+// The benchmark report's arithmetic (medians, ratios, target verdicts); the benchmarks themselves
+// are not part of the test suite (npm run bench).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { evaluateTargets, median, renderMarkdown, summarize, type RunRecord } from '../../bench/lib/report.js';
+
+const suite = (peer: string, round: number, fanout: number, overload: number, p99: number, lower = false): RunRecord => ({
+  kind: 'suite', peer, conns: 10000, round,
+  result: {
+    fanout: { msgsPerSec: fanout, serverCpu: 0.5 },
+    overload: { msgsPerSec: overload, serverCpu: 1 },
+    latency: { p50Ms: p99 / 2, p99Ms: p99, p999Ms: p99 * 1.1, delivered: 1, p99LowerBound: lower },
+    closedByServer: 0,
+  },
+});
+const idle = (peer: string, bytes: number, settled: number): RunRecord => ({
+  kind: 'idle', peer, conns: 10000, round: 1, result: { idle: { bytesPerConn: bytes, settledBytesPerConn: settled }, closedByServer: 0 },
+});
+const hs = (peer: string, perSec: number, upgradeOnly = false): RunRecord => ({
+  kind: 'handshake', peer, conns: 0, round: 1, result: { handshake: { perSec, upgradeOnly } },
+});
+
+describe('bench report', () => {
+  it('takes medians over rounds', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+    assert.equal(median([]), undefined);
+    const s = summarize([suite('a', 1, 100, 1000, 50), suite('a', 2, 300, 3000, 70), suite('a', 3, 200, 2000, 60)]);
+    assert.equal(s.a?.fanout['10000'], 200);
+    assert.equal(s.a?.overload, 2000);
+    assert.equal(s.a?.p99, 60);
+    assert.equal(s.a?.fanoutPerCpu, 400);
+  });
+
+  it('computes every target ratio and verdict', () => {
+    const s = summarize([
+      suite('tidings-ws', 1, 120, 900, 80), suite('socketio', 1, 60, 100, 9000, true), suite('ws-frame', 1, 130, 1100, 120),
+      idle('tidings-ws', 7000, 4000), idle('ws-naive', 6500, 3500), idle('tidings-sse', 4000, 2000), idle('sse', 10000, 8000),
+      hs('tidings-ws', 5000), hs('tidings-ws', 9000, true), hs('ws-naive', 10000),
+    ]);
+    const t = Object.fromEntries(evaluateTargets(s, 10000).map((r) => [r.id, r]));
+    assert.equal(t['fanout-socketio']?.value, 2);
+    assert.equal(t['fanout-socketio']?.met, true);
+    assert.ok(Math.abs(t['fanout-ws-frame']!.value! - 120 / 130) < 1e-9);
+    assert.equal(t['fanout-ws-frame']?.met, true);
+    assert.equal(t['overload-socketio']?.value, 9);
+    assert.equal(t['idle-ws']?.met, false);
+    assert.match(t['idle-ws']!.measured, /1\.08× ws-naive\); settled 3\.91 KB/);
+    assert.equal(t['idle-sse']?.met, true);
+    assert.equal(t['idle-poll']?.met, undefined);
+    assert.equal(t['p99']?.met, true);
+    assert.equal(t['handshakes']?.value, 0.5);
+    assert.equal(t['handshakes']?.met, false);
+    assert.match(t['handshakes']!.measured, /upgrade alone 9,000\/s = 0\.90×/);
+  });
+
+  it('never calls a lower-bound latency a pass', () => {
+    const s = summarize([suite('tidings-ws', 1, 1, 1, 50, true)]);
+    assert.equal(evaluateTargets(s, 10000).find((r) => r.id === 'p99')?.met, false);
+    const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }], s, {
+      date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
+    }, 'chart.svg');
+    assert.match(md, /\| T \| 1 \| 1 \| 25 ms \| ≥ 50 ms \| ≥ 55 ms \|/);
+  });
+});
