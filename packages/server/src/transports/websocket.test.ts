@@ -25,19 +25,23 @@ describe('textFrame', () => {
   it('frames messages joined by newlines at every length encoding', () => {
     for (const size of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {
       const a = Buffer.alloc(size, 'a');
-      assert.deepEqual(parse(textFrame([a])), [a.toString()], `one message of ${size}`);
+      assert.deepEqual(parse(textFrame(a)), [a.toString()], `one message of ${size}`);
       const b = Buffer.from('{"b":1}');
-      assert.deepEqual(parse(textFrame([a, b])), [`${a.toString()}\n{"b":1}`], `two messages, ${size}`);
+      assert.deepEqual(parse(textFrame(a, [b])), [`${a.toString()}\n{"b":1}`], `two messages, ${size}`);
+      assert.deepEqual(parse(textFrame(b, [a, b])), [`{"b":1}\n${a.toString()}\n{"b":1}`], `three messages, ${size}`);
     }
   });
 
   it('reuses the frame for the same messages and rebuilds for others', () => {
     const m1 = Buffer.from('{"x":1}');
     const m2 = Buffer.from('{"x":2}');
-    const f1 = textFrame([m1, m2]);
-    assert.equal(textFrame([m1, m2]), f1);
-    assert.notEqual(textFrame([m1]), f1);
-    assert.notEqual(textFrame([m1, Buffer.from('{"x":2}')]), f1);
-    assert.deepEqual(parse(textFrame([m2, m1])), ['{"x":2}\n{"x":1}']);
+    const f1 = textFrame(m1, [m2]);
+    assert.equal(textFrame(m1, [m2]), f1);
+    const single = textFrame(m1);
+    assert.notEqual(single, f1);
+    assert.equal(textFrame(m1), single);
+    assert.notEqual(textFrame(m1, [Buffer.from('{"x":2}')]), f1);
+    assert.notEqual(textFrame(m1, [m2, m2]), textFrame(m1, [m2]));
+    assert.deepEqual(parse(textFrame(m2, [m1])), ['{"x":2}\n{"x":1}']);
   });
 });

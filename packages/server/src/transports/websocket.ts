@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
-const NO_MESSAGES: Buffer[] = [];
 const NEWLINE = 0x0a;
 
 /**
@@ -11,24 +10,23 @@ const NEWLINE = 0x0a;
  * messages (the same Buffer objects): the frame is then built once and its bytes written to every
  * socket. Comparing by identity costs one pointer comparison per message.
  */
-let lastMessages: Buffer[] = NO_MESSAGES;
+let lastFirst: Buffer | undefined;
+let lastRest: Buffer[] | undefined;
 let lastFrame: Buffer | undefined;
 
-/** One unmasked, final text frame (RFC 6455 §5.2) holding `messages` separated by `\n`. */
-export function textFrame(messages: Buffer[]): Buffer {
-  const n = messages.length;
-  if (lastFrame !== undefined && n === lastMessages.length) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (messages[i] !== lastMessages[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return lastFrame;
-  }
-  let length = n - 1;
-  for (let i = 0; i < n; i++) length += messages[i]!.length;
+function sameAsLast(first: Buffer, rest: Buffer[] | undefined): boolean {
+  if (first !== lastFirst) return false;
+  if (rest === undefined || lastRest === undefined) return rest === lastRest;
+  if (rest.length !== lastRest.length) return false;
+  for (let i = 0; i < rest.length; i++) if (rest[i] !== lastRest[i]) return false;
+  return true;
+}
+
+/** One unmasked, final text frame (RFC 6455 §5.2) holding `first` and `rest`, separated by `\n`. */
+export function textFrame(first: Buffer, rest?: Buffer[]): Buffer {
+  if (lastFrame !== undefined && sameAsLast(first, rest)) return lastFrame;
+  let length = first.length;
+  if (rest !== undefined) for (let i = 0; i < rest.length; i++) length += 1 + rest[i]!.length;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = 0x81;
@@ -42,12 +40,15 @@ export function textFrame(messages: Buffer[]): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  let at = header;
-  for (let i = 0; i < n; i++) {
-    if (i > 0) frame[at++] = NEWLINE;
-    at += messages[i]!.copy(frame, at);
+  let at = header + first.copy(frame, header);
+  if (rest !== undefined) {
+    for (let i = 0; i < rest.length; i++) {
+      frame[at++] = NEWLINE;
+      at += rest[i]!.copy(frame, at);
+    }
   }
-  lastMessages = messages;
+  lastFirst = first;
+  lastRest = rest;
   lastFrame = frame;
   return frame;
 }
@@ -65,7 +66,9 @@ export function textFrame(messages: Buffer[]): Buffer {
 export class WebSocketTransport implements Transport, Flushable {
   /** Set false by each ping, true by each pong; see the endpoint's heartbeat sweep. */
   alive = true;
-  private queue: Buffer[] = NO_MESSAGES;
+  /** What this tick queued: the first message, and any further ones (no array for the usual single one). */
+  private first: Buffer | undefined = undefined;
+  private rest: Buffer[] | undefined = undefined;
   private queuedBytes = 0;
   private closed = false;
 
@@ -86,29 +89,33 @@ export class WebSocketTransport implements Transport, Flushable {
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
-    if (this.queue === NO_MESSAGES) {
-      this.queue = [message];
+    if (this.first === undefined) {
+      this.first = message;
       scheduleFlush(this);
+    } else if (this.rest === undefined) {
+      this.rest = [message];
     } else {
-      this.queue.push(message);
+      this.rest.push(message);
     }
     this.queuedBytes += message.length + 1;
     return this.queuedBytes + this.raw.writableLength <= this.maxQueueBytes;
   }
 
   flush(): void {
-    const queue = this.queue;
-    if (queue === NO_MESSAGES) return;
-    this.queue = NO_MESSAGES;
+    const { first, rest } = this;
+    if (first === undefined) return;
+    this.first = undefined;
+    this.rest = undefined;
     this.queuedBytes = 0;
-    if (this.socket.readyState === 1 /* OPEN */) this.raw.write(textFrame(queue));
+    if (this.socket.readyState === 1 /* OPEN */) this.raw.write(textFrame(first, rest));
   }
 
   /** Flushes and closes; a queue over its limit is dropped instead, as the client cannot take it. */
   close(code: number, reason: string): void {
     if (this.closed) return;
     if (this.queuedBytes + this.socket.bufferedAmount > this.maxQueueBytes) {
-      this.queue = NO_MESSAGES;
+      this.first = undefined;
+      this.rest = undefined;
       this.queuedBytes = 0;
     }
     this.flush();
