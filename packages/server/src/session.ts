@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
+import { SmallMap } from './small-map.js';
 import type { Timed, TimerWheel } from './timer.js';
 import type { Transport } from './transports/transport.js';
 
@@ -57,7 +58,7 @@ export class Session implements Subscriber, Timed {
   user = '';
   private state: State = 'connecting';
   private credentials: Credentials | undefined;
-  private readonly subs = new Map<string, Subscription>();
+  private readonly subs = new SmallMap<Subscription>();
   private timerHandle = -1;
   private dueAt = 0;
   private refreshRequested = false;
