@@ -64,6 +64,7 @@
 enum proto { P_TWS, P_STOMP, P_TSSE, P_TPOLL, P_WS, P_SIO, P_SSE };
 enum mode { M_FANOUT, M_OVERLOAD, M_LATENCY, M_IDLE, M_HANDSHAKE };
 enum kind { K_SUB, K_PUB };
+#define PEND_MAX 32 /* requests one publisher connection may have unanswered */
 enum state { S_CONNECTING, S_HEADERS, S_OPEN, S_CLOSED };
 
 typedef struct conn {
@@ -79,6 +80,9 @@ typedef struct conn {
   uint32_t out_len, out_cap;
   uint32_t http_body_left; /* publisher / poll: body bytes of the current response still to skip */
   uint32_t outstanding;    /* publisher: requests without an answer */
+  uint32_t pend_head;      /* publisher: index in pend of the oldest unanswered request */
+  int pub_index;           /* publisher: slot in pubs */
+  int64_t pend[PEND_MAX];  /* publisher: broadcasts of the unanswered requests, oldest first */
   uint64_t started;        /* handshake mode: when the connect began (µs) */
 } conn;
 
@@ -114,7 +118,8 @@ static uint64_t t_window_start, t_window_end;
 static uint64_t handshakes, handshake_errors;
 static conn **pubs;
 static int pub_rr;
-static uint64_t pub_sent, pub_answered, pub_errors;
+static uint64_t pub_sent, pub_answered, pub_errors, pub_reconnects;
+static int64_t pubs_lost, pubs_lost_measured; /* broadcasts whose request died with its connection */
 static int64_t seq_next = 1;      /* next broadcast to publish */
 static int64_t seq_measure_from = 1; /* broadcasts from here on are measured (latency) */
 static int64_t seq_measure_to = INT64_MAX;
@@ -292,6 +297,7 @@ static conn *conn_open(int kind, int index) {
 }
 
 static void sub_lost(conn *c);
+static void pub_lost(conn *c);
 
 static void conn_close(conn *c) {
   if (c->state == S_CLOSED) return;
@@ -309,7 +315,7 @@ static void conn_close(conn *c) {
       sub_lost(c);
     }
   } else {
-    pub_errors++;
+    pub_lost(c);
   }
   buf_free(&c->in, &c->in_len, &c->in_cap);
   buf_free(&c->sb, &c->sb_len, &c->sb_cap);
@@ -424,6 +430,7 @@ static void on_copy(uint64_t bt, int64_t seq, uint64_t t) {
   msgs_total++;
   if (measuring && t >= t_window_start && t < t_window_end) msgs_window++;
   if (seq > 0 && seq < seq_next && seq > seq_done && seq_next - seq < RING) {
+    if (seq_count[seq % RING] == UINT32_MAX) return; /* counted as lost with its publisher connection */
     seq_count[seq % RING]++;
     if (seq == seq_done + 1) advance_done();
   }
@@ -650,6 +657,7 @@ static void publish_one(conn *c, uint64_t t) {
   int k = snprintf(req, sizeof req,
                    "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-API-Key: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                    pub_path, port, pub_key, plen, payload);
+  c->pend[(c->pend_head + c->outstanding) % PEND_MAX] = seq;
   c->outstanding++;
   pub_sent++;
   conn_send(c, req, (uint32_t)k);
@@ -675,7 +683,10 @@ static void on_pub_input(conn *c, const char *p, uint32_t n) {
     }
     c->http_body_left = content_length(c->in + off, hl);
     off += hl;
-    if (c->outstanding) c->outstanding--;
+    if (c->outstanding) {
+      c->outstanding--;
+      c->pend_head = (c->pend_head + 1) % PEND_MAX;
+    }
     pub_answered++;
   }
   buf_consume(c->in, &c->in_len, off);
@@ -697,7 +708,7 @@ static conn *any_publisher(void) {
   if (c) return c;
   for (int i = 0; i < publishers; i++) {
     c = pubs[(pub_rr + i) % publishers];
-    if (c->state == S_OPEN) {
+    if (c->state == S_OPEN && c->outstanding < PEND_MAX) {
       pub_rr = (pub_rr + i + 1) % publishers;
       return c;
     }
@@ -758,11 +769,35 @@ static int connect_all(void) {
   return subs_ready;
 }
 
+/*
+ * A publisher connection closed (an HTTP server closes keep-alive connections idle for a few
+ * seconds, and may do so just as a request arrives): the broadcasts of its unanswered requests
+ * count as never published, and a new connection takes its place.
+ */
+static void pub_lost(conn *c) {
+  pub_errors++;
+  for (uint32_t i = 0; i < c->outstanding; i++) {
+    int64_t seq = c->pend[(c->pend_head + i) % PEND_MAX];
+    pubs_lost++;
+    if (seq >= seq_measure_from && seq <= seq_measure_to) pubs_lost_measured++;
+    if (seq > seq_done && seq_next - seq < RING) seq_count[seq % RING] = UINT32_MAX;
+  }
+  c->outstanding = 0;
+  advance_done();
+  conn *n = conn_open(K_PUB, c->pub_index);
+  if (n) {
+    n->pub_index = c->pub_index;
+    pubs[c->pub_index] = n;
+    pub_reconnects++;
+  }
+}
+
 static void open_publishers(void) {
   pubs = calloc((size_t)publishers, sizeof *pubs);
   for (int i = 0; i < publishers; i++) {
     pubs[i] = conn_open(K_PUB, i);
     if (!pubs[i]) die("cannot open a publisher connection");
+    pubs[i]->pub_index = i;
   }
   uint64_t deadline = now_us() + 5000000;
   for (;;) {
@@ -866,6 +901,7 @@ static void run_phase(enum mode m, double seconds) {
   mode = m;
   msgs_window = 0;
   pub_errors = 0;
+  pubs_lost_measured = 0;
   memset(hist, 0, sizeof hist);
   lat_count = lat_max = 0;
   seq_measure_from = INT64_MAX;
@@ -887,20 +923,21 @@ static void run_phase(enum mode m, double seconds) {
   run_for(t_window_end, tick);
   double cpu1 = cpu_seconds(server_pid), self1 = self_cpu();
   long rss1 = server_pid ? rss_kb(server_pid) : -1;
-  int64_t measured_pubs = seq_next - seq_at_window;
+  int64_t measured_pubs_sent = seq_next - seq_at_window;
   seq_measure_to = seq_next - 1;
   int live_at_end = live_subs();
   /* let what was published arrive: latency needs every copy; the others just start the next phase clean */
   uint64_t drain_until = now_us() + (uint64_t)((m == M_LATENCY ? drain_max : 3.0) * 1e6);
   while (now_us() < drain_until && seq_done < seq_next - 1 && live_subs() > 0) loop_once(5);
   uint64_t t_drained = now_us();
+  int64_t measured_pubs = measured_pubs_sent - pubs_lost_measured;
   double drained_s = (double)(t_drained - t_window_end) / 1e6;
   measuring = 0;
 
-  printf(",\"%s\":{\"seconds\":%.3f,\"published\":%lld,\"publishErrors\":%llu,\"messages\":%llu,\"msgsPerSec\":%.1f,"
+  printf(",\"%s\":{\"seconds\":%.3f,\"published\":%lld,\"publishLost\":%lld,\"publishConnectionsLost\":%llu,\"messages\":%llu,\"msgsPerSec\":%.1f,"
          "\"serverCpu\":%.3f,\"clientCpu\":%.3f,\"rssEndKb\":%ld,\"closedByServer\":%d,\"drainSeconds\":%.2f",
          m == M_FANOUT ? "fanout" : m == M_OVERLOAD ? "overload" : "latency", seconds, (long long)measured_pubs,
-         (unsigned long long)pub_errors, (unsigned long long)msgs_window, (double)msgs_window / seconds,
+         (long long)pubs_lost_measured, (unsigned long long)pub_errors, (unsigned long long)msgs_window, (double)msgs_window / seconds,
          cpu0 >= 0 ? (cpu1 - cpu0) / seconds : -1, (self1 - self0) / seconds, rss1,
          subs_closed_after_ready - closed_before, drained_s);
   if (m == M_LATENCY) {
