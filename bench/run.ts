@@ -46,14 +46,14 @@ const onlyScenarios = opt('--only')?.split(',');
 const writeDocs = !flag('--no-docs');
 
 const T = quick
-  ? { warmup: 1, fanout: 2, latency: 3, drain: 8, overload: 2, settle: 0.5, hold: 0, handshake: 2, handshakeWarmup: 1.5, extraFanout: 0 }
+  ? { warmup: 1, fanout: 1.5, latency: 2, drain: 4, overload: 1.5, settle: 0.5, hold: 0, handshake: 1.5, handshakeWarmup: 1.5, extraFanout: 0 }
   : { warmup: 1, fanout: 5, latency: 10, drain: 15, overload: 5, settle: 1, hold: 30, handshake: 5, handshakeWarmup: 1, extraFanout: 3 };
 const PUBLISHERS = 16;
 const HANDSHAKE_CONCURRENCY = 128;
 /** The largest fan-out run, when the open-files limit allows it (16 source addresses give ~450k ports). */
 const MAX_CONNS = 50_000;
 /** How long a run waits for other work on the machine to calm down before it starts anyway. */
-const QUIET_WAIT_MS = quick ? 3000 : 20_000;
+const QUIET_WAIT_MS = quick ? 2000 : 20_000;
 const LAG_CAP = 200;
 const SIGUSR2 = 12;
 
@@ -139,7 +139,7 @@ async function waitQuiet(maxMs: number): Promise<number> {
 }
 
 /** --quick spends at most this long waiting for quiet in the whole run, to stay under 3 minutes. */
-let quietBudgetMs = quick ? 15_000 : Infinity;
+let quietBudgetMs = quick ? 8_000 : Infinity;
 
 /** The server's RSS in KB after a full collection (SIGUSR2, see bench/peers/gc-hook.mjs). */
 async function collectedRssKb(pid: number): Promise<number> {
