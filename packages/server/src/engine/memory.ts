@@ -10,6 +10,19 @@ interface ChannelState {
   pubs: Publication[];
   /** When the held publications expire (ms). */
   expireAt: number;
+  /** When the channel may be forgotten if no client of this node subscribes to it (ms). */
+  keepUntil: number;
+}
+
+export interface MemoryEngineOptions {
+  /**
+   * Seconds a channel's offset and epoch are kept after its last publication (at least as long as
+   * its history). A channel idle for longer, with no subscriber on this node, is forgotten: its next
+   * publication starts a new epoch, as with the Redis engine's `metaTtl`. Default 30 days.
+   */
+  metaTtl?: number;
+  /** Milliseconds between sweeps for forgotten channels, expired history and idempotency keys. Default 60 000. */
+  sweepInterval?: number;
 }
 
 interface Remembered {
@@ -26,7 +39,8 @@ export function newEpoch(): string {
 /**
  * The single-process engine: everything lives in this process's memory and is gone when it exits
  * (a restart gives every channel a new epoch, so clients learn `recovered: false`).
- * Delivery to the handler is synchronous, inside `publish`.
+ * Delivery to the handler is synchronous, inside `publish`. A periodic sweep frees what has expired,
+ * so memory follows the channels in use rather than every channel ever published to.
  */
 export class MemoryEngine implements Engine {
   readonly name = 'memory';
@@ -37,9 +51,23 @@ export class MemoryEngine implements Engine {
   private readonly presenceByChannel = new Map<string, Map<string, ClientInfo>>();
   /** Insertion-ordered, so expired keys are found at the front. */
   private readonly idempotency = new Map<string, Remembered>();
+  private readonly metaTtlMs: number;
+  private readonly sweepIntervalMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryEngineOptions = {}) {
+    this.metaTtlMs = (options.metaTtl ?? 30 * 24 * 3600) * 1000;
+    this.sweepIntervalMs = options.sweepInterval ?? 60_000;
+    if (!(this.metaTtlMs > 0)) throw new TypeError('metaTtl must be > 0 seconds');
+    if (!(this.sweepIntervalMs > 0)) throw new TypeError('sweepInterval must be > 0 ms');
+  }
 
   async start(handler: EngineHandler): Promise<void> {
     this.handler = handler;
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.sweep(Date.now()), this.sweepIntervalMs);
+      this.sweeper.unref();
+    }
   }
 
   isReady(): boolean {
@@ -61,6 +89,7 @@ export class MemoryEngine implements Engine {
     const pub: Publication = { channel, offset: st.offset + 1, epoch: st.epoch, data, time: now };
     if (options.info) pub.info = options.info;
     st.offset = pub.offset;
+    st.keepUntil = now + Math.max(this.metaTtlMs, options.historyTtl * 1000);
     if (options.historySize > 0) {
       st.pubs.push(pub);
       if (st.pubs.length > options.historySize) st.pubs.splice(0, st.pubs.length - options.historySize);
@@ -133,17 +162,27 @@ export class MemoryEngine implements Engine {
 
   async close(): Promise<void> {
     this.handler = undefined;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private state(channel: string, now: number): ChannelState {
     let st = this.channels.get(channel);
     if (!st) {
-      st = { epoch: newEpoch(), offset: 0, pubs: [], expireAt: 0 };
+      st = { epoch: newEpoch(), offset: 0, pubs: [], expireAt: 0, keepUntil: now + this.metaTtlMs };
       this.channels.set(channel, st);
     } else if (st.pubs.length > 0 && now >= st.expireAt) {
       st.pubs = [];
     }
     return st;
+  }
+
+  private sweep(now: number): void {
+    for (const [channel, st] of this.channels) {
+      if (st.keepUntil <= now && !this.subscribed.has(channel)) this.channels.delete(channel);
+      else if (st.pubs.length > 0 && now >= st.expireAt) st.pubs = [];
+    }
+    this.forgetExpiredKeys(now);
   }
 
   private forgetExpiredKeys(now: number): void {
