@@ -41,6 +41,18 @@ describe('JWT authentication and channel permissions', () => {
     c.close();
   });
 
+  it('gives an identity-provider subject such as auth0|42 its user: and inbox: channels', async () => {
+    const c = await WsClient.open(t.wsUrl);
+    const res = await c.command<ConnectResult>('connect', { token: await makeToken('auth0|42') });
+    assert.equal(res.user, 'auth0|42');
+    await c.command<SubscribeResult>('subscribe', { channel: 'user:auth0|42' });
+    await c.command<SubscribeResult>('subscribe', { channel: 'inbox:auth0|42' });
+    await assert.rejects(c.command('subscribe', { channel: 'user:auth0|43' }), (e: ReplyError) => e.error.code === 103);
+    await t.publish('user:auth0|42', { hello: 'auth0' });
+    await c.until(() => c.pushes('publication').length === 1);
+    c.close();
+  });
+
   it('refuses anonymous connections on owner and authenticated namespaces, allows the default one', async () => {
     const c = await WsClient.connect(t.wsUrl);
     await assert.rejects(c.command('subscribe', { channel: 'user:42' }), (e: ReplyError) => e.error.code === 103);

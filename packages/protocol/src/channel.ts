@@ -1,12 +1,15 @@
 /**
  * Channel naming rules, shared by server and client.
  *
- * A channel name is 1–255 characters from `A–Z a–z 0–9 _ - . : @ = , /`.
+ * A channel name is 1–255 characters from `A–Z a–z 0–9 _ - . : @ = , / |` (`|` lets identity
+ * providers' subjects such as `auth0|123` name `user:` and `inbox:` channels).
  * The namespace is the part before the first `:` (`chat:lobby` → `chat`);
  * a name without `:` is in the default namespace (``).
  */
 export const MAX_CHANNEL_LENGTH = 255;
-const CHANNEL_RE = /^[A-Za-z0-9_\-.:@=,/]+$/;
+const CHANNEL_RE = /^[A-Za-z0-9_\-.:@=,/|]+$/;
+/** The allowed characters, for error messages. */
+export const CHANNEL_CHARS = 'A–Z a–z 0–9 _ - . : @ = , / |';
 
 export function isValidChannel(name: string): boolean {
   return name.length > 0 && name.length <= MAX_CHANNEL_LENGTH && CHANNEL_RE.test(name);

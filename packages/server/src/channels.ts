@@ -1,4 +1,4 @@
-import { ErrorCode, channelKey, isValidChannel, namespaceOf } from '@tidings/protocol';
+import { CHANNEL_CHARS, ErrorCode, channelKey, isValidChannel, namespaceOf } from '@tidings/protocol';
 import { TidingsError } from './errors.js';
 import type { NamespaceOptions } from './options.js';
 
@@ -15,7 +15,7 @@ export class ChannelPolicy {
   /** The channel's namespace options; throws invalid_channel or unknown_channel. */
   resolve(channel: string): NamespaceOptions {
     if (!isValidChannel(channel)) {
-      throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}: use 1–255 of A–Z a–z 0–9 _ - . : @ = , /`);
+      throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}: use 1–255 of ${CHANNEL_CHARS}`);
     }
     const ns = this.namespaces[namespaceOf(channel)];
     if (!ns) throw new TidingsError(ErrorCode.UnknownChannel, `unknown namespace ${JSON.stringify(namespaceOf(channel))} in channel ${channel}`);

@@ -1,4 +1,4 @@
-import { ErrorCode, isValidChannel, type InboxEvent, type Notification } from '@tidings/protocol';
+import { CHANNEL_CHARS, ErrorCode, isValidChannel, type InboxEvent, type Notification } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../publisher.js';
@@ -16,7 +16,7 @@ export function inboxChannel(user: string): string {
 /** Throws bad_request unless `user` can own an inbox (its channel name must be valid). */
 export function checkUser(user: unknown): string {
   if (typeof user !== 'string' || user === '' || user.length > 200 || !isValidChannel(inboxChannel(user))) {
-    throw badRequest(`invalid user id ${JSON.stringify(user)}: 1–200 characters of A–Z a–z 0–9 _ - . : @ = , /`);
+    throw badRequest(`invalid user id ${JSON.stringify(user)}: 1–200 characters of ${CHANNEL_CHARS}`);
   }
   return user;
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, isValidChannel } from '@tidings/protocol';
+import { CHANNEL_CHARS, ErrorCode, isValidChannel } from '@tidings/protocol';
 import { StompError } from './errors.js';
 
 /**
@@ -20,7 +20,7 @@ const USER_QUEUE = '/user/queue/';
 function checkName(destination: string, name: string): string {
   if (!isValidChannel(name)) {
     throw new StompError(`invalid destination ${JSON.stringify(destination.slice(0, 80))}`, ErrorCode.InvalidChannel,
-      undefined, 'names after the prefix are 1–255 of A–Z a–z 0–9 _ - . : @ = , /');
+      undefined, `names after the prefix are 1–255 of ${CHANNEL_CHARS}`);
   }
   return name;
 }
