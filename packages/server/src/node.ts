@@ -21,13 +21,17 @@ import { Session } from './session.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerPreflight } from './http/cors.js';
+import { FrontDoor } from './http/front-door.js';
+import type { RequestHead } from './http/request-head.js';
+import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
-import { handlePoll } from './transports/poll.js';
+import { PollEndpoint } from './transports/poll.js';
 import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint, destroyOnError } from './transports/ws-endpoint.js';
 
 const HTTP_TRANSPORTS = new Set(['/sse', '/stream', '/poll', '/emulation']);
+const RESPONSE_TRANSPORTS = new Set(['/sse', '/stream', '/poll']);
 const FORWARD_TIMEOUT_MS = 3000;
 
 export interface TidingsNodeInit extends ServerOptionsInput {
@@ -58,6 +62,8 @@ export class TidingsNode implements EngineHandler, Timed {
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
+  private readonly polls: PollEndpoint;
+  private readonly door: FrontDoor;
   private readonly sessions = new Map<string, Session>();
   /** This node's id, for answers to forwarded commands. */
   readonly id = randomUUID();
@@ -80,8 +86,10 @@ export class TidingsNode implements EngineHandler, Timed {
     this.stomp = new StompBroker(this);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
+    this.polls = new PollEndpoint(this);
     this.http = createServer((req, res) => this.handleRequest(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.door = new FrontDoor(this.http, this);
   }
 
   get draining(): boolean {
@@ -121,9 +129,11 @@ export class TidingsNode implements EngineHandler, Timed {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.door.closeIdle();
     const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
     this.streams.drain();
+    this.polls.drain();
     this.stomp.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
     while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
@@ -131,6 +141,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.stomp.terminateAll();
     await stompStopped;
     this.http.closeAllConnections();
+    this.door.closeAll();
     await stopped;
     this.scheduler.stop();
     this.timers.stop();
@@ -265,25 +276,38 @@ export class TidingsNode implements EngineHandler, Timed {
 
   private handleTransport(req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
+    if (RESPONSE_TRANSPORTS.has(url.pathname)) return this.handleBare(req, new NodeResponse(res), url);
+    this.transportDone(url, res, handleEmulation(this, req, res, url));
+  }
+
+  /**
+   * `/sse`, `/stream` and `/poll`: from node:http (a connection it already owns), or from the
+   * front door with the response written on the bare socket.
+   */
+  handleBare(req: RequestHead, res: HttpResponse, url: URL): void {
     const path = url.pathname;
     const handled = path === '/sse' ? this.streams.handle(req, res, url, 'sse')
       : path === '/stream' ? this.streams.handle(req, res, url, 'ndjson')
-        : path === '/poll' ? handlePoll(this, req, res, url)
-          : handleEmulation(this, req, res, url);
+        : this.polls.handle(req, res, url);
+    this.transportDone(url, res, handled);
+  }
+
+  private transportDone(url: URL, res: HttpResponse | ServerResponse, handled: Promise<void>): void {
     handled.catch((err: unknown) => {
-      this.log.error('transport failure', { path, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+      this.log.error('transport failure', { path: url.pathname, err: err instanceof Error ? err.stack ?? err.message : String(err) });
       sendError(res, ErrorCode.Internal, 'internal error');
     });
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.websocket.handleUpgrade(req, socket, head, url).catch((err: unknown) => {
+    // The WebSocket endpoint reads only method, url and headers: a RequestHead (its type until it takes one).
+    this.websocket.handleUpgrade(req as IncomingMessage, socket, head, url).catch((err: unknown) => {
       this.log.error('upgrade failure', { err: String(err) });
       socket.destroy();
     });

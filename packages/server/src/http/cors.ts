@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@tidings/protocol';
 import { sendError } from './json.js';
 import { originAllowed } from './origin.js';
+import type { RequestHead } from './request-head.js';
+import type { CorsResponse } from './response.js';
 
 const ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, X-API-Key';
 
@@ -10,7 +12,7 @@ const ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, X-API-Key';
  * request's Origin is not allowed; otherwise sets the CORS headers an allowed cross-origin browser
  * request needs (credentials included, so cookies carry tokens).
  */
-export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+export function applyCors(req: RequestHead, res: CorsResponse, allowed: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (!originAllowed(origin, req.headers.host, allowed)) {
     sendError(res, ErrorCode.PermissionDenied, `origin ${origin ?? ''} is not allowed (see --allowed-origins)`);
@@ -25,7 +27,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: re
 }
 
 /** Answers a CORS preflight (`OPTIONS`) for an allowed origin with 204. */
-export function answerPreflight(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void {
+export function answerPreflight(req: RequestHead, res: ServerResponse, allowed: readonly string[]): void {
   if (!applyCors(req, res, allowed)) return;
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',

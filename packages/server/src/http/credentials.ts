@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './request-head.js';
 
 export const TOKEN_COOKIE = 'tidings_token';
 
@@ -6,7 +6,7 @@ export const TOKEN_COOKIE = 'tidings_token';
  * The token a handshake carries: `Authorization: Bearer <jwt>`, the `token` query parameter,
  * or the `tidings_token` cookie, in that order.
  */
-export function handshakeToken(req: IncomingMessage, url: URL): string | undefined {
+export function handshakeToken(req: RequestHead, url: URL): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   const q = url.searchParams.get('token');

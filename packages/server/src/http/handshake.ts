@@ -1,15 +1,15 @@
-import type { IncomingMessage } from 'node:http';
 import { ErrorCode, decodeCursor, type Cursor } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { handshakeToken } from './credentials.js';
+import type { RequestHead } from './request-head.js';
 
 /**
  * The credentials of an HTTP transport request: a verified token from `Authorization: Bearer`,
  * `?token=` or the `tidings_token` cookie, or undefined (anonymous). A token anywhere else
  * (`?access_token=`, a non-Bearer Authorization) is refused rather than silently ignored.
  */
-export async function requestCredentials(req: IncomingMessage, url: URL, verify: (token: string) => Promise<Credentials>): Promise<Credentials | undefined> {
+export async function requestCredentials(req: RequestHead, url: URL, verify: (token: string) => Promise<Credentials>): Promise<Credentials | undefined> {
   const auth = req.headers.authorization;
   if (auth !== undefined && !auth.startsWith('Bearer ')) {
     throw new TidingsError(ErrorCode.Unauthorized, 'the Authorization header must be `Bearer <jwt>`');
@@ -27,7 +27,7 @@ export function channelParams(url: URL): string[] {
 }
 
 /** The resume cursor of a request: `Last-Event-ID` header, else `cursor` / `lastEventId` query. */
-export function requestCursor(req: IncomingMessage, url: URL): Cursor {
+export function requestCursor(req: RequestHead, url: URL): Cursor {
   const header = req.headers['last-event-id'];
   const text = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('cursor') ?? url.searchParams.get('lastEventId') ?? '';
   const cursor = decodeCursor(text);

@@ -1,17 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ErrorCode, httpStatusOf } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
+import type { JsonResponse } from './response.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: JsonResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 /** `{error: {code, message}}` with the status from the error table. */
-export function sendError(res: ServerResponse, code: number, message: string, status = httpStatusOf(code)): void {
+export function sendError(res: JsonResponse, code: number, message: string, status = httpStatusOf(code)): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { HttpResponse, ResponseListener } from '../http/response.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 /** Something that knows the resume cursor after the last message written (the session). */
@@ -7,6 +7,11 @@ export interface CursorSource {
 }
 
 export type StreamFormat = 'sse' | 'ndjson';
+
+/** Told when a stream's response is over (the endpoint that keeps it). */
+export interface StreamOwner {
+  streamClosed(transport: HttpStreamTransport): void;
+}
 
 const NEWLINE = Buffer.from('\n');
 const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
@@ -64,12 +69,10 @@ export function streamBody(messages: Buffer[], ids: string[], chunked: boolean):
  * `id:` = the resume cursor after that message) or newline-delimited JSON. Writes of one tick
  * leave in one `write`. Server-to-client only; commands come through `/emulation`.
  *
- * Once the response head is out, a tick's events are written straight to the socket as one
- * HTTP/1.1 chunk built here, so subscribers sent the same events share the same bytes (Node's
- * `res.write` would frame and copy per response). HTTP/1.0 responses (not chunked) go through
- * `res.write`. `res.writableLength` still counts what waits in the socket.
+ * A tick's events go out through `res.writeEvents`, which frames them (or not) once for every
+ * subscriber sent the same events; `res.writableLength` counts what waits in the socket.
  */
-export class HttpStreamTransport implements Transport, Flushable {
+export class HttpStreamTransport implements Transport, Flushable, ResponseListener {
   private queue: Buffer[] = NO_MESSAGES;
   /** SSE: the cursor after each queued message. */
   private ids: string[] = NO_IDS;
@@ -77,7 +80,7 @@ export class HttpStreamTransport implements Transport, Flushable {
   private closed = false;
   private source: CursorSource | undefined;
 
-  constructor(private readonly res: ServerResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number) {}
+  constructor(private readonly res: HttpResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number, private readonly owner: StreamOwner) {}
 
   get name(): string {
     return this.format === 'sse' ? 'sse' : 'stream';
@@ -115,16 +118,7 @@ export class HttpStreamTransport implements Transport, Flushable {
     this.queue = NO_MESSAGES;
     this.ids = NO_IDS;
     this.queuedBytes = 0;
-    const { res } = this;
-    if (!res.writable) return;
-    const socket = res.socket;
-    // Straight to the socket only when the response owns it (res.socket is set), its head is out
-    // and nothing of it still waits inside the response (writableLength counts both).
-    if (res.headersSent && res.chunkedEncoding && socket && socket.writable && res.writableLength === socket.writableLength) {
-      socket.write(streamBody(queue, ids, true));
-    } else {
-      res.write(streamBody(queue, ids, false));
-    }
+    if (!this.res.writableEnded) this.res.writeEvents(queue, ids);
   }
 
   /** Keeps proxies from timing the stream out: an SSE comment, or an empty NDJSON line. */
@@ -143,5 +137,10 @@ export class HttpStreamTransport implements Transport, Flushable {
     this.flush();
     this.closed = true;
     this.res.end();
+  }
+
+  responseClosed(): void {
+    this.closed = true;
+    this.owner.streamClosed(this);
   }
 }

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ErrorCode, encodeCursor, encodePublication,
   type Cursor, type Publication, type StreamPosition,
@@ -10,6 +9,8 @@ import { TidingsError, badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
+import type { RequestHead } from '../http/request-head.js';
+import type { HttpResponse, ResponseListener } from '../http/response.js';
 import type { Hub, Subscriber } from '../hub.js';
 import type { ServerOptions } from '../options.js';
 import type { Timed, TimerWheel } from '../timer.js';
@@ -38,7 +39,7 @@ const COMMA = Buffer.from(',');
  * between is missed; answered on the first publication (batched per tick) or when `wait` runs out,
  * by the node's shared timer.
  */
-class LongPoll implements Subscriber, Timed, Flushable {
+class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
   private readonly messages: Buffer[] = [];
   private timerHandle = -1;
   private done = false;
@@ -46,11 +47,12 @@ class LongPoll implements Subscriber, Timed, Flushable {
   private collecting = true;
   private readonly early: Array<{ pub: Publication; message: Buffer }> = [];
 
-  constructor(private readonly host: PollHost, private readonly res: ServerResponse, private readonly cursor: Cursor) {}
+  constructor(private readonly host: PollHost, private readonly polls: Set<LongPoll>, private readonly res: HttpResponse, private readonly cursor: Cursor) {}
 
   async run(wait: number): Promise<void> {
     const { hub, engine, policy } = this.host;
-    this.res.on('close', () => this.finish());
+    this.polls.add(this);
+    this.res.onClose(this);
     try {
       for (const channel of this.cursor.keys()) await hub.add(channel, this);
       for (const [channel, since] of this.cursor) {
@@ -121,7 +123,12 @@ class LongPoll implements Subscriber, Timed, Flushable {
     if (!this.done) this.respond();
   }
 
-  private respond(): void {
+  responseClosed(): void {
+    this.finish();
+  }
+
+  /** Answers now with what it has and the cursor. */
+  respond(): void {
     const tail = Buffer.from(`],"cursor":${JSON.stringify(encodeCursor(this.cursor))}}`);
     const parts: Buffer[] = [OPEN];
     this.messages.forEach((m, i) => {
@@ -139,6 +146,7 @@ class LongPoll implements Subscriber, Timed, Flushable {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.polls.delete(this);
     if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
     for (const channel of this.cursor.keys()) this.host.hub.remove(channel, this);
   }
@@ -148,11 +156,33 @@ class LongPoll implements Subscriber, Timed, Flushable {
  * `GET /poll?channel=…&cursor=…&wait=…`: long polling (`wait` seconds, default 25, at most 60) and
  * short polling (`wait=0`). Answers `{messages, cursor}`; pass `cursor` to the next poll.
  */
-export async function handlePoll(host: PollHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export class PollEndpoint {
+  private readonly polls = new Set<LongPoll>();
+
+  constructor(private readonly host: PollHost) {}
+
+  /** Long polls waiting for a publication. */
+  get size(): number {
+    return this.polls.size;
+  }
+
+  async handle(req: RequestHead, res: HttpResponse, url: URL): Promise<void> {
+    const cursor = await checkPoll(this.host, req, res, url);
+    if (cursor && !res.writableEnded) await new LongPoll(this.host, this.polls, res, cursor.cursor).run(cursor.wait);
+  }
+
+  /** Draining: answers every waiting poll now, so its client polls again elsewhere with its cursor. */
+  drain(): void {
+    for (const poll of [...this.polls]) poll.respond();
+  }
+}
+
+/** The poll's cursor and wait, or undefined after answering with an error. */
+async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
   const { options, policy } = host;
-  if (!applyCors(req, res, options.allowedOrigins)) return;
-  if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
-  if (host.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+  if (!applyCors(req, res, options.allowedOrigins)) return undefined;
+  if (req.method !== 'GET') return void sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
+  if (host.draining) return void sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
   let cursor: Cursor;
   let wait: number;
   try {
@@ -168,9 +198,9 @@ export async function handlePoll(host: PollHost, req: IncomingMessage, res: Serv
     for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
   } catch (err) {
     const e = host.mapError(err);
-    return sendError(res, e.code, e.message);
+    return void sendError(res, e.code, e.message);
   }
-  await new LongPoll(host, res, cursor).run(wait);
+  return { cursor, wait };
 }
 
 function waitParam(url: URL): number {

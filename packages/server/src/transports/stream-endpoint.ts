@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
@@ -6,10 +5,12 @@ import { TidingsError, badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
+import type { RequestHead } from '../http/request-head.js';
+import type { HttpResponse } from '../http/response.js';
 import type { Logger } from '../log.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
-import { HttpStreamTransport, type StreamFormat } from './http-stream.js';
+import { HttpStreamTransport, type StreamFormat, type StreamOwner } from './http-stream.js';
 
 /** What the SSE and HTTP-streaming endpoints need from their node. */
 export interface StreamHost {
@@ -31,7 +32,7 @@ export const SSE_RETRY_MS = 2000;
  * `/emulation`), the resume point from `Last-Event-ID` (or `cursor=`).
  * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
  */
-export class StreamEndpoint {
+export class StreamEndpoint implements StreamOwner {
   private readonly streams = new Map<HttpStreamTransport, Session>();
 
   constructor(private readonly host: StreamHost) {}
@@ -40,7 +41,7 @@ export class StreamEndpoint {
     return this.streams.size;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, url: URL, format: StreamFormat): Promise<void> {
+  async handle(req: RequestHead, res: HttpResponse, url: URL, format: StreamFormat): Promise<void> {
     const { options, policy } = this.host;
     if (!applyCors(req, res, options.allowedOrigins)) return;
     if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, `${url.pathname} answers GET only`, 405);
@@ -61,16 +62,14 @@ export class StreamEndpoint {
       const e = this.host.mapError(err);
       return sendError(res, e.code, e.message);
     }
+    if (res.writableEnded) return;
 
-    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes);
+    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this);
     const session = this.host.newSession(transport, credentials);
     if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);
     this.streams.set(transport, session);
-    res.on('close', () => {
-      this.streams.delete(transport);
-      session.closed();
-    });
+    res.onClose(transport);
     res.writeHead(200, {
       'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       'Cache-Control': 'no-cache, no-store, no-transform',
@@ -80,6 +79,12 @@ export class StreamEndpoint {
     res.flushHeaders();
     if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
     await session.open(channels, cursor);
+  }
+
+  streamClosed(transport: HttpStreamTransport): void {
+    const session = this.streams.get(transport);
+    this.streams.delete(transport);
+    session?.closed();
   }
 
   /** One sweep for every stream: keeps idle ones alive through proxies. */

@@ -1,0 +1,113 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { streamBody } from '../transports/http-stream.js';
+
+/** What `sendJson` and `sendError` write through; node:http's ServerResponse is one as it is. */
+export interface JsonResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders): void;
+  end(body?: string | Buffer): void;
+  destroy(): void;
+}
+
+/** What `applyCors` needs: a JsonResponse that takes headers before `writeHead`. */
+export interface CorsResponse extends JsonResponse {
+  setHeader(name: string, value: string): void;
+}
+
+/** Told once that a response is over: it ended, or its connection closed. */
+export interface ResponseListener {
+  responseClosed(): void;
+}
+
+/**
+ * The response the SSE, HTTP-streaming and polling endpoints write through: over node:http's
+ * ServerResponse (`NodeResponse`), or over a bare socket the front door read the request from
+ * (`BareResponse`), where SSE and NDJSON bodies end with the connection.
+ */
+export interface HttpResponse extends CorsResponse {
+  /** Ended, or the connection is gone: writes are dropped. */
+  readonly writableEnded: boolean;
+  /** Bytes written and not yet taken by the kernel. */
+  readonly writableLength: number;
+  /** Sends the status line and headers now, before any body. */
+  flushHeaders(): void;
+  write(body: string | Buffer): void;
+  /** One tick's stream messages: SSE events (`ids` has one per message) or NDJSON lines (`ids` is empty). */
+  writeEvents(messages: Buffer[], ids: string[]): void;
+  /** Calls `listener.responseClosed()` once, when the response ended or its connection closed (at once if it already has). */
+  onClose(listener: ResponseListener): void;
+}
+
+const LISTENER = Symbol('tidings.responseListener');
+
+interface ListenedResponse extends ServerResponse {
+  [LISTENER]?: ResponseListener;
+}
+
+function onNodeClose(this: ServerResponse): void {
+  (this as ListenedResponse)[LISTENER]?.responseClosed();
+}
+
+/** An HttpResponse over node:http's ServerResponse: a transport request on a connection node:http already owns. */
+export class NodeResponse implements HttpResponse {
+  constructor(private readonly res: ServerResponse) {}
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  get writableEnded(): boolean {
+    return !this.res.writable;
+  }
+
+  get writableLength(): number {
+    return this.res.writableLength;
+  }
+
+  setHeader(name: string, value: string): void {
+    this.res.setHeader(name, value);
+  }
+
+  writeHead(status: number, headers: OutgoingHttpHeaders): void {
+    this.res.writeHead(status, headers);
+  }
+
+  flushHeaders(): void {
+    this.res.flushHeaders();
+  }
+
+  write(body: string | Buffer): void {
+    this.res.write(body);
+  }
+
+  /**
+   * Straight to the socket as one HTTP/1.1 chunk, built once for every subscriber sent the same
+   * events, when the response owns the socket (res.socket is set), its head is out and nothing of
+   * it still waits inside the response (writableLength counts both); else through `res.write`
+   * (HTTP/1.0, not chunked).
+   */
+  writeEvents(messages: Buffer[], ids: string[]): void {
+    const { res } = this;
+    const socket = res.socket;
+    if (res.headersSent && res.chunkedEncoding && socket && socket.writable && res.writableLength === socket.writableLength) {
+      socket.write(streamBody(messages, ids, true));
+    } else {
+      res.write(streamBody(messages, ids, false));
+    }
+  }
+
+  end(body?: string | Buffer): void {
+    if (body === undefined) this.res.end();
+    else this.res.end(body);
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+
+  onClose(listener: ResponseListener): void {
+    if (this.res.closed) return listener.responseClosed();
+    (this.res as ListenedResponse)[LISTENER] = listener;
+    this.res.once('close', onNodeClose);
+  }
+}
