@@ -94,7 +94,7 @@ export class BareResponse implements HttpResponse {
     }
     this.ended = true;
     if (socket.destroyed) return;
-    if (!this.keepAlive || socket.readableEnded) {
+    if (!this.keepAlive) {
       socket.destroySoon();
       return;
     }
@@ -118,11 +118,6 @@ export class BareResponse implements HttpResponse {
     const size = (this.pipelined?.length ?? 0) + chunk.length;
     if (size > MAX_HEAD_BYTES) this.socket.destroy();
     else this.pipelined = this.pipelined ? Buffer.concat([this.pipelined, chunk]) : chunk;
-  }
-
-  /** The client will send no more: answer, then close. */
-  clientEnded(): void {
-    this.keepAlive = false;
   }
 
   /** The connection closed while this response owned it. */

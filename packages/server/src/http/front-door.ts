@@ -25,8 +25,6 @@ export interface FrontDoorHost {
 /** Whoever reads a front-door socket now: its head reader, or the response under way. */
 interface SocketOwner {
   data(chunk: Buffer): void;
-  /** The client sent FIN. */
-  clientEnded(): void;
   closed(): void;
 }
 
@@ -47,8 +45,9 @@ function onClose(this: Socket): void {
   owner?.closed();
 }
 
+/** The client sent FIN: what is written still goes out, then the connection closes (as node:http does). */
 function onEnd(this: Socket): void {
-  (this as DoorSocket)[OWNER]?.clientEnded();
+  this.destroySoon();
 }
 
 function onError(this: Socket): void {
@@ -67,10 +66,6 @@ class HeadReader implements SocketOwner {
     this.received.push(chunk);
     const result = this.parser.push(chunk);
     if (result) this.door.route(this, result);
-  }
-
-  clientEnded(): void {
-    this.socket.destroySoon();
   }
 
   closed(): void {
