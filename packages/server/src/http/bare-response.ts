@@ -25,21 +25,29 @@ export const KEEP_ALIVE_SECONDS = 5;
  * draining node says otherwise, and the socket goes back to the front door for the next request.
  * Bytes the client sends meanwhile wait for that (a pipelined request), bounded by the head limit.
  */
+const HEAD_SENT = 1;
+const ENDED = 2;
+const KEEP_ALIVE = 4;
+
 export class BareResponse implements HttpResponse {
-  headersSent = false;
-  private ended = false;
-  /** The head, written with the first body bytes. */
-  private head: string | undefined = undefined;
-  /** `Name: value\r\n` lines from `setHeader`. */
-  private extra = '';
+  /** HEAD_SENT, ENDED, KEEP_ALIVE. */
+  private flags: number;
+  /** `Name: value\r\n` lines from `setHeader` before `writeHead`; then the head, until written with the first body bytes. */
+  private head = '';
   private listener: ResponseListener | undefined = undefined;
   /** Client bytes read during a keep-alive exchange: the next request. */
   private pipelined: Buffer | undefined = undefined;
 
-  constructor(private readonly door: BareDoor, readonly socket: Socket, private keepAlive: boolean) {}
+  constructor(private readonly door: BareDoor, readonly socket: Socket, keepAlive: boolean) {
+    this.flags = keepAlive ? KEEP_ALIVE : 0;
+  }
+
+  get headersSent(): boolean {
+    return (this.flags & HEAD_SENT) !== 0;
+  }
 
   get writableEnded(): boolean {
-    return this.ended || this.socket.destroyed;
+    return (this.flags & ENDED) !== 0 || this.socket.destroyed;
   }
 
   get writableLength(): number {
@@ -47,13 +55,12 @@ export class BareResponse implements HttpResponse {
   }
 
   setHeader(name: string, value: string): void {
-    this.extra += `${name}: ${value}\r\n`;
+    if (!this.headersSent) this.head += `${name}: ${value}\r\n`;
   }
 
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
     if (this.headersSent) return;
-    this.headersSent = true;
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nDate: ${new Date().toUTCString()}\r\n${this.extra}`;
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nDate: ${new Date().toUTCString()}\r\n${this.head}`;
     let sized = false;
     for (const name in headers) {
       const value = headers[name];
@@ -62,18 +69,19 @@ export class BareResponse implements HttpResponse {
       if (lower === 'content-length') sized = true;
       head += `${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}\r\n`;
     }
-    this.keepAlive = this.keepAlive && sized && !this.door.closing;
-    this.head = `${head}${this.keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_SECONDS}` : 'Connection: close'}\r\n\r\n`;
+    const keepAlive = (this.flags & KEEP_ALIVE) !== 0 && sized && !this.door.closing;
+    this.flags = HEAD_SENT | (keepAlive ? KEEP_ALIVE : 0);
+    this.head = `${head}${keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_SECONDS}` : 'Connection: close'}\r\n\r\n`;
   }
 
   flushHeaders(): void {
-    if (this.head === undefined || this.socket.destroyed) return;
+    if (!this.headersSent || this.head === '' || this.socket.destroyed) return;
     this.socket.write(this.head, 'latin1');
-    this.head = undefined;
+    this.head = '';
   }
 
   write(body: string | Buffer): void {
-    if (this.ended || this.socket.destroyed) return;
+    if (this.writableEnded) return;
     this.flushHeaders();
     this.socket.write(body);
   }
@@ -83,7 +91,7 @@ export class BareResponse implements HttpResponse {
   }
 
   end(body?: string | Buffer): void {
-    if (this.ended) return;
+    if ((this.flags & ENDED) !== 0) return;
     if (!this.headersSent) this.writeHead(200, { 'content-length': body === undefined ? 0 : Buffer.byteLength(body) });
     const { socket } = this;
     if (!socket.destroyed) {
@@ -92,9 +100,9 @@ export class BareResponse implements HttpResponse {
       else this.flushHeaders();
       socket.uncork();
     }
-    this.ended = true;
+    this.flags |= ENDED;
     if (socket.destroyed) return;
-    if (!this.keepAlive) {
+    if ((this.flags & KEEP_ALIVE) === 0) {
       socket.destroySoon();
       return;
     }
@@ -103,18 +111,18 @@ export class BareResponse implements HttpResponse {
   }
 
   destroy(): void {
-    this.ended = true;
+    this.flags |= ENDED;
     this.socket.destroy();
   }
 
   onClose(listener: ResponseListener): void {
-    if (this.ended && this.socket.destroyed) return listener.responseClosed();
+    if (this.writableEnded && this.socket.destroyed) return listener.responseClosed();
     this.listener = listener;
   }
 
   /** Bytes from the client while the response is under way: the next request, kept for later on a keep-alive connection. */
   data(chunk: Buffer): void {
-    if (!this.keepAlive || this.ended) return;
+    if (this.flags !== KEEP_ALIVE && this.flags !== (KEEP_ALIVE | HEAD_SENT)) return;
     const size = (this.pipelined?.length ?? 0) + chunk.length;
     if (size > MAX_HEAD_BYTES) this.socket.destroy();
     else this.pipelined = this.pipelined ? Buffer.concat([this.pipelined, chunk]) : chunk;
@@ -122,7 +130,7 @@ export class BareResponse implements HttpResponse {
 
   /** The connection closed while this response owned it. */
   closed(): void {
-    this.ended = true;
+    this.flags |= ENDED;
     this.door.forget(this.socket);
     this.notify();
   }

@@ -45,11 +45,6 @@ function onClose(this: Socket): void {
   owner?.closed();
 }
 
-/** The client sent FIN: what is written still goes out, then the connection closes (as node:http does). */
-function onEnd(this: Socket): void {
-  this.destroySoon();
-}
-
 function onError(this: Socket): void {
   this.destroy();
 }
@@ -117,8 +112,9 @@ export class FrontDoor implements BareDoor, Timed {
 
   accept(socket: Socket): void {
     this.sockets.add(socket);
+    // A client's FIN ends the connection once what is written is out, as node:http does.
+    socket.allowHalfOpen = false;
     socket.on('data', onData);
-    socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);
     this.read(socket, Date.now() + HEAD_TIMEOUT_MS);
@@ -210,9 +206,9 @@ export class FrontDoor implements BareDoor, Timed {
     this.sockets.delete(socket);
     (socket as DoorSocket)[OWNER] = undefined;
     socket.removeListener('data', onData);
-    socket.removeListener('end', onEnd);
     socket.removeListener('close', onClose);
     socket.removeListener('error', onError);
+    socket.allowHalfOpen = true;
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
   }
 
