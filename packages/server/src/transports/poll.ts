@@ -31,6 +31,8 @@ export const DEFAULT_POLL_WAIT = 25;
 export const MAX_POLL_WAIT = 60;
 
 const OPEN = Buffer.from('{"messages":[');
+/** The shared empty list a waiting poll starts with (most waits end with one publication or none). */
+const NO_MESSAGES: Buffer[] = [];
 const COMMA = Buffer.from(',');
 
 /**
@@ -40,12 +42,12 @@ const COMMA = Buffer.from(',');
  * by the node's shared timer.
  */
 class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
-  private readonly messages: Buffer[] = [];
+  private messages = NO_MESSAGES;
   private timerHandle = -1;
   private done = false;
   /** While reading history, live publications wait here. */
   private collecting = true;
-  private readonly early: Array<{ pub: Publication; message: Buffer }> = [];
+  private early: Array<{ pub: Publication; message: Buffer }> | undefined = undefined;
 
   constructor(private readonly host: PollHost, private readonly polls: Set<LongPoll>, private readonly res: HttpResponse, private readonly cursor: Cursor) {}
 
@@ -67,7 +69,8 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
       return sendError(this.res, e.code, e.message);
     }
     this.collecting = false;
-    for (const { pub, message } of this.early) this.deliverPublication(pub, message);
+    for (const { pub, message } of this.early ?? []) this.deliverPublication(pub, message);
+    this.early = undefined;
     if (this.done) return;
     if (this.messages.length > 0 || wait === 0) return this.respond();
     this.timerHandle = this.host.timers.schedule(this, Date.now() + wait * 1000);
@@ -79,7 +82,7 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
     const recovered = !fresh && since.epoch === top.epoch && since.offset <= top.offset && pubs.length === top.offset - since.offset;
     if (!recovered) {
       this.cursor.set(channel, top);
-      this.messages.push(Buffer.from(JSON.stringify({ type: 'subscribed', channel, position: top, recovered: false })));
+      this.push(Buffer.from(JSON.stringify({ type: 'subscribed', channel, position: top, recovered: false })));
       return;
     }
     for (const p of pubs) this.add(p, Buffer.from(encodePublication(p)));
@@ -89,13 +92,18 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
     const at = this.cursor.get(pub.channel);
     if (at && at.epoch === pub.epoch && pub.offset <= at.offset) return;
     this.cursor.set(pub.channel, { offset: pub.offset, epoch: pub.epoch });
-    this.messages.push(message);
+    this.push(message);
+  }
+
+  private push(message: Buffer): void {
+    if (this.messages === NO_MESSAGES) this.messages = [message];
+    else this.messages.push(message);
   }
 
   deliverPublication(pub: Publication, message: Buffer): void {
     if (this.done) return;
     if (this.collecting) {
-      this.early.push({ pub, message });
+      (this.early ??= []).push({ pub, message });
       return;
     }
     const at = this.cursor.get(pub.channel);
