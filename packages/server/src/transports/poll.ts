@@ -189,8 +189,14 @@ export class PollEndpoint {
 async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
   const { options, policy } = host;
   if (!applyCors(req, res, options.allowedOrigins)) return undefined;
-  if (req.method !== 'GET') return void sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
-  if (host.draining) return void sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+  if (req.method !== 'GET') {
+    sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
+    return undefined;
+  }
+  if (host.draining) {
+    sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+    return undefined;
+  }
   let cursor: Cursor;
   let wait: number;
   try {
@@ -206,7 +212,8 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
   } catch (err) {
     const e = host.mapError(err);
-    return void sendError(res, e.code, e.message);
+    sendError(res, e.code, e.message);
+    return undefined;
   }
   return { cursor, wait };
 }
