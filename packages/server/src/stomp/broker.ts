@@ -1,5 +1,4 @@
 import type { AddressInfo, Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { StompVersion } from '@tidings/stomp';
 import type { Credentials } from '../auth/jwt.js';
@@ -17,6 +16,7 @@ import { QueueRegistry } from './queues.js';
 import { versionsFor } from './subprotocols.js';
 import { TcpListener } from './tcp.js';
 import { TopicRouter } from './topics.js';
+import type { WebSocketConnection } from '../websocket/connection.js';
 import { TcpWire, WebSocketWire, type StompWire } from './wire.js';
 
 /** What the broker needs from its node. */
@@ -88,8 +88,8 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   }
 
   /** A `/ws` connection that chose a STOMP subprotocol; `credentials` come from its handshake. */
-  acceptWebSocket(ws: WebSocket, credentials: Credentials | undefined): void {
-    this.open(new WebSocketWire(ws, this.options.limits.maxQueueBytes), credentials, versionsFor(ws.protocol));
+  acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void {
+    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes), credentials, versionsFor(conn.protocol));
   }
 
   acceptSocket(socket: Socket): void {
@@ -154,7 +154,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
         continue;
       }
       wire.alive = false;
-      wire.socket.ping();
+      wire.connection.ping();
     }
   }
 

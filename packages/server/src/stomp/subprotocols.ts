@@ -3,7 +3,7 @@ import { STOMP_VERSIONS, type StompVersion } from '@tidings/stomp';
 /** WebSocket subprotocols for STOMP, best first. */
 const SUBPROTOCOLS: ReadonlyArray<readonly [string, StompVersion]> = [['v12.stomp', '1.2'], ['v11.stomp', '1.1'], ['v10.stomp', '1.0']];
 
-/** For `ws`'s `handleProtocols`: the best STOMP subprotocol offered, or false (our JSON protocol). */
+/** The best STOMP subprotocol offered, or false (our JSON protocol). */
 export function selectSubprotocol(offered: Set<string>): string | false {
   for (const [name] of SUBPROTOCOLS) if (offered.has(name)) return name;
   return false;

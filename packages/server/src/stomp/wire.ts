@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
+import { frame } from '../websocket/frames.js';
+import { Opcode } from '../websocket/receiver.js';
 import { scheduleFlush, type Flushable } from '../transports/transport.js';
 
 /** What a wire tells its connection. */
@@ -77,61 +79,62 @@ abstract class QueuedWire implements Flushable {
   }
 }
 
-function rawBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-/** STOMP over a `ws` WebSocket; text and binary messages are read alike. */
-export class WebSocketWire extends QueuedWire implements StompWire {
+/** STOMP over a WebSocket; text and binary messages are read alike. */
+export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUser {
   readonly kind = 'websocket';
   /** Set false by each ping, true by each pong or message. */
   alive = true;
+  private handler: WireHandler | undefined = undefined;
 
-  constructor(readonly socket: WebSocket, maxQueueBytes: number) {
+  constructor(readonly connection: WebSocketConnection, maxQueueBytes: number) {
     super(maxQueueBytes);
+    connection.attach(this);
   }
 
   attach(handler: WireHandler): void {
-    this.socket.on('message', (data: RawData) => {
-      this.alive = true;
-      handler.receive(rawBuffer(data));
-    });
-    this.socket.on('pong', () => { this.alive = true; });
-    this.socket.on('error', () => { /* 'close' follows */ });
-    this.socket.on('close', () => {
-      this.ended = true;
-      handler.closed();
-    });
+    this.handler = handler;
+  }
+
+  onMessage(data: Buffer): void {
+    this.alive = true;
+    this.handler?.receive(data);
+  }
+
+  onPong(): void {
+    this.alive = true;
+  }
+
+  onClosed(): void {
+    this.ended = true;
+    this.handler?.closed();
   }
 
   protected get buffered(): number {
-    return this.socket.bufferedAmount;
+    return this.connection.bufferedAmount;
   }
 
   protected send(data: Buffer, binary: boolean): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data, { binary });
+    this.connection.send(frame(binary ? Opcode.Binary : Opcode.Text, data));
   }
 
   close(code: number, reason: string): void {
     if (this.ended) return;
     this.flush();
     this.ended = true;
-    this.socket.close(code, reason.slice(0, 120));
+    this.connection.close(code, reason);
   }
 
   terminate(): void {
     this.ended = true;
-    this.socket.terminate();
+    this.connection.terminate();
   }
 
   pause(): void {
-    this.socket.pause();
+    this.connection.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.connection.resume();
   }
 }
 

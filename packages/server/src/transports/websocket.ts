@@ -1,5 +1,6 @@
-import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { decodeFrame } from '@tidings/protocol';
+import type { Session } from '../session.js';
+import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 const NEWLINE = 0x0a;
@@ -53,19 +54,22 @@ export function textFrame(first: Buffer, rest?: Buffer[]): Buffer {
   return frame;
 }
 
+/** What a JSON-protocol WebSocket transport tells its endpoint. */
+export interface WebSocketTransportOwner {
+  /** The connection closed. */
+  remove(transport: WebSocketTransport): void;
+}
+
 /**
- * Our JSON protocol over a `ws` WebSocket: one text frame per tick, messages separated by `\n`.
- *
- * The frame is written straight to the TCP socket instead of through `ws.send` (which frames and
- * copies per connection): the same frame bytes go to every subscriber that was sent the same
- * messages in a tick. This keeps `ws` consistent because its Sender only queues frames while it
- * compresses or reads a Blob, and this endpoint never negotiates permessage-deflate nor sends Blobs:
- * everything `ws` writes itself (pings, close frames) goes to the socket at once, in order with ours.
- * `ws.bufferedAmount` includes what we write, as it counts the socket's buffer.
+ * Our JSON protocol over a WebSocket connection: one text frame per tick, messages separated by
+ * `\n`. The same frame bytes go to every subscriber that was sent the same messages in a tick.
+ * Also the connection's reader: decodes incoming messages for the session.
  */
-export class WebSocketTransport implements Transport, Flushable {
-  /** Set false by each ping, true by each pong; see the endpoint's heartbeat sweep. */
+export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
+  /** Set false by each ping, true by each pong or message; see the endpoint's heartbeat sweep. */
   alive = true;
+  /** Set once the node created it; messages before that are ignored. */
+  session: Session | undefined = undefined;
   /** What this tick queued: the first message, and any further ones (no array for the usual single one). */
   private first: Buffer | undefined = undefined;
   private rest: Buffer[] | undefined = undefined;
@@ -73,9 +77,8 @@ export class WebSocketTransport implements Transport, Flushable {
   private closed = false;
 
   constructor(
-    readonly socket: WebSocket,
-    /** The TCP socket under `socket`. */
-    private readonly raw: Duplex,
+    readonly connection: WebSocketConnection,
+    private readonly owner: WebSocketTransportOwner,
     private readonly maxQueueBytes: number,
   ) {}
 
@@ -98,7 +101,7 @@ export class WebSocketTransport implements Transport, Flushable {
       this.rest.push(message);
     }
     this.queuedBytes += message.length + 1;
-    return this.queuedBytes + this.raw.writableLength <= this.maxQueueBytes;
+    return this.queuedBytes + this.connection.bufferedAmount <= this.maxQueueBytes;
   }
 
   flush(): void {
@@ -107,19 +110,39 @@ export class WebSocketTransport implements Transport, Flushable {
     this.first = undefined;
     this.rest = undefined;
     this.queuedBytes = 0;
-    if (this.socket.readyState === 1 /* OPEN */) this.raw.write(textFrame(first, rest));
+    this.connection.send(textFrame(first, rest));
   }
 
   /** Flushes and closes; a queue over its limit is dropped instead, as the client cannot take it. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    if (this.queuedBytes + this.socket.bufferedAmount > this.maxQueueBytes) {
+    if (this.queuedBytes + this.connection.bufferedAmount > this.maxQueueBytes) {
       this.first = undefined;
       this.rest = undefined;
       this.queuedBytes = 0;
     }
     this.flush();
     this.closed = true;
-    this.socket.close(code, reason.slice(0, 120));
+    this.connection.close(code, reason);
+  }
+
+  // ---- WebSocketUser ----
+
+  onMessage(data: Buffer): void {
+    const session = this.session;
+    if (!session) return;
+    this.alive = true;
+    for (const d of decodeFrame(data.toString('utf8'))) {
+      if (d.ok) session.receive(d.command);
+      else session.reject(d.id, d.error);
+    }
+  }
+
+  onPong(): void {
+    this.alive = true;
+  }
+
+  onClosed(): void {
+    this.owner.remove(this);
   }
 }

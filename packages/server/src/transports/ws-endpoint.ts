@@ -1,85 +1,59 @@
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { CloseCode, ErrorCode, decodeFrame, httpStatusOf } from '@tidings/protocol';
+import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
+import type { ChannelPolicy } from '../channels.js';
+import { TidingsError } from '../errors.js';
 import { handshakeToken } from '../http/credentials.js';
+import { channelParams, requestCursor } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
+import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
-import { isStompSubprotocol, selectSubprotocol } from '../stomp/index.js';
-import { WebSocketTransport } from './websocket.js';
+import type { TimerWheel } from '../timer.js';
+import { CloseSweep } from '../websocket/close-sweep.js';
+import { WebSocketConnection } from '../websocket/connection.js';
+import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
+import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
 
 /** What the WebSocket endpoint needs from its node. */
 export interface WebSocketHost {
   readonly options: ServerOptions;
+  readonly policy: ChannelPolicy;
   readonly log: Logger;
+  readonly timers: TimerWheel;
   readonly draining: boolean;
   verify(token: string): Promise<Credentials>;
+  mapError(err: unknown): { code: number; message: string };
   /** Creates a session for a new connection; `undefined` when the node is full. */
   newSession(transport: WebSocketTransport, credentials: Credentials | undefined): Session | undefined;
   /** Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`). */
-  readonly stomp: { acceptWebSocket(ws: WebSocket, credentials: Credentials | undefined): void };
+  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void };
 }
 
-/**
- * A `ws` WebSocket that knows its JSON-protocol transport and session, so one set of listener
- * functions serves every connection (no closures per connection). STOMP connections leave them unset.
- */
-class Connection extends WebSocket {
-  transport: WebSocketTransport | undefined = undefined;
-  session: Session | undefined = undefined;
-  endpoint: WebSocketEndpoint | undefined = undefined;
-}
-
-/** Until `ws` takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
+/** Until a connection takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
 export function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-// `ws` calls listeners with the WebSocket as `this`; every one the endpoint creates is a Connection.
-function onMessage(this: WebSocket, data: RawData): void {
-  const { transport, session } = this as Connection;
-  if (!transport || !session) return;
-  transport.alive = true;
-  for (const d of decodeFrame(rawText(data))) {
-    if (d.ok) session.receive(d.command);
-    else session.reject(d.id, d.error);
-  }
-}
-
-function onPong(this: WebSocket): void {
-  const { transport } = this as Connection;
-  if (transport) transport.alive = true;
-}
-
-function onError(this: WebSocket, err: Error): void {
-  const { endpoint, session } = this as Connection;
-  endpoint?.log.debug('websocket error', { client: session?.id, err: err.message });
-}
-
-function onClose(this: WebSocket): void {
-  (this as Connection).endpoint?.remove(this as Connection);
+/** What `/ws?connect=1` opens the session with: `channel=` parameters and the resume cursor. */
+interface OpenAtOnce {
+  readonly channels: string[];
+  readonly cursor: Cursor;
 }
 
 /**
- * `/ws`: the WebSocket endpoint. Checks Origin and the handshake token before upgrading, then
- * feeds decoded frames to the session. Keepalive is one sweep over all connections (`heartbeat`).
+ * `/ws`: the WebSocket endpoint. Checks the handshake, Origin and token before upgrading, then
+ * feeds decoded messages to the session. With `connect=1` the handshake is the `connect`: the
+ * `101` and the `connected` message leave in one write. Keepalive is one sweep over all
+ * connections (`heartbeat`); close handshakes are bounded by one more (`CloseSweep`).
  */
-export class WebSocketEndpoint {
-  private readonly wss: WebSocketServer;
-  private readonly connections = new Set<Connection>();
+export class WebSocketEndpoint implements WebSocketTransportOwner {
+  private readonly transports = new Set<WebSocketTransport>();
+  private readonly sweep: CloseSweep;
 
   constructor(private readonly host: WebSocketHost) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: host.options.limits.maxMessageSize,
-      handleProtocols: selectSubprotocol,
-      WebSocket: Connection,
-    });
+    this.sweep = new CloseSweep(host.timers);
   }
 
   get log(): Logger {
@@ -87,91 +61,106 @@ export class WebSocketEndpoint {
   }
 
   get size(): number {
-    return this.connections.size;
+    return this.transports.size;
   }
 
-  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+  async handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     const { options } = this.host;
+    const upgrade = checkUpgrade(req);
+    if (isRefusal(upgrade)) return refuseUpgrade(socket, upgrade);
     if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins)) {
       return refuse(socket, ErrorCode.PermissionDenied, `origin ${req.headers.origin ?? ''} is not allowed`);
     }
     if (this.host.draining) return refuse(socket, ErrorCode.ShuttingDown, 'the node is shutting down');
     let credentials: Credentials | undefined;
-    const token = handshakeToken(req, url);
-    if (token !== undefined) {
-      try {
-        credentials = await this.host.verify(token);
-      } catch (err) {
-        if (err instanceof AuthError) return refuse(socket, err.code, err.message);
-        throw err;
-      }
+    let open: OpenAtOnce | undefined;
+    try {
+      const token = handshakeToken(req, url);
+      if (token !== undefined) credentials = await this.host.verify(token);
+      if (upgrade.protocol === undefined && url.searchParams.get('connect') === '1') open = this.openParams(req, url, credentials);
+    } catch (err) {
+      if (!(err instanceof AuthError) && !(err instanceof TidingsError)) throw err;
+      const e = this.host.mapError(err);
+      return refuse(socket, e.code, e.message);
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as Connection, socket, credentials));
+    socket.removeListener('error', destroyOnError);
+    if (open) return this.acceptAndOpen(upgrade, socket, head, credentials, open);
+    socket.write(switchingProtocols(upgrade));
+    this.accept(upgrade, socket, head, credentials);
   }
 
-  private accept(ws: Connection, raw: Duplex, credentials: Credentials | undefined): void {
-    raw.removeListener('error', destroyOnError); // ws handles the socket's errors from now on
-    if (isStompSubprotocol(ws.protocol)) return this.host.stomp.acceptWebSocket(ws, credentials);
-    ws.endpoint = this;
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('error', onError);
-    ws.on('close', onClose);
-    const transport = new WebSocketTransport(ws, raw, this.host.options.limits.maxQueueBytes);
+  /** Checks `channel=` and `cursor=` of `/ws?connect=1` as `/sse` does. */
+  private openParams(req: RequestHead, url: URL, credentials: Credentials | undefined): OpenAtOnce {
+    const { options, policy } = this.host;
+    const channels = channelParams(url);
+    if (channels.length > options.limits.maxSubscriptions) {
+      throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per connection`);
+    }
+    const who = { user: credentials?.user ?? '', channels: credentials?.channels };
+    for (const channel of channels) policy.checkSubscribe(policy.resolve(channel), channel, who);
+    return { channels, cursor: requestCursor(req, url) };
+  }
+
+  private accept(upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
+    const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
+    if (upgrade.protocol !== undefined) {
+      this.host.stomp.acceptWebSocket(conn, credentials);
+      conn.start(head);
+      return undefined;
+    }
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes);
+    conn.attach(transport);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
-      ws.close(CloseCode.ConnectionLimit, 'connection limit reached');
-      return;
+      conn.start(head);
+      conn.close(CloseCode.ConnectionLimit, 'connection limit reached');
+      return undefined;
     }
-    ws.transport = transport;
-    ws.session = session;
-    this.connections.add(ws);
+    transport.session = session;
+    this.transports.add(transport);
+    conn.start(head);
+    return transport;
   }
 
-  /** The connection closed. */
-  remove(ws: Connection): void {
-    if (!this.connections.delete(ws)) return;
-    ws.session?.closed();
+  /** Upgrades and opens the session; the 101 and what the open produces leave in one write. */
+  private async acceptAndOpen(upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined, open: OpenAtOnce): Promise<void> {
+    socket.cork();
+    try {
+      socket.write(switchingProtocols(upgrade));
+      const transport = this.accept(upgrade, socket, head, credentials);
+      if (!transport) return;
+      await transport.session?.open(open.channels, open.cursor);
+      transport.flush();
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  remove(transport: WebSocketTransport): void {
+    if (!this.transports.delete(transport)) return;
+    transport.session?.closed();
   }
 
   /** Pings every connection; one that did not answer the previous ping is closed (3002). */
   heartbeat(): void {
-    for (const ws of this.connections) {
-      const { transport, session } = ws;
-      if (!transport || !session) continue;
+    for (const transport of this.transports) {
       if (!transport.alive) {
-        session.disconnect(CloseCode.NoPong, 'no pong');
-        ws.terminate();
+        transport.session?.disconnect(CloseCode.NoPong, 'no pong');
+        transport.connection.terminate();
         continue;
       }
       transport.alive = false;
-      ws.ping();
+      transport.connection.ping();
     }
   }
 
   /** Tells every connection to reconnect elsewhere and closes it (3000). */
   drain(): void {
-    for (const ws of [...this.connections]) ws.session?.disconnect(CloseCode.Shutdown, 'server shutting down');
+    for (const transport of [...this.transports]) transport.session?.disconnect(CloseCode.Shutdown, 'server shutting down');
   }
 
   terminateAll(): void {
-    for (const ws of [...this.connections]) ws.terminate();
+    for (const transport of [...this.transports]) transport.connection.terminate();
   }
-}
-
-function rawText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
-/** Answers a refused upgrade with an HTTP error and the JSON error body, then closes. */
-function refuse(socket: Duplex, code: number, message: string): void {
-  const status = httpStatusOf(code);
-  const body = JSON.stringify({ error: { code, message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\n` +
-    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
