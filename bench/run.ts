@@ -15,7 +15,7 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
-import { PEERS, publishArgs, startServer, type Peer, type RunningServer } from './lib/peers.js';
+import { PEERS, handshakeArgs, publishArgs, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -257,8 +257,8 @@ async function main(): Promise<void> {
       for (const peer of rotate(peers.filter((p) => p.handshake), round - 1)) {
         const args = ['--mode', 'handshake', '--duration', String(T.handshake), '--warmup', String(T.handshakeWarmup),
           '--concurrency', String(HANDSHAKE_CONCURRENCY)];
-        await record('handshake', peer, 0, round, args, 60_000);
-        // Tidings and Socket.IO need a second round trip before the connection is usable; this is the upgrade alone
+        await record('handshake', peer, 0, round, [...args, ...handshakeArgs(peer)], 60_000);
+        // STOMP and Socket.IO need a second round trip before the connection is usable; this is the upgrade alone
         // (--quick: for Tidings' JSON protocol only, the one the target is about)
         if (peer.proto !== 'ws' && (!quick || peer.id === 'tidings-ws')) await record('handshake', peer, 0, round, [...args, '--upgrade-only'], 60_000);
       }

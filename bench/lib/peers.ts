@@ -39,6 +39,14 @@ export function publishArgs(peer: Peer): string[] {
   return peer.server === 'tidings' ? ['--pub-path', '/api/publish', '--pub-key', API_KEY, '--pub-tidings'] : ['--pub-path', '/publish'];
 }
 
+/**
+ * Extra loadgen arguments for this peer's handshake run (not the upgrade-only one): Tidings JSON
+ * connects in the handshake (`/ws?connect=1`), so it is usable after one round trip like raw ws.
+ */
+export function handshakeArgs(peer: Peer): string[] {
+  return peer.id === 'tidings-ws' ? ['--connect-in-handshake'] : [];
+}
+
 export interface RunningServer {
   pid: number;
   port: number;

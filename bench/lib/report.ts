@@ -176,7 +176,7 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
   idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
   addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
-  addRatio('handshakes', 'WebSocket handshakes per second: Tidings (upgrade + `connect` reply) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
+  addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
   const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
   if (up !== undefined) results[results.length - 1]!.measured += `; upgrade alone ${fmtNum(s['tidings-ws']?.upgrades)}/s = ${up.toFixed(2)}×`;
   return results;

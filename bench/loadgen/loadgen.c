@@ -31,7 +31,9 @@
  * or, instead, --mode handshake: --concurrency parallel connect/handshake/close loops for
  *   --duration seconds; completed handshakes per second (a handshake ends when the client could
  *   use the connection: 101 for raw WebSocket, the connect reply for Tidings, CONNECTED for STOMP,
- *   the namespace connect for Socket.IO; with --upgrade-only, the 101 for every protocol)
+ *   the namespace connect for Socket.IO; with --upgrade-only, the 101 for every protocol; with
+ *   --connect-in-handshake, Tidings JSON opens /ws?connect=1 and is done at the `connected` message
+ *   that comes with the 101, without sending `connect`)
  *
  * Every published message is a 100-byte JSON object {"bt":<µs, CLOCK_MONOTONIC>,"seq":<n>,"p":"…"};
  * a message is counted wherever the text "bt": appears in what a subscriber receives.
@@ -105,6 +107,7 @@ static int server_pid = 0;
 static int gc_signal = 0;
 static long rss_before_kb = -1, rss_settled_before_kb = -1; /* baselines taken by the caller */
 static int upgrade_only = 0; /* handshake mode: done at 101 whatever the protocol */
+static int connect_in_handshake = 0; /* tws: /ws?connect=1, usable at `connected` */
 
 /* ---------- state ---------- */
 static int ep;
@@ -326,7 +329,8 @@ static void conn_close(conn *c) {
 /* ---------- subscription requests per protocol ---------- */
 static const char *default_path(void) {
   switch (proto) {
-    case P_TWS: case P_STOMP: return "/ws";
+    case P_TWS: return connect_in_handshake ? "/ws?connect=1" : "/ws";
+    case P_STOMP: return "/ws";
     case P_TSSE: return "/sse?channel=bench";
     case P_TPOLL: return "/poll?channel=bench&wait=60";
     case P_WS: return "/";
@@ -384,6 +388,7 @@ static void on_open(conn *c) {
   }
   switch (proto) {
     case P_TWS:
+      if (connect_in_handshake) break; /* the server sends `connected` unasked */
       if (hs) ws_send(c, 1, TWS_CONNECT, sizeof TWS_CONNECT - 1);
       else ws_send(c, 1, TWS_SUB, sizeof TWS_SUB - 1);
       break;
@@ -403,7 +408,7 @@ static void on_open(conn *c) {
 static const char *ready_marker(void) {
   int hs = mode == M_HANDSHAKE;
   switch (proto) {
-    case P_TWS: return hs ? "\"id\":1" : "\"id\":2";
+    case P_TWS: return hs ? (connect_in_handshake ? "\"type\":\"connected\"" : "\"id\":1") : "\"id\":2";
     case P_STOMP: return hs ? "CONNECTED" : "RECEIPT";
     case P_TSSE: return "\"type\":\"subscribed\"";
     case P_SIO: return "40{";
@@ -892,7 +897,7 @@ static void usage(void) {
           "               [--phase fanout|overload|latency:SECONDS]... | --mode handshake\n"
           "  [--path P] [--sources K] [--pub-path P] [--pub-key K] [--pub-tidings] [--publishers P]\n"
           "  [--warmup S] [--rate R] [--lag-cap N] [--drain S] [--pid PID] [--gc-signal SIG]\n"
-          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
+          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-in-handshake] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
   exit(2);
 }
 
@@ -993,6 +998,7 @@ int main(int argc, char **argv) {
       phase_s[nphases++] = colon ? atof(colon + 1) : 5;
     } else if (strcmp(a, "--idle") == 0) idle = 1;
     else if (strcmp(a, "--upgrade-only") == 0) upgrade_only = 1;
+    else if (strcmp(a, "--connect-in-handshake") == 0) connect_in_handshake = 1;
     else if (OPT("--proto")) {
       if (!strcmp(v, "tws")) proto = P_TWS;
       else if (!strcmp(v, "stomp")) proto = P_STOMP;
