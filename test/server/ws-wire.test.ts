@@ -142,12 +142,14 @@ describe('WebSocket wire behavior against the real server', () => {
     assert.match(bytes, /^HTTP\/1\.1 101 /);
     const body = bytes.slice(bytes.indexOf('\r\n\r\n') + 4);
     assert.match(body, /"type":"connected"/, 'the first read holds the connected message');
+    assert.match(body, /"type":"subscribed","channel":"news"/, 'and the subscribe result');
 
     const token = await makeToken('carol');
     const { ws, messages } = await openRecording(`${t.wsUrl}?connect=1&channel=news&token=${token}`);
     await until(() => messages.length > 0, 'the first message');
     assert.equal(messages[0]?.type, 'connected');
     assert.equal((messages[0] as Extract<ServerMessage, { type: 'connected' }>).user, 'carol');
+    await until(() => messages.some((m) => m.type === 'subscribed' && m.channel === 'news'), 'subscribed to news');
     await bystanderStillReceives();
     await until(() => messages.some((m) => m.type === 'publication' && m.channel === 'news'), 'a publication on news');
     ws.close();

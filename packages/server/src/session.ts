@@ -193,9 +193,10 @@ export class Session implements Subscriber, Timed {
   }
 
   /**
-   * Subscribes and recovers. `id` is the command's, absent for subscriptions the server makes on
-   * one-way transports. Bidirectional transports get the replay inside the reply; one-way ones get
-   * a `subscribed` push followed by the replayed publications, so every event moves the cursor.
+   * Subscribes and recovers. `id` is the command's, absent for subscriptions the server makes
+   * (`Session.open`). A `subscribe` command on a bidirectional transport gets the replay inside the
+   * reply; otherwise a `subscribed` push is followed by the replayed publications, so every event
+   * moves the cursor.
    */
   private async subscribe(channel: string, since: StreamPosition | undefined, id: number | undefined): Promise<void> {
     const { policy, options } = this.host;
@@ -215,7 +216,7 @@ export class Session implements Subscriber, Timed {
       const recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
         h.publications.length === position.offset - since.offset;
       sub.epoch = position.epoch;
-      if (this.transport.bidirectional) {
+      if (this.transport.bidirectional && id !== undefined) {
         sub.offset = position.offset;
         if (id !== undefined) this.reply(id, { position, recovered, publications: recovered ? h.publications : [] });
       } else {
