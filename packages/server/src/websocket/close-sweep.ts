@@ -16,7 +16,7 @@ export class CloseSweep implements Timed {
   private readonly closing = new Map<Closable, number>();
   private scheduled = false;
 
-  constructor(private readonly timers: TimerWheel, private readonly timeoutMs = CLOSE_TIMEOUT_MS) {}
+  constructor(private readonly timers: Pick<TimerWheel, 'schedule'>, private readonly timeoutMs = CLOSE_TIMEOUT_MS) {}
 
   get size(): number {
     return this.closing.size;
