@@ -306,8 +306,7 @@ export class TidingsNode implements EngineHandler, Timed {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
-    // The WebSocket endpoint reads only method, url and headers: a RequestHead (its type until it takes one).
-    this.websocket.handleUpgrade(req as IncomingMessage, socket, head, url).catch((err: unknown) => {
+    this.websocket.handleUpgrade(req, socket, head, url).catch((err: unknown) => {
       this.log.error('upgrade failure', { err: String(err) });
       socket.destroy();
     });
