@@ -106,6 +106,30 @@ describe('SDK fallback', () => {
     await hole.close();
   });
 
+  test('a half-open stream (a proxy that goes silent): the SDK notices from the missing keepalives, reconnects and recovers', async () => {
+    const fast = await startTidings({ args: ['--ping-interval', '1', '--history-size', '100'] });
+    const proxy = await TestProxy.start(fast.port);
+    try {
+      const watched = (['stream', 'sse'] as const).map((transport) => start(proxy.url, `silent-${transport}`, { transports: [transport] }));
+      await waitFor('subscribed', () => watched.every((w) => w.subscribed.length === 1));
+      proxy.freezeAll();
+      const frozenAt = Date.now();
+      for (let n = 1; n <= 5; n++) for (const transport of ['stream', 'sse']) await fast.publish(`silent-${transport}`, n);
+      await waitFor('reconnected', () => watched.every((w) => w.connected.length === 2), 10_000);
+      const took = Date.now() - frozenAt;
+      // ping 1 s: dead after 2 × 1 s + 1 s of silence, checked every second
+      assert.ok(took >= 2500 && took < 6000, `reconnected ${took} ms after the proxy went silent`);
+      await waitFor('5 publications each', () => watched.every((w) => w.pubs.length === 5));
+      for (const w of watched) {
+        assert.deepEqual(w.pubs.map((p) => p.data), range(1, 5));
+        assert.deepEqual([w.subscribed[1]?.recovering, w.subscribed[1]?.recovered], [true, true]);
+      }
+    } finally {
+      await proxy.stop();
+      await fast.stop();
+    }
+  });
+
   for (const fallback of ['stream', 'sse', 'poll'] as const) {
     test(`recovery across a switch from WebSocket to ${fallback}: the missed publications exactly once, in order`, async () => {
       const proxy = await TestProxy.start(t.port);

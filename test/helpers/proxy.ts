@@ -45,6 +45,17 @@ export class TestProxy {
     });
   }
 
+  /**
+   * Stops forwarding on every open connection without closing it: both ends see a silent,
+   * half-open connection, as after a NAT or proxy loses its state. New connections work.
+   */
+  freezeAll(): void {
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
   /** Destroys every open connection, as a network drop would. */
   dropAll(): void {
     for (const s of this.sockets) s.destroy();

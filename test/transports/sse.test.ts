@@ -101,7 +101,7 @@ describe('SSE with a stock EventSource', () => {
     }
   });
 
-  it('sends the retry hint, anti-buffering headers and heartbeat comments', async () => {
+  it('sends the retry hint, anti-buffering headers and keepalive events', async () => {
     const fast = await startTidings({ args: ['--ping-interval', '1'] });
     try {
       const res = await fetch(`${fast.url}/sse?channel=news`);
@@ -111,9 +111,10 @@ describe('SSE with a stock EventSource', () => {
       const reader = res.body!.getReader();
       let text = '';
       const deadline = Date.now() + 5000;
-      while (!text.includes(': heartbeat') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes('event: ping') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
       assert.match(text, /^retry: \d+\n\n/);
-      assert.ok(text.includes(': heartbeat\n\n'));
+      assert.ok(text.includes('\n\nevent: ping\ndata:\n\n'));
+      assert.match(text, /"type":"connected"[^\n]*"ping":1[,}]/);
       await reader.cancel();
     } finally {
       await fast.stop();

@@ -71,6 +71,11 @@ export interface ConnectResult {
   /** Token expiry, seconds since the Unix epoch; absent when the token does not expire. */
   expires?: number;
   version: string;
+  /**
+   * On one-way streams (SSE, HTTP streaming): seconds between the server's keepalives. The server
+   * sends something at least this often, so a stream silent for much longer is dead (half-open).
+   */
+  ping?: number;
 }
 export interface SubscribeResult {
   position: StreamPosition;

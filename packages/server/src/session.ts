@@ -307,6 +307,7 @@ export class Session implements Subscriber, Timed {
    */
   async open(channels: readonly string[], cursor: Cursor): Promise<void> {
     const result = this.establish(this.handshake);
+    if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
     this.send({ type: 'connected', ...result });
     for (const channel of channels) {
       try {

@@ -12,6 +12,8 @@ export interface DownstreamHandlers {
   onRefused(status: number, error: ProtocolError | undefined): void;
   /** The stream ended or broke. */
   onEnd(reason: string): void;
+  /** A keepalive (or any bytes) arrived. */
+  onActivity(): void;
 }
 
 export interface Downstream {
@@ -20,6 +22,9 @@ export interface Downstream {
 
 /** Opens `GET /stream` or `GET /sse` (no channels) as the connect. */
 export type OpenDownstream = (token: string | undefined, handlers: DownstreamHandlers) => Downstream;
+
+/** At most this is added to twice the server's keepalive interval before a silent stream counts as dead. */
+const SILENCE_MARGIN_MS = 5000;
 
 interface PendingSubscribe {
   id: number;
@@ -43,6 +48,9 @@ export class OneWayTransport implements Transport {
   private readonly subscribeIds = new Map<number, string>();
   private readonly commands: CommandQueue;
   private done = false;
+  private lastSeen = 0;
+  /** Checks for a silent (half-open) stream once `connected` has told the keepalive interval. */
+  private watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(base: string, private readonly open: OpenDownstream, private readonly handlers: TransportHandlers) {
     this.commands = new CommandQueue(base, () => ({ client: this.client }), {
@@ -64,6 +72,7 @@ export class OneWayTransport implements Transport {
   close(): void {
     if (this.done) return;
     this.done = true;
+    clearInterval(this.watchdog);
     this.downstream?.close();
     this.commands.close();
   }
@@ -75,6 +84,9 @@ export class OneWayTransport implements Transport {
         onMessage: (message, text) => this.onMessage(message, text),
         onRefused: (status, error) => this.onRefused(status, error),
         onEnd: (reason) => this.finish(ABNORMAL_CLOSURE, reason),
+        onActivity: () => {
+          this.lastSeen = Date.now();
+        },
       });
       return;
     }
@@ -87,10 +99,12 @@ export class OneWayTransport implements Transport {
 
   private onMessage(message: ServerMessage, text: string): void {
     if (this.done) return;
+    this.lastSeen = Date.now();
     switch (message.type) {
       case 'connected': {
         const { type: _, ...result } = message;
         this.client = result.client;
+        if (result.ping !== undefined && result.ping > 0) this.watch(result.ping * 1000);
         if (this.connectId !== undefined) this.emit({ type: 'reply', id: this.connectId, result });
         this.commands.resume();
         return;
@@ -102,6 +116,14 @@ export class OneWayTransport implements Transport {
         break;
     }
     this.handlers.onFrame(text);
+  }
+
+  private watch(keepaliveMs: number): void {
+    const limit = 2 * keepaliveMs + Math.min(keepaliveMs, SILENCE_MARGIN_MS);
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastSeen > limit) this.finish(ABNORMAL_CLOSURE, `no keepalive for ${limit} ms`);
+    }, Math.min(keepaliveMs, 5000));
   }
 
   private onSubscribed({ channel, position, recovered }: SubscribedMessage): void {

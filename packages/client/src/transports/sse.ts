@@ -8,6 +8,8 @@ export interface EventSourceLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   /** `code` is the HTTP status where the implementation tells it (the `eventsource` package does). */
   addEventListener(type: 'error', listener: (event: { code?: number | undefined }) => void): void;
+  /** The server's keepalive event. */
+  addEventListener(type: 'ping', listener: () => void): void;
   close(): void;
 }
 
@@ -40,6 +42,9 @@ function openEventSource(Ctor: EventSourceConstructor, url: string, token: strin
       return handlers.onEnd('unreadable event');
     }
     handlers.onMessage(message, event.data);
+  });
+  es.addEventListener('ping', () => {
+    if (open) handlers.onActivity();
   });
   es.addEventListener('error', (event) => {
     if (!open) return;

@@ -21,6 +21,7 @@ function openNdjson(url: string, token: string | undefined, handlers: Downstream
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        handlers.onActivity();
         buffered += decoder.decode(value, { stream: true });
         let end: number;
         while ((end = buffered.indexOf('\n')) >= 0) {

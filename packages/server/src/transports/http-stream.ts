@@ -14,7 +14,8 @@ export interface StreamOwner {
 }
 
 const NEWLINE = Buffer.from('\n');
-const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
+/** A named event, so an EventSource can see it (comments are not dispatched); `message` listeners ignore it. */
+const SSE_HEARTBEAT = Buffer.from('event: ping\ndata:\n\n');
 const NO_MESSAGES: Buffer[] = [];
 const NO_IDS: string[] = [];
 
