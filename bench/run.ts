@@ -192,8 +192,9 @@ async function main(): Promise<void> {
 
   /**
    * Idle memory. Every peer's server starts; with a hold time they first sit idle for it (so V8's
-   * memory reducer has shrunk the start-up heap before the baseline is taken); then each in turn
-   * gets its connections and is measured right after connecting (as in the issue's baseline); with
+   * memory reducer has shrunk the start-up heap); then each in turn is read (the baseline, right
+   * before its connections), gets its connections and is read again right after connecting (as in
+   * the issue's baseline); with
    * a hold time all then stay idle together for it and are measured again ("settled").
    */
   const idleStage = async (round: number): Promise<void> => {
@@ -202,7 +203,6 @@ async function main(): Promise<void> {
     const servers: Array<{ peer: Peer; server: RunningServer }> = [];
     try {
       for (const peer of list) servers.push({ peer, server: await startServer(root, peer, nextPort++, serverCpu, serverLog) });
-      const before = await Promise.all(servers.map(({ server }) => collectedRssKb(server.pid)));
       let settledBefore: number[] = [];
       if (T.hold > 0) {
         log(`idle: ${servers.length} servers started, letting them settle for ${T.hold} s`);
@@ -211,10 +211,12 @@ async function main(): Promise<void> {
       }
       const running: Array<Promise<void>> = [];
       for (const [i, { peer, server }] of servers.entries()) {
+        // the baseline is read right before this server's connections, whatever it did since it started
+        const before = await collectedRssKb(server.pid);
         log(`idle ${peer.id} ${mainConns} (round ${round})`);
         const args = ['--proto', peer.proto, '--port', String(server.port), '--pid', String(server.pid), '--conns', String(mainConns),
           '--idle', '--gc-signal', String(SIGUSR2), '--settle', String(T.settle), '--hold', String(T.hold),
-          '--rss-before', String(before[i]), ...(T.hold > 0 ? ['--rss-settled-before', String(settledBefore[i])] : []), ...common];
+          '--rss-before', String(before), ...(T.hold > 0 ? ['--rss-settled-before', String(settledBefore[i])] : []), ...common];
         let measured!: () => void;
         const first = new Promise<void>((resolve) => { measured = resolve; });
         running.push(runLoadgen(loadgen, args, clientCpu, root, 300_000, (line) => { if (line.includes('idle measured')) measured(); })
