@@ -51,7 +51,8 @@ test(`${COUNT} clients reconnecting after a server kill spread their attempts ov
     await waitFor('every client tried again', () => attempts.every((tries) => tries.length >= 2), 5_000);
     const delays = attempts.map((tries, i) => (tries[1] ?? 0) - (lostAt[i] ?? 0));
 
-    const outside = delays.filter((d) => d < MIN - 2 || d > WINDOW_END + 150);
+    // a retry never comes early; late only by how long a busy machine delays this process's timers
+    const outside = delays.filter((d) => d < MIN - 2 || d > WINDOW_END + 400);
     assert.deepEqual(outside, [], `every first retry within [${MIN}, ${WINDOW_END}] ms`);
     const spread = Math.max(...delays) - Math.min(...delays);
     assert.ok(spread >= 0.6 * (WINDOW_END - MIN), `retries spread over ${spread} ms of a ${WINDOW_END - MIN} ms window`);
