@@ -1,29 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Bystander } from '../helpers/bystander.js';
 import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 
 /** Every bad input gets its documented code, and a bystander keeps receiving throughout. */
 describe('bad input over WebSocket', () => {
   let t: TidingsProcess;
-  let bystander: WsClient;
-  let sent = 0;
+  let bystander: Bystander;
 
   before(async () => {
     t = await startTidings({ args: ['--max-message-size', '4096', '--connect-timeout', '1'] });
-    bystander = await WsClient.connect(t.wsUrl);
-    await bystander.command('subscribe', { channel: 'news' });
+    bystander = await Bystander.start(t);
   });
   after(async () => {
     await t.stop();
   });
-
-  async function bystanderStillReceives(): Promise<void> {
-    sent++;
-    await t.publish('news', { sent });
-    await bystander.until(() => bystander.pushes('publication').length === sent, 5000, `publication ${sent}`);
-    assert.equal(bystander.closeCode, undefined);
-  }
 
   const rejects = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: ReplyError) => e.error.code === code);
 
@@ -32,14 +24,14 @@ describe('bad input over WebSocket', () => {
     c.sendRaw('this is {not json');
     assert.equal(await c.closed(), 3501);
     assert.equal(c.pushes('disconnect')[0]?.reconnect, false);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('closes with 3501 on a command without an id', async () => {
     const c = await WsClient.connect(t.wsUrl);
     c.sendRaw(JSON.stringify({ type: 'ping' }));
     assert.equal(await c.closed(), 3501);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('answers 104 to an unknown command and keeps the connection', async () => {
@@ -47,7 +39,7 @@ describe('bad input over WebSocket', () => {
     await rejects(c.command('teleport'), 104);
     assert.deepEqual(await c.command('ping'), {});
     c.close();
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('answers 107 to missing or wrongly typed fields', async () => {
@@ -60,7 +52,7 @@ describe('bad input over WebSocket', () => {
     await rejects(c.command('refresh', { token: 5 }), 107);
     await rejects(c.command('connect', { token: 5 }), 107);
     c.close();
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('answers 111 to invalid channel names', async () => {
@@ -70,15 +62,15 @@ describe('bad input over WebSocket', () => {
     await rejects(c.command('subscribe', { channel: 'x'.repeat(256) }), 111);
     await rejects(c.command('subscribe', { channel: 'emoji🙂' }), 111);
     c.close();
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('answers 103 to publishing where clients may not', async () => {
     const c = await WsClient.connect(t.wsUrl);
     await rejects(c.command('publish', { channel: 'news', data: 'spam' }), 103);
     c.close();
-    await bystanderStillReceives();
-    assert.ok(bystander.pushes('publication').every((p) => p.data !== 'spam'));
+    await bystander.stillReceives();
+    assert.ok(bystander.client.pushes('publication').every((p) => p.data !== 'spam'));
   });
 
   it('answers 115 to commands before connect and 116 to a second connect', async () => {
@@ -93,13 +85,13 @@ describe('bad input over WebSocket', () => {
     const c = await WsClient.connect(t.wsUrl);
     c.sendRaw(JSON.stringify({ id: 1, type: 'publish', channel: 'news', data: 'x'.repeat(5000) }));
     assert.equal(await c.closed(), 1009);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('closes with 3007 when connect does not come in time', async () => {
     const c = await WsClient.open(t.wsUrl);
     assert.equal(await c.closed(3000), 3007);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('refuses a handshake on an unknown path and a plain GET on /ws', async () => {
@@ -107,6 +99,6 @@ describe('bad input over WebSocket', () => {
     const res = await fetch(`${t.url}/ws`);
     assert.equal(res.status, 426);
     assert.equal(((await res.json()) as { error: { code: number } }).error.code, 107);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 });

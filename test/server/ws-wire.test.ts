@@ -4,6 +4,7 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { ServerMessage } from '@tidings/protocol';
+import { Bystander } from '../helpers/bystander.js';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
@@ -50,25 +51,16 @@ function refusedUpgrade(port: number, headers: Record<string, string>, method = 
 describe('WebSocket wire behavior against the real server', () => {
   let t: TidingsProcess;
   let port: number;
-  let bystander: WsClient;
-  let sent = 0;
+  let bystander: Bystander;
 
   before(async () => {
     t = await startTidings({ args: ['--max-message-size', '4096'] });
     port = Number(new URL(t.url).port);
-    bystander = await WsClient.connect(t.wsUrl);
-    await bystander.command('subscribe', { channel: 'news' });
+    bystander = await Bystander.start(t);
   });
   after(async () => {
     await t.stop();
   });
-
-  async function bystanderStillReceives(): Promise<void> {
-    sent++;
-    await t.publish('news', { sent });
-    await bystander.until(() => bystander.pushes('publication').length === sent, 5000, `publication ${sent}`);
-    assert.equal(bystander.closeCode, undefined);
-  }
 
   it('reads a command sent in fragments', async () => {
     const c = await WsClient.connect(t.wsUrl);
@@ -78,7 +70,7 @@ describe('WebSocket wire behavior against the real server', () => {
     c.ws.send('"ping"}', { fin: true });
     assert.deepEqual(await reply, { type: 'reply', id: 7, result: {} });
     c.close();
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('answers a client ping with a pong carrying the same data', async () => {
@@ -95,21 +87,21 @@ describe('WebSocket wire behavior against the real server', () => {
     c.ws.close(4000, 'bye');
     assert.equal(await c.closed(), 4000);
     assert.ok(Date.now() - started < 2000, 'closed by the echo, not by a timeout');
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('closes with 1007 on a text message that is not UTF-8', async () => {
     const c = await WsClient.connect(t.wsUrl);
     c.ws.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
     assert.equal(await c.closed(), 1007);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('closes with 1002 on an unmasked client frame', async () => {
     const c = await WsClient.connect(t.wsUrl);
     c.ws.send('{"id":1,"type":"ping"}', { mask: false });
     assert.equal(await c.closed(), 1002);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('closes with 1009 on a fragmented message over the maximum size', async () => {
@@ -117,7 +109,7 @@ describe('WebSocket wire behavior against the real server', () => {
     c.ws.send('x'.repeat(3000), { fin: false });
     c.ws.send('x'.repeat(3000), { fin: true });
     assert.equal(await c.closed(), 1009);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('refuses handshakes that break RFC 6455 with 400, 405 or 426 and the JSON error body', async () => {
@@ -129,7 +121,7 @@ describe('WebSocket wire behavior against the real server', () => {
     assert.equal(version.status, 426);
     assert.equal(version.headers['sec-websocket-version'], '13');
     assert.equal((await refusedUpgrade(port, base, 'POST')).status, 405);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('/ws?connect=1 sends the 101 and `connected` in one write, subscribed to the channel= parameters', async () => {
@@ -150,7 +142,7 @@ describe('WebSocket wire behavior against the real server', () => {
     assert.equal(messages[0]?.type, 'connected');
     assert.equal((messages[0] as Extract<ServerMessage, { type: 'connected' }>).user, 'carol');
     await until(() => messages.some((m) => m.type === 'subscribed' && m.channel === 'news'), 'subscribed to news');
-    await bystanderStillReceives();
+    await bystander.stillReceives();
     await until(() => messages.some((m) => m.type === 'publication' && m.channel === 'news'), 'a publication on news');
     ws.close();
   });
@@ -158,7 +150,7 @@ describe('WebSocket wire behavior against the real server', () => {
   it('/ws?connect=1 refuses a bad token or a channel it may not read with an HTTP error', async () => {
     await assert.rejects(openRecording(`${t.wsUrl}?connect=1&token=garbage`), /handshake refused: 401/);
     await assert.rejects(openRecording(`${t.wsUrl}?connect=1&channel=${encodeURIComponent('has space')}`), /handshake refused: 400/);
-    await bystanderStillReceives();
+    await bystander.stillReceives();
   });
 
   it('without connect=1 the client still sends connect', async () => {

@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
-import { WsClient } from '../helpers/ws-client.js';
+import { Bystander } from '../helpers/bystander.js';
 
 type ErrorBody = { error: { code: number; message: string } };
 
 describe('bad input on the HTTP transports', () => {
   let t: TidingsProcess;
-  let bystander: WsClient;
-  let sent = 0;
+  let bystander: Bystander;
 
   before(async () => {
     t = await startTidings({ args: ['--max-message-size', '4096', '--allowed-origins', 'https://app.example'] });
-    bystander = await WsClient.connect(t.wsUrl);
-    await bystander.command('subscribe', { channel: 'news' });
+    bystander = await Bystander.start(t);
   });
   after(async () => {
     await t.stop();
@@ -52,9 +50,7 @@ describe('bad input on the HTTP transports', () => {
       ['/emulation', { method: 'GET' }, 405, 114],
     ];
     for (const [path, init, status, code] of cases) await expectError(path, init, status, code);
-    sent++;
-    await t.publish('news', sent);
-    await bystander.until(() => bystander.pushes('publication').length === sent);
+    await bystander.stillReceives();
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
   });
 
