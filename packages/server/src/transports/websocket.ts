@@ -1,6 +1,8 @@
 import { decodeFrame } from '@tidings/protocol';
 import type { Session } from '../session.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
+import { headerLength, writeFrameHeader } from '../websocket/frames.js';
+import { Opcode } from '../websocket/receiver.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 const NEWLINE = 0x0a;
@@ -28,19 +30,9 @@ export function textFrame(first: Buffer, rest?: Buffer[]): Buffer {
   if (lastFrame !== undefined && sameAsLast(first, rest)) return lastFrame;
   let length = first.length;
   if (rest !== undefined) for (let i = 0; i < rest.length; i++) length += 1 + rest[i]!.length;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const header = headerLength(length);
   const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
-  if (header === 2) {
-    frame[1] = length;
-  } else if (header === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
+  writeFrameHeader(frame, Opcode.Text, length);
   let at = header + first.copy(frame, header);
   if (rest !== undefined) {
     for (let i = 0; i < rest.length; i++) {

@@ -1,26 +1,35 @@
 import { Opcode } from './receiver.js';
 
-/** The header of an unmasked, final frame of `opcode` carrying `length` bytes (RFC 6455 §5.2). */
-function frameHeader(opcode: number, length: number): Buffer {
-  const size = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const header = Buffer.allocUnsafe(size);
-  header[0] = 0x80 | opcode;
-  if (size === 2) {
-    header[1] = length;
-  } else if (size === 4) {
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
+/** Bytes of the header of an unmasked frame carrying `length` bytes. */
+export function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+/**
+ * Writes the header of an unmasked, final frame of `opcode` carrying `length` bytes at the start
+ * of `target` (RFC 6455 §5.2); the payload goes right after it, at `headerLength(length)`.
+ */
+export function writeFrameHeader(target: Buffer, opcode: number, length: number): void {
+  target[0] = 0x80 | opcode;
+  if (length < 126) {
+    target[1] = length;
+  } else if (length < 65536) {
+    target[1] = 126;
+    target.writeUInt16BE(length, 2);
   } else {
-    header[1] = 127;
-    header.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    header.writeUInt32BE(length >>> 0, 6);
+    target[1] = 127;
+    target.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    target.writeUInt32BE(length >>> 0, 6);
   }
-  return header;
 }
 
 /** One unmasked, final frame of `opcode` holding `payload`. */
 export function frame(opcode: number, payload: Buffer): Buffer {
-  return Buffer.concat([frameHeader(opcode, payload.length), payload]);
+  const header = headerLength(payload.length);
+  const out = Buffer.allocUnsafe(header + payload.length);
+  writeFrameHeader(out, opcode, payload.length);
+  payload.copy(out, header);
+  return out;
 }
 
 /** A ping without payload: the same bytes for every connection. */
