@@ -1,8 +1,8 @@
 import type {
   Command, ProtocolError, Publication, PublicationMessage, ServerMessage, StreamPosition, SubscribeResult, SubscribedMessage,
 } from '@tidings/protocol';
-import { CommandQueue } from './command-queue.js';
-import { ABNORMAL_CLOSURE, type Transport, type TransportHandlers } from './transport.js';
+import { HttpTransport } from './http-transport.js';
+import { ABNORMAL_CLOSURE, type TransportHandlers } from './transport.js';
 
 /** What a server-to-client stream (NDJSON over fetch, EventSource) reports. */
 export interface DownstreamHandlers {
@@ -39,45 +39,31 @@ interface PendingSubscribe {
  * through `POST /emulation`. A `subscribe` is answered by the stream's `subscribed` message
  * with the replayed publications that follow it, so replies and pushes keep the WebSocket order.
  */
-export class OneWayTransport implements Transport {
+export class OneWayTransport extends HttpTransport {
   private downstream: Downstream | undefined;
   private client: string | undefined;
   private connectId: number | undefined;
   private readonly subscribes = new Map<string, PendingSubscribe>();
   /** Subscribe commands whose `/emulation` reply has not come back: id → channel. */
   private readonly subscribeIds = new Map<number, string>();
-  private readonly commands: CommandQueue;
-  private done = false;
   private lastSeen = 0;
   /** Checks for a silent (half-open) stream once `connected` has told the keepalive interval. */
   private watchdog: ReturnType<typeof setInterval> | undefined;
 
-  constructor(base: string, private readonly open: OpenDownstream, private readonly handlers: TransportHandlers) {
-    this.commands = new CommandQueue(base, () => ({ client: this.client }), {
-      onReplies: (replies) => this.onReplies(replies),
-      onFailed: (reason) => this.finish(ABNORMAL_CLOSURE, reason),
-    });
-    queueMicrotask(() => {
-      if (!this.done) handlers.onOpen();
-    });
+  constructor(base: string, private readonly open: OpenDownstream, handlers: TransportHandlers) {
+    super(base, handlers);
   }
 
-  send(frame: string): void {
-    for (const line of frame.split('\n')) {
-      if (this.done) return;
-      this.command(JSON.parse(line) as Command);
-    }
+  protected auth(): { client: string | undefined } {
+    return { client: this.client };
   }
 
-  close(): void {
-    if (this.done) return;
-    this.done = true;
+  protected stop(): void {
     clearInterval(this.watchdog);
     this.downstream?.close();
-    this.commands.close();
   }
 
-  private command(command: Command): void {
+  protected command(command: Command): void {
     if (command.type === 'connect') {
       this.connectId = command.id;
       this.downstream = this.open(command.token, {
@@ -152,7 +138,7 @@ export class OneWayTransport implements Transport {
     return true;
   }
 
-  private onReplies(replies: ServerMessage[]): void {
+  protected onReplies(replies: ServerMessage[]): void {
     for (const reply of replies) {
       if (this.done) return;
       if (reply.type !== 'reply' && reply.type !== 'error') continue;
@@ -176,15 +162,5 @@ export class OneWayTransport implements Transport {
       return;
     }
     this.finish(ABNORMAL_CLOSURE, `${status}${error ? ` ${error.message}` : ''}`);
-  }
-
-  private emit(message: ServerMessage): void {
-    this.handlers.onFrame(JSON.stringify(message));
-  }
-
-  private finish(code: number, reason: string): void {
-    if (this.done) return;
-    this.close();
-    this.handlers.onClose(code, reason);
   }
 }

@@ -2,9 +2,9 @@ import {
   CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, decodeCursor, encodeCursor,
   type Command, type Cursor, type ProtocolError, type Publication, type ServerMessage, type StreamPosition, type SubscribeCommand,
 } from '@tidings/protocol';
-import { CommandQueue } from './command-queue.js';
+import { HttpTransport } from './http-transport.js';
 import { httpBase, postCommands, readError, tokenClaims } from './http.js';
-import { ABNORMAL_CLOSURE, type Transport, type TransportFactory, type TransportHandlers } from './transport.js';
+import { ABNORMAL_CLOSURE, type TransportFactory, type TransportHandlers } from './transport.js';
 
 export interface PollOptions {
   /** Seconds the server holds a poll open when there is nothing to send; default 25 (0–60, 0 is short polling). */
@@ -29,7 +29,7 @@ const POLL_GRACE = 10;
  * A channel whose history could not fill a gap is reported as `unsubscribed` (resubscribe), so
  * the client resubscribes and learns `recovered: false` as on every other transport.
  */
-class PollTransport implements Transport {
+class PollTransport extends HttpTransport {
   private token: string | undefined;
   private user = '';
   private readonly cursor: Cursor = new Map();
@@ -37,38 +37,28 @@ class PollTransport implements Transport {
   private loop = 0;
   private loopAbort: AbortController | undefined;
   private readonly controller = new AbortController();
-  private readonly commands: CommandQueue;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private done = false;
 
-  constructor(private readonly base: string, private readonly wait: number, private readonly handlers: TransportHandlers) {
-    this.commands = new CommandQueue(base, () => ({ token: this.token }), {
-      onReplies: (replies) => replies.forEach((r) => this.emit(r)),
-      onFailed: (reason) => this.finish(ABNORMAL_CLOSURE, reason),
-    });
+  constructor(private readonly base: string, private readonly wait: number, handlers: TransportHandlers) {
+    super(base, handlers);
     this.commands.resume();
-    queueMicrotask(() => {
-      if (!this.done) handlers.onOpen();
-    });
   }
 
-  send(frame: string): void {
-    for (const line of frame.split('\n')) {
-      if (this.done) return;
-      this.command(JSON.parse(line) as Command);
-    }
+  protected auth(): { token: string | undefined } {
+    return { token: this.token };
   }
 
-  close(): void {
-    if (this.done) return;
-    this.done = true;
+  protected onReplies(replies: ServerMessage[]): void {
+    for (const reply of replies) this.emit(reply);
+  }
+
+  protected stop(): void {
     clearTimeout(this.refreshTimer);
     this.controller.abort();
     this.loopAbort?.abort();
-    this.commands.close();
   }
 
-  private command(command: Command): void {
+  protected command(command: Command): void {
     switch (command.type) {
       case 'connect':
       case 'refresh':
@@ -214,16 +204,6 @@ class PollTransport implements Transport {
     if (error?.code === ErrorCode.TokenExpired) return this.finish(CloseCode.TokenExpired, error.message);
     if (error?.code === ErrorCode.Unauthorized) return this.finish(CloseCode.InvalidToken, error.message);
     this.finish(ABNORMAL_CLOSURE, `poll answered ${status}${error ? `: ${error.message}` : ''}`);
-  }
-
-  private emit(message: ServerMessage): void {
-    if (!this.done) this.handlers.onFrame(JSON.stringify(message));
-  }
-
-  private finish(code: number, reason: string): void {
-    if (this.done) return;
-    this.close();
-    this.handlers.onClose(code, reason);
   }
 }
 
