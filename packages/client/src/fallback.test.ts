@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { Client, type ClientOptions } from './client.js';
 import { TransportPicker } from './picker.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transports/transport.js';
@@ -45,8 +45,14 @@ async function connected(client: Client): Promise<string> {
   return new Promise((resolve) => client.once('connected', (e) => resolve(e.transport)));
 }
 
+const clients: Client[] = [];
+// a failed assertion skips a test's own disconnect; its reconnect loop must not keep the file from ending
+after(() => { for (const c of clients) c.disconnect(); });
+
 function make(transports: Fake[], options: ClientOptions = {}): Client {
-  return new Client('ws://unused', { transports, minReconnectDelay: 10, maxReconnectDelay: 20, pingInterval: 0, ...options });
+  const client = new Client('ws://unused', { transports, minReconnectDelay: 10, maxReconnectDelay: 20, pingInterval: 0, ...options });
+  clients.push(client);
+  return client;
 }
 
 test('a refused transport hands over to the next at once; the one that worked is remembered for reconnects', async () => {
