@@ -88,6 +88,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
       maxSubscriptions: get<number>('max-subscriptions')!,
       maxQueueBytes: get<number>('max-queue-bytes')!,
       maxConnections: get<number>('max-connections')!,
+      maxDepth: get<number>('max-depth')!,
     },
     namespaces: {
       '': { historySize, historyTtl },
@@ -98,6 +99,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     connectTimeout: get<number>('connect-timeout')!,
     pingInterval: get<number>('ping-interval')!,
     shutdownTimeout: get<number>('shutdown-timeout')!,
+    bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
   };
   try {

@@ -49,6 +49,7 @@ export const ErrorCode = {
   AlreadyConnected: 116,
   Conflict: 117,
   ShuttingDown: 118,
+  OutcomeUnknown: 119,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -72,6 +73,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 116, name: 'already_connected', status: 400, temporary: false, description: '`connect` was sent twice on one connection.' },
   { code: 117, name: 'conflict', status: 409, temporary: false, description: 'The idempotency key was used before with different content.' },
   { code: 118, name: 'shutting_down', status: 503, temporary: true, description: 'The node is draining; retry on another node.' },
+  { code: 119, name: 'outcome_unknown', status: 504, temporary: true, description: 'The engine did not answer after the command was sent: it may or may not have run. Retry with the same `idempotencyKey` (the error carries the one the server used) and it runs exactly once.' },
 ];
 
 export const CloseCode = {

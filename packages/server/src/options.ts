@@ -43,6 +43,8 @@ export interface LimitOptions {
   maxQueueBytes: number;
   /** Concurrent connections on this node (further ones are closed with 3006). */
   maxConnections: number;
+  /** Deepest nesting of arrays and objects in a payload (publication data, notification payload); deeper is refused with 107. */
+  maxDepth: number;
 }
 
 export interface ServerOptions {
@@ -64,6 +66,8 @@ export interface ServerOptions {
   shutdownTimeout: number;
   /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
   stompPort: number | undefined;
+  /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
+  bodyTimeout: number;
 }
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
@@ -80,6 +84,7 @@ export const DEFAULT_LIMITS: LimitOptions = {
   maxSubscriptions: 128,
   maxQueueBytes: 1024 * 1024,
   maxConnections: 100_000,
+  maxDepth: 64,
 };
 
 /** Built-in namespaces; configured ones with the same name replace them. */
@@ -104,6 +109,7 @@ export function defaultOptions(): ServerOptions {
     pingInterval: 25,
     shutdownTimeout: 10,
     stompPort: undefined,
+    bodyTimeout: 30,
   };
 }
 
