@@ -5,7 +5,7 @@ import {
   EngineUnavailableError, IdempotencyConflictError,
   type ControlMessage, type Engine, type EngineHandler, type HistoryOptions, type HistoryResult, type PublishOptions,
 } from '@tidings/server';
-import { HISTORY, PRESENCE_ADD, PRESENCE_GET, PUBLISH } from './scripts.js';
+import { HISTORY, PRESENCE_ADD, PRESENCE_EXPIRE, PRESENCE_GET, PUBLISH } from './scripts.js';
 import { Sequencer } from './sequencer.js';
 
 export type RedisClient = Redis | Cluster;
@@ -21,11 +21,19 @@ export interface RedisEngineOptions {
   sharded?: boolean;
   /** Seconds a channel's offset and epoch outlive its last publication (default 30 days). */
   metaTtl?: number;
+  /**
+   * Milliseconds between sweeps for expired presence (clients of a node that died without
+   * removing them). Default: half the shortest presence TTL seen, from 1 s to 30 s.
+   */
+  presenceSweepInterval?: number;
 }
 
 interface Script { lua: string; sha: string }
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
-const SCRIPTS = { publish: script(PUBLISH), history: script(HISTORY), presenceAdd: script(PRESENCE_ADD), presenceGet: script(PRESENCE_GET) };
+const SCRIPTS = {
+  publish: script(PUBLISH), history: script(HISTORY),
+  presenceAdd: script(PRESENCE_ADD), presenceGet: script(PRESENCE_GET), presenceExpire: script(PRESENCE_EXPIRE),
+};
 
 function ready(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
@@ -66,6 +74,11 @@ export class RedisEngine implements Engine {
   private handler: EngineHandler | undefined;
   private readonly sequencer: Sequencer;
   private lastError = '';
+  /** Channels this node holds presence in and delivers: the ones it sweeps for expired presence. */
+  private readonly presenceChannels = new Set<string>();
+  private shortestPresenceTtl = Infinity;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepInterval: number | undefined;
 
   constructor(options: RedisEngineOptions) {
     this.client = options.client;
@@ -74,6 +87,7 @@ export class RedisEngine implements Engine {
     this.prefix = options.prefix ?? 'tidings';
     this.sharded = options.sharded ?? 'nodes' in options.client;
     this.metaTtl = options.metaTtl ?? 30 * 24 * 3600;
+    this.sweepInterval = options.presenceSweepInterval;
     this.controlChannel = `${this.prefix}:control`;
     this.sequencer = new Sequencer(
       (channel, after) => this.history(channel, { since: after }).then((h) => h.publications),
@@ -95,6 +109,7 @@ export class RedisEngine implements Engine {
       for (const channel of this.sequencer.tracked()) this.sequencer.catchUp(channel);
     });
     await this.sub.subscribe(this.controlChannel);
+    this.scheduleSweep();
   }
 
   isReady(): boolean {
@@ -136,6 +151,7 @@ export class RedisEngine implements Engine {
 
   async unsubscribe(channel: string): Promise<void> {
     this.sequencer.untrack(channel);
+    this.presenceChannels.delete(channel);
     const name = this.pubsubChannel(channel);
     await this.guard(() => (this.sharded ? this.sub.sunsubscribe(name) : this.sub.unsubscribe(name)));
   }
@@ -151,6 +167,8 @@ export class RedisEngine implements Engine {
   }
 
   async addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<void> {
+    if (this.sequencer.isTracked(channel)) this.presenceChannels.add(channel);
+    if (ttl < this.shortestPresenceTtl) this.shortestPresenceTtl = ttl;
     await this.run(SCRIPTS.presenceAdd, [this.key(channel, 'pr'), this.key(channel, 'px')], [clientId, JSON.stringify(info), Date.now() + ttl * 1000, ttl]);
   }
 
@@ -159,7 +177,7 @@ export class RedisEngine implements Engine {
   }
 
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
-    const flat = await this.run(SCRIPTS.presenceGet, [this.key(channel, 'pr'), this.key(channel, 'px')], [Date.now()]) as string[];
+    const flat = await this.run(SCRIPTS.presenceGet, [this.key(channel, 'pr'), this.key(channel, 'px')], this.expireArgs(channel)) as string[];
     const out: Record<string, ClientInfo> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = JSON.parse(flat[i + 1]!) as ClientInfo;
     return out;
@@ -167,7 +185,42 @@ export class RedisEngine implements Engine {
 
   async close(): Promise<void> {
     this.handler = undefined;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     if (this.ownsSubscriber) this.sub.disconnect();
+  }
+
+  /**
+   * Drops expired presence in every channel this node holds presence in, each dropped client
+   * leaving with a `leave` to every node (see PRESENCE_EXPIRE). Nodes sweep the channels they
+   * deliver, so a channel keeps being swept while any node has subscribers in it.
+   */
+  private async sweepPresence(): Promise<void> {
+    for (const channel of [...this.presenceChannels]) {
+      if (!this.isReady() || this.handler === undefined) return;
+      await this.run(SCRIPTS.presenceExpire, [this.key(channel, 'pr'), this.key(channel, 'px')], this.expireArgs(channel)).catch(() => {
+        /* Redis away: the next sweep drops them */
+      });
+    }
+  }
+
+  /** Checks once a second whether a sweep is due (every `presenceSweepInterval`, or half the shortest TTL). */
+  private scheduleSweep(): void {
+    let sweeping = false;
+    let lastSweep = Date.now();
+    this.sweepTimer = setInterval(() => {
+      const ttlMs = this.shortestPresenceTtl * 500;
+      const interval = this.sweepInterval ?? Math.min(30_000, Math.max(1000, Number.isFinite(ttlMs) ? ttlMs : 30_000));
+      if (sweeping || this.presenceChannels.size === 0 || Date.now() - lastSweep < interval) return;
+      sweeping = true;
+      lastSweep = Date.now();
+      void this.sweepPresence().finally(() => { sweeping = false; });
+    }, Math.min(1000, this.sweepInterval ?? 1000));
+    this.sweepTimer.unref();
+  }
+
+  private expireArgs(channel: string): Array<string | number> {
+    return [Date.now(), this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish'];
   }
 
   private onMessage(name: string, message: string): void {

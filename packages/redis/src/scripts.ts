@@ -87,12 +87,35 @@ redis.call('expire', KEYS[2], ARGV[4])
 return 1
 `;
 
-/** KEYS: presence hash, expiry zset. ARGV: now ms. Drops expired entries, returns the rest (flat). */
-export const PRESENCE_GET = `
+/**
+ * Lua: drops the presence entries whose expiry (zset score, ms) is ≤ ARGV[1] and publishes a
+ * `leave` (`l<info JSON>`) for each on pub/sub channel ARGV[2] with command ARGV[3]. Whoever
+ * removes an entry publishes its leave, so each expired client leaves exactly once, cluster-wide.
+ */
+const DROP_EXPIRED = `
 local gone = redis.call('zrangebyscore', KEYS[2], '-inf', ARGV[1])
 if #gone > 0 then
+  local infos = redis.call('hmget', KEYS[1], unpack(gone))
   redis.call('hdel', KEYS[1], unpack(gone))
   redis.call('zrem', KEYS[2], unpack(gone))
+  for i = 1, #gone do
+    if infos[i] then redis.call(ARGV[3], ARGV[2], 'l' .. infos[i]) end
+  end
 end
+`;
+
+/**
+ * KEYS: presence hash, expiry zset. ARGV: now ms, pub/sub channel, publish command (publish | spublish).
+ * Drops expired entries (publishing their leaves), returns the rest (flat: id, info, id, info…).
+ */
+export const PRESENCE_GET = `${DROP_EXPIRED}
 return redis.call('hgetall', KEYS[1])
+`;
+
+/**
+ * KEYS: presence hash, expiry zset. ARGV: now ms, pub/sub channel, publish command.
+ * Drops expired entries, publishing a leave for each; returns how many left.
+ */
+export const PRESENCE_EXPIRE = `${DROP_EXPIRED}
+return #gone
 `;

@@ -32,6 +32,10 @@ export class Sequencer {
     this.channels.delete(channel);
   }
 
+  isTracked(channel: string): boolean {
+    return this.channels.has(channel);
+  }
+
   tracked(): string[] {
     return [...this.channels.keys()];
   }

@@ -22,6 +22,11 @@ export class ChannelPolicy {
     return ns;
   }
 
+  /** Whether subscribers of `channel` get `join`/`leave` pushes; false for an invalid or unknown channel. */
+  announcesJoinLeave(channel: string): boolean {
+    return isValidChannel(channel) && this.namespaces[namespaceOf(channel)]?.joinLeave === true;
+  }
+
   /** Throws permission_denied unless `who` may subscribe to `channel` (in namespace `ns`). */
   checkSubscribe(ns: NamespaceOptions, channel: string, who: Principal): void {
     if (who.channels?.includes(channel)) return;

@@ -218,11 +218,12 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   onJoin(channel: string, info: ClientInfo): void {
-    this.hub.join(channel, info);
+    if (this.policy.announcesJoinLeave(channel)) this.hub.join(channel, info);
   }
 
+  /** Also for clients whose presence expired (their node died): the engine announces them. */
   onLeave(channel: string, info: ClientInfo): void {
-    this.hub.leave(channel, info);
+    if (this.policy.announcesJoinLeave(channel)) this.hub.leave(channel, info);
   }
 
   onControl(message: ControlMessage): void {

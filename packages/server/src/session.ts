@@ -39,6 +39,7 @@ interface Subscription {
   pending: Array<{ pub: Publication; message: Buffer }>;
   offset: number;
   epoch: string;
+  /** Tracked in the engine's presence (presence or join/leave namespaces). */
   presence: boolean;
   joinLeave: boolean;
 }
@@ -206,7 +207,8 @@ export class Session implements Subscriber, Timed {
     if (this.subs.size >= options.limits.maxSubscriptions) {
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
     }
-    const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence, joinLeave: ns.joinLeave };
+    // join/leave channels are tracked in presence too, so a client whose node dies still leaves
+    const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave };
     this.subs.set(channel, sub);
     try {
       await this.host.hub.add(channel, this);

@@ -161,7 +161,7 @@ export class StompSession implements SubscriptionOwner {
     // A literal, not a spread: spread-built objects get slow properties, and fan-out reads these for every delivery.
     const sub: TopicSubscription = {
       kind: 'topic', id, destination, ack, prefix, owner: this, unacked: new Map(),
-      channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence, joinLeave: ns.joinLeave,
+      channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.subs.byId.set(id, sub);
     try {
