@@ -43,6 +43,10 @@ describe('refused connections in the log', () => {
     await waitFor(t, (l) => l.reason === 'auth' && l.transport === '/poll');
     await assert.rejects(WsClient.open(`${t.wsUrl}?token=${forged}`), /handshake refused: 401/);
     await waitFor(t, (l) => l.reason === 'auth' && l.transport === '/ws');
+    const late = await WsClient.open(t.wsUrl);
+    await assert.rejects(late.command('connect', { token: forged }), /101/);
+    assert.equal(await late.closed(), 3500);
+    await waitFor(t, (l) => l.reason === 'auth' && l.transport === 'websocket');
     assert.equal((await t.api('POST', '/api/publish', { channel: 'x', data: 1 }, { 'x-api-key': 'wrong-key-S3CRET' })).status, 401);
     await waitFor(t, (l) => l.reason === 'auth' && l.transport === '/api/publish');
 
