@@ -1,10 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { TidingsNode, createLogger } from '@tidings/server';
 import { RawConnection } from '../helpers/raw-http.js';
 import { API_KEY, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
 type ErrorBody = { error: { code: number; message: string } };
+
+/** Sends a POST whose body trickles in one byte per 200 ms; resolves with the response and when it came. */
+async function trickle(port: number, path: string): Promise<{ status: number; body: ErrorBody; took: number }> {
+  const c = await RawConnection.open(port);
+  const started = Date.now();
+  c.send(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`);
+  const timer = setInterval(() => c.send(' '), 200);
+  try {
+    const r = await c.response(undefined, 8000);
+    const took = Date.now() - started;
+    await c.whenClosed();
+    return { status: r.status, body: JSON.parse(r.body) as ErrorBody, took };
+  } finally {
+    clearInterval(timer);
+    c.close();
+  }
+}
 
 /** The status a WebSocket handshake gets: 101 when it opens. */
 function wsStatus(url: string, origin: string): Promise<number> {
@@ -70,23 +88,27 @@ describe('same origin, request targets and request deadlines', () => {
 
   it('answers 408 (JSON, code 107) to a request body that trickles in slower than --body-timeout', async () => {
     for (const path of ['/api/publish', '/emulation']) {
-      const c = await RawConnection.open(t.port);
-      const started = Date.now();
-      c.send(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{`);
-      const timer = setInterval(() => c.send(' '), 200);
-      try {
-        const r = await c.response(undefined, 8000);
-        const took = Date.now() - started;
-        assert.equal(r.status, 408, path);
-        assert.equal((JSON.parse(r.body) as ErrorBody).error.code, 107);
-        assert.ok(took >= 1900 && took < 4500, `${path}: answered after ${took} ms`);
-        await c.whenClosed();
-      } finally {
-        clearInterval(timer);
-        c.close();
-      }
+      const r = await trickle(t.port, path);
+      assert.equal(r.status, 408, path);
+      assert.equal(r.body.error.code, 107);
+      assert.ok(r.took >= 1900 && r.took < 4500, `${path}: answered after ${r.took} ms`);
     }
     const ok = await t.api('POST', '/api/publish', { channel: 'after', data: 1 });
     assert.equal(ok.status, 200, 'a prompt request still passes');
+  });
+});
+
+describe('bodyTimeout in the library', () => {
+  it('new TidingsNode({bodyTimeout}) bounds request bodies the same way', async () => {
+    const node = new TidingsNode({ bodyTimeout: 1, apiKey: API_KEY, logger: createLogger('silent') });
+    const { port } = await node.listen(0, '127.0.0.1');
+    try {
+      const r = await trickle(port, '/api/publish');
+      assert.equal(r.status, 408);
+      assert.equal(r.body.error.code, 107);
+      assert.ok(r.took >= 900 && r.took < 3000, `answered after ${r.took} ms`);
+    } finally {
+      await node.close();
+    }
   });
 });
