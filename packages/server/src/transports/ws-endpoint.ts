@@ -67,8 +67,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   }
 
   async handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    const { options } = this.host;
-    const { refusals } = this.host;
+    const { options, refusals } = this.host;
     const upgrade = checkUpgrade(req);
     if (isRefusal(upgrade)) {
       refusals.request('bad_request', req, ErrorCode.BadRequest, upgrade.message);
