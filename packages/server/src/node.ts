@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type ClientInfo, type Publication, type ServerMessage } from '@tidings/protocol';
@@ -20,9 +20,12 @@ import { Publisher } from './publisher.js';
 import { Session } from './session.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
+import { answerClientError } from './http/client-error.js';
 import { answerPreflight } from './http/cors.js';
 import { FrontDoor } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
+import { requestUrl } from './http/target.js';
+import { Refusals } from './observability/refusals.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
 import { PollEndpoint } from './transports/poll.js';
@@ -33,6 +36,8 @@ import { WebSocketEndpoint, destroyOnError } from './transports/ws-endpoint.js';
 const HTTP_TRANSPORTS = new Set(['/sse', '/stream', '/poll', '/emulation']);
 const RESPONSE_TRANSPORTS = new Set(['/sse', '/stream', '/poll']);
 const FORWARD_TIMEOUT_MS = 3000;
+/** How often node:http checks request deadlines (`bodyTimeout`), in milliseconds. */
+const REQUEST_CHECK_MS = 1000;
 
 export interface TidingsNodeInit extends ServerOptionsInput {
   /** The engine; the memory engine when absent. */
@@ -50,6 +55,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly options: ServerOptions;
   readonly engine: Engine;
   readonly log: Logger;
+  /** The refusal log (rate-limited, at `info`). */
+  readonly refusals: Refusals;
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
@@ -76,6 +83,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.options = resolveOptions(options);
     this.engine = engine ?? new MemoryEngine();
     this.log = logger ?? createLogger('info');
+    this.refusals = new Refusals(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
@@ -87,7 +95,10 @@ export class TidingsNode implements EngineHandler, Timed {
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
-    this.http = createServer((req, res) => this.handleRequest(req, res));
+    const requestTimeout = Math.ceil(this.options.bodyTimeout * 1000);
+    this.http = createServer({ requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: REQUEST_CHECK_MS },
+      (req, res) => this.handleRequest(req, res));
+    this.http.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket, this.refusals, this.options.bodyTimeout));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.door = new FrontDoor(this.http, this);
   }
@@ -122,13 +133,14 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   /**
-   * Graceful shutdown: stops accepting, tells every client to reconnect elsewhere (close 3000),
-   * waits up to `shutdownTimeout` for connections to close, then ends the rest and the engine.
+   * Graceful shutdown: tells every client to reconnect elsewhere (close 3000), waits up to
+   * `shutdownTimeout` for connections to close, then ends the rest and the engine. The HTTP
+   * listener stays open until then: `/readyz` answers 503 (118), `/healthz` 200, and new transport
+   * connections are refused with 503 (118); the STOMP TCP listener stops at once.
    */
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
-    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.door.closeIdle();
     const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
@@ -140,6 +152,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.websocket.terminateAll();
     this.stomp.terminateAll();
     await stompStopped;
+    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     this.door.closeAll();
     await stopped;
@@ -249,13 +262,19 @@ export class TidingsNode implements EngineHandler, Timed {
     for (const session of this.sessions.values()) session.refreshPresence();
     this.stomp.refreshPresence();
     this.stomp.ping();
+    this.refusals.flush();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
 
   // ---- HTTP ----
 
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.draining) res.setHeader('Connection', 'close');
+    const url = requestUrl(req.url);
+    if (!url) {
+      this.refusals.request('bad_request', req, ErrorCode.BadRequest, 'malformed request target');
+      return sendError(res, ErrorCode.BadRequest, 'malformed request target: the path must start with one / and have no empty segment');
+    }
     const path = url.pathname;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
@@ -276,7 +295,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   private handleTransport(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins);
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins, this.refusals);
     if (RESPONSE_TRANSPORTS.has(url.pathname)) return this.handleBare(req, new NodeResponse(res), url);
     this.transportDone(url, res, handleEmulation(this, req, res, url));
   }
@@ -302,8 +321,8 @@ export class TidingsNode implements EngineHandler, Timed {
 
   handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') {
+    const url = requestUrl(req.url);
+    if (url?.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }

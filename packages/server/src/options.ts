@@ -136,6 +136,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   if (out.stompPort !== undefined && (!Number.isSafeInteger(out.stompPort) || out.stompPort < 0 || out.stompPort > 65535)) {
     throw new TypeError('stompPort must be an integer from 0 to 65535');
   }
+  if (!(out.bodyTimeout > 0 && out.bodyTimeout <= 3600)) throw new TypeError('bodyTimeout must be more than 0 and at most 3600 seconds');
   for (const [key, value] of Object.entries(out.limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`limits.${key} must be a positive integer`);
   }

@@ -10,6 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
+import type { Refusals } from './observability/refusals.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
@@ -27,6 +28,7 @@ export interface SessionHost {
   readonly publisher: Publisher;
   readonly inbox: Inbox;
   readonly log: Logger;
+  readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -161,6 +163,7 @@ export class Session implements Subscriber, Timed {
     } catch (err) {
       this.fail(cmd.id, err);
       if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
+        this.host.refusals.refused('auth', { transport: this.transport.name, code: err.code, message: err.message });
         this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
       }
     }

@@ -5,7 +5,8 @@ import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
 import type { Hub } from '../hub.js';
-import { sendError, sendJson } from '../http/json.js';
+import { RequestGone, sendError, sendJson } from '../http/json.js';
+import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import { cancelSchedule, notificationRoutes, type NotificationsHost } from './notifications.js';
@@ -17,6 +18,7 @@ export interface ApiHost extends NotificationsHost {
   readonly publisher: Publisher;
   readonly hub: Hub;
   readonly engine: Engine;
+  readonly refusals: Refusals;
 }
 
 const MAX_BROADCAST_CHANNELS = 1000;
@@ -91,11 +93,16 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
   const route = findRoute(req.method ?? 'GET', url.pathname);
   if (!route) return sendError(res, ErrorCode.NotFound, `no endpoint ${req.method} ${url.pathname}`);
   const denied = checkApiKey(host.options.apiKey, req.headers['x-api-key']);
-  if (denied) return sendError(res, ErrorCode.Unauthorized, denied);
+  if (denied) {
+    host.refusals.request('auth', req, ErrorCode.Unauthorized, denied);
+    return sendError(res, ErrorCode.Unauthorized, denied);
+  }
   try {
     sendJson(res, 200, await route(host, req, url));
   } catch (err) {
+    if (err instanceof RequestGone) return;
     const e = host.publisher.mapError(err);
+    host.refusals.request(reasonOf(e.code), req, e.code, e.message);
     sendError(res, e.code, e.message);
   }
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@tidings/protocol';
+import type { Refusals } from '../observability/refusals.js';
 import { sendError } from './json.js';
 import { originAllowed } from './origin.js';
 import type { RequestHead } from './request-head.js';
@@ -8,14 +9,16 @@ import type { CorsResponse } from './response.js';
 const ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, X-API-Key';
 
 /**
- * Origin check and CORS for the HTTP transports. Returns false (after answering 403) when the
- * request's Origin is not allowed; otherwise sets the CORS headers an allowed cross-origin browser
+ * Origin check and CORS for the HTTP transports. Returns false (after answering 403 and logging
+ * the refusal) when the request's Origin is not allowed; otherwise sets the CORS headers an allowed cross-origin browser
  * request needs (credentials included, so cookies carry tokens).
  */
-export function applyCors(req: RequestHead, res: CorsResponse, allowed: readonly string[]): boolean {
+export function applyCors(req: RequestHead, res: CorsResponse, allowed: readonly string[], refusals: Refusals): boolean {
   const origin = req.headers.origin;
   if (!originAllowed(origin, req.headers.host, allowed)) {
-    sendError(res, ErrorCode.PermissionDenied, `origin ${origin ?? ''} is not allowed (see --allowed-origins)`);
+    const message = `origin ${origin ?? ''} is not allowed (see --allowed-origins)`;
+    refusals.request('origin', req, ErrorCode.PermissionDenied, message);
+    sendError(res, ErrorCode.PermissionDenied, message);
     return false;
   }
   if (origin !== undefined) {
@@ -27,8 +30,8 @@ export function applyCors(req: RequestHead, res: CorsResponse, allowed: readonly
 }
 
 /** Answers a CORS preflight (`OPTIONS`) for an allowed origin with 204. */
-export function answerPreflight(req: RequestHead, res: ServerResponse, allowed: readonly string[]): void {
-  if (!applyCors(req, res, allowed)) return;
+export function answerPreflight(req: RequestHead, res: ServerResponse, allowed: readonly string[], refusals: Refusals): void {
+  if (!applyCors(req, res, allowed, refusals)) return;
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
     'Access-Control-Allow-Headers': ALLOW_HEADERS,

@@ -2,11 +2,13 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@tidings/protocol';
+import type { Refusals } from '../observability/refusals.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { BareResponse, KEEP_ALIVE_SECONDS, type BareDoor } from './bare-response.js';
 import { sendError } from './json.js';
 import { RequestHeadParser, type HeadResult, type ParsedHead, type RequestHead } from './request-head.js';
 import type { HttpResponse } from './response.js';
+import { requestUrl } from './target.js';
 
 /** Milliseconds a new connection has to send a complete request head. */
 export const HEAD_TIMEOUT_MS = 10_000;
@@ -17,6 +19,7 @@ const BARE_PATHS = new Set(['/sse', '/stream', '/poll']);
 /** What the front door hands requests to. */
 export interface FrontDoorHost {
   readonly timers: TimerWheel;
+  readonly refusals: Refusals;
   handleUpgrade(head: RequestHead, socket: Duplex, rest: Buffer): void;
   /** A GET of a path the front door serves itself, with its response over the bare socket. */
   handleBare(head: ParsedHead, res: HttpResponse, url: URL): void;
@@ -138,19 +141,20 @@ export class FrontDoor implements BareDoor, Timed {
     this.readers.delete(reader);
     const { socket } = reader;
     if (!result.ok) {
-      const res = this.respond(socket, false);
-      return sendError(res, result.status === 431 ? ErrorCode.MessageTooLarge : ErrorCode.BadRequest, result.message, result.status);
+      const code = result.status === 431 ? ErrorCode.MessageTooLarge : ErrorCode.BadRequest;
+      this.host.refusals.refused(code === ErrorCode.BadRequest ? 'bad_request' : 'limit', { transport: 'http', code, message: result.message, remote: socket.remoteAddress });
+      return sendError(this.respond(socket, false), code, result.message, result.status);
     }
     const { head, rest } = result;
+    head.socket = socket;
     if (isUpgrade(head)) {
       this.release(socket);
       return this.host.handleUpgrade(head, socket, rest);
     }
     if (head.method === 'GET' && !hasBody(head)) {
-      let url: URL;
-      try {
-        url = new URL(head.url, 'http://localhost');
-      } catch {
+      const url = requestUrl(head.url);
+      if (!url) {
+        this.host.refusals.request('bad_request', head, ErrorCode.BadRequest, 'malformed request target');
         return sendError(this.respond(socket, false), ErrorCode.BadRequest, 'malformed request target');
       }
       if (BARE_PATHS.has(url.pathname)) {
@@ -170,8 +174,12 @@ export class FrontDoor implements BareDoor, Timed {
     for (const reader of this.readers) {
       if (reader.deadline > now) continue;
       this.readers.delete(reader);
-      if (reader.received.length === 0) reader.socket.destroy();
-      else sendError(this.respond(reader.socket, false), ErrorCode.BadRequest, 'request head not received in time', 408);
+      if (reader.received.length === 0) {
+        reader.socket.destroy();
+        continue;
+      }
+      this.host.refusals.refused('bad_request', { transport: 'http', code: ErrorCode.BadRequest, message: 'request head not received in time', remote: reader.socket.remoteAddress });
+      sendError(this.respond(reader.socket, false), ErrorCode.BadRequest, 'request head not received in time', 408);
     }
     this.scheduleSweep(now);
   }

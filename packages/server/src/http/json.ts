@@ -3,6 +3,13 @@ import { ErrorCode, httpStatusOf } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
 import type { JsonResponse } from './response.js';
 
+/** The request's connection ended before its body did (node:http answered 408 and closed it, or the client left): there is no one to answer. */
+export class RequestGone extends TidingsError {
+  constructor() {
+    super(ErrorCode.BadRequest, 'the request body did not arrive in full');
+  }
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 export function sendJson(res: JsonResponse, status: number, body: unknown): void {
@@ -20,16 +27,25 @@ export function sendError(res: JsonResponse, code: number, message: string, stat
   sendJson(res, status, { error: { code, message } });
 }
 
-/** Reads a JSON body of at most `limit` bytes; throws TidingsError (bad_request, message_too_large). */
+/**
+ * Reads a JSON body of at most `limit` bytes; throws TidingsError (bad_request, message_too_large).
+ * Its time is bounded by node:http's `requestTimeout` (the `bodyTimeout` setting, see http/client-error.ts).
+ */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof TidingsError) throw err;
+    // the connection ended first (node:http's requestTimeout answered 408 and closed it, or the client left)
+    throw new RequestGone();
   }
   if (size === 0) throw new TidingsError(ErrorCode.BadRequest, 'a JSON body is required');
   try {

@@ -6,6 +6,8 @@ export interface RequestHead {
   url?: string;
   httpVersion?: string;
   headers: IncomingHttpHeaders;
+  /** The connection, for its peer's address (logs only). */
+  socket?: { readonly remoteAddress?: string | undefined };
 }
 
 /** A head read by `RequestHeadParser`: every field is present. */

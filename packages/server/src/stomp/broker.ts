@@ -6,6 +6,7 @@ import type { ChannelPolicy } from '../channels.js';
 import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
+import type { Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -28,6 +29,7 @@ export interface BrokerNode {
   readonly publisher: Publisher;
   readonly timers: TimerWheel;
   readonly log: Logger;
+  readonly refusals: Refusals;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -45,6 +47,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly publisher: Publisher;
   readonly timers: TimerWheel;
   readonly log: Logger;
+  readonly refusals: Refusals;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   private readonly all = new Set<StompConnection>();
@@ -58,6 +61,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.publisher = node.publisher;
     this.timers = node.timers;
     this.log = node.log;
+    this.refusals = node.refusals;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));

@@ -6,6 +6,7 @@ import {
 } from '@tidings/stomp';
 import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
+import { reasonOf } from '../observability/refusals.js';
 import type { Timed } from '../timer.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
@@ -197,6 +198,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   fail(err: StompError, receiptId?: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
+    if (this.state === 'connecting') this.refused(err);
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
       ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
@@ -206,6 +208,13 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
     this.send({ command: 'ERROR', headers, body: err.detail === '' ? err.message : `${err.message}\n${err.detail}` });
     this.close(err.close, err.message);
+  }
+
+  /** Logs a connection refused before it was CONNECTED. */
+  private refused(err: StompError): void {
+    const reason = err.close === CloseCode.ConnectTimeout ? 'bad_request' : reasonOf(err.code);
+    if (reason === undefined) return;
+    this.host.refusals.refused(reason, { transport: `stomp-${this.wire.kind}`, code: err.code, message: err.message, remote: this.wire.remoteAddress });
   }
 
   /** Flushes and closes; subscriptions end now (unacked queue messages go back to their queues). */

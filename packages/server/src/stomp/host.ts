@@ -2,6 +2,7 @@ import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
+import type { Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -16,6 +17,7 @@ export interface StompHost {
   readonly publisher: Publisher;
   readonly timers: TimerWheel;
   readonly log: Logger;
+  readonly refusals: Refusals;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   verify(token: string): Promise<Credentials>;

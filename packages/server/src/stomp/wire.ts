@@ -17,6 +17,8 @@ export interface WireHandler {
  */
 export interface StompWire {
   readonly kind: 'websocket' | 'tcp';
+  /** The peer's address, when known (logs only). */
+  readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
   attach(handler: WireHandler): void;
   /** When queued bytes last went out (ms). */
@@ -144,6 +146,10 @@ export class TcpWire extends QueuedWire implements StompWire {
 
   constructor(readonly socket: Socket, maxQueueBytes: number) {
     super(maxQueueBytes);
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
   }
 
   attach(handler: WireHandler): void {

@@ -4,13 +4,15 @@ import type { Credentials } from '../auth/jwt.js';
 import { badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import { requestCredentials } from '../http/handshake.js';
-import { isObject, readJson, sendError, sendJson } from '../http/json.js';
+import { RequestGone, isObject, readJson, sendError, sendJson } from '../http/json.js';
+import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { Transport } from './transport.js';
 
 export interface EmulationHost {
   readonly options: ServerOptions;
+  readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
   /** The session with this client id on this node. */
@@ -39,7 +41,7 @@ class NoTransport implements Transport {
  * Answers `{replies: [...]}`, one reply or error per command, in order.
  */
 export async function handleEmulation(host: EmulationHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  if (!applyCors(req, res, host.options.allowedOrigins)) return;
+  if (!applyCors(req, res, host.options.allowedOrigins, host.refusals)) return;
   if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
   try {
     const body = await readJson(req, host.options.limits.maxMessageSize);
@@ -56,14 +58,19 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
     } else {
       const credentials = await requestCredentials(req, url, (t) => host.verify(t));
       const session = host.newSession(new NoTransport(), credentials);
-      if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
+      if (!session) {
+        host.refusals.request('limit', req, ErrorCode.LimitExceeded, 'connection limit reached');
+        return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
+      }
       await session.execute({ type: 'connect', id: Number.MAX_SAFE_INTEGER });
       replies = await runCommands(session, commands, true);
       session.closed();
     }
     sendJson(res, 200, { replies });
   } catch (err) {
+    if (err instanceof RequestGone) return;
     const e = host.mapError(err);
+    host.refusals.request(reasonOf(e.code), req, e.code, e.message);
     sendError(res, e.code, e.message);
   }
 }

@@ -12,6 +12,7 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
 import type { Hub, Subscriber } from '../hub.js';
+import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { scheduleFlush, type Flushable } from './transport.js';
@@ -23,6 +24,7 @@ export interface PollHost {
   readonly hub: Hub;
   readonly timers: TimerWheel;
   readonly draining: boolean;
+  readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
 }
@@ -187,13 +189,14 @@ export class PollEndpoint {
 
 /** The poll's cursor and wait, or undefined after answering with an error. */
 async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
-  const { options, policy } = host;
-  if (!applyCors(req, res, options.allowedOrigins)) return undefined;
+  const { options, policy, refusals } = host;
+  if (!applyCors(req, res, options.allowedOrigins, refusals)) return undefined;
   if (req.method !== 'GET') {
     sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
     return undefined;
   }
   if (host.draining) {
+    refusals.request('unavailable', req, ErrorCode.ShuttingDown, 'the node is shutting down');
     sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
     return undefined;
   }
@@ -212,6 +215,7 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
   } catch (err) {
     const e = host.mapError(err);
+    refusals.request(reasonOf(e.code), req, e.code, e.message);
     sendError(res, e.code, e.message);
     return undefined;
   }

@@ -8,6 +8,7 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse } from '../http/response.js';
 import type { Logger } from '../log.js';
+import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import { HttpStreamTransport, type StreamFormat, type StreamOwner } from './http-stream.js';
@@ -18,6 +19,7 @@ export interface StreamHost {
   readonly policy: ChannelPolicy;
   readonly log: Logger;
   readonly draining: boolean;
+  readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
   mapError(err: unknown): { code: number; message: string };
@@ -42,10 +44,10 @@ export class StreamEndpoint implements StreamOwner {
   }
 
   async handle(req: RequestHead, res: HttpResponse, url: URL, format: StreamFormat): Promise<void> {
-    const { options, policy } = this.host;
-    if (!applyCors(req, res, options.allowedOrigins)) return;
+    const { options, policy, refusals } = this.host;
+    if (!applyCors(req, res, options.allowedOrigins, refusals)) return;
     if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, `${url.pathname} answers GET only`, 405);
-    if (this.host.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
+    if (this.host.draining) return this.refuse(req, res, ErrorCode.ShuttingDown, 'the node is shutting down');
     let credentials: Credentials | undefined;
     let channels: string[];
     let cursor;
@@ -60,13 +62,13 @@ export class StreamEndpoint implements StreamOwner {
       cursor = requestCursor(req, url);
     } catch (err) {
       const e = this.host.mapError(err);
-      return sendError(res, e.code, e.message);
+      return this.refuse(req, res, e.code, e.message);
     }
     if (res.writableEnded) return;
 
     const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this);
     const session = this.host.newSession(transport, credentials);
-    if (!session) return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
+    if (!session) return this.refuse(req, res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);
     this.streams.set(transport, session);
     res.onClose(transport);
@@ -79,6 +81,11 @@ export class StreamEndpoint implements StreamOwner {
     res.flushHeaders();
     if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
     await session.open(channels, cursor);
+  }
+
+  private refuse(req: RequestHead, res: HttpResponse, code: number, message: string, status?: number): void {
+    this.host.refusals.request(reasonOf(code), req, code, message);
+    sendError(res, code, message, status);
   }
 
   streamClosed(transport: HttpStreamTransport): void {

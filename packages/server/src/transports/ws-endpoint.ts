@@ -8,6 +8,7 @@ import { channelParams, requestCursor } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
+import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
@@ -23,6 +24,7 @@ export interface WebSocketHost {
   readonly log: Logger;
   readonly timers: TimerWheel;
   readonly draining: boolean;
+  readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
   /** Creates a session for a new connection; `undefined` when the node is full. */
@@ -65,13 +67,21 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   }
 
   async handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    const { options } = this.host;
+    const { options, refusals } = this.host;
     const upgrade = checkUpgrade(req);
-    if (isRefusal(upgrade)) return refuseUpgrade(socket, upgrade);
-    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins)) {
-      return refuse(socket, ErrorCode.PermissionDenied, `origin ${req.headers.origin ?? ''} is not allowed`);
+    if (isRefusal(upgrade)) {
+      refusals.request('bad_request', req, ErrorCode.BadRequest, upgrade.message);
+      return refuseUpgrade(socket, upgrade);
     }
-    if (this.host.draining) return refuse(socket, ErrorCode.ShuttingDown, 'the node is shutting down');
+    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins)) {
+      const message = `origin ${req.headers.origin ?? ''} is not allowed (see --allowed-origins)`;
+      refusals.request('origin', req, ErrorCode.PermissionDenied, message);
+      return refuse(socket, ErrorCode.PermissionDenied, message);
+    }
+    if (this.host.draining) {
+      refusals.request('unavailable', req, ErrorCode.ShuttingDown, 'the node is shutting down');
+      return refuse(socket, ErrorCode.ShuttingDown, 'the node is shutting down');
+    }
     let credentials: Credentials | undefined;
     let open: OpenAtOnce | undefined;
     try {
@@ -81,13 +91,14 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     } catch (err) {
       if (!(err instanceof AuthError) && !(err instanceof TidingsError)) throw err;
       const e = this.host.mapError(err);
+      refusals.request(reasonOf(e.code), req, e.code, e.message);
       return refuse(socket, e.code, e.message);
     }
     if (socket.destroyed) return;
     socket.removeListener('error', destroyOnError);
-    if (open) return this.acceptAndOpen(upgrade, socket, head, credentials, open);
+    if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open);
     socket.write(switchingProtocols(upgrade));
-    this.accept(upgrade, socket, head, credentials);
+    this.accept(req, upgrade, socket, head, credentials);
   }
 
   /** Checks `channel=` and `cursor=` of `/ws?connect=1` as `/sse` does. */
@@ -102,7 +113,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     return { channels, cursor: requestCursor(req, url) };
   }
 
-  private accept(upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
+  private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
     const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
     if (upgrade.protocol !== undefined) {
       this.host.stomp.acceptWebSocket(conn, credentials);
@@ -113,6 +124,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     conn.attach(transport);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
+      this.host.refusals.request('limit', req, CloseCode.ConnectionLimit, 'connection limit reached');
       conn.start(head);
       conn.close(CloseCode.ConnectionLimit, 'connection limit reached');
       return undefined;
@@ -124,11 +136,11 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   }
 
   /** Upgrades and opens the session; the 101 and what the open produces leave in one write. */
-  private async acceptAndOpen(upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined, open: OpenAtOnce): Promise<void> {
+  private async acceptAndOpen(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined, open: OpenAtOnce): Promise<void> {
     socket.cork();
     try {
       socket.write(switchingProtocols(upgrade));
-      const transport = this.accept(upgrade, socket, head, credentials);
+      const transport = this.accept(req, upgrade, socket, head, credentials);
       if (!transport) return;
       await transport.session?.open(open.channels, open.cursor);
       transport.flush();
