@@ -132,7 +132,10 @@ describe('payload nesting depth (maxDepth)', () => {
   it('a STOMP SEND with a JSON body: ERROR with x-code 107, nothing stored', async () => {
     for (const body of [deepText(65), DEEP]) {
       const { client, errors } = await stompJs(t.wsUrl);
-      const failed = new Promise<IFrame>((resolve) => { client.onStompError = (frame) => { errors.push(frame); resolve(frame); }; });
+      const failed = new Promise<IFrame>((resolve, reject) => {
+        client.onStompError = (frame) => { errors.push(frame); resolve(frame); };
+        setTimeout(() => reject(new Error('no ERROR frame within 5 s')), 5000).unref();
+      });
       client.publish({ destination: `/topic/${CHANNEL}`, body, headers: { 'content-type': 'application/json' } });
       const error = await failed;
       assert.equal(error.headers['x-code'], '107');
