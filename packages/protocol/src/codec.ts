@@ -144,7 +144,7 @@ export function decodeCommand(value: unknown): Decoded {
       return { ok: true, command: { type: 'inbox.delete', id, ids: m.ids } };
     }
     default:
-      return bad(id, `unknown command type ${JSON.stringify(String(m.type).slice(0, 32))}`, ErrorCode.UnknownCommand);
+      return bad(id, `unknown command type ${typeof m.type === 'string' ? JSON.stringify(m.type.slice(0, 32)) : typeof m.type}`, ErrorCode.UnknownCommand);
   }
 }
 

@@ -61,7 +61,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 104, name: 'unknown_command', status: 400, temporary: false, description: 'The command type is not part of the protocol.' },
   { code: 105, name: 'already_subscribed', status: 409, temporary: false, description: 'This connection is already subscribed to the channel.' },
   { code: 106, name: 'limit_exceeded', status: 429, temporary: true, description: 'A documented limit was reached (subscriptions per connection, connections, list size).' },
-  { code: 107, name: 'bad_request', status: 400, temporary: false, description: 'Malformed JSON, a missing field or a field of the wrong type.' },
+  { code: 107, name: 'bad_request', status: 400, temporary: false, description: 'Malformed JSON, a missing field or a field of the wrong type; or data or a payload nested deeper than `maxDepth`, or holding a number JSON cannot carry.' },
   { code: 108, name: 'not_available', status: 400, temporary: false, description: 'The feature is disabled for this namespace (presence, history) or this server.' },
   { code: 109, name: 'token_expired', status: 401, temporary: false, description: 'The token\'s `exp` has passed; get a new token.' },
   { code: 110, name: 'not_subscribed', status: 400, temporary: false, description: 'The command needs a subscription this connection does not have.' },

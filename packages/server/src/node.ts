@@ -87,7 +87,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
-    this.publisher = new Publisher(this.engine, this.policy, this.log);
+    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth);
     this.store = store ?? new MemoryStore();
     this.inbox = new Inbox(this.store, this.publisher, this.log);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id);

@@ -43,7 +43,10 @@ export interface LimitOptions {
   maxQueueBytes: number;
   /** Concurrent connections on this node (further ones are closed with 3006). */
   maxConnections: number;
-  /** Deepest nesting of arrays and objects in a payload (publication data, notification payload); deeper is refused with 107. */
+  /**
+   * Deepest nesting of arrays and objects in a payload (publication data, notification payload);
+   * deeper is refused with 107 and not stored. At most 1000.
+   */
   maxDepth: number;
 }
 
@@ -78,6 +81,9 @@ export const DEFAULT_NAMESPACE: NamespaceOptions = {
   subscribe: 'anyone',
   publish: false,
 };
+
+/** The highest `limits.maxDepth` allowed. */
+export const MAX_DEPTH_LIMIT = 1000;
 
 export const DEFAULT_LIMITS: LimitOptions = {
   maxMessageSize: 64 * 1024,
@@ -140,6 +146,8 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   for (const [key, value] of Object.entries(out.limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`limits.${key} must be a positive integer`);
   }
+  // JSON.stringify recurses; a few thousand levels overflow its stack, so data must stay well short of that
+  if (out.limits.maxDepth > MAX_DEPTH_LIMIT) throw new TypeError(`limits.maxDepth must be at most ${MAX_DEPTH_LIMIT}`);
   for (const [name, ns] of Object.entries(namespaces)) {
     if (!Number.isSafeInteger(ns.historySize) || ns.historySize < 0) throw new TypeError(`namespaces.${name}.historySize must be an integer ≥ 0`);
     if (!(ns.historyTtl > 0)) throw new TypeError(`namespaces.${name}.historyTtl must be > 0 seconds`);

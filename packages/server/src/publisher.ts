@@ -1,4 +1,4 @@
-import { ErrorCode, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
+import { ErrorCode, payloadProblem, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
 import { AuthError } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
 import { EngineUnavailableError, IdempotencyConflictError, type Engine } from './engine/engine.js';
@@ -8,12 +8,34 @@ import type { Logger } from './log.js';
 /**
  * Channel operations shared by the server API and client sessions, after permission checks:
  * applies namespace options (history size and TTL, presence) and maps engine failures to codes.
- * Payload size is bounded earlier, by the frame or body limit (`maxMessageSize`).
+ * Payload size is bounded earlier, by the frame or body limit (`maxMessageSize`); nesting depth
+ * (`maxDepth`) and JSON-ness here, so nothing is stored that some wire format cannot deliver.
  */
 export class Publisher {
-  constructor(private readonly engine: Engine, private readonly policy: ChannelPolicy, private readonly log: Logger) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly policy: ChannelPolicy,
+    private readonly log: Logger,
+    /** `limits.maxDepth`: the deepest nesting data may have. */
+    private readonly maxDepth: number,
+  ) {}
 
-  async publish(channel: string, data: unknown, opts: { idempotencyKey?: string | undefined; info?: ClientInfo } = {}): Promise<Publication> {
+  /**
+   * Throws TidingsError 107 (bad_request) unless `value` is plain JSON nested at most
+   * `maxDepth` levels (plus `wrapping`, levels a server-made envelope adds around checked data).
+   * `name` names the value in the message: "data nests deeper than 64 levels (maxDepth)".
+   */
+  checkData(value: unknown, name = 'data', wrapping = 0): void {
+    const problem = payloadProblem(value, this.maxDepth + wrapping, name);
+    if (problem !== undefined) throw new TidingsError(ErrorCode.BadRequest, problem);
+  }
+
+  /**
+   * Stores and fans out `data` on `channel`. Throws TidingsError 107 for data `checkData` refuses
+   * (nothing is stored); `wrapping` is for server-made envelopes around data checked before.
+   */
+  async publish(channel: string, data: unknown, opts: { idempotencyKey?: string | undefined; info?: ClientInfo; wrapping?: number } = {}): Promise<Publication> {
+    this.checkData(data, 'data', opts.wrapping);
     const ns = this.policy.resolve(channel);
     const options = { historySize: ns.historySize, historyTtl: ns.historyTtl, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}), ...(opts.info ? { info: opts.info } : {}) };
     return this.engine.publish(channel, data, options);

@@ -5,7 +5,7 @@ export function openApiDocument(): object {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (schema: object) => ({ content: { 'application/json': { schema } } });
   const errors = {
-    400: { description: 'Bad request (codes 107 bad_request, 111 invalid_channel)', ...json(ref('Error')) },
+    400: { description: 'Bad request (codes 107 bad_request, also for data or a payload nested deeper than maxDepth; 111 invalid_channel)', ...json(ref('Error')) },
     401: { description: 'Missing or wrong X-API-Key (101 unauthorized)', ...json(ref('Error')) },
     403: { description: 'Forbidden (103 permission_denied)', ...json(ref('Error')) },
     404: { description: 'Unknown namespace (102) or endpoint (114)', ...json(ref('Error')) },

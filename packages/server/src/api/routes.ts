@@ -27,7 +27,7 @@ type Handler = (host: ApiHost, req: IncomingMessage, url: URL) => Promise<unknow
 
 const routes: Record<string, Handler> = {
   'POST /api/publish': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const channel = channelField(body.channel);
     if (body.data === undefined) throw badRequest('`data` is required');
     const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: optionalString(body, 'idempotencyKey') });
@@ -35,7 +35,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/broadcast': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const channels = body.channels;
     if (!Array.isArray(channels) || channels.length === 0) throw badRequest('`channels` must be a non-empty array');
     if (channels.length > MAX_BROADCAST_CHANNELS) {
@@ -43,6 +43,7 @@ const routes: Record<string, Handler> = {
     }
     const names = channels.map(channelField);
     if (body.data === undefined) throw badRequest('`data` is required');
+    host.publisher.checkData(body.data);
     const key = optionalString(body, 'idempotencyKey');
     const results = await Promise.all(names.map(async (channel) => {
       try {
@@ -70,7 +71,7 @@ const routes: Record<string, Handler> = {
   'GET /api/channels': async (host) => ({ channels: host.hub.list() }),
 
   'POST /api/disconnect': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const user = userField(body.user);
     const reason = optionalString(body, 'reason') ?? 'disconnected by the server';
     await host.engine.publishControl({ type: 'disconnect', user, code: CloseCode.ForceDisconnect, reason });
@@ -78,7 +79,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/unsubscribe': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const user = userField(body.user);
     const channel = channelField(body.channel);
     const reason = optionalString(body, 'reason') ?? 'unsubscribed by the server';

@@ -114,7 +114,7 @@ export class StompSession implements SubscriptionOwner {
     policy.checkPublish(policy.resolve(name), name, this.io.principal);
     const contentType = header(frame, 'content-type');
     if (dest.kind === 'channel') {
-      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType), { info: this.io.info });
+      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType, this.host.options.limits.maxDepth), { info: this.io.info });
       return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
     }
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };

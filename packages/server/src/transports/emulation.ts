@@ -44,7 +44,7 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
   if (!applyCors(req, res, host.options.allowedOrigins, host.refusals)) return;
   if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
   try {
-    const body = await readJson(req, host.options.limits.maxMessageSize);
+    const body = await readJson(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     if (!isObject(body)) throw badRequest('the body must be a JSON object {client?, commands: [...]}');
     const { client, commands } = body;
     if (!Array.isArray(commands) || commands.length === 0) throw badRequest('`commands` must be a non-empty array');
