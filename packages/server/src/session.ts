@@ -48,6 +48,8 @@ type State = 'connecting' | 'connected' | 'closed';
 /** `pending` of every recovered subscription: shared, as nothing is added once `recovering` is false. */
 const NOTHING_PENDING: Subscription['pending'] = [];
 type Responder = (message: ServerMessage) => void;
+/** A queued command, or a message that did not decode (answered in its turn, see `reject`). */
+type Queued = { cmd: Command; respond: Responder | undefined } | { cmd: undefined; id: number | undefined; error: ProtocolError };
 
 /**
  * One logical client: its user, subscriptions and transport. Transports decode commands and hand
@@ -63,7 +65,7 @@ export class Session implements Subscriber, Timed {
   private dueAt = 0;
   private refreshRequested = false;
   private readonly connectDeadline: number;
-  private readonly queue: Array<{ cmd: Command; respond: Responder | undefined }> = [];
+  private readonly queue: Queued[] = [];
   private busy = false;
   /** Where replies of the command being handled go: the transport, or an `/emulation` request. */
   private respond: Responder | undefined;
@@ -104,15 +106,24 @@ export class Session implements Subscriber, Timed {
     });
   }
 
-  /** A frame that did not decode: an error reply when it had an id, else a protocol-violation close. */
+  /**
+   * Queues a message that did not decode, in order with the commands: in its turn it gets an error
+   * reply when it had an id, else the session closes as a protocol violation (3501) once every
+   * command before it has been answered.
+   */
   reject(id: number | undefined, error: ProtocolError): void {
-    if (id === undefined) this.disconnect(CloseCode.BadRequest, error.message);
-    else this.send({ type: 'error', id, error });
+    this.queue.push({ cmd: undefined, id, error });
+    if (!this.busy) void this.drain();
   }
 
   private async drain(): Promise<void> {
     this.busy = true;
     for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+      if (next.cmd === undefined) {
+        if (next.id === undefined) this.disconnect(CloseCode.BadRequest, next.error.message);
+        else this.send({ type: 'error', id: next.id, error: next.error });
+        continue;
+      }
       this.respond = next.respond;
       await this.handle(next.cmd);
       this.answer({ type: 'error', id: next.cmd.id, error: { code: ErrorCode.NotConnected, message: 'the session is closed' } }, true);
