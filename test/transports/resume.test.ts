@@ -128,6 +128,21 @@ describe('resume positions: from every position given, the newest wins', () => {
     assert.equal((await fetch(`${t.url}/poll?${eight}&wait=0`)).status, 200);
   });
 
+  it('/sse with several channels: every event id keeps each channel\'s position, also before that channel is resubscribed', async () => {
+    const [A, B] = [await publishSix('r-two-a'), await publishSix('r-two-b')];
+    const done = (text: string): boolean => (text.match(/"type":"publication"/g) ?? []).length === 7 && text.endsWith('\n\n');
+    const { status, text } = await readStream(`${t.url}/sse?channel=r-two-a&channel=r-two-b`, { 'Last-Event-ID': `r-two-a~2~${A}!r-two-b~3~${B}` }, done);
+    assert.equal(status, 200);
+    const events = text.split('\n\n').filter((e) => e.startsWith('id: ') || e.startsWith('data: '));
+    assert.equal(events.length, 1 + 2 + 4 + 3, 'connected, two subscribed, and the publications after 2 and 3');
+    for (const event of events) {
+      const id = /^id: (.*)$/m.exec(event)?.[1] ?? '';
+      assert.match(id, /(^|!)r-two-a~\d+~/, event);
+      assert.match(id, /(^|!)r-two-b~\d+~/, event);
+    }
+    assert.match(events[1]!, new RegExp(`^id: r-two-a~2~${A}!r-two-b~3~${B}\ndata: \\{"type":"subscribed","channel":"r-two-a"`));
+  });
+
   it('/sse: the connected event carries no empty id: line (it would reset the browser\'s last event id)', async () => {
     const { status, text } = await readStream(`${t.url}/sse?channel=r-id`, {}, (s) => s.includes('"type":"subscribed"') && s.endsWith('\n\n'));
     assert.equal(status, 200);
