@@ -64,7 +64,7 @@ describe('the front door', () => {
     const sse = await bare(t, '/sse', '', (body) => body.includes('"connected"'));
     assert.equal(sse.r.headers.connection, 'close');
     assert.equal(sse.r.headers['transfer-encoding'], undefined);
-    assert.match(sse.r.body, /^retry: 2000\n\nid: \ndata: \{"type":"connected"/);
+    assert.match(sse.r.body, /^retry: 2000\n\ndata: \{"type":"connected"/);
     sse.c.close();
   });
 

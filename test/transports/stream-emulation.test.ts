@@ -140,6 +140,16 @@ describe('HTTP streaming and /emulation', () => {
     s.close();
   });
 
+  it('answers a command that does not decode in its place among the others', async () => {
+    const s = new NdjsonReader();
+    await s.open(`${t.url}/stream`);
+    await s.until(() => s.of('connected').length === 1);
+    const client = s.of('connected')[0]!.client;
+    const res = await emulate(t, { client, commands: [{ id: 1, type: 'ping' }, { id: 2, type: 'subscribe', channel: 'not a channel!' }, { id: 3, type: 'ping' }] });
+    assert.deepEqual(res.replies.map((r) => r.type === 'reply' || r.type === 'error' ? [r.id, r.type] : []), [[1, 'reply'], [2, 'error'], [3, 'reply']]);
+    s.close();
+  });
+
   it('runs stateless commands without a session, as the token\'s user', async () => {
     const token = await makeToken('erin');
     const res = await emulate(t, { commands: [{ id: 1, type: 'publish', channel: 'chat:c', data: 'x' }, { id: 2, type: 'subscribe', channel: 'chat:c' }] }, { authorization: `Bearer ${token}` });

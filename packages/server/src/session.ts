@@ -51,6 +51,8 @@ type State = 'connecting' | 'connected' | 'closed';
 /** `pending` of every recovered subscription: shared, as nothing is added once `recovering` is false. */
 const NOTHING_PENDING: Subscription['pending'] = [];
 type Responder = (message: ServerMessage) => void;
+/** A queued command, or a message that did not decode (answered in its turn, see `reject`). */
+type Queued = { cmd: Command; respond: Responder | undefined } | { cmd: undefined; id: number | undefined; error: ProtocolError };
 
 /**
  * One logical client: its user, subscriptions and transport. Transports decode commands and hand
@@ -66,8 +68,10 @@ export class Session implements Subscriber, Timed {
   private dueAt = 0;
   private refreshRequested = false;
   private readonly connectDeadline: number;
-  private readonly queue: Array<{ cmd: Command; respond: Responder | undefined }> = [];
+  private readonly queue: Queued[] = [];
   private busy = false;
+  /** While `open` subscribes: the positions it resumes from, part of the cursor until each channel has its own. */
+  private resuming: Cursor | undefined = undefined;
   /** Where replies of the command being handled go: the transport, or an `/emulation` request. */
   private respond: Responder | undefined;
 
@@ -107,15 +111,24 @@ export class Session implements Subscriber, Timed {
     });
   }
 
-  /** A frame that did not decode: an error reply when it had an id, else a protocol-violation close. */
+  /**
+   * Queues a message that did not decode, in order with the commands: in its turn it gets an error
+   * reply when it had an id, else the session closes as a protocol violation (3501) once every
+   * command before it has been answered.
+   */
   reject(id: number | undefined, error: ProtocolError): void {
-    if (id === undefined) this.disconnect(CloseCode.BadRequest, error.message);
-    else this.send({ type: 'error', id, error });
+    this.queue.push({ cmd: undefined, id, error });
+    if (!this.busy) void this.drain();
   }
 
   private async drain(): Promise<void> {
     this.busy = true;
     for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+      if (next.cmd === undefined) {
+        if (next.id === undefined) this.disconnect(CloseCode.BadRequest, next.error.message);
+        else this.send({ type: 'error', id: next.id, error: next.error });
+        continue;
+      }
       this.respond = next.respond;
       await this.handle(next.cmd);
       this.answer({ type: 'error', id: next.cmd.id, error: { code: ErrorCode.NotConnected, message: 'the session is closed' } }, true);
@@ -297,30 +310,44 @@ export class Session implements Subscriber, Timed {
 
   /** Every live subscription's position, as a resume cursor (the SSE event id). */
   cursor(): string {
-    if (this.subs.size === 1) {
+    if (this.subs.size === 1 && this.resuming === undefined) {
       // the usual case, without the general path's Map and array: SSE asks for this on every event
       for (const [channel, sub] of this.subs) return sub.recovering ? '' : cursorEntry(channel, sub.offset, sub.epoch);
     }
     const cursor: Cursor = new Map();
     for (const [channel, sub] of this.subs) if (!sub.recovering) cursor.set(channel, { offset: sub.offset, epoch: sub.epoch });
+    if (this.resuming) for (const [channel, at] of this.resuming) if (!cursor.has(channel)) cursor.set(channel, at);
     return encodeCursor(cursor);
   }
 
   /**
    * Starts a one-way session (SSE, HTTP streaming): the request was the connect. Pushes
    * `connected`, then subscribes to `channels`, resuming each from `cursor` where it has a position.
+   * Until a channel's subscription has its own position, the event ids (`cursor()`) carry the one
+   * it resumes from, so a drop while the others subscribe loses no channel's position.
    */
   async open(channels: readonly string[], cursor: Cursor): Promise<void> {
     const result = this.establish(this.handshake);
     if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
-    this.send({ type: 'connected', ...result });
+    const resuming: Cursor = new Map();
     for (const channel of channels) {
-      try {
-        await this.subscribe(channel, cursor.get(channel), undefined);
-      } catch (err) {
-        const e = err instanceof TidingsError ? err : undefined;
-        this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+      const at = cursor.get(channel);
+      if (at !== undefined) resuming.set(channel, at);
+    }
+    if (resuming.size > 0) this.resuming = resuming;
+    this.send({ type: 'connected', ...result });
+    try {
+      for (const channel of channels) {
+        try {
+          await this.subscribe(channel, cursor.get(channel), undefined);
+        } catch (err) {
+          resuming.delete(channel);
+          const e = err instanceof TidingsError ? err : undefined;
+          this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+        }
       }
+    } finally {
+      this.resuming = undefined;
     }
   }
 

@@ -36,23 +36,29 @@ function sameAsLast(messages: Buffer[], ids: string[], chunked: boolean): boolea
 
 /**
  * One tick's messages as SSE events (`id: <ids[i]>\ndata: <message>\n\n`, when `ids` has one per
- * message) or NDJSON lines, wrapped in one HTTP/1.1 chunk when `chunked`.
+ * message) or NDJSON lines, wrapped in one HTTP/1.1 chunk when `chunked`. An empty id writes no
+ * `id:` line: an empty one would reset the browser's last event id, and its next reconnect would
+ * then resume from nothing (the `connected` event comes before any subscription has a position).
  */
 export function streamBody(messages: Buffer[], ids: string[], chunked: boolean): Buffer {
   if (sameAsLast(messages, ids, chunked)) return last.bytes;
   const sse = ids.length > 0;
   let length = 0;
   for (let i = 0; i < messages.length; i++) {
-    length += messages[i]!.length + (sse ? 13 + Buffer.byteLength(ids[i]!) : 1);
+    const id = sse ? ids[i]! : '';
+    length += messages[i]!.length + (!sse ? 1 : id === '' ? 8 : 13 + Buffer.byteLength(id));
   }
   const head = chunked ? `${length.toString(16)}\r\n` : '';
   const bytes = Buffer.allocUnsafe(head.length + length + (chunked ? 2 : 0));
   let at = bytes.write(head, 0, 'latin1');
   for (let i = 0; i < messages.length; i++) {
     if (sse) {
-      at += bytes.write('id: ', at, 'latin1');
-      at += bytes.write(ids[i]!, at, 'utf8');
-      at += bytes.write('\ndata: ', at, 'latin1');
+      if (ids[i] !== '') {
+        at += bytes.write('id: ', at, 'latin1');
+        at += bytes.write(ids[i]!, at, 'utf8');
+        bytes[at++] = 0x0a;
+      }
+      at += bytes.write('data: ', at, 'latin1');
       at += messages[i]!.copy(bytes, at);
       at += bytes.write('\n\n', at, 'latin1');
     } else {

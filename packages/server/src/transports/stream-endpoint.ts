@@ -31,7 +31,7 @@ export const SSE_RETRY_MS = 2000;
 /**
  * `GET /sse` (Server-Sent Events) and `GET /stream` (newline-delimited JSON): one-way sessions.
  * Channels come from `channel=` parameters (none is fine: the client subscribes through
- * `/emulation`), the resume point from `Last-Event-ID` (or `cursor=`).
+ * `/emulation`), the resume point from `Last-Event-ID`, `cursor=` and `lastEventId=` (`requestCursor`).
  * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
  */
 export class StreamEndpoint implements StreamOwner {
