@@ -144,7 +144,7 @@ export const namespaceOptionsSchema = z.strictObject({
 
 /** Namespaces by name: `` or 1–255 of the channel characters without `:`. */
 export const namespacesSchema = z.record(
-  z.string().refine(isValidNamespace, { error: (issue) => `invalid namespace name ${JSON.stringify(issue.input)}: use "" or 1–255 of ${CHANNEL_CHARS} except :` }),
+  z.string().refine(isValidNamespace, { error: (issue) => `invalid namespace name ${JSON.stringify(issue.input)}: expected "" or 1–255 of ${CHANNEL_CHARS} without ":"` }),
   namespaceOptionsSchema,
   object,
 );
