@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
+import { optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
 import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
 
 /** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
@@ -113,6 +113,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
   };
+  const unresolved = optionProblems(server);
+  if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
   return {
     port: get<number>('port')!,
     host: get<string>('host')!,
