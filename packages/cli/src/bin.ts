@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<void> {
     config = loadConfig(rest, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tidings: ${err.message}\n`);
+      for (const problem of err.problems) process.stderr.write(`tidings: invalid setting ${problem}\n`);
       process.exit(2);
     }
     throw err;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCommand, decodeFrame, decodeServerFrame, encodePublication } from './codec.js';
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from './codes.js';
-import { isValidChannel, namespaceOf, channelKey } from './channel.js';
+import { isValidChannel, isValidNamespace, namespaceOf, channelKey } from './channel.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 describe('decodeCommand', () => {
@@ -71,6 +71,11 @@ describe('channel names', () => {
     assert.equal(isValidChannel('a'.repeat(255)), true);
     assert.equal(isValidChannel('a'.repeat(256)), false);
     assert.equal(isValidChannel('a b'), false);
+    assert.equal(isValidNamespace(''), true);
+    assert.equal(isValidNamespace('team-1.x'), true);
+    assert.equal(isValidNamespace('a:b'), false);
+    assert.equal(isValidNamespace('bad ns'), false);
+    assert.equal(isValidNamespace('a'.repeat(256)), false);
     assert.equal(namespaceOf('user:42'), 'user');
     assert.equal(namespaceOf('news'), '');
     assert.equal(channelKey('user:42:x'), '42:x');
