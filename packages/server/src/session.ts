@@ -302,13 +302,15 @@ export class Session implements Subscriber, Timed {
   }
 
   /**
-   * Starts a one-way session (SSE, HTTP streaming): the request was the connect. Pushes
-   * `connected`, then subscribes to `channels`, resuming each from `cursor` where it has a position.
+   * Starts a session whose request was the connect (SSE, HTTP streaming, or WebSocket with channels
+   * in the URL). Pushes `connected` (with `secret`, the one-way session's proof of ownership for
+   * `/emulation`, when given), then subscribes to `channels`, resuming each from `cursor` where it
+   * has a position.
    */
-  async open(channels: readonly string[], cursor: Cursor): Promise<void> {
+  async open(channels: readonly string[], cursor: Cursor, secret?: string): Promise<void> {
     const result = this.establish(this.handshake);
     if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
-    this.send({ type: 'connected', ...result });
+    this.send(secret === undefined ? { type: 'connected', ...result } : { type: 'connected', ...result, secret });
     for (const channel of channels) {
       try {
         await this.subscribe(channel, cursor.get(channel), undefined);

@@ -20,6 +20,8 @@ export interface StreamHost {
   readonly draining: boolean;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
+  /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
+  issueSecret(session: Session): string;
   mapError(err: unknown): { code: number; message: string };
 }
 
@@ -78,7 +80,7 @@ export class StreamEndpoint implements StreamOwner {
     });
     res.flushHeaders();
     if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
-    await session.open(channels, cursor);
+    await session.open(channels, cursor, this.host.issueSecret(session));
   }
 
   streamClosed(transport: HttpStreamTransport): void {
