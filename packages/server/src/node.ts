@@ -168,6 +168,7 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.secrets.issue(session.id);
   }
 
+  /** The `/sse` or `/stream` session `client` on this node, if `secret` is its secret (else undefined, as for no session). */
   ownedSession(client: string, secret: string | undefined): Session | undefined {
     return this.secrets.check(client, secret) ? this.sessions.get(client) : undefined;
   }

@@ -27,7 +27,7 @@ export class SessionSecrets {
    * forgotten), and for a missing or wrong secret. Compared in constant time.
    */
   check(client: string, secret: string | undefined): boolean {
-    if (secret === undefined || secret.length !== SECRET_CHARS) return false;
+    if (typeof secret !== 'string' || secret.length !== SECRET_CHARS) return false;
     const given = Buffer.from(secret);
     if (given.length !== SECRET_CHARS) return false;
     const expected = this.secrets.get(client);
