@@ -149,7 +149,14 @@ export interface RefreshRequiredMessage { type: 'refresh_required'; expiresIn: n
  * One-way transports (SSE, HTTP streaming, long polling) have no `connect` command: the request is
  * the connect, and this is its result, the first message of the stream.
  */
-export interface ConnectedMessage extends ConnectResult { type: 'connected' }
+export interface ConnectedMessage extends ConnectResult {
+  type: 'connected';
+  /**
+   * On SSE and HTTP streaming: the session's private secret (32 base64url characters). `/emulation`
+   * runs commands in the session only when given it with `client`: keep it, never share it.
+   */
+  secret?: string;
+}
 /**
  * On one-way transports, a subscription made by the server (channels in the request) or through
  * `/emulation`: replayed publications follow it as ordinary `publication` messages.

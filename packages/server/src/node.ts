@@ -29,6 +29,7 @@ import { Refusals } from './observability/refusals.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
 import { PollEndpoint } from './transports/poll.js';
+import { SessionSecrets } from './transports/session-secrets.js';
 import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint, destroyOnError } from './transports/ws-endpoint.js';
@@ -72,6 +73,7 @@ export class TidingsNode implements EngineHandler, Timed {
   private readonly polls: PollEndpoint;
   private readonly door: FrontDoor;
   private readonly sessions = new Map<string, Session>();
+  private readonly secrets = new SessionSecrets();
   /** This node's id, for answers to forwarded commands. */
   readonly id = randomUUID();
   private readonly forwards = new Map<string, (replies: ServerMessage[] | undefined) => void>();
@@ -174,12 +176,18 @@ export class TidingsNode implements EngineHandler, Timed {
     return session;
   }
 
-  sessionById(client: string): Session | undefined {
-    return this.sessions.get(client);
+  /** Makes a one-way stream session reachable through `/emulation`; returns its secret (for its `connected` only). */
+  issueSecret(session: Session): string {
+    return this.secrets.issue(session.id);
   }
 
-  /** Runs `/emulation` commands on the node that holds the session, through the engine. */
-  forward(client: string, commands: unknown[]): Promise<ServerMessage[] | undefined> {
+  /** The `/sse` or `/stream` session `client` on this node, if `secret` is its secret (else undefined, as for no session). */
+  ownedSession(client: string, secret: string | undefined): Session | undefined {
+    return this.secrets.check(client, secret) ? this.sessions.get(client) : undefined;
+  }
+
+  /** Runs `/emulation` commands on the node that holds the session, through the engine; that node checks the secret. */
+  forward(client: string, secret: string, commands: unknown[]): Promise<ServerMessage[] | undefined> {
     if (!this.engine.shared) return Promise.resolve(undefined);
     const request = randomUUID();
     return new Promise((resolve) => {
@@ -190,12 +198,12 @@ export class TidingsNode implements EngineHandler, Timed {
         resolve(replies);
       };
       this.forwards.set(request, done);
-      this.engine.publishControl({ type: 'command', node: this.id, request, client, commands }).catch(() => done(undefined));
+      this.engine.publishControl({ type: 'command', node: this.id, request, client, secret, commands }).catch(() => done(undefined));
     });
   }
 
-  private runForwarded(node: string, request: string, client: string, commands: unknown[]): void {
-    const session = this.sessions.get(client);
+  private runForwarded(node: string, request: string, client: string, secret: string, commands: unknown[]): void {
+    const session = this.ownedSession(client, secret);
     if (!session || node === this.id) return;
     runCommands(session, commands, false)
       .then((replies) => this.engine.publishControl({ type: 'command-reply', node, request, replies }))
@@ -218,6 +226,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
+    this.secrets.forget(session.id);
     const set = this.byUser.get(session.user);
     if (!set) return;
     set.delete(session);
@@ -240,7 +249,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   onControl(message: ControlMessage): void {
-    if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.commands);
+    if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);

@@ -321,12 +321,14 @@ export class Session implements Subscriber, Timed {
   }
 
   /**
-   * Starts a one-way session (SSE, HTTP streaming): the request was the connect. Pushes
-   * `connected`, then subscribes to `channels`, resuming each from `cursor` where it has a position.
-   * Until a channel's subscription has its own position, the event ids (`cursor()`) carry the one
-   * it resumes from, so a drop while the others subscribe loses no channel's position.
+   * Starts a session whose request was the connect (SSE, HTTP streaming, or WebSocket with channels
+   * in the URL). Pushes `connected` (with `secret`, the one-way session's proof of ownership for
+   * `/emulation`, when given), then subscribes to `channels`, resuming each from `cursor` where it
+   * has a position. Until a channel's subscription has its own position, the event ids
+   * (`cursor()`) carry the one it resumes from, so a drop while the others subscribe loses no
+   * channel's position.
    */
-  async open(channels: readonly string[], cursor: Cursor): Promise<void> {
+  async open(channels: readonly string[], cursor: Cursor, secret?: string): Promise<void> {
     const result = this.establish(this.handshake);
     if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
     const resuming: Cursor = new Map();
@@ -335,7 +337,7 @@ export class Session implements Subscriber, Timed {
       if (at !== undefined) resuming.set(channel, at);
     }
     if (resuming.size > 0) this.resuming = resuming;
-    this.send({ type: 'connected', ...result });
+    this.send(secret === undefined ? { type: 'connected', ...result } : { type: 'connected', ...result, secret });
     try {
       for (const channel of channels) {
         try {

@@ -14,11 +14,12 @@ export type UserControlMessage =
 
 /**
  * A message from one node to all nodes: user controls, and `/emulation` commands forwarded to the
- * node that holds the session (`command`), answered by that node (`command-reply`).
+ * node that holds the session (`command`, with the caller's `secret`, which that node checks),
+ * answered by that node (`command-reply`). A wrong secret gets no answer, like an unknown session.
  */
 export type ControlMessage =
   | UserControlMessage
-  | { type: 'command'; node: string; request: string; client: string; commands: unknown[] }
+  | { type: 'command'; node: string; request: string; client: string; secret: string; commands: unknown[] }
   | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] };
 
 /** What the node is told. Called in order per channel; never concurrently for one channel. */

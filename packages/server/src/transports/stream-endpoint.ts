@@ -22,6 +22,8 @@ export interface StreamHost {
   readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
+  /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
+  issueSecret(session: Session): string;
   mapError(err: unknown): { code: number; message: string };
 }
 
@@ -80,7 +82,7 @@ export class StreamEndpoint implements StreamOwner {
     });
     res.flushHeaders();
     if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
-    await session.open(channels, cursor);
+    await session.open(channels, cursor, this.host.issueSecret(session));
   }
 
   private refuse(req: RequestHead, res: HttpResponse, code: number, message: string, status?: number): void {
