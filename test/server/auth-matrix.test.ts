@@ -1,0 +1,214 @@
+/**
+ * The auth matrix: every kind of credentials (rows) against every client transport (columns).
+ * Each cell has one expected outcome, derived by `expected(row, column)` from the rules in
+ * docs/security.md; the cell asserts exactly that outcome, and that a client got the publication
+ * when allowed and no publication at all when refused.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  emulationSession, emulationStateless, forgedSession, poll, sse, stompTcp, stompWs, stream, wsCommand, wsHandshake,
+  type Creds, type Probe, type ProbeResult,
+} from '../helpers/auth-probes.js';
+import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+
+const ALLOWED_ORIGIN = 'https://app.example';
+
+interface Column {
+  name: string;
+  probe: Probe;
+  /** How a refusal shows: before the stream (HTTP), a JSON command error, or a STOMP ERROR frame. */
+  kind: 'ws-command' | 'http-handshake' | 'stomp' | 'http' | 'emulation';
+  /** Browsers send Origin here (every transport but STOMP over TCP). */
+  origin: boolean;
+}
+
+const columns: Column[] = [
+  { name: 'ws', probe: wsCommand, kind: 'ws-command', origin: true },
+  { name: 'ws?connect=1', probe: wsHandshake, kind: 'http-handshake', origin: true },
+  { name: 'stomp-ws', probe: stompWs, kind: 'stomp', origin: true },
+  { name: 'stomp-tcp', probe: stompTcp, kind: 'stomp', origin: false },
+  { name: 'sse', probe: sse, kind: 'http', origin: true },
+  { name: 'stream', probe: stream, kind: 'http', origin: true },
+  { name: 'poll', probe: poll, kind: 'http', origin: true },
+  { name: 'emulation', probe: emulationStateless, kind: 'emulation', origin: true },
+  { name: 'emu+session', probe: emulationSession, kind: 'emulation', origin: true },
+];
+
+type Refusal = { token: 101 | 109 } | 'permission' | 'origin' | 'forged';
+
+interface Row {
+  name: string;
+  /** The JWT the client presents; none when absent. */
+  token?: () => Promise<string>;
+  /** The browser Origin the client sends; none when absent. */
+  origin?: () => string;
+  target: string;
+  /** undefined: allowed everywhere. */
+  refusal?: Refusal;
+  /** The server started with `--allowed-origins` instead of the default (same origin only). */
+  allowlist?: boolean;
+}
+
+const alice = (): Promise<string> => makeToken('alice');
+let mainPort = 0;
+
+const rows: Row[] = [
+  { name: 'alice, own channel', token: alice, target: 'user:alice' },
+  { name: 'anonymous, open channel', target: 'open:lobby' },
+  { name: 'anonymous, auth channel', target: 'private:room', refusal: 'permission' },
+  { name: 'expired token', token: () => makeToken('alice', { expiresIn: -60 }), target: 'user:alice', refusal: { token: 109 } },
+  { name: 'other secret', token: () => makeToken('alice', { secret: 'another-secret-that-is-long-enough-for-hs256' }), target: 'user:alice', refusal: { token: 101 } },
+  { name: 'alg none', token: async () => unsignedToken('alice'), target: 'user:alice', refusal: { token: 101 } },
+  { name: "bob, alice's channel", token: () => makeToken('bob'), target: 'user:alice', refusal: 'permission' },
+  { name: 'channels claim, granted', token: () => makeToken('carol', { channels: ['user:alice'] }), target: 'user:alice' },
+  { name: 'channels claim, other', token: () => makeToken('carol', { channels: ['user:alice'] }), target: 'user:dave', refusal: 'permission' },
+  { name: 'same Origin', token: alice, origin: () => `http://127.0.0.1:${mainPort}`, target: 'user:alice' },
+  { name: 'foreign Origin', token: alice, origin: () => 'https://evil.example', target: 'user:alice', refusal: 'origin' },
+  { name: 'listed Origin', token: alice, origin: () => ALLOWED_ORIGIN, target: 'user:alice', allowlist: true },
+  { name: 'unlisted Origin', token: alice, origin: () => 'https://evil.example', target: 'user:alice', refusal: 'origin', allowlist: true },
+  { name: 'forged session', target: 'user:alice', refusal: 'forged' },
+];
+
+/** `alg: none`: header {"alg":"none"}, the claims, an empty signature. */
+function unsignedToken(sub: string): string {
+  const part = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub, iat: Math.floor(Date.now() / 1000) })}.`;
+}
+
+/** A refused forged session: any 4xx before the commands run, or only error replies. */
+const FORGED_REFUSED = /^(http 4\d\d\/\d+|error \d+(,\d+)*)$/;
+
+type Expected = 'allowed' | 'n/a' | string | RegExp;
+
+/** The one rule book: what each row gets on each column. */
+function expected(row: Row, col: Column): Expected {
+  if (row.refusal === 'forged') return col.name === 'emu+session' ? FORGED_REFUSED : 'n/a';
+  if (row.origin && !col.origin) return 'n/a';
+  const refusal = row.refusal;
+  if (refusal === undefined) return 'allowed';
+  if (refusal === 'origin') return 'http 403/103';
+  if (refusal === 'permission') {
+    switch (col.kind) {
+      case 'ws-command': case 'emulation': return 'error 103';
+      case 'stomp': return 'ERROR 103, close 3503';
+      default: return 'http 403/103';
+    }
+  }
+  const code = refusal.token;
+  const close = code === 109 ? 3005 : 3500;
+  switch (col.kind) {
+    case 'ws-command': return `error ${code}, close ${close}`;
+    case 'stomp': return `ERROR ${code}, close ${close}`;
+    default: return `http 401/${code}`;
+  }
+}
+
+interface Cell {
+  row: Row;
+  col: Column;
+  want: Expected;
+  got?: ProbeResult;
+  failure?: string;
+}
+
+function check(cell: Cell, marker: string): string | undefined {
+  const { got, want } = cell;
+  if (!got) return 'not run';
+  const problems: string[] = [];
+  const outcomeOk = typeof want === 'string' ? got.outcome === want : want.test(got.outcome);
+  if (!outcomeOk) problems.push(`got ${got.outcome}, want ${want === FORGED_REFUSED ? 'refused' : String(want)}`);
+  const delivered = got.received.some((d) => typeof d === 'object' && d !== null && (d as { marker?: unknown }).marker === marker);
+  if (want === 'allowed' && !delivered) problems.push('the publication never arrived');
+  if (want !== 'allowed' && got.received.length > 0) problems.push(`leaked ${JSON.stringify(got.received).slice(0, 120)}`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+/** A compact grid: one line per row, one mark per column (✓ pass, ✗ fail, · n/a). */
+function summary(cells: Cell[]): string {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  const head = `${' '.repeat(width)}  ${columns.map((c) => c.name).join(' | ')}`;
+  const lines = rows.map((row) => `${row.name.padEnd(width)}  ${columns.map((col) => {
+    const cell = cells.find((c) => c.row === row && c.col === col)!;
+    const mark = cell.want === 'n/a' ? '·' : cell.failure ? '✗' : '✓';
+    return mark.padEnd(col.name.length);
+  }).join(' | ')}`);
+  const failures = cells.filter((c) => c.failure).map((c) => `  ${c.row.name} × ${c.col.name}: ${c.failure}`);
+  return [head, ...lines, ...(failures.length ? ['failures:', ...failures] : [])].join('\n');
+}
+
+describe('auth matrix: credentials × transports', () => {
+  let main: TidingsProcess;
+  let listed: TidingsProcess;
+  let stompPort = 0;
+  let listedStompPort = 0;
+  const cells: Cell[] = rows.flatMap((row) => columns.map((col) => ({ row, col, want: expected(row, col) })));
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-authz-'));
+    const config = join(dir, 'tidings.json');
+    writeFileSync(config, JSON.stringify({
+      namespaces: { private: { subscribe: 'authenticated', publish: true }, open: { subscribe: 'anyone' } },
+    }));
+    [mainPort, stompPort, listedStompPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    [main, listed] = await Promise.all([
+      startTidings({ port: mainPort, args: ['--config', config, '--stomp-port', String(stompPort)] }),
+      startTidings({ args: ['--config', config, '--stomp-port', String(listedStompPort), '--allowed-origins', ALLOWED_ORIGIN] }),
+    ]);
+    const todo = cells.filter((c) => c.want !== 'n/a');
+    const creds = new Map(await Promise.all(rows.map(async (r): Promise<[Row, Creds]> => [r, {
+      ...(r.token ? { token: await r.token() } : {}),
+      ...(r.origin ? { origin: r.origin() } : {}),
+    }])));
+    const forged = forgedSession({ token: await alice() }, 'private:room');
+    const BATCH = 8;
+    for (let i = 0; i < todo.length; i += BATCH) {
+      await Promise.all(todo.slice(i, i + BATCH).map(async (cell) => {
+        const server = cell.row.allowlist ? listed : main;
+        const marker = `${rows.indexOf(cell.row)}x${columns.indexOf(cell.col)}`;
+        const probe = cell.row.refusal === 'forged' ? forged : cell.col.probe;
+        try {
+          cell.got = await probe({
+            server,
+            stompPort: cell.row.allowlist ? listedStompPort : stompPort,
+            creds: creds.get(cell.row)!,
+            target: cell.row.target,
+            marker,
+            patience: cell.want === 'allowed' ? 5000 : 300,
+            publish: async () => { await server.publish(cell.row.target, { marker }); },
+          });
+        } catch (err) {
+          cell.got = { outcome: `threw ${err instanceof Error ? err.message : String(err)}`, received: [] };
+        }
+        cell.failure = check(cell, marker);
+      }));
+    }
+  });
+  after(async () => {
+    await Promise.all([main?.stop(), listed?.stop()]);
+  });
+
+  for (const row of rows) {
+    describe(row.name, () => {
+      for (const col of columns) {
+        const want = expected(row, col);
+        const title = `${col.name}: ${want === 'n/a' ? 'n/a' : typeof want === 'string' ? want : 'refused'}`;
+        if (want === 'n/a') {
+          it(title, { skip: row.refusal === 'forged' ? 'a session id is used on /emulation only' : 'no Origin over TCP' }, () => {});
+          continue;
+        }
+        it(title, () => {
+          const cell = cells.find((c) => c.row === row && c.col === col)!;
+          assert.equal(cell.failure, undefined, cell.failure);
+        });
+      }
+    });
+  }
+
+  it('the whole matrix passes', () => {
+    assert.ok(cells.every((c) => !c.failure), `auth matrix:\n${summary(cells)}`);
+  });
+});
