@@ -97,12 +97,22 @@ function publicationsOf(messages: Json[]): unknown[] {
   return messages.filter((m) => m.type === 'publication').map((m) => m.data);
 }
 
+/** `, then disconnect <code>` when a one-way stream carried a `disconnect`, else ''. */
+function disconnected(messages: Inbox<Json>): string {
+  const d = messages.items.find((m) => m.type === 'disconnect');
+  return d ? `, then disconnect ${String(d.code)}` : '';
+}
+
 function originHeader(creds: Creds): Record<string, string> {
   return creds.origin ? { origin: creds.origin } : {};
 }
 
 function bearer(creds: Creds): Record<string, string> {
   return creds.token ? { authorization: `Bearer ${creds.token}` } : {};
+}
+
+function cookie(creds: Creds): Record<string, string> {
+  return creds.token ? { cookie: `tidings_token=${creds.token}` } : {};
 }
 
 function refusal(status: number, body: string): string {
@@ -174,6 +184,11 @@ class JsonWs {
   received(): unknown[] {
     return publicationsOf(this.inbox.items);
   }
+
+  /** `, then close <code>` when the connection ended after it was allowed, else ''. */
+  ending(): string {
+    return this.closeCode === undefined ? '' : `, then close ${this.closeCode}`;
+  }
 }
 
 function errorCode(m: Json | undefined): number | undefined {
@@ -190,7 +205,7 @@ export const wsCommand: Probe = async (ctx) => {
     if (connected?.type !== 'reply') return { outcome: `error ${errorCode(connected)}, close ${await c.closed()}`, received: c.received() };
     const subscribed = await c.command({ type: 'subscribe', channel: ctx.target });
     await publishAndWatch(ctx, () => c.received(), c.inbox);
-    return { outcome: subscribed?.type === 'reply' ? 'allowed' : `error ${errorCode(subscribed)}`, received: c.received() };
+    return { outcome: subscribed?.type === 'reply' ? `allowed${c.ending()}` : `error ${errorCode(subscribed)}`, received: c.received() };
   } finally {
     open.ws.terminate();
   }
@@ -205,7 +220,7 @@ export const wsHandshake: Probe = async (ctx) => {
   try {
     const subscribed = await c.inbox.find((m) => m.type === 'subscribed' && m.channel === ctx.target, 5000);
     await publishAndWatch(ctx, () => c.received(), c.inbox);
-    return { outcome: subscribed ? 'allowed' : `no subscribed (close ${c.closeCode})`, received: c.received() };
+    return { outcome: subscribed ? `allowed${c.ending()}` : `no subscribed (close ${c.closeCode})`, received: c.received() };
   } finally {
     open.ws.terminate();
   }
@@ -269,23 +284,30 @@ async function stompRun(ctx: ProbeContext, wire: StompWire, connectHeaders: Arra
     const receipt = await wire.next('RECEIPT');
     await publishAndWatch(ctx, () => wire.received(), wire.inbox as Inbox<unknown>);
     if (receipt?.command === 'ERROR') return { outcome: await wire.errorOutcome(receipt), received: wire.received() };
-    return { outcome: receipt ? 'allowed' : 'no RECEIPT', received: wire.received() };
+    if (!receipt) return { outcome: 'no RECEIPT', received: wire.received() };
+    const late = wire.inbox.items.find((f) => f.command === 'ERROR');
+    return { outcome: late ? `allowed, then ${await wire.errorOutcome(late)}` : 'allowed', received: wire.received() };
   } finally {
     wire.destroy();
   }
 }
 
-/** STOMP over `/ws` (subprotocol `v12.stomp`), the token as CONNECT's `passcode`. */
-export const stompWs: Probe = async (ctx) => {
-  const open = await openWs(ctx.server.wsUrl, ['v12.stomp'], originHeader(ctx.creds));
+async function stompOverWs(ctx: ProbeContext, headers: Record<string, string>, connectHeaders: Array<[string, string]>): Promise<ProbeResult> {
+  const open = await openWs(ctx.server.wsUrl, ['v12.stomp'], { ...originHeader(ctx.creds), ...headers });
   if ('refused' in open) return { outcome: open.refused, received: [] };
   const { ws } = open;
   const wire = new StompWire({ write: (d) => ws.send(d), destroy: () => ws.terminate() });
   open.read((d) => wire.feed(d));
   ws.on('close', (code: number) => wire.gone(code));
   ws.on('error', () => { /* close follows */ });
-  return stompRun(ctx, wire, ctx.creds.token ? [['login', 'x'], ['passcode', ctx.creds.token]] : []);
-};
+  return stompRun(ctx, wire, connectHeaders);
+}
+
+/** STOMP over `/ws` (subprotocol `v12.stomp`), the token as CONNECT's `passcode`. */
+export const stompWs: Probe = (ctx) => stompOverWs(ctx, {}, ctx.creds.token ? [['login', 'x'], ['passcode', ctx.creds.token]] : []);
+
+/** STOMP over `/ws`, the token in the handshake's `tidings_token` cookie; CONNECT carries none. */
+export const stompWsCookie: Probe = (ctx) => stompOverWs(ctx, cookie(ctx.creds), []);
 
 /** STOMP over TCP (`--stomp-port`), the token in CONNECT's `Authorization: Bearer` header. */
 export const stompTcp: Probe = async (ctx) => {
@@ -336,7 +358,7 @@ async function streamProbe(ctx: ProbeContext, path: string, headers: Record<stri
   try {
     const subscribed = await open.messages.find((m) => m.type === 'subscribed' && m.channel === ctx.target, 5000);
     await publishAndWatch(ctx, () => publicationsOf(open.messages.items), open.messages as Inbox<unknown>);
-    return { outcome: subscribed ? 'allowed' : 'no subscribed', received: publicationsOf(open.messages.items) };
+    return { outcome: subscribed ? `allowed${disconnected(open.messages)}` : 'no subscribed', received: publicationsOf(open.messages.items) };
   } finally {
     open.abort();
   }
@@ -344,7 +366,7 @@ async function streamProbe(ctx: ProbeContext, path: string, headers: Record<stri
 
 /** `/sse?channel=…`, the token in the `tidings_token` cookie. */
 export const sse: Probe = (ctx) => streamProbe(ctx, `/sse?channel=${encodeURIComponent(ctx.target)}`,
-  { ...originHeader(ctx.creds), ...(ctx.creds.token ? { cookie: `tidings_token=${ctx.creds.token}` } : {}) }, 'sse');
+  { ...originHeader(ctx.creds), ...cookie(ctx.creds) }, 'sse');
 
 /** `/stream?channel=…`, the token in the `Authorization: Bearer` header. */
 export const stream: Probe = (ctx) => streamProbe(ctx, `/stream?channel=${encodeURIComponent(ctx.target)}`,
@@ -366,7 +388,9 @@ export const poll: Probe = async (ctx) => {
   while (!received.some(hasMarker(ctx.marker)) && Date.now() < deadline) {
     const wait = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
     const res = await fetch(`${ctx.server.url}/poll?cursor=${encodeURIComponent(next)}&wait=${wait}${token}`, { headers });
-    const answer = JSON.parse(await res.text()) as { messages: Json[]; cursor: string };
+    const body = await res.text();
+    if (res.status !== 200) return { outcome: `allowed, then ${refusal(res.status, body)}`, received };
+    const answer = JSON.parse(body) as { messages: Json[]; cursor: string };
     received.push(...publicationsOf(answer.messages));
     next = answer.cursor;
   }
@@ -419,7 +443,7 @@ export const emulationSession: Probe = async (ctx) => {
     const outcome = emulationOutcome(answer);
     if (outcome === 'allowed') await session.messages.find((m) => m.type === 'subscribed' && m.channel === ctx.target, 5000);
     await publishAndWatch(ctx, () => publicationsOf(session.messages.items), session.messages as Inbox<unknown>);
-    return { outcome, received: publicationsOf(session.messages.items) };
+    return { outcome: outcome === 'allowed' ? `allowed${disconnected(session.messages)}` : outcome, received: publicationsOf(session.messages.items) };
   } finally {
     session.abort();
   }
