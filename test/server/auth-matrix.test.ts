@@ -94,11 +94,12 @@ function unsignedToken(sub: string): string {
 /** A refused forged session: any 4xx before the commands run, or only error replies. */
 const FORGED_REFUSED = /^(http 4\d\d\/\d+|error \d+(,\d+)*)$/;
 
-type Expected = 'allowed' | 'n/a' | string | RegExp;
+/** `allowed`, `n/a` (the row does not apply), an exact refusal outcome, or a pattern of refusals. */
+type Expected = string | RegExp;
 
 /** The one rule book: what each row gets on each column. */
 function expected(row: Row, col: Column): Expected {
-  if (row.refusal === 'forged') return col.name === 'emu+session' ? FORGED_REFUSED : 'n/a';
+  if (row.refusal === 'forged') return col.kind === 'session' ? FORGED_REFUSED : 'n/a';
   if (row.origin && !col.origin) return 'n/a';
   const refusal = row.refusal;
   if (refusal === undefined) return 'allowed';
