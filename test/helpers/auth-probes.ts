@@ -425,21 +425,21 @@ export const emulationStateless: Probe = async (ctx) => {
   return { outcome: emulationOutcome(answer), received: historyOf(answer.replies) };
 };
 
-/** Opens `/stream?token=…` without channels; resolves with its session's client id and messages. */
-async function openSession(ctx: ProbeContext, creds: Creds): Promise<{ client: string; messages: Inbox<Json>; abort(): void } | { refused: string }> {
+/** Opens `/stream?token=…` without channels; resolves with its session's client id, its `/emulation` secret and messages. */
+async function openSession(ctx: ProbeContext, creds: Creds): Promise<{ client: string; secret: string; messages: Inbox<Json>; abort(): void } | { refused: string }> {
   const token = creds.token ? `?token=${creds.token}` : '';
   const open = await openHttpStream(`${ctx.server.url}/stream${token}`, originHeader(creds), 'ndjson');
   if ('refused' in open) return open;
   const connected = await open.messages.find((m) => m.type === 'connected', 5000);
-  return { client: String(connected?.client), messages: open.messages, abort: open.abort };
+  return { client: String(connected?.client), secret: String(connected?.secret), messages: open.messages, abort: open.abort };
 }
 
-/** `/stream?token=…` opens a session; `POST /emulation {client, subscribe}` (no token) adds the channel. */
+/** `/stream?token=…` opens a session; `POST /emulation {client, secret, subscribe}` (no token) adds the channel. */
 export const emulationSession: Probe = async (ctx) => {
   const session = await openSession(ctx, ctx.creds);
   if ('refused' in session) return { outcome: session.refused, received: [] };
   try {
-    const answer = await postEmulation(ctx, { client: session.client, commands: [{ id: 1, type: 'subscribe', channel: ctx.target }] }, originHeader(ctx.creds));
+    const answer = await postEmulation(ctx, { client: session.client, secret: session.secret, commands: [{ id: 1, type: 'subscribe', channel: ctx.target }] }, originHeader(ctx.creds));
     const outcome = emulationOutcome(answer);
     if (outcome === 'allowed') await session.messages.find((m) => m.type === 'subscribed' && m.channel === ctx.target, 5000);
     await publishAndWatch(ctx, () => publicationsOf(session.messages.items), session.messages as Inbox<unknown>);
