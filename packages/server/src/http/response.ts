@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { streamBody } from '../transports/http-stream.js';
 
 /** What `sendJson` and `sendError` write through; node:http's ServerResponse is one as it is. */
@@ -17,6 +18,8 @@ export interface CorsResponse extends JsonResponse {
 /** Told once that a response is over: it ended, or its connection closed. */
 export interface ResponseListener {
   responseClosed(): void;
+  /** The connection took what it buffered, after `writableNeedDrain` was true. */
+  responseDrained?(): void;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface HttpResponse extends CorsResponse {
   readonly writableEnded: boolean;
   /** Bytes written and not yet taken by the kernel. */
   readonly writableLength: number;
+  /** The connection's buffer is full (its highWaterMark): hold further writes until `responseDrained`. */
+  readonly writableNeedDrain: boolean;
   /** Sends the status line and headers now, before any body. */
   flushHeaders(): void;
   write(body: string | Buffer): void;
@@ -48,6 +53,14 @@ function onNodeClose(this: ServerResponse): void {
   (this as ListenedResponse)[LISTENER]?.responseClosed();
 }
 
+interface ListenedSocket extends Socket {
+  [LISTENER]?: ResponseListener;
+}
+
+function onNodeDrain(this: Socket): void {
+  (this as ListenedSocket)[LISTENER]?.responseDrained?.();
+}
+
 /** An HttpResponse over node:http's ServerResponse: a transport request on a connection node:http already owns. */
 export class NodeResponse implements HttpResponse {
   constructor(private readonly res: ServerResponse) {}
@@ -62,6 +75,11 @@ export class NodeResponse implements HttpResponse {
 
   get writableLength(): number {
     return this.res.writableLength;
+  }
+
+  /** `writeEvents` may write to the socket directly, so its buffer is the one that fills. */
+  get writableNeedDrain(): boolean {
+    return this.res.writableNeedDrain || (this.res.socket?.writableNeedDrain ?? false);
   }
 
   setHeader(name: string, value: string): void {
@@ -109,5 +127,10 @@ export class NodeResponse implements HttpResponse {
     if (this.res.closed) return listener.responseClosed();
     (this.res as ListenedResponse)[LISTENER] = listener;
     this.res.once('close', onNodeClose);
+    const socket = this.res.socket as ListenedSocket | null;
+    if (socket && listener.responseDrained) {
+      socket[LISTENER] = listener;
+      socket.on('drain', onNodeDrain);
+    }
   }
 }

@@ -14,6 +14,8 @@ export interface WireHandler {
 /**
  * The byte stream under a STOMP connection: a WebSocket or a TCP socket. Writes queued within
  * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
+ * While the socket is backed up, frames wait in the wire's queue (whole frames, droppable by
+ * `discard`) and leave together when it drains.
  */
 export interface StompWire {
   readonly kind: 'websocket' | 'tcp';
@@ -48,6 +50,8 @@ abstract class QueuedWire implements Flushable {
   constructor(private readonly maxQueueBytes: number) {}
 
   protected abstract get buffered(): number;
+  /** The socket's buffer is full: queued bytes wait for `drained`. */
+  protected abstract get backedUp(): boolean;
   protected abstract send(data: Buffer, binary: boolean): void;
 
   get backlog(): number {
@@ -69,7 +73,17 @@ abstract class QueuedWire implements Flushable {
     this.binary = false;
   }
 
+  /** Sends what is queued, unless the socket is backed up (then `drained` does). */
   flush(): void {
+    if (!this.backedUp) this.sendQueued();
+  }
+
+  drained(): void {
+    if (!this.ended) this.sendQueued();
+  }
+
+  /** Sends what is queued as one write, backed up or not (it is bounded). */
+  protected sendQueued(): void {
     if (this.queue.length === 0 || this.ended) return;
     const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
     const binary = this.binary;
@@ -104,6 +118,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     this.alive = true;
   }
 
+  onDrain(): void {
+    this.drained();
+  }
+
   onClosed(): void {
     this.ended = true;
     this.handler?.closed();
@@ -113,13 +131,17 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     return this.connection.bufferedAmount;
   }
 
+  protected get backedUp(): boolean {
+    return this.connection.backedUp;
+  }
+
   protected send(data: Buffer, binary: boolean): void {
     this.connection.send(frame(binary ? Opcode.Binary : Opcode.Text, data));
   }
 
   close(code: number, reason: string): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.connection.close(code, reason);
   }
@@ -148,6 +170,7 @@ export class TcpWire extends QueuedWire implements StompWire {
 
   attach(handler: WireHandler): void {
     this.socket.on('data', (chunk: Buffer) => handler.receive(chunk));
+    this.socket.on('drain', () => this.drained());
     this.socket.on('error', () => { /* 'close' follows */ });
     this.socket.on('close', () => {
       this.ended = true;
@@ -159,6 +182,10 @@ export class TcpWire extends QueuedWire implements StompWire {
     return this.socket.writableLength;
   }
 
+  protected get backedUp(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   protected send(data: Buffer): void {
     if (!this.socket.destroyed) this.socket.write(data);
   }
@@ -166,7 +193,7 @@ export class TcpWire extends QueuedWire implements StompWire {
   /** Flushes and half-closes; the connection terminates the socket if the peer does not close. */
   close(): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.socket.end();
   }

@@ -55,14 +55,16 @@ export interface WebSocketTransportOwner {
 /**
  * Our JSON protocol over a WebSocket connection: one text frame per tick, messages separated by
  * `\n`. The same frame bytes go to every subscriber that was sent the same messages in a tick.
- * Also the connection's reader: decodes incoming messages for the session.
+ * While the socket is backed up, messages wait here (in user space, as whole messages) and leave
+ * in one frame when it drains; `write` reports the connection over `maxQueueBytes` counting both
+ * these and the socket's buffer. Also the connection's reader: decodes incoming messages for the session.
  */
 export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   /** Set false by each ping, true by each pong or message; see the endpoint's heartbeat sweep. */
   alive = true;
   /** Set once the node created it; messages before that are ignored. */
   session: Session | undefined = undefined;
-  /** What this tick queued: the first message, and any further ones (no array for the usual single one). */
+  /** What waits: the first message, and any further ones (no array for the usual single one). */
   private first: Buffer | undefined = undefined;
   private rest: Buffer[] | undefined = undefined;
   private queuedBytes = 0;
@@ -96,26 +98,30 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     return this.queuedBytes + this.connection.bufferedAmount <= this.maxQueueBytes;
   }
 
+  /** Sends what waits as one frame, unless the socket is backed up (then `onDrain` does). */
   flush(): void {
-    const { first, rest } = this;
-    if (first === undefined) return;
+    if (!this.connection.backedUp) this.send();
+  }
+
+  discard(): void {
     this.first = undefined;
     this.rest = undefined;
     this.queuedBytes = 0;
-    this.connection.send(textFrame(first, rest));
   }
 
-  /** Flushes and closes; a queue over its limit is dropped instead, as the client cannot take it. */
+  /** Sends what waits (backed up or not: it is bounded), then the close frame. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    if (this.queuedBytes + this.connection.bufferedAmount > this.maxQueueBytes) {
-      this.first = undefined;
-      this.rest = undefined;
-      this.queuedBytes = 0;
-    }
-    this.flush();
+    this.send();
     this.closed = true;
     this.connection.close(code, reason);
+  }
+
+  private send(): void {
+    const { first, rest } = this;
+    if (first === undefined) return;
+    this.discard();
+    this.connection.send(textFrame(first, rest));
   }
 
   // ---- WebSocketUser ----
@@ -132,6 +138,10 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   onPong(): void {
     this.alive = true;
+  }
+
+  onDrain(): void {
+    if (!this.closed) this.send();
   }
 
   onClosed(): void {
