@@ -14,8 +14,8 @@ export interface WireHandler {
 /**
  * The byte stream under a STOMP connection: a WebSocket or a TCP socket. Writes queued within
  * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
- * While the socket is backed up, frames wait in the wire's queue (whole frames, droppable by
- * `discard`) and leave together when it drains.
+ * While the socket is backed up, frames wait in the wire's queue (droppable by `discard`) and
+ * leave as it drains, each write ending with a whole frame.
  */
 export interface StompWire {
   readonly kind: 'websocket' | 'tcp';
@@ -39,6 +39,9 @@ export interface StompWire {
   pause(): void;
   resume(): void;
 }
+
+/** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
+const DRAIN_WRITE_BYTES = 16 * 1024;
 
 abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
@@ -78,16 +81,37 @@ abstract class QueuedWire implements Flushable {
     if (!this.backedUp) this.sendQueued();
   }
 
+  /** Sends what waits in writes of about DRAIN_WRITE_BYTES, each ending with a frame, until the socket is full again. */
   drained(): void {
-    if (!this.ended) this.sendQueued();
+    while (!this.ended && this.queue.length > 0 && !this.backedUp) this.sendQueued(DRAIN_WRITE_BYTES);
   }
 
-  /** Sends what is queued as one write, backed up or not (it is bounded). */
-  protected sendQueued(): void {
+  /**
+   * Sends the first queued chunks as one write: all of them, or (with `limit`) those up to the
+   * first frame end (a chunk ending in NUL) at or past `limit` bytes.
+   */
+  protected sendQueued(limit = Infinity): void {
     if (this.queue.length === 0 || this.ended) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
-    const binary = this.binary;
-    this.discard();
+    const { queue, binary } = this;
+    let n = queue.length;
+    let bytes = this.queued;
+    if (bytes > limit) {
+      bytes = 0;
+      for (let i = 0; i < queue.length; i++) {
+        bytes += queue[i]!.length;
+        if (bytes >= limit && queue[i]![queue[i]!.length - 1] === 0) {
+          n = i + 1;
+          break;
+        }
+      }
+    }
+    if (n === queue.length) {
+      this.discard();
+    } else {
+      this.queue = queue.slice(n);
+      this.queued -= bytes;
+    }
+    const data = n === 1 ? queue[0]! : Buffer.concat(n === queue.length ? queue : queue.slice(0, n), bytes);
     this.lastWrite = Date.now();
     this.send(data, binary);
   }

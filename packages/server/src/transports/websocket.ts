@@ -6,6 +6,11 @@ import { Opcode } from '../websocket/receiver.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 const NEWLINE = 0x0a;
+/**
+ * Bytes of messages per frame written after the socket drained: the socket then holds at most its
+ * highWaterMark plus one such frame, and the rest stays here, where whole messages can be dropped.
+ */
+export const DRAIN_FRAME_BYTES = 16 * 1024;
 
 /**
  * The last frame built, and the messages it holds. A publication reaches every subscriber of a
@@ -56,8 +61,8 @@ export interface WebSocketTransportOwner {
  * Our JSON protocol over a WebSocket connection: one text frame per tick, messages separated by
  * `\n`. The same frame bytes go to every subscriber that was sent the same messages in a tick.
  * While the socket is backed up, messages wait here (in user space, as whole messages) and leave
- * in one frame when it drains; `write` reports the connection over `maxQueueBytes` counting both
- * these and the socket's buffer. Also the connection's reader: decodes incoming messages for the session.
+ * in frames of at most DRAIN_FRAME_BYTES as it drains; `write` reports the connection over
+ * `maxQueueBytes` counting both these and the socket's buffer. Also the connection's reader: decodes incoming messages for the session.
  */
 export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   /** Set false by each ping, true by each pong or message; see the endpoint's heartbeat sweep. */
@@ -100,7 +105,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   /** Sends what waits as one frame, unless the socket is backed up (then `onDrain` does). */
   flush(): void {
-    if (!this.connection.backedUp) this.send();
+    if (!this.connection.backedUp) this.send(Infinity);
   }
 
   discard(): void {
@@ -112,16 +117,27 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   /** Sends what waits (backed up or not: it is bounded), then the close frame. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.send();
+    this.send(Infinity);
     this.closed = true;
     this.connection.close(code, reason);
   }
 
-  private send(): void {
+  /** Sends the first waiting messages, at most `limit` bytes of them (at least one), as one frame. */
+  private send(limit: number): void {
     const { first, rest } = this;
     if (first === undefined) return;
-    this.discard();
-    this.connection.send(textFrame(first, rest));
+    if (rest === undefined || this.queuedBytes <= limit) {
+      this.discard();
+      this.connection.send(textFrame(first, rest));
+      return;
+    }
+    let bytes = first.length + 1;
+    let n = 0;
+    while (n < rest.length && bytes + rest[n]!.length + 1 <= limit) bytes += rest[n++]!.length + 1;
+    this.first = rest[n];
+    this.rest = n + 1 < rest.length ? rest.slice(n + 1) : undefined;
+    this.queuedBytes -= bytes;
+    this.connection.send(textFrame(first, n > 0 ? rest.slice(0, n) : undefined));
   }
 
   // ---- WebSocketUser ----
@@ -141,7 +157,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   }
 
   onDrain(): void {
-    if (!this.closed) this.send();
+    while (!this.closed && this.first !== undefined && !this.connection.backedUp) this.send(DRAIN_FRAME_BYTES);
   }
 
   onClosed(): void {
