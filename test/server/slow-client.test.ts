@@ -154,7 +154,6 @@ describe('slow consumers under load (WebSocket, SSE, NDJSON, STOMP)', () => {
       publisher.ws.send(commands.join('\n'));
     }, TICK_MS);
 
-    const started = Date.now();
     let peak = baseline;
     const resumed = new Set<SlowReader>();
     const deadline = Date.now() + 30_000;
@@ -169,7 +168,6 @@ describe('slow consumers under load (WebSocket, SSE, NDJSON, STOMP)', () => {
             setTimeout(() => r.resume(), LATE_MS);
           }
         }
-        if (process.env.SLOW_DEBUG) console.log(Date.now() - started, published, present.size, Math.round(rss(pid) / 2 ** 20));
         if (readers.every((r) => !present.has(r.id))) break;
         if (Date.now() > deadline) assert.fail(`after 30 s, ${readers.filter((r) => present.has(r.id)).length} slow clients are still subscribed`);
       }
@@ -177,7 +175,6 @@ describe('slow consumers under load (WebSocket, SSE, NDJSON, STOMP)', () => {
       clearInterval(feed);
     }
     const total = published;
-    if (process.env.SLOW_DEBUG) setTimeout(() => console.log('fast', total, fast.map((f) => `${f.last}/${f.closeCode}`).join(',')), 5000);
     await until(async () => fast.every((f) => f.last === total), 20_000, 'every publication at every fast client');
     peak = Math.max(peak, rss(pid));
 

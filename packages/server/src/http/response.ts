@@ -44,17 +44,27 @@ export interface HttpResponse extends CorsResponse {
 }
 
 const LISTENER = Symbol('tidings.responseListener');
+const DRAINING = Symbol('tidings.drainingSocket');
 
 interface ListenedResponse extends ServerResponse {
   [LISTENER]?: ResponseListener;
-}
-
-function onNodeClose(this: ServerResponse): void {
-  (this as ListenedResponse)[LISTENER]?.responseClosed();
+  /** The socket whose 'drain' the listener hears, until the response closes (node:http may reuse the socket). */
+  [DRAINING]?: ListenedSocket;
 }
 
 interface ListenedSocket extends Socket {
   [LISTENER]?: ResponseListener;
+}
+
+function onNodeClose(this: ServerResponse): void {
+  const res = this as ListenedResponse;
+  const socket = res[DRAINING];
+  if (socket) {
+    socket[LISTENER] = undefined;
+    socket.removeListener('drain', onNodeDrain);
+    res[DRAINING] = undefined;
+  }
+  res[LISTENER]?.responseClosed();
 }
 
 function onNodeDrain(this: Socket): void {
@@ -131,6 +141,7 @@ export class NodeResponse implements HttpResponse {
     if (socket && listener.responseDrained) {
       socket[LISTENER] = listener;
       socket.on('drain', onNodeDrain);
+      (this.res as ListenedResponse)[DRAINING] = socket;
     }
   }
 }
