@@ -359,9 +359,13 @@ export class Session implements Subscriber, Timed {
     if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
   }
 
-  /** Tells the client why, then closes. Safe to call more than once. */
+  /**
+   * Tells the client why, then closes. Safe to call more than once. A slow consumer's unsent
+   * messages are dropped first, so the `disconnect` (and close frame) follow what it was sent.
+   */
   disconnect(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    if (code === CloseCode.Slow) this.transport.discard();
     this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
     this.transport.close(code, reason);
     this.closed();

@@ -8,6 +8,7 @@ import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
 import type { Timed } from '../timer.js';
+import { CLOSE_TIMEOUT_MS } from '../websocket/close-sweep.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
@@ -17,8 +18,6 @@ import type { StompWire, WireHandler } from './wire.js';
 export const MIN_HEARTBEAT = 1000;
 /** Silence tolerated from a client, as a multiple of the negotiated interval. */
 export const HEARTBEAT_GRACE = 2;
-/** How long a closing TCP connection may wait for the peer before it is cut (ms). */
-const CLOSE_GRACE = 2000;
 /** Frames read ahead of processing before reading pauses. */
 const MAX_INBOX = 256;
 export const SERVER_NAME = 'tidings/0.1.0';
@@ -228,7 +227,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       this.wire.resume();
     }
     this.wire.close(code, oneLine(reason));
-    this.closeDeadline = Date.now() + CLOSE_GRACE;
+    this.closeDeadline = Date.now() + CLOSE_TIMEOUT_MS;
     this.reschedule();
   }
 

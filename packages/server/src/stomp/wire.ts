@@ -14,6 +14,8 @@ export interface WireHandler {
 /**
  * The byte stream under a STOMP connection: a WebSocket or a TCP socket. Writes queued within
  * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
+ * While the socket is backed up, frames wait in the wire's queue (droppable by `discard`) and
+ * leave as it drains, each write ending with a whole frame.
  */
 export interface StompWire {
   readonly kind: 'websocket' | 'tcp';
@@ -40,6 +42,9 @@ export interface StompWire {
   resume(): void;
 }
 
+/** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
+const DRAIN_WRITE_BYTES = 16 * 1024;
+
 abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
   protected queue: Buffer[] = [];
@@ -50,6 +55,8 @@ abstract class QueuedWire implements Flushable {
   constructor(private readonly maxQueueBytes: number) {}
 
   protected abstract get buffered(): number;
+  /** The socket's buffer is full: queued bytes wait for `drained`. */
+  protected abstract get backedUp(): boolean;
   protected abstract send(data: Buffer, binary: boolean): void;
 
   get backlog(): number {
@@ -71,11 +78,42 @@ abstract class QueuedWire implements Flushable {
     this.binary = false;
   }
 
+  /** Sends what is queued, unless the socket is backed up (then `drained` does). */
   flush(): void {
+    if (!this.backedUp) this.sendQueued();
+  }
+
+  /** Sends what waits in writes of about DRAIN_WRITE_BYTES, each ending with a frame, until the socket is full again. */
+  drained(): void {
+    while (!this.ended && this.queue.length > 0 && !this.backedUp) this.sendQueued(DRAIN_WRITE_BYTES);
+  }
+
+  /**
+   * Sends the first queued chunks as one write: all of them, or (with `limit`) those up to the
+   * first frame end (a chunk ending in NUL) at or past `limit` bytes.
+   */
+  protected sendQueued(limit = Infinity): void {
     if (this.queue.length === 0 || this.ended) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
-    const binary = this.binary;
-    this.discard();
+    const { queue, binary } = this;
+    let n = queue.length;
+    let bytes = this.queued;
+    if (bytes > limit) {
+      bytes = 0;
+      for (let i = 0; i < queue.length; i++) {
+        bytes += queue[i]!.length;
+        if (bytes >= limit && queue[i]![queue[i]!.length - 1] === 0) {
+          n = i + 1;
+          break;
+        }
+      }
+    }
+    if (n === queue.length) {
+      this.discard();
+    } else {
+      this.queue = queue.slice(n);
+      this.queued -= bytes;
+    }
+    const data = n === 1 ? queue[0]! : Buffer.concat(n === queue.length ? queue : queue.slice(0, n), bytes);
     this.lastWrite = Date.now();
     this.send(data, binary);
   }
@@ -106,6 +144,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     this.alive = true;
   }
 
+  onDrain(): void {
+    this.drained();
+  }
+
   onClosed(): void {
     this.ended = true;
     this.handler?.closed();
@@ -115,13 +157,17 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     return this.connection.bufferedAmount;
   }
 
+  protected get backedUp(): boolean {
+    return this.connection.backedUp;
+  }
+
   protected send(data: Buffer, binary: boolean): void {
     this.connection.send(frame(binary ? Opcode.Binary : Opcode.Text, data));
   }
 
   close(code: number, reason: string): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.connection.close(code, reason);
   }
@@ -154,6 +200,7 @@ export class TcpWire extends QueuedWire implements StompWire {
 
   attach(handler: WireHandler): void {
     this.socket.on('data', (chunk: Buffer) => handler.receive(chunk));
+    this.socket.on('drain', () => this.drained());
     this.socket.on('error', () => { /* 'close' follows */ });
     this.socket.on('close', () => {
       this.ended = true;
@@ -165,6 +212,10 @@ export class TcpWire extends QueuedWire implements StompWire {
     return this.socket.writableLength;
   }
 
+  protected get backedUp(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   protected send(data: Buffer): void {
     if (!this.socket.destroyed) this.socket.write(data);
   }
@@ -172,7 +223,7 @@ export class TcpWire extends QueuedWire implements StompWire {
   /** Flushes and half-closes; the connection terminates the socket if the peer does not close. */
   close(): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.socket.end();
   }

@@ -30,6 +30,7 @@ class NoTransport implements Transport {
   readonly name = 'emulation';
   readonly bidirectional = false;
   write(): boolean { return true; }
+  discard(): void {}
   close(): void {}
 }
 

@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
+import type { TimerWheel } from '../timer.js';
+import { CloseSweep } from '../websocket/close-sweep.js';
 import { HttpStreamTransport, type StreamFormat, type StreamOwner } from './http-stream.js';
 
 /** What the SSE and HTTP-streaming endpoints need from their node. */
@@ -20,6 +22,7 @@ export interface StreamHost {
   readonly log: Logger;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  readonly timers: TimerWheel;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
   /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
@@ -35,11 +38,16 @@ export const SSE_RETRY_MS = 2000;
  * Channels come from `channel=` parameters (none is fine: the client subscribes through
  * `/emulation`), the resume point from `Last-Event-ID`, `cursor=` and `lastEventId=` (`requestCursor`).
  * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
+ * A stream whose last bytes (e.g. a slow consumer's `disconnect`) do not drain within
+ * CLOSE_TIMEOUT_MS is cut (one `CloseSweep` for all of them).
  */
 export class StreamEndpoint implements StreamOwner {
   private readonly streams = new Map<HttpStreamTransport, Session>();
+  private readonly sweep: CloseSweep;
 
-  constructor(private readonly host: StreamHost) {}
+  constructor(private readonly host: StreamHost) {
+    this.sweep = new CloseSweep(host.timers);
+  }
 
   get size(): number {
     return this.streams.size;
@@ -90,7 +98,12 @@ export class StreamEndpoint implements StreamOwner {
     sendError(res, code, message, status);
   }
 
+  streamClosing(transport: HttpStreamTransport): void {
+    this.sweep.add(transport);
+  }
+
   streamClosed(transport: HttpStreamTransport): void {
+    this.sweep.delete(transport);
     const session = this.streams.get(transport);
     this.streams.delete(transport);
     session?.closed();
