@@ -101,6 +101,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
+    metrics: get<string>('metrics') === 'on',
+    metricsPort: get<number>('metrics-port'),
+    metricsKey: get<string>('metrics-key'),
   };
   try {
     resolveOptions(server);

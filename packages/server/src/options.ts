@@ -71,6 +71,12 @@ export interface ServerOptions {
   stompPort: number | undefined;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
   bodyTimeout: number;
+  /** Serve `GET /metrics` (Prometheus text format). */
+  metrics: boolean;
+  /** Serve `/metrics` only on this separate (internal) port instead of the main one. */
+  metricsPort: number | undefined;
+  /** When set, `/metrics` needs `Authorization: Bearer <key>` or `X-Metrics-Key: <key>`. */
+  metricsKey: string | undefined;
 }
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
@@ -116,6 +122,9 @@ export function defaultOptions(): ServerOptions {
     shutdownTimeout: 10,
     stompPort: undefined,
     bodyTimeout: 30,
+    metrics: true,
+    metricsPort: undefined,
+    metricsKey: undefined,
   };
 }
 
@@ -139,8 +148,9 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
     namespaces,
   };
-  if (out.stompPort !== undefined && (!Number.isSafeInteger(out.stompPort) || out.stompPort < 0 || out.stompPort > 65535)) {
-    throw new TypeError('stompPort must be an integer from 0 to 65535');
+  for (const key of ['stompPort', 'metricsPort'] as const) {
+    const port = out[key];
+    if (port !== undefined && (!Number.isSafeInteger(port) || port < 0 || port > 65535)) throw new TypeError(`${key} must be an integer from 0 to 65535`);
   }
   if (!(out.bodyTimeout > 0 && out.bodyTimeout <= 3600)) throw new TypeError('bodyTimeout must be more than 0 and at most 3600 seconds');
   for (const [key, value] of Object.entries(out.limits)) {

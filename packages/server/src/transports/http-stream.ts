@@ -1,4 +1,5 @@
 import type { HttpResponse, ResponseListener } from '../http/response.js';
+import type { Written } from '../observability/metrics.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 /** Something that knows the resume cursor after the last message written (the session). */
@@ -81,7 +82,14 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
   private closed = false;
   private source: CursorSource | undefined;
 
-  constructor(private readonly res: HttpResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number, private readonly owner: StreamOwner) {}
+  constructor(
+    private readonly res: HttpResponse,
+    readonly format: StreamFormat,
+    private readonly maxQueueBytes: number,
+    private readonly owner: StreamOwner,
+    /** Counts messages, writes and their bytes (events and their framing; HTTP chunk headers not counted). */
+    private readonly written: Written,
+  ) {}
 
   get name(): string {
     return this.format === 'sse' ? 'sse' : 'stream';
@@ -98,6 +106,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
+    this.written.messages++;
     const sse = this.format === 'sse';
     const id = sse ? this.source?.cursor() ?? '' : '';
     if (this.queue === NO_MESSAGES) {
@@ -118,6 +127,8 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     const ids = this.ids;
     this.queue = NO_MESSAGES;
     this.ids = NO_IDS;
+    this.written.frames++;
+    this.written.bytes += this.queuedBytes;
     this.queuedBytes = 0;
     if (!this.res.writableEnded) this.res.writeEvents(queue, ids);
   }

@@ -1,4 +1,5 @@
 import { decodeFrame } from '@tidings/protocol';
+import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { headerLength, writeFrameHeader } from '../websocket/frames.js';
@@ -72,6 +73,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     readonly connection: WebSocketConnection,
     private readonly owner: WebSocketTransportOwner,
     private readonly maxQueueBytes: number,
+    private readonly written: Written,
   ) {}
 
   get name(): string {
@@ -84,6 +86,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
+    this.written.messages++;
     if (this.first === undefined) {
       this.first = message;
       scheduleFlush(this);
@@ -102,7 +105,10 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     this.first = undefined;
     this.rest = undefined;
     this.queuedBytes = 0;
-    this.connection.send(textFrame(first, rest));
+    const frame = textFrame(first, rest);
+    this.written.frames++;
+    this.written.bytes += frame.length;
+    this.connection.send(frame);
   }
 
   /** Flushes and closes; a queue over its limit is dropped instead, as the client cannot take it. */
