@@ -249,7 +249,10 @@ describe('GET /metrics on the main port, driving every transport', () => {
   });
 
   it('labels carry no channel, user, client id or token', async () => {
-    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /tidings_connections\{transport="websocket"\} 0/);
     for (const secret of ['flood', '"m"', 'slow-user-7', '"u1"', '"tick"', 'Bearer', 'evil.example']) assert.ok(!text.includes(secret), `found ${secret}`);
   });
 });
