@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { ServerMessage } from '@tidings/protocol';
+import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 import { Inbox, RawStomp, startStompTidings, stompJs, type StompJs } from '../stomp/helpers.js';
@@ -298,5 +299,40 @@ describe('/metrics settings', () => {
     } finally {
       await off.stop();
     }
+  });
+});
+
+describe('/metrics with the Redis engine', redisAvailability(), () => {
+  let redis: RedisProcess;
+  let t: TidingsProcess;
+
+  before(async () => {
+    redis = await RedisProcess.start();
+    t = await startTidings({ args: ['--engine', 'redis', '--redis-url', redis.url] });
+  });
+  after(async () => {
+    await t.stop();
+    await redis.kill();
+  });
+
+  it('shows the engine down and up, its failed commands, and the gap read after a reconnect', async () => {
+    const c = await WsClient.connect(t.wsUrl);
+    await c.command('subscribe', { channel: 'r' });
+    await t.publish('r', 1);
+    await c.until(() => c.pushes('publication').length === 1, 5000, 'the publication');
+    const s0 = await scrape(t.url);
+    assert.equal(v(s0, 'tidings_engine_up'), 1);
+    assert.ok(v(s0, 'tidings_engine_command_duration_seconds_count{command="publish"}') >= 1);
+
+    await redis.kill();
+    await until(async () => v(await scrape(t.url), 'tidings_engine_up') === 0, 'the engine down');
+    assert.notEqual((await t.api('POST', '/api/publish', { channel: 'r', data: 2 })).status, 200);
+    const s1 = await scrape(t.url);
+    assert.ok(delta(s0, s1, 'tidings_engine_errors_total{command="publish"}') >= 1, 'the failed publish');
+
+    await redis.start();
+    await until(async () => v(await scrape(t.url), 'tidings_engine_up') === 1, 'the engine up again', 15_000);
+    await until(async () => delta(s1, await scrape(t.url), 'tidings_engine_gap_fills_total') >= 1, 'the catch-up read', 5000);
+    c.close();
   });
 });
