@@ -26,7 +26,7 @@ import { FrontDoor } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
 import { Metrics, type TransportName } from './observability/metrics.js';
-import { MetricsListener, serveMetrics, type MetricsHost } from './observability/metrics-endpoint.js';
+import { MetricsEndpoint } from './observability/metrics-endpoint.js';
 import { Refusals } from './observability/refusals.js';
 import { timed } from './observability/timed.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
@@ -62,8 +62,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly refusals: Refusals;
   /** This node's Prometheus metrics (`GET /metrics`). */
   readonly metrics: Metrics;
-  private readonly metricsHost: MetricsHost;
-  private readonly metricsListener: MetricsListener | undefined;
+  private readonly metricsEndpoint: MetricsEndpoint;
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
@@ -95,9 +94,8 @@ export class TidingsNode implements EngineHandler, Timed {
     this.engine = timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors);
     this.log = logger ?? createLogger('info');
     this.refusals = new Refusals(this.log, Date.now, this.metrics);
-    this.metricsHost = { metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey };
-    this.metricsListener = this.options.metrics && this.options.metricsPort !== undefined
-      ? new MetricsListener(this.metricsHost, (err) => this.log.error('metrics failure', { err: String(err) })) : undefined;
+    this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
+      (err) => this.log.error('metrics failure', { err: String(err) }));
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), this.metrics.latency);
@@ -147,7 +145,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   /** Where `/metrics` is served on its own port (`metricsPort`), once listening. */
   metricsAddress(): AddressInfo | undefined {
-    return this.metricsListener?.address();
+    return this.metricsEndpoint.address();
   }
 
   /** Starts the engine and listens. Resolves with the bound address. */
@@ -167,10 +165,8 @@ export class TidingsNode implements EngineHandler, Timed {
       const stomp = await this.stomp.listen(this.options.stompPort, host);
       this.log.info('stomp listening', { host: stomp.address, port: stomp.port });
     }
-    if (this.metricsListener && this.options.metricsPort !== undefined) {
-      const metrics = await this.metricsListener.listen(this.options.metricsPort, host);
-      this.log.info('metrics listening', { host: metrics.address, port: metrics.port });
-    }
+    const metrics = await this.metricsEndpoint.listen(host);
+    if (metrics) this.log.info('metrics listening', { host: metrics.address, port: metrics.port });
     return this.http.address() as AddressInfo;
   }
 
@@ -198,7 +194,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.http.closeAllConnections();
     this.door.closeAll();
     await stopped;
-    await this.metricsListener?.close();
+    await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.timers.stop();
     await this.engine.close();
@@ -326,13 +322,7 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     const path = url.pathname;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/metrics' && this.options.metrics && this.options.metricsPort === undefined) {
-      serveMetrics(this.metricsHost, req, res).catch((err: unknown) => {
-        this.log.error('metrics failure', { err: String(err) });
-        sendError(res, ErrorCode.Internal, 'internal error');
-      });
-      return;
-    }
+    if (path === '/metrics' && this.metricsEndpoint.onMainPort) return this.metricsEndpoint.handle(req, res);
     if (path === '/readyz') {
       if (this.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
       if (!this.engine.isReady()) return sendError(res, ErrorCode.EngineUnavailable, `the ${this.engine.name} engine is not ready`);

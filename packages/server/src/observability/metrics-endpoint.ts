@@ -45,40 +45,62 @@ export async function serveMetrics(host: MetricsHost, req: IncomingMessage, res:
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** The internal listener (`metricsPort`): `/metrics` and nothing else (404). */
-export class MetricsListener {
-  private readonly server: Server;
+/**
+ * Where `/metrics` is served: on the main port (`handle`, called by the node's router), or, with
+ * `metricsPort`, on a listener of its own that serves nothing else (404), or nowhere (`metrics: false`).
+ */
+export class MetricsEndpoint {
+  /** True when the main port serves `/metrics`. */
+  readonly onMainPort: boolean;
+  private readonly server: Server | undefined;
+  private readonly port: number | undefined;
 
-  constructor(private readonly host: MetricsHost, onError: (err: unknown) => void) {
+  constructor(
+    private readonly host: MetricsHost,
+    options: { metrics: boolean; metricsPort: number | undefined },
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.onMainPort = options.metrics && options.metricsPort === undefined;
+    this.port = options.metrics ? options.metricsPort : undefined;
+    if (this.port === undefined) return;
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '').split('?', 1)[0];
       if (path !== '/metrics') return sendError(res, ErrorCode.NotFound, 'only /metrics is served on this port');
-      serveMetrics(this.host, req, res).catch((err: unknown) => {
-        onError(err);
-        sendError(res, ErrorCode.Internal, 'internal error');
-      });
+      this.handle(req, res);
     });
   }
 
-  /** Listens; resolves with the bound address. */
-  listen(port: number, host: string): Promise<AddressInfo> {
+  /** Serves one scrape; failures are reported to `onError` and answered 500. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    serveMetrics(this.host, req, res).catch((err: unknown) => {
+      this.onError(err);
+      sendError(res, ErrorCode.Internal, 'internal error');
+    });
+  }
+
+  /** Listens on `metricsPort`, if set; resolves with the bound address. */
+  listen(host: string): Promise<AddressInfo | undefined> {
+    const { server, port } = this;
+    if (!server || port === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
       });
     });
   }
 
+  /** The separate listener's address, once listening. */
   address(): AddressInfo | undefined {
-    return (this.server.address() as AddressInfo | null) ?? undefined;
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
   }
 
   close(): Promise<void> {
-    if (!this.server.listening) return Promise.resolve();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    const server = this.server;
+    if (!server?.listening) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
     return closed;
   }
 }
