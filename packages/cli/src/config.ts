@@ -112,6 +112,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
+    metrics: get<string>('metrics') === 'on',
+    metricsPort: get<number>('metrics-port'),
+    metricsKey: get<string>('metrics-key'),
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));

@@ -90,7 +90,10 @@ export class RedisEngine implements Engine {
     this.sweepInterval = options.presenceSweepInterval;
     this.controlChannel = `${this.prefix}:control`;
     this.sequencer = new Sequencer(
-      (channel, after) => this.history(channel, { since: after }).then((h) => h.publications),
+      (channel, after) => {
+        this.handler?.onGapFill?.();
+        return this.history(channel, { since: after }).then((h) => h.publications);
+      },
       (pub) => this.handler?.onPublication(pub),
       () => { /* a failed gap read is passed on as a jump; sessions resubscribe */ },
     );

@@ -25,7 +25,10 @@ import { answerPreflight } from './http/cors.js';
 import { FrontDoor } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
+import { Metrics, type TransportName } from './observability/metrics.js';
+import { MetricsEndpoint } from './observability/metrics-endpoint.js';
 import { Refusals } from './observability/refusals.js';
+import { timed } from './observability/timed.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
 import { PollEndpoint } from './transports/poll.js';
@@ -58,6 +61,9 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly log: Logger;
   /** The refusal log (rate-limited, at `info`). */
   readonly refusals: Refusals;
+  /** This node's Prometheus metrics (`GET /metrics`). */
+  readonly metrics: Metrics;
+  private readonly metricsEndpoint: MetricsEndpoint;
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
@@ -83,16 +89,22 @@ export class TidingsNode implements EngineHandler, Timed {
   constructor(init: TidingsNodeInit = {}) {
     const { engine, logger, store, ...options } = init;
     this.options = resolveOptions(options);
-    this.engine = engine ?? new MemoryEngine();
+    this.metrics = new Metrics({
+      connections: () => this.connectionCounts(), subscriptions: () => this.subscriptionCount(),
+      channels: () => this.hub.size, engineUp: () => this.engine.isReady(),
+    }, this.options.metrics);
+    this.engine = timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors);
     this.log = logger ?? createLogger('info');
-    this.refusals = new Refusals(this.log);
+    this.refusals = new Refusals(this.log, Date.now, this.metrics);
+    this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
+      (err) => this.log.error('metrics failure', { err: String(err) }));
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
-    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
-    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth);
-    this.store = store ?? new MemoryStore();
+    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), this.metrics.latency);
+    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, this.metrics);
+    this.store = timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors);
     this.inbox = new Inbox(this.store, this.publisher, this.log);
-    this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id);
+    this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
@@ -114,6 +126,30 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.sessions.size + this.stomp.size;
   }
 
+  // ---- NodeGauges (read when /metrics is scraped) ----
+
+  /** Open connections by transport; `poll` counts waiting long polls. */
+  connectionCounts(): Record<TransportName, number> {
+    const stomp = this.stomp.countByKind();
+    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size };
+    for (const s of this.sessions.values()) {
+      const name = s.transport.name;
+      if (name === 'websocket' || name === 'sse' || name === 'stream') counts[name]++;
+    }
+    return counts;
+  }
+
+  subscriptionCount(): number {
+    let n = this.stomp.topics.subscriptions;
+    for (const s of this.sessions.values()) n += s.subscriptions;
+    return n;
+  }
+
+  /** Where `/metrics` is served on its own port (`metricsPort`), once listening. */
+  metricsAddress(): AddressInfo | undefined {
+    return this.metricsEndpoint.address();
+  }
+
   /** Starts the engine and listens. Resolves with the bound address. */
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     await this.engine.start(this);
@@ -131,6 +167,8 @@ export class TidingsNode implements EngineHandler, Timed {
       const stomp = await this.stomp.listen(this.options.stompPort, host);
       this.log.info('stomp listening', { host: stomp.address, port: stomp.port });
     }
+    const metrics = await this.metricsEndpoint.listen(host);
+    if (metrics) this.log.info('metrics listening', { host: metrics.address, port: metrics.port });
     return this.http.address() as AddressInfo;
   }
 
@@ -158,6 +196,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.http.closeAllConnections();
     this.door.closeAll();
     await stopped;
+    await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.timers.stop();
     await this.engine.close();
@@ -215,6 +254,8 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   sessionConnected(session: Session): void {
+    const name = session.transport.name;
+    if (name === 'websocket' || name === 'sse' || name === 'stream') this.metrics.handshakes[name]++;
     if (session.user === '') return;
     let set = this.byUser.get(session.user);
     if (!set) {
@@ -246,6 +287,10 @@ export class TidingsNode implements EngineHandler, Timed {
   /** Also for clients whose presence expired (their node died): the engine announces them. */
   onLeave(channel: string, info: ClientInfo): void {
     if (this.policy.announcesJoinLeave(channel)) this.hub.leave(channel, info);
+  }
+
+  onGapFill(): void {
+    this.metrics.gapFills++;
   }
 
   onControl(message: ControlMessage): void {
@@ -286,6 +331,7 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     const path = url.pathname;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/metrics' && this.metricsEndpoint.onMainPort) return this.metricsEndpoint.handle(req, res);
     if (path === '/readyz') {
       if (this.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
       if (!this.engine.isReady()) return sendError(res, ErrorCode.EngineUnavailable, `the ${this.engine.name} engine is not ready`);

@@ -74,6 +74,12 @@ export interface ServerOptions {
   stompPort: number | undefined;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
   bodyTimeout: number;
+  /** Serve `GET /metrics` (Prometheus text format). */
+  metrics: boolean;
+  /** Serve `/metrics` only on this separate (internal) port instead of the main one. */
+  metricsPort: number | undefined;
+  /** When set, `/metrics` needs `Authorization: Bearer <key>` or `X-Metrics-Key: <key>`. */
+  metricsKey: string | undefined;
 }
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
@@ -119,6 +125,9 @@ export function defaultOptions(): ServerOptions {
     shutdownTimeout: 10,
     stompPort: undefined,
     bodyTimeout: 30,
+    metrics: true,
+    metricsPort: undefined,
+    metricsKey: undefined,
   };
 }
 
@@ -180,6 +189,9 @@ export const serverOptionsSchema = z.strictObject({
   pingInterval: seconds('positive').optional(),
   shutdownTimeout: seconds('nonnegative').optional(),
   stompPort: int(0, 65535).optional(),
+  metrics: z.boolean(expected('a boolean')).optional(),
+  metricsPort: int(0, 65535).optional(),
+  metricsKey: text.optional(),
   bodyTimeout: seconds('positive').max(3600, expected('a number of seconds > 0 and ≤ 3600')).optional(),
 }, object);
 

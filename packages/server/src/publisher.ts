@@ -4,6 +4,18 @@ import type { ChannelPolicy } from './channels.js';
 import { EngineUnavailableError, IdempotencyConflictError, type Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Logger } from './log.js';
+import type { Metrics, PublicationSource } from './observability/metrics.js';
+
+/** Options of `Publisher.publish`. */
+export interface PublishFrom {
+  idempotencyKey?: string | undefined;
+  /** Who published (a client's publication carries it). */
+  info?: ClientInfo;
+  /** Levels of server-made envelope around data checked before. */
+  wrapping?: number;
+  /** Where the publication came from, for the metrics; `api` when absent. */
+  source?: PublicationSource;
+}
 
 /**
  * Channel operations shared by the server API and client sessions, after permission checks:
@@ -18,6 +30,8 @@ export class Publisher {
     private readonly log: Logger,
     /** `limits.maxDepth`: the deepest nesting data may have. */
     private readonly maxDepth: number,
+    /** Counts publications by source and their size. */
+    private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -34,11 +48,16 @@ export class Publisher {
    * Stores and fans out `data` on `channel`. Throws TidingsError 107 for data `checkData` refuses
    * (nothing is stored); `wrapping` is for server-made envelopes around data checked before.
    */
-  async publish(channel: string, data: unknown, opts: { idempotencyKey?: string | undefined; info?: ClientInfo; wrapping?: number } = {}): Promise<Publication> {
+  async publish(channel: string, data: unknown, opts: PublishFrom = {}): Promise<Publication> {
     this.checkData(data, 'data', opts.wrapping);
     const ns = this.policy.resolve(channel);
     const options = { historySize: ns.historySize, historyTtl: ns.historyTtl, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}), ...(opts.info ? { info: opts.info } : {}) };
-    return this.engine.publish(channel, data, options);
+    const pub = await this.engine.publish(channel, data, options);
+    if (this.metrics) {
+      this.metrics.publications[opts.source ?? 'api']++;
+      this.metrics.publicationSize.observe(Buffer.byteLength(JSON.stringify(data)));
+    }
+    return pub;
   }
 
   async history(channel: string, since: number | undefined, limit: number | undefined): Promise<HistoryResult> {

@@ -10,6 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './observability/metrics.js';
 import type { Refusals } from './observability/refusals.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
@@ -29,6 +30,7 @@ export interface SessionHost {
   readonly inbox: Inbox;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -93,6 +95,11 @@ export class Session implements Subscriber, Timed {
     return { client: this.id, user: this.user };
   }
 
+  /** Subscriptions held. */
+  get subscriptions(): number {
+    return this.subs.size;
+  }
+
   get channels(): string[] {
     return [...this.subs.keys()];
   }
@@ -149,7 +156,7 @@ export class Session implements Subscriber, Timed {
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
           this.host.policy.checkPublish(ns, cmd.channel, this.principal());
-          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info });
+          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info, source: 'client' });
           return this.reply(cmd.id, { offset: pub.offset, epoch: pub.epoch });
         }
         case 'history': {
@@ -233,6 +240,7 @@ export class Session implements Subscriber, Timed {
       const { position } = h;
       const recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
         h.publications.length === position.offset - since.offset;
+      if (since !== undefined) this.host.metrics.recoveries[recovered ? 'true' : 'false']++;
       sub.epoch = position.epoch;
       if (this.transport.bidirectional && id !== undefined) {
         sub.offset = position.offset;
@@ -367,6 +375,7 @@ export class Session implements Subscriber, Timed {
     if (this.state === 'closed') return;
     if (code === CloseCode.Slow) this.transport.discard();
     this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
+    this.host.metrics.disconnect(code, this.transport.name);
     this.transport.close(code, reason);
     this.closed();
   }

@@ -6,6 +6,7 @@ import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
 import type { Hub } from '../hub.js';
 import { RequestGone, sendError, sendJson } from '../http/json.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
@@ -19,6 +20,7 @@ export interface ApiHost extends NotificationsHost {
   readonly hub: Hub;
   readonly engine: Engine;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
 }
 
 const MAX_BROADCAST_CHANNELS = 1000;
@@ -90,6 +92,8 @@ const routes: Record<string, Handler> = {
 
 /** Serves `/api/*`. Every route but the OpenAPI document needs the `X-API-Key` header. */
 export async function handleApi(host: ApiHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const name = routeName(req.method ?? 'GET', url.pathname);
+  res.once('finish', () => host.metrics.apiRequests.inc({ route: name, status: String(res.statusCode) }));
   if (req.method === 'GET' && url.pathname === '/api/openapi.json') return sendJson(res, 200, openApiDocument());
   const route = findRoute(req.method ?? 'GET', url.pathname);
   if (!route) return sendError(res, ErrorCode.NotFound, `no endpoint ${req.method} ${url.pathname}`);
@@ -106,6 +110,13 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
     host.refusals.request(reasonOf(e.code), req, e.code, e.message);
     sendError(res, e.code, e.message);
   }
+}
+
+/** The route's name for the metrics (`POST /api/publish`, `DELETE /api/schedules/:id`), `unknown` for none: bounded. */
+function routeName(method: string, path: string): string {
+  const key = `${method} ${path}`;
+  if (Object.hasOwn(routes, key) || Object.hasOwn(notificationRoutes, key) || key === 'GET /api/openapi.json') return key;
+  return method === 'DELETE' && /^\/api\/schedules\/[0-9a-z]{1,64}$/.test(path) ? 'DELETE /api/schedules/:id' : 'unknown';
 }
 
 function findRoute(method: string, path: string): Handler | undefined {

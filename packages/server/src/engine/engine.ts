@@ -28,6 +28,8 @@ export interface EngineHandler {
   onJoin(channel: string, info: ClientInfo): void;
   onLeave(channel: string, info: ClientInfo): void;
   onControl(message: ControlMessage): void;
+  /** The engine reads a gap in a channel's publications from its history (counted in the metrics). */
+  onGapFill?(): void;
 }
 
 export interface PublishOptions {

@@ -98,6 +98,6 @@ export class Inbox {
   }
 
   private async emit(user: string, event: InboxEvent): Promise<void> {
-    await this.publisher.publish(inboxChannel(user), event, { wrapping: EVENT_WRAPPING });
+    await this.publisher.publish(inboxChannel(user), event, { wrapping: EVENT_WRAPPING, source: 'notification' });
   }
 }

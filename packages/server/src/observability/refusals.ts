@@ -2,7 +2,7 @@ import { ErrorCode } from '@tidings/protocol';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
 
-/** Why a connection or request was refused: a small fixed set, one log budget (and later one metric) each. */
+/** Why a connection or request was refused: a small fixed set, one log budget and one metric value each. */
 export type RefusalReason = 'origin' | 'auth' | 'limit' | 'bad_request' | 'unavailable';
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = ['origin', 'auth', 'limit', 'bad_request', 'unavailable'];
@@ -71,9 +71,15 @@ function clip(v: string | undefined): string | undefined {
 export class Refusals {
   private readonly budgets = new Map<RefusalReason, Budget>();
 
-  constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    /** Told of every refusal, logged or not (the metrics). */
+    private readonly counter?: { refused(reason: RefusalReason): void },
+  ) {}
 
   refused(reason: RefusalReason, who: Refused): void {
+    this.counter?.refused(reason);
     const now = this.now();
     let budget = this.budgets.get(reason);
     if (!budget) {

@@ -6,6 +6,7 @@ import type { ChannelPolicy } from '../channels.js';
 import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
@@ -30,6 +31,7 @@ export interface BrokerNode {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -48,6 +50,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   private readonly all = new Set<StompConnection>();
@@ -62,9 +65,17 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.timers = node.timers;
     this.log = node.log;
     this.refusals = node.refusals;
+    this.metrics = node.metrics;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
+  }
+
+  /** Open STOMP connections over TCP and over WebSocket (including those still closing). */
+  countByKind(): { tcp: number; websocket: number } {
+    const n = { tcp: 0, websocket: 0 };
+    for (const conn of this.all) n[conn.wire.kind]++;
+    return n;
   }
 
   /** Open STOMP connections (including those still closing). */
@@ -93,11 +104,11 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   /** A `/ws` connection that chose a STOMP subprotocol; `credentials` come from its handshake. */
   acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void {
-    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes), credentials, versionsFor(conn.protocol));
+    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes, this.metrics.written['stomp-ws']), credentials, versionsFor(conn.protocol));
   }
 
   acceptSocket(socket: Socket): void {
-    this.open(new TcpWire(socket, this.options.limits.maxQueueBytes), undefined, versionsFor(undefined));
+    this.open(new TcpWire(socket, this.options.limits.maxQueueBytes, this.metrics.written['stomp-tcp']), undefined, versionsFor(undefined));
   }
 
   private open(wire: StompWire, credentials: Credentials | undefined, versions: readonly StompVersion[]): void {
@@ -113,6 +124,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   // ---- ConnectionRegistry ----
 
   connected(conn: StompConnection): void {
+    this.metrics.handshakes[conn.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws']++;
     if (conn.user === '') return;
     let set = this.byUser.get(conn.user);
     if (!set) {

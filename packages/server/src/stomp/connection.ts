@@ -220,6 +220,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   close(code: number, reason: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
+    this.host.metrics.disconnect(code, this.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws');
     this.detach();
     this.inbox.length = 0;
     if (this.paused) {

@@ -2,6 +2,7 @@ import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
@@ -18,6 +19,7 @@ export interface StompHost {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   verify(token: string): Promise<Credentials>;

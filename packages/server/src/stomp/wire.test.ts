@@ -1,3 +1,4 @@
+import { Written } from '../observability/metrics.js';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
@@ -20,7 +21,7 @@ describe('TcpWire over a socket that is read late', () => {
   it('keeps what a full socket cannot take, then writes it in pieces that end with whole frames, in order', { timeout: 30_000 }, async () => {
     const pair = await socketPair();
     try {
-      const wire = new TcpWire(pair.server, 64 * 1024 * 1024);
+      const wire = new TcpWire(pair.server, 64 * 1024 * 1024, new Written());
       wire.attach({ receive() {}, closed() {} });
       pair.client.pause();
 

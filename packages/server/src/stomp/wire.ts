@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Written } from '../observability/metrics.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { frame } from '../websocket/frames.js';
 import { Opcode } from '../websocket/receiver.js';
@@ -25,6 +26,8 @@ export interface StompWire {
   attach(handler: WireHandler): void;
   /** When queued bytes last went out (ms). */
   readonly lastWrite: number;
+  /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
+  readonly written: Written;
   /**
    * Queues bytes; `binary` marks bytes that are not UTF-8 (a WebSocket batch holding any goes out
    * as a binary message). Returns false when queued plus socket-buffered bytes exceed the limit.
@@ -52,7 +55,7 @@ abstract class QueuedWire implements Flushable {
   protected binary = false;
   protected ended = false;
 
-  constructor(private readonly maxQueueBytes: number) {}
+  constructor(private readonly maxQueueBytes: number, readonly written: Written) {}
 
   protected abstract get buffered(): number;
   /** The socket's buffer is full: queued bytes wait for `drained`. */
@@ -115,6 +118,8 @@ abstract class QueuedWire implements Flushable {
     }
     const data = n === 1 ? queue[0]! : Buffer.concat(n === queue.length ? queue : queue.slice(0, n), bytes);
     this.lastWrite = Date.now();
+    this.written.frames++;
+    this.written.bytes += data.length;
     this.send(data, binary);
   }
 }
@@ -126,8 +131,8 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
   alive = true;
   private handler: WireHandler | undefined = undefined;
 
-  constructor(readonly connection: WebSocketConnection, maxQueueBytes: number) {
-    super(maxQueueBytes);
+  constructor(readonly connection: WebSocketConnection, maxQueueBytes: number, written: Written) {
+    super(maxQueueBytes, written);
     connection.attach(this);
   }
 
@@ -190,8 +195,8 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
 export class TcpWire extends QueuedWire implements StompWire {
   readonly kind = 'tcp';
 
-  constructor(readonly socket: Socket, maxQueueBytes: number) {
-    super(maxQueueBytes);
+  constructor(readonly socket: Socket, maxQueueBytes: number, written: Written) {
+    super(maxQueueBytes, written);
   }
 
   get remoteAddress(): string | undefined {

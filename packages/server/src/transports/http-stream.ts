@@ -1,4 +1,5 @@
 import type { HttpResponse, ResponseListener } from '../http/response.js';
+import type { Written } from '../observability/metrics.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 /** Something that knows the resume cursor after the last message written (the session). */
@@ -93,7 +94,14 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
   private closed = false;
   private source: CursorSource | undefined;
 
-  constructor(private readonly res: HttpResponse, readonly format: StreamFormat, private readonly maxQueueBytes: number, private readonly owner: StreamOwner) {}
+  constructor(
+    private readonly res: HttpResponse,
+    readonly format: StreamFormat,
+    private readonly maxQueueBytes: number,
+    private readonly owner: StreamOwner,
+    /** Counts messages, writes and their bytes (events and their framing; HTTP chunk headers not counted). */
+    private readonly written: Written,
+  ) {}
 
   get name(): string {
     return this.format === 'sse' ? 'sse' : 'stream';
@@ -110,6 +118,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
+    this.written.messages++;
     const sse = this.format === 'sse';
     const id = sse ? this.source?.cursor() ?? '' : '';
     if (this.queue === NO_MESSAGES) {
@@ -174,7 +183,9 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
       bytes += size;
       n++;
     }
+    this.written.frames++;
     if (n === queue.length) {
+      this.written.bytes += this.queuedBytes;
       this.discard();
       if (!this.res.writableEnded) this.res.writeEvents(queue, ids);
       return;
@@ -182,6 +193,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     this.queue = queue.slice(n);
     this.ids = sse ? ids.slice(n) : NO_IDS;
     this.queuedBytes -= bytes;
+    this.written.bytes += bytes;
     if (!this.res.writableEnded) this.res.writeEvents(queue.slice(0, n), sse ? ids.slice(0, n) : NO_IDS);
   }
 

@@ -8,6 +8,7 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse } from '../http/response.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
@@ -23,6 +24,7 @@ export interface StreamHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   readonly timers: TimerWheel;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
   /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
@@ -76,7 +78,7 @@ export class StreamEndpoint implements StreamOwner {
     }
     if (res.writableEnded) return;
 
-    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this);
+    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this, this.host.metrics.written[format === 'sse' ? 'sse' : 'stream']);
     const session = this.host.newSession(transport, credentials);
     if (!session) return this.refuse(req, res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);

@@ -1,4 +1,5 @@
 import { decodeFrame } from '@tidings/protocol';
+import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { headerLength, writeFrameHeader } from '../websocket/frames.js';
@@ -79,6 +80,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     readonly connection: WebSocketConnection,
     private readonly owner: WebSocketTransportOwner,
     private readonly maxQueueBytes: number,
+    private readonly written: Written,
   ) {}
 
   get name(): string {
@@ -91,6 +93,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
+    this.written.messages++;
     if (this.first === undefined) {
       this.first = message;
       scheduleFlush(this);
@@ -128,7 +131,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     if (first === undefined) return;
     if (rest === undefined || this.queuedBytes <= limit) {
       this.discard();
-      this.connection.send(textFrame(first, rest));
+      this.sendFrame(textFrame(first, rest));
       return;
     }
     let bytes = first.length + 1;
@@ -137,7 +140,13 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     this.first = rest[n];
     this.rest = n + 1 < rest.length ? rest.slice(n + 1) : undefined;
     this.queuedBytes -= bytes;
-    this.connection.send(textFrame(first, n > 0 ? rest.slice(0, n) : undefined));
+    this.sendFrame(textFrame(first, n > 0 ? rest.slice(0, n) : undefined));
+  }
+
+  private sendFrame(frame: Buffer): void {
+    this.written.frames++;
+    this.written.bytes += frame.length;
+    this.connection.send(frame);
   }
 
   // ---- WebSocketUser ----

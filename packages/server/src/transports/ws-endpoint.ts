@@ -8,6 +8,7 @@ import { channelParams, requestCursor } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
@@ -25,6 +26,7 @@ export interface WebSocketHost {
   readonly timers: TimerWheel;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
   /** Creates a session for a new connection; `undefined` when the node is full. */
@@ -120,7 +122,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
       conn.start(head);
       return undefined;
     }
-    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes);
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket);
     conn.attach(transport);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
