@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, httpStatusOf } from '@tidings/protocol';
+import { ErrorCode, httpStatusOf, type ProtocolError } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
 import type { JsonResponse } from './response.js';
 
@@ -13,11 +13,16 @@ export function sendJson(res: JsonResponse, status: number, body: unknown): void
 
 /** `{error: {code, message}}` with the status from the error table. */
 export function sendError(res: JsonResponse, code: number, message: string, status = httpStatusOf(code)): void {
+  sendProtocolError(res, { code, message }, status);
+}
+
+/** `{error}` with every field of `error` (e.g. `idempotencyKey`), and the status from the error table. */
+export function sendProtocolError(res: JsonResponse, error: ProtocolError, status = httpStatusOf(error.code)): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, status, { error: { code, message } });
+  sendJson(res, status, { error });
 }
 
 /** Reads a JSON body of at most `limit` bytes; throws TidingsError (bad_request, message_too_large). */
