@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProtocolError, Publication } from '@tidings/protocol';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
+import { RawStomp, header } from '../stomp/helpers.js';
 
 const availability = redisAvailability();
 /** The command timeout `tidings serve` gives ioredis, in ms. */
@@ -169,6 +170,73 @@ describe('publishing while Redis does not answer', availability, () => {
       assert.equal(delivered, 1, channel);
     }
     sub.close();
+  });
+
+  it('STOMP SEND: the ERROR frame carries code 119 and x-idempotency-key; a SEND with it publishes exactly once', async () => {
+    const sub = await subscriber('room:stomp');
+    const send = (stomp: RawStomp, extra: Array<[string, string]>): void => stomp.frame('SEND', [['destination', '/topic/room:stomp'], ['content-type', 'application/json'], ['receipt', 'r1'], ...extra], '"stalled"');
+    const first = await RawStomp.ws(a.wsUrl);
+    await first.connect();
+    redis.pause();
+    let error;
+    try {
+      send(first, []);
+      error = await first.errorThenClose(COMMAND_TIMEOUT + 3000);
+    } finally {
+      redis.resume();
+    }
+    assert.equal(header(error, 'x-code'), '119');
+    const key = header(error, 'x-idempotency-key');
+    assert.equal(typeof key, 'string');
+
+    let receipt;
+    for (let i = 0; i < 100 && receipt === undefined; i++) {
+      const again = await RawStomp.ws(a.wsUrl);
+      await again.connect();
+      send(again, [['x-idempotency-key', key!]]);
+      await again.until(() => again.frames.some((f) => f.command === 'RECEIPT' || f.command === 'ERROR'));
+      receipt = again.frames.find((f) => f.command === 'RECEIPT');
+      if (!receipt) assert.equal(header(again.frames.find((f) => f.command === 'ERROR')!, 'x-code'), '113');
+      again.end();
+      if (!receipt) await sleep(50);
+    }
+    assert.ok(receipt, 'the retry was receipted');
+    const { history, delivered } = await counts('room:stomp', 'stalled', sub);
+    assert.equal(history.length, 1);
+    assert.equal(String(history[0]!.offset), header(receipt, 'x-offset'));
+    assert.equal(delivered, 1);
+    sub.close();
+  });
+
+  it('notification creation answers once stored even while Redis is stalled; a retry with its key is a duplicate; the live event comes once', async () => {
+    const device = await WsClient.connect(b.wsUrl, await makeToken('stalled-user'));
+    await device.command('subscribe', { channel: 'inbox:stalled-user' });
+    const create = { user: 'stalled-user', type: 'note', payload: { n: 1 }, idempotencyKey: 'note-1' };
+    let answer: Answer;
+    let ms: number;
+    redis.pause();
+    try {
+      const t = Date.now();
+      answer = await a.api('POST', '/api/notifications', create);
+      ms = Date.now() - t;
+    } finally {
+      redis.resume();
+    }
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.ok(ms < COMMAND_TIMEOUT / 5, `answered after ${ms} ms`);
+    const first = answer.body as { notifications: Array<{ id: string }>; duplicate: boolean };
+    assert.equal(first.duplicate, false);
+    const retry = await a.api('POST', '/api/notifications', create);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal((retry.body as { duplicate: boolean }).duplicate, true);
+    assert.equal((retry.body as { notifications: Array<{ id: string }> }).notifications[0]!.id, first.notifications[0]!.id);
+    const created = (): number => device.pushes('publication').filter((p) => (p.data as { type?: string }).type === 'notification.created').length;
+    await device.until(() => created() >= 1, 5000, 'notification.created');
+    await sleep(300);
+    assert.equal(created(), 1);
+    const list = await a.api('GET', '/api/notifications?user=stalled-user');
+    assert.equal((list.body as { notifications: unknown[] }).notifications.length, 1);
+    device.close();
   });
 
   it('with Redis down, publish, client publish and broadcast are refused at once with 503 (113)', async () => {

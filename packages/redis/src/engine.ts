@@ -25,6 +25,11 @@ export interface RedisEngineOptions {
   sharded?: boolean;
   /** Seconds a channel's offset and epoch outlive its last publication (default 30 days). */
   metaTtl?: number;
+  /**
+   * Seconds a key the engine made up for a publish without one is remembered (default 60): the
+   * window for retrying a publish whose outcome was unknown. Each costs about 250 bytes in Redis.
+   */
+  generatedKeyTtl?: number;
 }
 
 interface Script { lua: string; sha: string }
@@ -80,6 +85,7 @@ export class RedisEngine implements Engine {
   private readonly prefix: string;
   private readonly sharded: boolean;
   private readonly metaTtl: number;
+  private readonly generatedKeyTtl: number;
   private readonly controlChannel: string;
   private handler: EngineHandler | undefined;
   private readonly sequencer: Sequencer;
@@ -94,6 +100,7 @@ export class RedisEngine implements Engine {
     this.prefix = options.prefix ?? 'tidings';
     this.sharded = options.sharded ?? 'nodes' in options.client;
     this.metaTtl = options.metaTtl ?? 30 * 24 * 3600;
+    this.generatedKeyTtl = options.generatedKeyTtl ?? 60;
     this.controlChannel = `${this.prefix}:control`;
     this.sequencer = new Sequencer(
       (channel, after) => this.history(channel, { since: after }).then((h) => h.publications),
@@ -129,7 +136,8 @@ export class RedisEngine implements Engine {
     const info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
     const reply = await this.run(SCRIPTS.publish, keys, [
       channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
-      newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish', options.idempotencyTtl ?? 300,
+      newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish',
+      options.idempotencyKey === undefined ? this.generatedKeyTtl : options.idempotencyTtl ?? 300,
     ], { idempotencyKey }) as string[];
     if (reply[0] === 'conflict') throw new IdempotencyConflictError(idempotencyKey);
     const pub: Publication = { channel, offset: Number(reply[1]), epoch: reply[2]!, data, time: Number(reply[3]) };
