@@ -65,8 +65,9 @@ export class Scheduler implements Timed {
     const runAt = schedule.nextRunAt ?? now;
     try {
       const target = schedule.target;
-      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data);
-      else await this.inbox.create(target.users, target.notification, `schedule:${schedule.id}:${runAt}`);
+      const idempotencyKey = `schedule:${schedule.id}:${runAt}`;
+      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data, { idempotencyKey });
+      else await this.inbox.create(target.users, target.notification, idempotencyKey);
     } catch (err) {
       // not completed: the lease runs out and the run is tried again (notifications by their idempotency key)
       this.log.warn('schedule run failed; retrying after the lease', { schedule: schedule.id, err: String(err) });
