@@ -27,7 +27,9 @@ export interface RedisEngineOptions {
   metaTtl?: number;
   /**
    * Seconds a key the engine made up for a publish without one is remembered (default 60): the
-   * window for retrying a publish whose outcome was unknown. Each costs about 250 bytes in Redis.
+   * window for retrying a publish whose outcome was unknown. Each costs about 250 bytes in Redis
+   * and some Redis time (docs/scaling.md). 0 makes none: a publish without a key whose outcome is
+   * unknown then has no key to retry with, and ioredis may re-send it after a reconnect.
    */
   generatedKeyTtl?: number;
 }
@@ -130,16 +132,17 @@ export class RedisEngine implements Engine {
   }
 
   async publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
-    const idempotencyKey = options.idempotencyKey ?? newIdempotencyKey();
-    const keys = [this.key(channel, 'm'), this.key(channel, 's'), this.key(channel, `i:${idempotencyKey}`)];
+    const idempotencyKey = options.idempotencyKey ?? (this.generatedKeyTtl > 0 ? newIdempotencyKey() : undefined);
+    const keys = [this.key(channel, 'm'), this.key(channel, 's')];
+    if (idempotencyKey !== undefined) keys.push(this.key(channel, `i:${idempotencyKey}`));
     const time = Date.now();
     const info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
     const reply = await this.run(SCRIPTS.publish, keys, [
       channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
       newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish',
       options.idempotencyKey === undefined ? this.generatedKeyTtl : options.idempotencyTtl ?? 300,
-    ], { idempotencyKey }) as string[];
-    if (reply[0] === 'conflict') throw new IdempotencyConflictError(idempotencyKey);
+    ], idempotencyKey === undefined ? {} : { idempotencyKey }) as string[];
+    if (reply[0] === 'conflict') throw new IdempotencyConflictError(idempotencyKey ?? '');
     const pub: Publication = { channel, offset: Number(reply[1]), epoch: reply[2]!, data, time: Number(reply[3]) };
     if (options.info) pub.info = options.info;
     return pub;
