@@ -17,8 +17,8 @@ describe('RedisEngine', availability, () => {
     engineConformance(`redis${sharded ? ' (sharded pub/sub)' : ''}`, async () => {
       const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, commandTimeout: 2000, retryStrategy: (n) => Math.min(n * 50, 500) });
       const engine = new RedisEngine({ client, sharded });
-      return { engine, cleanup: async () => { client.disconnect(); }, stall: { pause: () => redis.pause(), resume: () => redis.resume() } };
-    });
+      return { engine, cleanup: async () => { client.disconnect(); } };
+    }, { stall: { pause: () => redis.pause(), resume: () => redis.resume() } });
   }
 
   it('remembers a key it made for generatedKeyTtl seconds, and makes none with 0', async () => {
