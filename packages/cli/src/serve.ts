@@ -8,7 +8,8 @@ interface EngineSetup { engine?: Engine; close(): void }
 
 function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   if (config.engine === 'memory') return { close: () => {} };
-  // fail fast while Redis is away (the engine answers 503) instead of queueing commands
+  // fail fast while Redis is away (the engine answers 503) instead of queueing commands; a command
+  // unanswered for commandTimeout ms is an unknown outcome (504) and stalls the engine until a PING is answered
   const options = { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
   const client = config.redisCluster.length > 0
     ? new Cluster(config.redisCluster, { shardedSubscribers: true, redisOptions: options, clusterRetryStrategy: options.retryStrategy })

@@ -11,6 +11,8 @@ describe('decodeCommand', () => {
     assert.deepEqual(decodeCommand({ id: 2, type: 'subscribe', channel: 'a:b', since: { offset: 3, epoch: 'e' } }),
       { ok: true, command: { type: 'subscribe', id: 2, channel: 'a:b', since: { offset: 3, epoch: 'e' } } });
     assert.deepEqual(decodeCommand({ id: 3, type: 'publish', channel: 'x', data: null }), { ok: true, command: { type: 'publish', id: 3, channel: 'x', data: null } });
+    assert.deepEqual(decodeCommand({ id: 3, type: 'publish', channel: 'x', data: 1, idempotencyKey: 'k' }),
+      { ok: true, command: { type: 'publish', id: 3, channel: 'x', data: 1, idempotencyKey: 'k' } });
     assert.deepEqual(decodeCommand({ id: 4, type: 'history', channel: 'x', limit: 0 }), { ok: true, command: { type: 'history', id: 4, channel: 'x', limit: 0 } });
     assert.equal(decodeCommand({ id: 5, type: 'ping' }).ok, true);
   });
@@ -28,6 +30,9 @@ describe('decodeCommand', () => {
       [{ id: 7, type: 'subscribe', channel: 'x', since: { offset: -1, epoch: 'e' } }, 7, 107],
       [{ id: 7, type: 'subscribe', channel: 'x', since: { offset: 1 } }, 7, 107],
       [{ id: 7, type: 'publish', channel: 'x' }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: '' }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: 5 }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: 'k'.repeat(256) }, 7, 107],
       [{ id: 7, type: 'refresh', token: '' }, 7, 107],
       [{ id: 7, type: 'history', channel: 'x', limit: 'all' }, 7, 107],
     ];

@@ -1,7 +1,7 @@
 import { ErrorCode, payloadProblem, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
 import { AuthError } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
-import { EngineUnavailableError, IdempotencyConflictError, type Engine } from './engine/engine.js';
+import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError, type Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Metrics, PublicationSource } from './observability/metrics.js';
@@ -73,11 +73,19 @@ export class Publisher {
     return this.engine.presence(channel);
   }
 
-  /** The protocol error for any failure; unexpected ones are logged and reported as internal. */
+  /**
+   * The protocol error for any failure; unexpected ones are logged and reported as internal.
+   * An unknown outcome (119) carries the idempotency key to retry with, when there is one.
+   */
   mapError(err: unknown): ProtocolError {
     if (err instanceof TidingsError || err instanceof AuthError) return { code: err.code, message: err.message };
     if (err instanceof EngineUnavailableError) return { code: ErrorCode.EngineUnavailable, message: err.message };
     if (err instanceof IdempotencyConflictError) return { code: ErrorCode.Conflict, message: err.message };
+    if (err instanceof OutcomeUnknownError) {
+      const error: ProtocolError = { code: ErrorCode.OutcomeUnknown, message: err.message };
+      if (err.idempotencyKey !== undefined) error.idempotencyKey = err.idempotencyKey;
+      return error;
+    }
     this.log.error('unexpected error', { err: err instanceof Error ? err.stack ?? err.message : String(err) });
     return { code: ErrorCode.Internal, message: 'internal error' };
   }

@@ -156,7 +156,7 @@ export class Session implements Subscriber, Timed {
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
           this.host.policy.checkPublish(ns, cmd.channel, this.principal());
-          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info, source: 'client' });
+          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info, idempotencyKey: cmd.idempotencyKey, source: 'client' });
           return this.reply(cmd.id, { offset: pub.offset, epoch: pub.epoch });
         }
         case 'history': {

@@ -1,11 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
 import type { Hub } from '../hub.js';
-import { RequestGone, sendError, sendJson } from '../http/json.js';
+import { RequestGone, sendError, sendJson, sendProtocolError } from '../http/json.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
@@ -46,7 +46,8 @@ const routes: Record<string, Handler> = {
     const names = channels.map(channelField);
     if (body.data === undefined) throw badRequest('`data` is required');
     host.publisher.checkData(body.data);
-    const key = optionalString(body, 'idempotencyKey');
+    // one key for every channel, so repeating the whole broadcast with it is exactly once per channel
+    const key = optionalString(body, 'idempotencyKey') ?? randomBytes(12).toString('base64url');
     const results = await Promise.all(names.map(async (channel) => {
       try {
         const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: key });
@@ -55,7 +56,7 @@ const routes: Record<string, Handler> = {
         return { channel, error: host.publisher.mapError(err) };
       }
     }));
-    return { results };
+    return { results, idempotencyKey: key };
   },
 
   'GET /api/history': async (host, _req, url) => {
@@ -108,7 +109,7 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
     if (err instanceof RequestGone) return;
     const e = host.publisher.mapError(err);
     host.refusals.request(reasonOf(e.code), req, e.code, e.message);
-    sendError(res, e.code, e.message);
+    sendProtocolError(res, e);
   }
 }
 

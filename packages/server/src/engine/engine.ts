@@ -73,7 +73,12 @@ export interface Broker {
    * in history (bounded by `historySize`, expiring after `historyTtl`), and delivers it to every
    * node subscribed to the channel, this one included. Publications of one channel reach each
    * node in offset order. Resolves with the stored publication once it is durable in history.
-   * Rejects with EngineUnavailableError when the engine cannot be reached.
+   * Rejects with EngineUnavailableError when the publication certainly did not happen (the engine
+   * is known to be down, nothing was sent), and with OutcomeUnknownError when it was sent but not
+   * confirmed: it may have happened, or may still happen. That error carries an idempotency key
+   * (the one given, or one the engine made up and used): publishing the same data with it within
+   * `idempotencyTtl` then publishes exactly once. An engine whose outcome is never unknown
+   * (memory) never rejects with OutcomeUnknownError.
    */
   publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication>;
 
@@ -123,6 +128,19 @@ export class EngineUnavailableError extends Error {
   constructor(message = 'the engine is unavailable') {
     super(message);
     this.name = 'EngineUnavailableError';
+  }
+}
+
+/**
+ * A command was sent to the engine but not confirmed (timeout, connection lost in flight): it may
+ * have run, or may still run. For a publication, `idempotencyKey` is the key it was sent with;
+ * retrying with it runs exactly once. Commands without such a key (control messages) are safe to
+ * repeat as they are.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(message: string, readonly idempotencyKey?: string) {
+    super(message);
+    this.name = 'OutcomeUnknownError';
   }
 }
 

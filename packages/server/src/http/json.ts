@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, httpStatusOf, nestsDeeper } from '@tidings/protocol';
+import { ErrorCode, httpStatusOf, nestsDeeper, type ProtocolError } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
 import type { JsonResponse } from './response.js';
 
@@ -20,11 +20,16 @@ export function sendJson(res: JsonResponse, status: number, body: unknown): void
 
 /** `{error: {code, message}}` with the status from the error table. */
 export function sendError(res: JsonResponse, code: number, message: string, status = httpStatusOf(code)): void {
+  sendProtocolError(res, { code, message }, status);
+}
+
+/** `{error}` with every field of `error` (e.g. `idempotencyKey`), and the status from the error table. */
+export function sendProtocolError(res: JsonResponse, error: ProtocolError, status = httpStatusOf(error.code)): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, status, { error: { code, message } });
+  sendJson(res, status, { error });
 }
 
 /** Levels a body may add around a payload: `{target: {notification: {payload}}}` (`POST /api/schedules`). */

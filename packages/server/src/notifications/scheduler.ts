@@ -70,8 +70,9 @@ export class Scheduler implements Timed {
     try {
       const target = schedule.target;
       if (now - runAt > MISSED_MS) this.metrics?.schedulerMisses.inc();
-      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data, { source: 'schedule' });
-      else await this.inbox.create(target.users, target.notification, `schedule:${schedule.id}:${runAt}`);
+      const idempotencyKey = `schedule:${schedule.id}:${runAt}`;
+      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data, { idempotencyKey, source: 'schedule' });
+      else await this.inbox.create(target.users, target.notification, idempotencyKey);
       this.metrics?.schedulerRuns.inc({ outcome: 'ok' });
     } catch (err) {
       this.metrics?.schedulerRuns.inc({ outcome: 'failed' });

@@ -114,7 +114,11 @@ export class StompSession implements SubscriptionOwner {
     policy.checkPublish(policy.resolve(name), name, this.io.principal);
     const contentType = header(frame, 'content-type');
     if (dest.kind === 'channel') {
-      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType, this.host.options.limits.maxDepth), { info: this.io.info, source: 'stomp' });
+      const idempotencyKey = header(frame, 'x-idempotency-key');
+      if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) {
+        throw new StompError('x-idempotency-key must have 1 to 255 characters', ErrorCode.BadRequest);
+      }
+      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType, this.host.options.limits.maxDepth), { info: this.io.info, idempotencyKey, source: 'stomp' });
       return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
     }
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
