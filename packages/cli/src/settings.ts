@@ -45,7 +45,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'redis-prefix', type: 'string', default: 'tidings', description: 'Prefix of every Redis key and pub/sub channel, so deployments can share a Redis' },
   { flag: 'store', type: 'enum', values: ['sqlite', 'memory'], default: 'sqlite', description: 'Where notifications and schedules live: `sqlite` (durable, in --data-dir) or `memory` (gone on exit)' },
   { flag: 'data-dir', type: 'string', default: 'data', description: 'Directory of the SQLite store (`tidings.db`), created when missing' },
-  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
+  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },
+  { flag: 'log-format', type: 'enum', values: ['json', 'pretty'], default: 'json', description: 'Log lines as JSON (one object per line) or `pretty`: readable, colored on a terminal' },
 ];
 
 export function envName(flag: string): string {

@@ -1,6 +1,6 @@
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -9,19 +9,70 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
+export const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
-/** Structured logs: one JSON object per line on stderr. */
-export function createLogger(level: LogLevel = 'info', out: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const min = RANK[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void => {
-    if (RANK[lvl] < min) return;
-    out(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
-  };
+/** Where lines go: a function called with each line (`\n` included), or a stream such as pino-pretty's. */
+export type LogOutput = ((line: string) => void) | DestinationStream;
+
+/** What replaces a secret in a log line. */
+export const REDACTED = '[redacted]';
+
+/** Field names that may carry a secret; redacted at the top level and up to three levels down. */
+const SECRET_KEYS = [
+  'token', 'accessToken', 'refreshToken', 'access_token', 'jwt', 'authorization', 'cookie', 'set-cookie',
+  'apiKey', 'api_key', 'x-api-key', 'key', 'secret', 'jwtSecret', 'sessionSecret', 'password', 'passcode', 'credentials',
+];
+/** Fields that may hold a URL: logged without their query (where a token may ride). */
+const URL_KEYS = ['url', 'href'];
+
+function paths(keys: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const k of keys) {
+    const seg = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+    const dot = seg.startsWith('[') ? seg : `.${seg}`;
+    out.push(seg, `*${dot}`, `*.*${dot}`, `*.*.*${dot}`);
+  }
+  return out;
+}
+
+const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+
+function censor(value: unknown, path: string[]): unknown {
+  if (URL_KEYS.includes(path[path.length - 1] ?? '') && typeof value === 'string') return value.replace(/[?#].*$/s, '');
+  return REDACTED;
+}
+
+/** Strips anything shaped like a JWT out of top-level string fields: a net under the named paths. */
+function scrub(fields: Record<string, unknown>): Record<string, unknown> {
+  let out = fields;
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v !== 'string' || !v.includes('eyJ')) continue;
+    if (out === fields) out = { ...fields };
+    out[k] = v.replace(JWT, REDACTED);
+  }
+  return out;
+}
+
+/**
+ * Structured logs through pino: one JSON object per line, `{level: "info", time: ISO 8601, msg,
+ * ...fields}`, on stderr unless `out` says otherwise. Fields named like a secret (token,
+ * authorization, cookie, apiKey, key, secret, password, passcode, …) are replaced by REDACTED at
+ * any depth up to four; `url` fields lose their query; JWT-shaped text in top-level string fields
+ * is redacted.
+ */
+export function createLogger(level: LogLevel = 'info', out: LogOutput = pino.destination({ fd: 2, sync: true })): Logger {
+  const stream: DestinationStream = typeof out === 'function' ? { write: out } : out;
+  const p = pino({
+    level,
+    base: undefined,
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }), log: scrub },
+    redact: { paths: [...paths(SECRET_KEYS), ...paths(URL_KEYS)], censor },
+  }, stream);
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => p.debug(f ?? {}, m),
+    info: (m, f) => p.info(f ?? {}, m),
+    warn: (m, f) => p.warn(f ?? {}, m),
+    error: (m, f) => p.error(f ?? {}, m),
   };
 }

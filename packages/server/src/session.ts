@@ -11,6 +11,7 @@ import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
 import type { Refusals } from './observability/refusals.js';
+import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
@@ -29,6 +30,7 @@ export interface SessionHost {
   readonly inbox: Inbox;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly disconnects: Disconnects;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -333,6 +335,7 @@ export class Session implements Subscriber, Timed {
   /** Tells the client why, then closes. Safe to call more than once. */
   disconnect(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    this.host.disconnects.closing({ transport: this.transport.name, client: this.id, user: this.user, code, reason });
     this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
     this.transport.close(code, reason);
     this.closed();

@@ -7,6 +7,7 @@ import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import type { Refusals } from '../observability/refusals.js';
+import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -30,6 +31,7 @@ export interface BrokerNode {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly disconnects: Disconnects;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -48,6 +50,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   private readonly all = new Set<StompConnection>();
@@ -62,6 +65,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.timers = node.timers;
     this.log = node.log;
     this.refusals = node.refusals;
+    this.disconnects = node.disconnects;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
@@ -107,6 +111,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     const conn = new StompConnection(this, this, wire, credentials, versions);
     wire.attach(conn);
     this.all.add(conn);
+    this.log.debug('connection opened', { transport: `stomp-${wire.kind}`, client: conn.id });
     if (refusal) conn.fail(refusal);
   }
 
@@ -130,6 +135,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   gone(conn: StompConnection): void {
     this.all.delete(conn);
+    this.log.debug('connection closed', { transport: `stomp-${conn.wire.kind}`, client: conn.id, user: conn.user });
   }
 
   // ---- node-wide operations ----

@@ -199,6 +199,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
     if (this.state === 'connecting') this.refused(err);
+    else this.host.disconnects.closing({ transport: `stomp-${this.wire.kind}`, client: this.id, user: this.user, code: err.close, reason: err.message });
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
       ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
