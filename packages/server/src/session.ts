@@ -10,7 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
-import type { Refusals } from './observability/refusals.js';
+import { reasonOf, type Refusals } from './observability/refusals.js';
 import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
@@ -163,9 +163,10 @@ export class Session implements Subscriber, Timed {
         }
       }
     } catch (err) {
-      this.fail(cmd.id, err);
+      const { code, message } = this.fail(cmd.id, err);
+      const reason = reasonOf(code);
+      if (reason === 'auth' || reason === 'limit') this.host.refusals.refused(reason, { transport: this.transport.name, code, message });
       if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
-        this.host.refusals.refused('auth', { transport: this.transport.name, code: err.code, message: err.message });
         this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
       }
     }
@@ -394,8 +395,10 @@ export class Session implements Subscriber, Timed {
     this.answer({ type: 'reply', id, result });
   }
 
-  private fail(id: number, err: unknown): void {
-    this.answer({ type: 'error', id, error: this.host.publisher.mapError(err) });
+  private fail(id: number, err: unknown): ProtocolError {
+    const error = this.host.publisher.mapError(err);
+    this.answer({ type: 'error', id, error });
+    return error;
   }
 
   /** Sends a command's answer where it is awaited; `ifUnanswered` only when none was sent yet. */

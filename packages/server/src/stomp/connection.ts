@@ -198,8 +198,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   fail(err: StompError, receiptId?: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
-    if (this.state === 'connecting') this.refused(err);
-    else this.host.disconnects.closing({ transport: `stomp-${this.wire.kind}`, client: this.id, user: this.user, code: err.close, reason: err.message });
+    this.refused(err);
+    if (this.state !== 'connecting') this.host.disconnects.closing({ transport: `stomp-${this.wire.kind}`, client: this.id, user: this.user, code: err.close, reason: err.message });
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
       ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
@@ -211,10 +211,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.close(err.close, err.message);
   }
 
-  /** Logs a connection refused before it was CONNECTED. */
+  /** Logs a connection refused before it was CONNECTED, or a frame refused after (auth or limit; not the server's own disconnects). */
   private refused(err: StompError): void {
     const reason = err.close === CloseCode.ConnectTimeout ? 'bad_request' : reasonOf(err.code);
     if (reason === undefined) return;
+    if (this.state !== 'connecting' && (err.close === CloseCode.Slow || err.close === CloseCode.ForceDisconnect || (reason !== 'auth' && reason !== 'limit'))) return;
     this.host.refusals.refused(reason, { transport: `stomp-${this.wire.kind}`, code: err.code, message: err.message, remote: this.wire.remoteAddress });
   }
 

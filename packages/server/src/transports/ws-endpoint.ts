@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
@@ -16,6 +17,9 @@ import { CloseSweep } from '../websocket/close-sweep.js';
 import { WebSocketConnection } from '../websocket/connection.js';
 import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
+
+/** RFC 6455 close code: a message over the size limit. */
+const MESSAGE_TOO_BIG = 1009;
 
 /** What the WebSocket endpoint needs from its node. */
 export interface WebSocketHost {
@@ -147,6 +151,11 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     } finally {
       socket.uncork();
     }
+  }
+
+  protocolError(transport: WebSocketTransport, code: number, message: string): void {
+    const remote = (transport.connection.socket as Partial<Socket>).remoteAddress;
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote });
   }
 
   remove(transport: WebSocketTransport): void {

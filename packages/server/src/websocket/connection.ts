@@ -10,6 +10,8 @@ export interface WebSocketUser {
   onPong(): void;
   /** The socket is gone. Called once. */
   onClosed(): void;
+  /** The peer broke the protocol or sent a message over the limit; the connection is closing with `code` (1002, 1007, 1009). */
+  onProtocolError?(code: number, message: string): void;
 }
 
 export const enum ReadyState {
@@ -163,6 +165,7 @@ export class WebSocketConnection implements ReceiverSink {
   }
 
   onProtocolError(code: number, message: string): void {
+    this.user.onProtocolError?.(code, message);
     if (this.readyState === ReadyState.Open) {
       this.readyState = ReadyState.Closing;
       this.socket.write(closeFrame(code, message));
