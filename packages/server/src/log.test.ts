@@ -30,14 +30,15 @@ it('redacts fields named like secrets at any depth it covers, URL queries, and J
     a: { b: { c: { token: 't3' } } },
     url: '/sse?channel=news&token=t4', req: { url: '/ws?token=t5#x' },
     err: `Error: bad ${jwt} seen`, user: 'alice',
+    req2: { headers: { Authorization: 'Bearer t6', Cookie: 'c3' } }, stomp: [['login', 'u'], ['passcode', 'p4']], body: Buffer.from('ok'),
   });
   const text = lines.join('');
-  for (const secret of ['t1', 'k1', 'p1', 'p2', 's1', 's2', 'k2', 'Bearer t2', 'c1', 'k3', 'c2', 'p3', 't3', 't4', 't5', jwt]) {
+  for (const secret of ['t1', 'k1', 'p1', 'p2', 's1', 's2', 'k2', 'Bearer t2', 'c1', 'k3', 'c2', 'p3', 't3', 't4', 't5', 'Bearer t6', 'c3', 'p4', jwt]) {
     assert.ok(!text.includes(`"${secret}`) && !text.includes(secret === jwt ? jwt : `=${secret}`), `${secret} is redacted: ${text}`);
   }
   const line = JSON.parse(text) as {
     token: string; headers: { authorization: string }; frame: { headers: { passcode: string } }; a: { b: { c: { token: string } } };
-    url: string; req: { url: string }; err: string; user: string;
+    url: string; req: { url: string }; err: string; user: string; stomp: string[][]; body: { type: string };
   };
   assert.equal(line.token, REDACTED);
   assert.equal(line.headers.authorization, REDACTED);
@@ -46,7 +47,9 @@ it('redacts fields named like secrets at any depth it covers, URL queries, and J
   assert.equal(line.url, '/sse');
   assert.equal(line.req.url, '/ws');
   assert.equal(line.err, `Error: bad ${REDACTED} seen`);
+  assert.deepEqual(line.stomp, [['login', 'u'], ['passcode', REDACTED]]);
   assert.equal(line.user, 'alice', 'other fields stay');
+  assert.equal(line.body.type, 'Buffer', 'a buffer is logged as pino logs it');
 });
 
 it('leaves the caller\'s fields as they were', () => {
