@@ -146,6 +146,13 @@ describe('every kind of refusal: one line each, with its reason', () => {
       await oneRefusal(t, { reason: 'limit', transport: '/api/publish', code: 112 }, async () => {
         assert.equal((await t.api('POST', '/api/publish', { channel: 'x', data: 'x'.repeat(2000) })).status, 413);
       });
+      await oneRefusal(t, { reason: 'limit', transport: 'stomp-websocket', code: 1009, remote: '127.0.0.1' }, async () => {
+        const stomp = await RawStomp.ws(t.wsUrl);
+        await stomp.connect();
+        stomp.frame('SEND', [['destination', '/topic/news']], 'x'.repeat(2000));
+        await stomp.until(() => stomp.closed);
+        assert.equal(stomp.closeCode, 1009);
+      });
       const second = await WsClient.connect(t.wsUrl);
       await oneRefusal(t, { reason: 'limit', transport: '/ws', code: 3006 }, async () => assert.equal(await (await WsClient.open(t.wsUrl)).closed(), 3006));
       second.close();

@@ -8,6 +8,7 @@ import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
 import type { Timed } from '../timer.js';
+import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
@@ -209,6 +210,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
     this.send({ command: 'ERROR', headers, body: err.detail === '' ? err.message : `${err.message}\n${err.detail}` });
     this.close(err.close, err.message);
+  }
+
+  protocolError(code: number, message: string): void {
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: `stomp-${this.wire.kind}`, code, message, remote: this.wire.remoteAddress });
   }
 
   /** Logs a connection refused before it was CONNECTED, or a frame refused after (auth or limit; not the server's own disconnects). */

@@ -9,6 +9,8 @@ export interface WireHandler {
   receive(chunk: Buffer): void;
   /** The socket is gone. Called once. */
   closed(): void;
+  /** The WebSocket under the wire broke the protocol or sent too much; it is closing with `code`. */
+  protocolError?(code: number, message: string): void;
 }
 
 /**
@@ -93,6 +95,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     connection.attach(this);
   }
 
+  get remoteAddress(): string | undefined {
+    return (this.connection.socket as Partial<Socket>).remoteAddress;
+  }
+
   attach(handler: WireHandler): void {
     this.handler = handler;
   }
@@ -104,6 +110,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
 
   onPong(): void {
     this.alive = true;
+  }
+
+  onProtocolError(code: number, message: string): void {
+    this.handler?.protocolError?.(code, message);
   }
 
   onClosed(): void {

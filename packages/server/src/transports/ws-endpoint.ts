@@ -14,12 +14,9 @@ import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
-import { WebSocketConnection } from '../websocket/connection.js';
+import { MESSAGE_TOO_BIG, WebSocketConnection } from '../websocket/connection.js';
 import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
-
-/** RFC 6455 close code: a message over the size limit. */
-const MESSAGE_TOO_BIG = 1009;
 
 /** What the WebSocket endpoint needs from its node. */
 export interface WebSocketHost {

@@ -14,6 +14,9 @@ export interface WebSocketUser {
   onProtocolError?(code: number, message: string): void;
 }
 
+/** RFC 6455 close code: a message over the size limit (a `limit` refusal; 1002 and 1007 are `bad_request`). */
+export const MESSAGE_TOO_BIG = 1009;
+
 export const enum ReadyState {
   Open = 1,
   Closing = 2,
