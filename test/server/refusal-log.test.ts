@@ -158,6 +158,11 @@ describe('every kind of refusal: one line each, with its reason', () => {
       second.close();
       await second.closed();
 
+      await oneRefusal(t, { reason: 'bad_request', transport: 'websocket', code: 1007 }, async () => {
+        const c = await WsClient.open(t.wsUrl);
+        c.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+        assert.equal(await c.closed(), 1007);
+      });
       await oneRefusal(t, { reason: 'bad_request', transport: '/poll', code: 107 }, async () => assert.equal(await read(await fetch(`${t.url}/poll?channel=news&wait=99`)), 400));
 
       // a WebSocket client that never answers the close frame keeps the drain going
