@@ -203,4 +203,27 @@ describe('tidings CLI', () => {
       assert.equal(d?.reconnect, true);
     }
   });
+
+  it('logs start, drain and engine up and down at info, one JSON object per line on stderr', async () => {
+    const t = await startTidings({ env: { TIDINGS_LOG_LEVEL: 'info' } });
+    const c = await WsClient.connect(t.wsUrl);
+    assert.equal(await t.kill('SIGTERM'), 0);
+    assert.equal(await c.closed(), 3000);
+    const lines = t.output.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; connections?: number });
+    assert.deepEqual(lines.map((l) => l.msg), ['engine up', 'listening', 'shutting down', 'draining', 'drained', 'engine down', 'stopped']);
+    assert.ok(lines.every((l) => l.level === 'info'));
+    assert.equal(lines.find((l) => l.msg === 'draining')?.connections, 1);
+  });
+
+  it('--log-format pretty writes readable lines, not JSON', async () => {
+    const t = await startTidings({ args: ['--log-format', 'pretty'], env: { TIDINGS_LOG_LEVEL: 'info' } });
+    assert.equal((await fetch(`${t.url}/sse?channel=news`, { headers: { origin: 'https://evil.example' } })).status, 403);
+    assert.equal(await t.kill('SIGTERM'), 0);
+    const lines = t.output.split('\n').filter((l) => l !== '');
+    assert.ok(!lines.some((l) => l.startsWith('{')), `no JSON lines:\n${t.output}`);
+    assert.match(t.output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening$/m);
+    assert.match(t.output, /^\[[\d:.]+\] INFO: refused\n(    .*\n)*    reason: "origin"$/m);
+    assert.match(t.output, /^\[[\d:.]+\] INFO: stopped$/m);
+    assert.equal(tidings(['serve', '--log-format', 'xml']).status, 2);
+  });
 });

@@ -18,7 +18,7 @@ describe('slow consumers', () => {
   let t: TidingsProcess;
 
   before(async () => {
-    t = await startTidings({ args: ['--max-queue-bytes', '262144', '--history-size', '1000'] });
+    t = await startTidings({ args: ['--max-queue-bytes', '262144', '--history-size', '1000'], env: { TIDINGS_LOG_LEVEL: 'info' } });
   });
   after(async () => {
     await t.stop();
@@ -50,6 +50,7 @@ describe('slow consumers', () => {
     assert.ok(resumed, 'the slow client was cut during the flood');
     assert.equal(await slow.closed(10_000), 3001);
     assert.ok(slow.pushes('publication').length < total, 'the slow client was cut off before the end');
+    assert.equal(t.output.split('\n').filter((l) => l.includes('"msg":"slow consumer disconnected"') && l.includes('"code":3001')).length, 1, 'one info line for the cut');
     normal.close();
   });
 });

@@ -22,6 +22,7 @@ export interface ServeConfig {
   store: 'sqlite' | 'memory';
   dataDir: string;
   logLevel: LogLevel;
+  logFormat: 'json' | 'pretty';
   server: ServerOptionsInput;
 }
 
@@ -128,6 +129,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     store: get<'sqlite' | 'memory'>('store')!,
     dataDir: get<string>('data-dir')!,
     logLevel: get<LogLevel>('log-level')!,
+    logFormat: get<'json' | 'pretty'>('log-format')!,
     server,
   };
 }

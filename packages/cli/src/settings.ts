@@ -52,7 +52,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format)' },
   { flag: 'metrics-port', type: 'int', min: 0, max: 65535, description: 'Serve /metrics only on this separate (internal) port, not the main one' },
   { flag: 'metrics-key', type: 'string', description: 'Key /metrics then requires (`Authorization: Bearer <key>` or `X-Metrics-Key`); open when unset' },
-  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
+  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },
+  { flag: 'log-format', type: 'enum', values: ['json', 'pretty'], default: 'json', description: 'Log lines as JSON (one object per line) or `pretty`: readable, colored on a terminal' },
 ];
 
 export function envName(flag: string): string {

@@ -29,6 +29,7 @@ import { Metrics, type TransportName } from './observability/metrics.js';
 import { MetricsEndpoint } from './observability/metrics-endpoint.js';
 import { Refusals } from './observability/refusals.js';
 import { timed } from './observability/timed.js';
+import { Disconnects } from './observability/disconnects.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
 import { PollEndpoint } from './transports/poll.js';
@@ -64,6 +65,8 @@ export class TidingsNode implements EngineHandler, Timed {
   /** This node's Prometheus metrics (`GET /metrics`). */
   readonly metrics: Metrics;
   private readonly metricsEndpoint: MetricsEndpoint;
+  /** The log of connections the server closes (slow consumers and forced disconnects rate-limited, at `info`). */
+  readonly disconnects: Disconnects;
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
@@ -98,6 +101,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.refusals = new Refusals(this.log, Date.now, this.metrics);
     this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
       (err) => this.log.error('metrics failure', { err: String(err) }));
+    this.disconnects = new Disconnects(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), this.metrics.latency);
@@ -153,6 +157,7 @@ export class TidingsNode implements EngineHandler, Timed {
   /** Starts the engine and listens. Resolves with the bound address. */
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     await this.engine.start(this);
+    this.log.info('engine up', { engine: this.engine.name, shared: this.engine.shared });
     this.state = 'running';
     this.scheduler.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
@@ -181,6 +186,7 @@ export class TidingsNode implements EngineHandler, Timed {
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
+    this.log.info('draining', { connections: this.connections, shutdownTimeout: this.options.shutdownTimeout });
     this.door.closeIdle();
     const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
@@ -189,6 +195,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.stomp.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
     while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    this.log.info('drained', { left: this.websocket.size + this.stomp.size + this.streams.size });
     this.websocket.terminateAll();
     this.stomp.terminateAll();
     await stompStopped;
@@ -200,6 +207,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.scheduler.stop();
     this.timers.stop();
     await this.engine.close();
+    this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();
     this.state = 'closed';
   }
@@ -212,6 +220,7 @@ export class TidingsNode implements EngineHandler, Timed {
     if (this.connections >= this.options.limits.maxConnections) return undefined;
     const session = new Session(this, transport, credentials);
     this.sessions.set(session.id, session);
+    this.log.debug('connection opened', { transport: transport.name, client: session.id });
     return session;
   }
 
@@ -268,6 +277,7 @@ export class TidingsNode implements EngineHandler, Timed {
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
     this.secrets.forget(session.id);
+    this.log.debug('connection closed', { transport: session.transport.name, client: session.id, user: session.user });
     const set = this.byUser.get(session.user);
     if (!set) return;
     set.delete(session);
@@ -317,6 +327,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.stomp.refreshPresence();
     this.stomp.ping();
     this.refusals.flush();
+    this.disconnects.flush();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
 

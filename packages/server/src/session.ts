@@ -11,7 +11,8 @@ import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './observability/metrics.js';
-import type { Refusals } from './observability/refusals.js';
+import { reasonOf, type Refusals } from './observability/refusals.js';
+import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
@@ -31,6 +32,7 @@ export interface SessionHost {
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -181,9 +183,10 @@ export class Session implements Subscriber, Timed {
         }
       }
     } catch (err) {
-      this.fail(cmd.id, err);
+      const { code, message } = this.fail(cmd.id, err);
+      const reason = reasonOf(code);
+      if (reason === 'auth' || reason === 'limit') this.host.refusals.refused(reason, { transport: this.transport.name, code, message });
       if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
-        this.host.refusals.refused('auth', { transport: this.transport.name, code: err.code, message: err.message });
         this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
       }
     }
@@ -374,6 +377,7 @@ export class Session implements Subscriber, Timed {
   disconnect(code: number, reason: string): void {
     if (this.state === 'closed') return;
     if (code === CloseCode.Slow) this.transport.discard();
+    this.host.disconnects.closing({ transport: this.transport.name, client: this.id, user: this.user, code, reason });
     this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
     this.host.metrics.disconnect(code, this.transport.name);
     this.transport.close(code, reason);
@@ -433,8 +437,10 @@ export class Session implements Subscriber, Timed {
     this.answer({ type: 'reply', id, result });
   }
 
-  private fail(id: number, err: unknown): void {
-    this.answer({ type: 'error', id, error: this.host.publisher.mapError(err) });
+  private fail(id: number, err: unknown): ProtocolError {
+    const error = this.host.publisher.mapError(err);
+    this.answer({ type: 'error', id, error });
+    return error;
   }
 
   /** Sends a command's answer where it is awaited; `ifUnanswered` only when none was sent yet. */

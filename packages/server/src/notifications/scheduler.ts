@@ -57,7 +57,9 @@ export class Scheduler implements Timed {
   }
 
   private async tick(now: number): Promise<void> {
-    this.inbox.announce(await this.store.claimDue(now, 1000));
+    const due = await this.store.claimDue(now, 1000);
+    if (due.length > 0) this.log.info('delayed notifications due', { count: due.length });
+    this.inbox.announce(due);
     for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
@@ -87,5 +89,6 @@ export class Scheduler implements Timed {
       this.log.error('schedule has a bad cron expression', { schedule: schedule.id, err: String(err) });
     }
     await this.store.completeSchedule(schedule.id, this.owner, now, next);
+    this.log.info('schedule ran', { schedule: schedule.id, target: schedule.target.type, runAt: new Date(runAt).toISOString(), next: next === null ? null : new Date(next).toISOString() });
   }
 }

@@ -8,6 +8,7 @@ import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
+import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -32,6 +33,7 @@ export interface BrokerNode {
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -51,6 +53,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   private readonly all = new Set<StompConnection>();
@@ -66,6 +69,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.log = node.log;
     this.refusals = node.refusals;
     this.metrics = node.metrics;
+    this.disconnects = node.disconnects;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
@@ -118,6 +122,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     const conn = new StompConnection(this, this, wire, credentials, versions);
     wire.attach(conn);
     this.all.add(conn);
+    this.log.debug('connection opened', { transport: `stomp-${wire.kind}`, client: conn.id });
     if (refusal) conn.fail(refusal);
   }
 
@@ -142,6 +147,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   gone(conn: StompConnection): void {
     this.all.delete(conn);
+    this.log.debug('connection closed', { transport: `stomp-${conn.wire.kind}`, client: conn.id, user: conn.user });
   }
 
   // ---- node-wide operations ----

@@ -9,6 +9,7 @@ import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
 import type { Timed } from '../timer.js';
 import { CLOSE_TIMEOUT_MS } from '../websocket/close-sweep.js';
+import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
@@ -197,7 +198,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   fail(err: StompError, receiptId?: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
-    if (this.state === 'connecting') this.refused(err);
+    this.refused(err);
+    if (this.state !== 'connecting') this.host.disconnects.closing({ transport: `stomp-${this.wire.kind}`, client: this.id, user: this.user, code: err.close, reason: err.message });
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
       ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
@@ -209,10 +211,15 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.close(err.close, err.message);
   }
 
-  /** Logs a connection refused before it was CONNECTED. */
+  protocolError(code: number, message: string): void {
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: `stomp-${this.wire.kind}`, code, message, remote: this.wire.remoteAddress });
+  }
+
+  /** Logs a connection refused before it was CONNECTED, or a frame refused after (auth or limit; not the server's own disconnects). */
   private refused(err: StompError): void {
     const reason = err.close === CloseCode.ConnectTimeout ? 'bad_request' : reasonOf(err.code);
     if (reason === undefined) return;
+    if (this.state !== 'connecting' && (err.close === CloseCode.Slow || err.close === CloseCode.ForceDisconnect || (reason !== 'auth' && reason !== 'limit'))) return;
     this.host.refusals.refused(reason, { transport: `stomp-${this.wire.kind}`, code: err.code, message: err.message, remote: this.wire.remoteAddress });
   }
 

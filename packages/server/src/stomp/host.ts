@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
+import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -20,6 +21,7 @@ export interface StompHost {
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   verify(token: string): Promise<Credentials>;

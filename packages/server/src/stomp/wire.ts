@@ -10,6 +10,8 @@ export interface WireHandler {
   receive(chunk: Buffer): void;
   /** The socket is gone. Called once. */
   closed(): void;
+  /** The WebSocket under the wire broke the protocol or sent too much; it is closing with `code`. */
+  protocolError?(code: number, message: string): void;
 }
 
 /**
@@ -136,6 +138,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     connection.attach(this);
   }
 
+  get remoteAddress(): string | undefined {
+    return (this.connection.socket as Partial<Socket>).remoteAddress;
+  }
+
   attach(handler: WireHandler): void {
     this.handler = handler;
   }
@@ -151,6 +157,10 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
 
   onDrain(): void {
     this.drained();
+  }
+
+  onProtocolError(code: number, message: string): void {
+    this.handler?.protocolError?.(code, message);
   }
 
   onClosed(): void {

@@ -69,7 +69,7 @@ describe('WebSocketTransport over a socket that is not read', () => {
     const timers = new TimerWheel();
     try {
       const conn = new WebSocketConnection(pair.server, undefined, 1024, new CloseSweep(timers));
-      const transport = new WebSocketTransport(conn, { remove() {} }, 256 * 1024, new Written());
+      const transport = new WebSocketTransport(conn, { remove() {}, protocolError() {} }, 256 * 1024, new Written());
       conn.attach(transport);
       conn.start(Buffer.alloc(0));
       const received: Buffer[] = [];

@@ -56,6 +56,8 @@ export function textFrame(first: Buffer, rest?: Buffer[]): Buffer {
 export interface WebSocketTransportOwner {
   /** The connection closed. */
   remove(transport: WebSocketTransport): void;
+  /** The peer broke the WebSocket protocol or sent too much (close `code`). */
+  protocolError(transport: WebSocketTransport, code: number, message: string): void;
 }
 
 /**
@@ -171,5 +173,9 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   onClosed(): void {
     this.owner.remove(this);
+  }
+
+  onProtocolError(code: number, message: string): void {
+    this.owner.protocolError(this, code, message);
   }
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
@@ -14,7 +15,7 @@ import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
-import { WebSocketConnection } from '../websocket/connection.js';
+import { MESSAGE_TOO_BIG, WebSocketConnection } from '../websocket/connection.js';
 import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
 
@@ -149,6 +150,11 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     } finally {
       socket.uncork();
     }
+  }
+
+  protocolError(transport: WebSocketTransport, code: number, message: string): void {
+    const remote = (transport.connection.socket as Partial<Socket>).remoteAddress;
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote });
   }
 
   remove(transport: WebSocketTransport): void {

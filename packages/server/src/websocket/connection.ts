@@ -12,7 +12,12 @@ export interface WebSocketUser {
   onDrain(): void;
   /** The socket is gone. Called once. */
   onClosed(): void;
+  /** The peer broke the protocol or sent a message over the limit; the connection is closing with `code` (1002, 1007, 1009). */
+  onProtocolError?(code: number, message: string): void;
 }
+
+/** RFC 6455 close code: a message over the size limit (a `limit` refusal; 1002 and 1007 are `bad_request`). */
+export const MESSAGE_TOO_BIG = 1009;
 
 export const enum ReadyState {
   Open = 1,
@@ -184,6 +189,7 @@ export class WebSocketConnection implements ReceiverSink {
   }
 
   onProtocolError(code: number, message: string): void {
+    this.user.onProtocolError?.(code, message);
     if (this.readyState === ReadyState.Open) {
       this.readyState = ReadyState.Closing;
       this.socket.write(closeFrame(code, message));
