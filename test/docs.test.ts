@@ -48,8 +48,14 @@ describe('docs tell the truth', () => {
       const child = spawn('sh', ['-c', port(subscriber)], { cwd: root });
       let out = '';
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      const deadline = Date.now() + 10_000;
-      while (!out.includes('"id":2') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 15_000;
+      // the example prints publications only: wait until the node has its subscriber on `news`
+      const subscribed = async (): Promise<boolean> => {
+        const res = await fetch(`${t.url}/api/channels`, { headers: { 'X-API-Key': 'secret' } });
+        const { channels } = (await res.json()) as { channels: Array<{ channel: string; subscribers: number }> };
+        return channels.some((c) => c.channel === 'news' && c.subscribers > 0);
+      };
+      while (!(await subscribed()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const { stdout } = await run('sh', ['-c', port(publisher)]);
       assert.match(stdout, /"offset":1/);
       while (!out.includes('"type":"publication"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
