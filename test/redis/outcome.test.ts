@@ -242,6 +242,12 @@ describe('publishing while Redis does not answer', availability, () => {
   it('with Redis down, publish, client publish and broadcast are refused at once with 503 (113)', async () => {
     const publisher = await WsClient.connect(a.wsUrl);
     await redis.kill();
+    // "known to be down": the node has seen the connection close (a command sent before that may have run: 504)
+    const seen = Date.now() + 5000;
+    while ((await fetch(`${a.url}/readyz`)).status !== 503) {
+      assert.ok(Date.now() < seen, 'the node noticed Redis is gone within 5 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const t = Date.now();
     const api = await a.api('POST', '/api/publish', { channel: 'room:down', data: 1 });
     const ws = await publisher.command('publish', { channel: 'room:down', data: 1 }).catch((e: unknown) => e);
