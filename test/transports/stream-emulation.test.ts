@@ -144,8 +144,8 @@ describe('HTTP streaming and /emulation', () => {
     const s = new NdjsonReader();
     await s.open(`${t.url}/stream`);
     await s.until(() => s.of('connected').length === 1);
-    const client = s.of('connected')[0]!.client;
-    const res = await emulate(t, { client, commands: [{ id: 1, type: 'ping' }, { id: 2, type: 'subscribe', channel: 'not a channel!' }, { id: 3, type: 'ping' }] });
+    const { client, secret } = s.of('connected')[0]!;
+    const res = await emulate(t, { client, secret, commands: [{ id: 1, type: 'ping' }, { id: 2, type: 'subscribe', channel: 'not a channel!' }, { id: 3, type: 'ping' }] });
     assert.deepEqual(res.replies.map((r) => r.type === 'reply' || r.type === 'error' ? [r.id, r.type] : []), [[1, 'reply'], [2, 'error'], [3, 'reply']]);
     s.close();
   });
