@@ -1,21 +1,10 @@
-import { Written } from '../observability/metrics.js';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { StompParser, header } from '@tidings/stomp';
 import { TcpWire } from './wire.js';
-
-/** A connected TCP pair on loopback: the server's end and the client's. */
-async function socketPair(): Promise<{ server: Socket; client: Socket; close(): void }> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
-  const { port } = listener.address() as { port: number };
-  const client = connect(port, '127.0.0.1');
-  const server = await accepted;
-  return { server, client, close: () => { client.destroy(); server.destroy(); listener.close(); } };
-}
+import { socketPair } from '../testing.js';
+import { Written } from '../observability/metrics.js';
 
 describe('TcpWire over a socket that is read late', () => {
   it('keeps what a full socket cannot take, then writes it in pieces that end with whole frames, in order', { timeout: 30_000 }, async () => {

@@ -2,13 +2,13 @@ import { Written } from '../observability/metrics.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EventEmitter } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import * as ws from 'ws';
 import { CloseSweep } from '../websocket/close-sweep.js';
 import { WebSocketConnection } from '../websocket/connection.js';
 import { TimerWheel } from '../timer.js';
 import { WebSocketTransport, textFrame } from './websocket.js';
+import { socketPair } from '../testing.js';
 
 // ws's frame parser (exported by ws's ESM entry; @types/ws does not declare it).
 type ReceiverClass = new (opts: { isServer: boolean; skipUTF8Validation: boolean; maxPayload: number }) => EventEmitter & { write(b: Buffer): void };
@@ -51,17 +51,6 @@ describe('textFrame', () => {
     assert.deepEqual(parse(textFrame(m2, [m1])), ['{"x":2}\n{"x":1}']);
   });
 });
-
-/** A connected TCP pair on loopback: the server's end and the client's. */
-async function socketPair(): Promise<{ server: Socket; client: Socket; close(): void }> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
-  const { port } = listener.address() as { port: number };
-  const client = connect(port, '127.0.0.1');
-  const server = await accepted;
-  return { server, client, close: () => { client.destroy(); server.destroy(); listener.close(); } };
-}
 
 describe('WebSocketTransport over a socket that is not read', () => {
   it('keeps the overflow in its own queue, then drops it and ends with a disconnect and close 3001 after a whole frame', { timeout: 30_000 }, async () => {
