@@ -1,6 +1,6 @@
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { streamBody } from '../transports/http-stream.js';
+import { streamBody } from './stream-body.js';
 import { MAX_HEAD_BYTES } from './request-head.js';
 import type { HttpResponse, ResponseListener } from './response.js';
 

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { streamBody } from '../transports/http-stream.js';
+import { streamBody } from './stream-body.js';
 
 /** What `sendJson` and `sendError` write through; node:http's ServerResponse is one as it is. */
 export interface JsonResponse {

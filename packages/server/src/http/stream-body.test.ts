@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { streamBody } from './http-stream.js';
+import { streamBody } from './stream-body.js';
 
 describe('streamBody', () => {
   const a = Buffer.from('{"a":1}');
