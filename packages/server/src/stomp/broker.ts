@@ -41,8 +41,9 @@ export interface BrokerNode {
 }
 
 /**
- * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol) and over
- * TCP (`stompPort`), topics on the shared channels, node-local queues.
+ * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol, or none
+ * and a first CONNECT frame) and over TCP (`stompPort`), topics on the shared channels,
+ * node-local queues.
  */
 export class StompBroker implements StompHost, ConnectionRegistry {
   readonly options: ServerOptions;
