@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, type IMessage } from '@stomp/stompjs';
+import { Client, Stomp, type IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import type { PublishResult, SubscribeResult } from '@tidings/protocol';
 import { WsClient } from '../helpers/ws-client.js';
@@ -67,6 +67,22 @@ describe('/ws without a subprotocol: a first STOMP CONNECT makes it a STOMP conn
     const back: IMessage[] = await inbox.until(2);
     assert.equal(back[1]!.body, '{"from":"stomp"}');
     json.close();
+    await client.deactivate();
+  });
+
+  it('serves the literal Stomp.over(new WebSocket(url)) (stompjs compat API)', async () => {
+    const client = Stomp.over(new WebSocket(s.t.wsUrl));
+    client.debug = () => {};
+    client.heartbeat = { incoming: 0, outgoing: 0 };
+    client.reconnect_delay = 0;
+    const version = await new Promise<string | undefined>((resolve, reject) => {
+      client.connect({}, (frame: { headers: Record<string, string> }) => resolve(frame.headers.version), (err: unknown) => reject(new Error(String(err))));
+    });
+    assert.equal(version, '1.2');
+    const got = new Promise<string>((resolve) => client.subscribe('/topic/compat', (m) => resolve(m.body), { receipt: 'c' }));
+    await new Promise<void>((resolve) => client.watchForReceipt('c', () => resolve()));
+    await s.t.publish('compat', 'over');
+    assert.equal(await got, '"over"');
     await client.deactivate();
   });
 
