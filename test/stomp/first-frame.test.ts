@@ -70,12 +70,13 @@ describe('/ws without a subprotocol: a first STOMP CONNECT makes it a STOMP conn
     await client.deactivate();
   });
 
-  it('serves the literal Stomp.over(new WebSocket(url)) (stompjs compat API)', async () => {
+  it('serves the literal Stomp.over(new WebSocket(url)) (stompjs compat API)', { timeout: 10_000 }, async () => {
     const client = Stomp.over(new WebSocket(s.t.wsUrl));
     client.debug = () => {};
     client.heartbeat = { incoming: 0, outgoing: 0 };
     client.reconnect_delay = 0;
     const version = await new Promise<string | undefined>((resolve, reject) => {
+      client.onWebSocketClose = (evt: { code: number }) => reject(new Error(`closed ${evt.code}`));
       client.connect({}, (frame: { headers: Record<string, string> }) => resolve(frame.headers.version), (err: unknown) => reject(new Error(String(err))));
     });
     assert.equal(version, '1.2');
