@@ -165,9 +165,10 @@ export class RawStomp {
     });
   }
 
-  static ws(url: string, protocol = 'v12.stomp'): Promise<RawStomp> {
+  /** Over WebSocket offering `protocol`; `null` offers no subprotocol (the first frame decides). */
+  static ws(url: string, protocol: string | null = 'v12.stomp'): Promise<RawStomp> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, [protocol]);
+      const ws = protocol === null ? new WebSocket(url) : new WebSocket(url, [protocol]);
       const raw = new RawStomp({ write: (d) => ws.send(d), end: () => ws.close(), destroy: () => ws.terminate() });
       ws.on('message', (d: Buffer, isBinary: boolean) => {
         raw.binaryMessages += isBinary ? 1 : 0;

@@ -28,6 +28,11 @@ export interface Publication {
   /** Server time of publication, milliseconds since the Unix epoch. */
   time: number;
   info?: ClientInfo;
+  /**
+   * User headers of the STOMP SEND that made it (name → value, in frame order; at most 32, 4 KiB
+   * in all); absent when there were none. STOMP subscribers get them in MESSAGE frames.
+   */
+  headers?: Record<string, string>;
 }
 
 // ---- client → server commands ----

@@ -154,7 +154,8 @@ export class RedisEngine implements Engine {
     const keys = [this.key(channel, 'm'), this.key(channel, 's')];
     if (idempotencyKey !== undefined) keys.push(this.key(channel, `i:${idempotencyKey}`));
     const time = Date.now();
-    const info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
+    let info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
+    if (options.headers) info += `,"headers":${JSON.stringify(options.headers)}`;
     const reply = await this.run(SCRIPTS.publish, keys, [
       channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
       newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish',
@@ -163,6 +164,7 @@ export class RedisEngine implements Engine {
     if (reply[0] === 'conflict') throw new IdempotencyConflictError(idempotencyKey ?? '');
     const pub: Publication = { channel, offset: Number(reply[1]), epoch: reply[2]!, data, time: Number(reply[3]) };
     if (options.info) pub.info = options.info;
+    if (options.headers) pub.headers = options.headers;
     return pub;
   }
 

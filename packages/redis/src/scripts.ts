@@ -8,7 +8,8 @@
 
 /**
  * KEYS: meta, stream[, idempotency]
- * ARGV: channel, data JSON, historySize, historyTtl, metaTtl, epoch candidate, time, info fragment,
+ * ARGV: channel, data JSON, historySize, historyTtl, metaTtl, epoch candidate, time, fragment of
+ *       further fields (`,"info":…,"headers":…` or ''),
  *       pub/sub channel, publish command (publish | spublish), idempotency TTL
  * Returns {'ok'|'dup', offset, epoch, time} or {'conflict'}.
  */

@@ -11,6 +11,8 @@ export interface PublishFrom {
   idempotencyKey?: string | undefined;
   /** Who published (a client's publication carries it). */
   info?: ClientInfo;
+  /** STOMP user headers of the SEND, bounded by the broker (the publication carries them). */
+  headers?: Record<string, string> | undefined;
   /** Levels of server-made envelope around data checked before. */
   wrapping?: number;
   /** Where the publication came from, for the metrics; `api` when absent. */
@@ -51,7 +53,7 @@ export class Publisher {
   async publish(channel: string, data: unknown, opts: PublishFrom = {}): Promise<Publication> {
     this.checkData(data, 'data', opts.wrapping);
     const ns = this.policy.resolve(channel);
-    const options = { historySize: ns.historySize, historyTtl: ns.historyTtl, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}), ...(opts.info ? { info: opts.info } : {}) };
+    const options = { historySize: ns.historySize, historyTtl: ns.historyTtl, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}), ...(opts.info ? { info: opts.info } : {}), ...(opts.headers ? { headers: opts.headers } : {}) };
     const pub = await this.engine.publish(channel, data, options);
     if (this.metrics) {
       this.metrics.publications[opts.source ?? 'api']++;

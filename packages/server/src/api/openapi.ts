@@ -80,7 +80,8 @@ export function openApiDocument(): object {
       schemas: {
         StreamPosition: { type: 'object', required: ['offset', 'epoch'], properties: { offset: { type: 'integer' }, epoch: { type: 'string' } } },
         ClientInfo: { type: 'object', properties: { client: { type: 'string' }, user: { type: 'string' } } },
-        Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo') } },
+        Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo'),
+          headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'User headers of the STOMP SEND that made it (docs/stomp.md, User headers).' } } },
         ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' }, idempotencyKey: { type: 'string', description: 'With 119 outcome_unknown from a publish: repeat it with this key and it happens exactly once' } } },
         Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorBody') } },
         Notification: {

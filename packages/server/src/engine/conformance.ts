@@ -195,6 +195,21 @@ export function engineConformance(name: string, create: () => Promise<EngineFixt
       assert.equal(rec.pubs.length, 20);
     });
 
+    it('keeps a publication\'s info and headers, delivered and in history', async () => {
+      await fx.engine.subscribe(ch);
+      const info = { client: 'c1', user: 'u1' };
+      const entries = [['x-foo', 'bar'], ['priority', '5'], ['__proto__', 'p'], ['quote"\\', 'a\nb']];
+      const pub = await fx.engine.publish(ch, { n: 1 }, { ...opts, info, headers: Object.fromEntries(entries) });
+      await fx.engine.publish(ch, 2, opts);
+      await rec.until(() => rec.pubs.length >= 2);
+      const [h] = (await fx.engine.history(ch, { since: 0 })).publications;
+      for (const got of [pub, rec.pubs[0]!, h!]) {
+        assert.deepEqual(got.info, info);
+        assert.deepEqual(Object.entries(got.headers ?? {}), entries);
+      }
+      assert.equal(rec.pubs[1]!.headers, undefined);
+    });
+
     it('delivers join and leave to subscribed nodes', async () => {
       await fx.engine.subscribe(ch);
       const info = { client: 'c1', user: 'u1' };

@@ -45,6 +45,8 @@ export interface PublishOptions {
   /** Seconds an idempotency key is remembered (default 300). */
   idempotencyTtl?: number;
   info?: ClientInfo;
+  /** Stored and delivered with the publication as its `headers` (STOMP user headers). */
+  headers?: Record<string, string>;
 }
 
 export interface HistoryOptions {

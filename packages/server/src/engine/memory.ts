@@ -88,6 +88,7 @@ export class MemoryEngine implements Engine {
     const st = this.state(channel, now);
     const pub: Publication = { channel, offset: st.offset + 1, epoch: st.epoch, data, time: now };
     if (options.info) pub.info = options.info;
+    if (options.headers) pub.headers = options.headers;
     st.offset = pub.offset;
     st.keepUntil = now + Math.max(this.metaTtlMs, options.historyTtl * 1000);
     if (options.historySize > 0) {

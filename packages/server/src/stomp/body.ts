@@ -2,8 +2,10 @@
  * How STOMP bodies map to a publication's `data` and back (docs/stomp.md, "Bodies"):
  *
  * - A body sent with a JSON content type (`application/json`, `application/*+json`, any
- *   parameters) that is exactly the canonical JSON of its value (what `JSON.stringify`
- *   writes) becomes that value: other transports see plain JSON.
+ *   parameters) that parses as JSON becomes that value, whatever its spacing, when its value
+ *   written again (`JSON.stringify`) says the same token for token (`sameJson`): other
+ *   transports see plain JSON. Bodies whose parse loses something (a number JavaScript cannot
+ *   hold exactly, a repeated key) stay text, so nothing is lost.
  * - Any other body is stored in an envelope, `{"$stomp": {"text": …}}` for UTF-8 text or
  *   `{"$stomp": {"base64": …}}` otherwise, with `contentType` when the frame had one.
  *
@@ -11,11 +13,13 @@
  *
  * Going out, an envelope becomes its exact bytes and content type again; any other data
  * becomes its JSON with `content-type: application/json`. So a body sent by one STOMP
- * client reaches other STOMP clients byte for byte.
+ * client reaches other STOMP clients byte for byte, except a JSON body taken as a value: that
+ * arrives in its canonical spelling (no whitespace, shortest numbers), the same JSON.
  */
 
 import { ErrorCode, nestsDeeper } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
+import { sameJson } from './json-text.js';
 
 export const ENVELOPE_KEY = '$stomp';
 export const JSON_TYPE = 'application/json';
@@ -83,7 +87,10 @@ export function bodyToData(body: Uint8Array, contentType: string | undefined, ma
       value = undefined;
     }
     if (nestsDeeper(value, maxDepth)) throw new TidingsError(ErrorCode.BadRequest, `data nests deeper than ${maxDepth} levels (maxDepth)`);
-    if (value !== undefined && envelopeOf(value) === undefined && JSON.stringify(value) === text) return value;
+    if (value !== undefined && envelopeOf(value) === undefined) {
+      const canonical = JSON.stringify(value);
+      if (canonical === text || sameJson(text, canonical)) return value;
+    }
   }
   return { [ENVELOPE_KEY]: { text, ...type } };
 }

@@ -41,8 +41,9 @@ export interface BrokerNode {
 }
 
 /**
- * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol) and over
- * TCP (`stompPort`), topics on the shared channels, node-local queues.
+ * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol, or none
+ * and a first CONNECT frame) and over TCP (`stompPort`), topics on the shared channels,
+ * node-local queues.
  */
 export class StompBroker implements StompHost, ConnectionRegistry {
   readonly options: ServerOptions;
@@ -106,9 +107,15 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     return this.tcp.close();
   }
 
-  /** A `/ws` connection that chose a STOMP subprotocol; `credentials` come from its handshake. */
-  acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void {
-    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes, this.metrics.written['stomp-ws']), credentials, versionsFor(conn.protocol));
+  /**
+   * A `/ws` connection that chose a STOMP subprotocol, or offered none and sent a STOMP CONNECT
+   * first (`first`, read as its first input; any version may be negotiated). `credentials` come
+   * from its handshake.
+   */
+  acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, first?: Buffer): void {
+    const wire = new WebSocketWire(conn, this.options.limits.maxQueueBytes, this.metrics.written['stomp-ws']);
+    this.open(wire, credentials, versionsFor(conn.protocol));
+    if (first !== undefined) wire.onMessage(first);
   }
 
   acceptSocket(socket: Socket): void {

@@ -13,6 +13,7 @@ import {
 } from './subscriptions.js';
 import { topicMessage } from './topics.js';
 import { Transactions, type TransactedFrame } from './transactions.js';
+import { userHeaders } from './user-headers.js';
 import type { StompWire } from './wire.js';
 
 /** What a session needs from its connection. */
@@ -30,10 +31,6 @@ export interface SessionIO {
 type Extra = Array<readonly [string, string]>;
 
 const ACK_MODES: ReadonlySet<string> = new Set(['auto', 'client', 'client-individual']);
-/** Headers a SEND to a queue does not forward to the MESSAGE. */
-const NOT_FORWARDED: ReadonlySet<string> = new Set([
-  'destination', 'transaction', 'receipt', 'content-length', 'content-type', 'message-id', 'subscription', 'ack', 'redelivered', 'x-offset', 'x-epoch',
-]);
 
 /**
  * The broker side of one connected STOMP client: subscriptions (topics with recovery, queues),
@@ -118,12 +115,15 @@ export class StompSession implements SubscriptionOwner {
       if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) {
         throw new StompError('x-idempotency-key must have 1 to 255 characters', ErrorCode.BadRequest);
       }
-      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType, this.host.options.limits.maxDepth), { info: this.io.info, idempotencyKey, source: 'stomp' });
+      const data = bodyToData(frame.body, contentType, this.host.options.limits.maxDepth);
+      const user = userHeaders(frame);
+      const headers = user.length > 0 ? Object.fromEntries(user) : undefined;
+      const pub = await this.host.publisher.publish(dest.channel, data, { info: this.io.info, idempotencyKey, headers, source: 'stomp' });
       return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
     }
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
     const queue = this.host.queues.get(dest.queue);
-    const msg = queue.send(body, forwarded(frame));
+    const msg = queue.send(body, userHeaders(frame));
     return [['x-offset', String(msg.offset)], ['x-epoch', queue.epoch]];
   }
 
@@ -287,15 +287,4 @@ function sinceOf(frame: StompFrame): StreamPosition | undefined {
   if (offset === undefined || epoch === undefined) throw new StompError('x-since-offset and x-epoch go together');
   if (!/^[0-9]{1,15}$/.test(offset)) throw new StompError('x-since-offset must be an integer ≥ 0');
   return { offset: Number(offset), epoch };
-}
-
-function forwarded(frame: StompFrame): Extra {
-  const out: Extra = [];
-  const seen = new Set<string>();
-  for (const [name, value] of frame.headers) {
-    if (NOT_FORWARDED.has(name) || seen.has(name)) continue;
-    seen.add(name);
-    out.push([name, value]);
-  }
-  return out;
 }

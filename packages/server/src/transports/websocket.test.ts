@@ -7,7 +7,7 @@ import * as ws from 'ws';
 import { CloseSweep } from '../websocket/close-sweep.js';
 import { WebSocketConnection } from '../websocket/connection.js';
 import { TimerWheel } from '../timer.js';
-import { WebSocketTransport, textFrame } from './websocket.js';
+import { WebSocketTransport, isStompConnect, textFrame } from './websocket.js';
 import { socketPair } from '../testing.js';
 
 // ws's frame parser (exported by ws's ESM entry; @types/ws does not declare it).
@@ -58,7 +58,7 @@ describe('WebSocketTransport over a socket that is not read', () => {
     const timers = new TimerWheel();
     try {
       const conn = new WebSocketConnection(pair.server, undefined, 1024, new CloseSweep(timers));
-      const transport = new WebSocketTransport(conn, { remove() {}, protocolError() {} }, 256 * 1024, new Written());
+      const transport = new WebSocketTransport(conn, { remove() {}, protocolError() {}, handOverToStomp() {} }, 256 * 1024, new Written());
       conn.attach(transport);
       conn.start(Buffer.alloc(0));
       const received: Buffer[] = [];
@@ -101,6 +101,15 @@ describe('WebSocketTransport over a socket that is not read', () => {
     } finally {
       timers.stop();
       pair.close();
+    }
+  });
+});
+
+describe('isStompConnect', () => {
+  it('takes a CONNECT or STOMP command line ended by LF or CRLF, and nothing else', () => {
+    for (const yes of ['CONNECT\n', 'CONNECT\r\naccept-version:1.2\n\n\0', 'STOMP\n', 'STOMP\r\n']) assert.equal(isStompConnect(Buffer.from(yes)), true, yes);
+    for (const no of ['', 'CONNECT', 'CONNECTX\n', 'CONNECT \n', 'CONNECT\r', 'STOMPY\n', 'connect\n', '\nCONNECT\n', '{"type":"connect","id":1}', 'SEND\n', 'C', 'S\n']) {
+      assert.equal(isStompConnect(Buffer.from(no)), false, JSON.stringify(no));
     }
   });
 });

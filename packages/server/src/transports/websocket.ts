@@ -1,4 +1,5 @@
 import { decodeFrame } from '@tidings/protocol';
+import type { Credentials } from '../auth/jwt.js';
 import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
@@ -58,6 +59,19 @@ export interface WebSocketTransportOwner {
   remove(transport: WebSocketTransport): void;
   /** The peer broke the WebSocket protocol or sent too much (close `code`). */
   protocolError(transport: WebSocketTransport, code: number, message: string): void;
+  /** The first message is a STOMP CONNECT or STOMP frame (see `isStompConnect`): STOMP takes the connection from here. */
+  handOverToStomp(transport: WebSocketTransport, first: Buffer): void;
+}
+
+const CONNECT = Buffer.from('CONNECT');
+const STOMP = Buffer.from('STOMP');
+
+/** True when `data` starts with a STOMP `CONNECT` or `STOMP` command line (ended by LF or CRLF). */
+export function isStompConnect(data: Buffer): boolean {
+  const command = data[0] === 0x43 ? CONNECT : data[0] === 0x53 ? STOMP : undefined;
+  if (command === undefined || data.length <= command.length || !command.equals(data.subarray(0, command.length))) return false;
+  const next = data[command.length];
+  return next === NEWLINE || (next === 0x0d && data[command.length + 1] === NEWLINE);
 }
 
 /**
@@ -72,6 +86,11 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   alive = true;
   /** Set once the node created it; messages before that are ignored. */
   session: Session | undefined = undefined;
+  /**
+   * Until the first message: whether that message may hand the connection to STOMP (no
+   * subprotocol was offered and the session was not opened by the handshake). Checked once.
+   */
+  stompCandidate = false;
   /** What waits: the first message, and any further ones (no array for the usual single one). */
   private first: Buffer | undefined = undefined;
   private rest: Buffer[] | undefined = undefined;
@@ -83,6 +102,8 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     private readonly owner: WebSocketTransportOwner,
     private readonly maxQueueBytes: number,
     private readonly written: Written,
+    /** Verified credentials of the handshake, if any (kept for a hand-over to STOMP). */
+    readonly handshake: Credentials | undefined = undefined,
   ) {}
 
   get name(): string {
@@ -157,6 +178,10 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     const session = this.session;
     if (!session) return;
     this.alive = true;
+    if (this.stompCandidate) {
+      this.stompCandidate = false;
+      if (isStompConnect(data)) return this.owner.handOverToStomp(this, data);
+    }
     for (const d of decodeFrame(data.toString('utf8'))) {
       if (d.ok) session.receive(d.command);
       else session.reject(d.id, d.error);

@@ -32,8 +32,11 @@ export interface WebSocketHost {
   mapError(err: unknown): { code: number; message: string };
   /** Creates a session for a new connection; `undefined` when the node is full. */
   newSession(transport: WebSocketTransport, credentials: Credentials | undefined): Session | undefined;
-  /** Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`). */
-  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void };
+  /**
+   * Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`), and
+   * those without one whose first message is a STOMP CONNECT (`first`, to be read as input).
+   */
+  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, first?: Buffer): void };
 }
 
 /** Until a connection takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
@@ -101,7 +104,8 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     socket.removeListener('error', destroyOnError);
     if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open);
     socket.write(switchingProtocols(upgrade));
-    this.accept(req, upgrade, socket, head, credentials);
+    const transport = this.accept(req, upgrade, socket, head, credentials);
+    if (transport) transport.stompCandidate = true;
   }
 
   /** Checks `channel=` and `cursor=` of `/ws?connect=1` as `/sse` does. */
@@ -123,7 +127,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
       conn.start(head);
       return undefined;
     }
-    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket);
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket, credentials);
     conn.attach(transport);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
@@ -155,6 +159,14 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   protocolError(transport: WebSocketTransport, code: number, message: string): void {
     const remote = (transport.connection.socket as Partial<Socket>).remoteAddress;
     this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote });
+  }
+
+  /** The session never connected: it ends without a word, and the broker reads `first` as the connection's first input. */
+  handOverToStomp(transport: WebSocketTransport, first: Buffer): void {
+    this.transports.delete(transport);
+    transport.discard();
+    transport.session?.closed();
+    this.host.stomp.acceptWebSocket(transport.connection, transport.handshake, first);
   }
 
   remove(transport: WebSocketTransport): void {
