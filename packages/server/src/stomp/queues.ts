@@ -4,7 +4,22 @@ import type { Timed, TimerWheel } from '../timer.js';
 import type { OutgoingBody } from './body.js';
 import { StompError } from './errors.js';
 import { EncodedMessage } from './message.js';
-import type { QueueSubscription } from './subscriptions.js';
+
+/**
+ * What a queue needs of a consumer: a STOMP queue subscription (`QueueSubscription` in
+ * subscriptions.ts), seen through this narrow shape so the two files do not import each other.
+ */
+export interface QueueConsumer {
+  readonly ack: 'auto' | 'client' | 'client-individual';
+  /** Unacked messages the queue may hand this consumer at once. */
+  readonly prefetch: number;
+  readonly unacked: { readonly size: number };
+  readonly owner: {
+    /** True while the connection's outbound queue is half full: the queue waits. */
+    readonly congested: boolean;
+    deliverQueued(sub: QueueConsumer, message: QueueMessage): void;
+  };
+}
 
 /** Messages one queue holds, waiting or unacknowledged. */
 export const MAX_QUEUE_LENGTH = 10_000;
@@ -32,7 +47,7 @@ export class QueueMessage extends EncodedMessage {
 export class Queue {
   readonly epoch = newEpoch();
   private ready: QueueMessage[] = [];
-  private readonly consumers: QueueSubscription[] = [];
+  private readonly consumers: QueueConsumer[] = [];
   private next = 0;
   private seq = 0;
   private held = 0;
@@ -61,13 +76,13 @@ export class Queue {
     return msg;
   }
 
-  addConsumer(sub: QueueSubscription): void {
+  addConsumer(sub: QueueConsumer): void {
     this.consumers.push(sub);
     this.dispatch();
   }
 
   /** Removes a consumer; what it held unacknowledged goes back to the front of the queue. */
-  removeConsumer(sub: QueueSubscription, unacked: QueueMessage[]): void {
+  removeConsumer(sub: QueueConsumer, unacked: QueueMessage[]): void {
     const i = this.consumers.indexOf(sub);
     if (i >= 0) {
       this.consumers.splice(i, 1);
@@ -115,7 +130,7 @@ export class Queue {
     }
   }
 
-  private pick(): QueueSubscription | 'congested' | undefined {
+  private pick(): QueueConsumer | 'congested' | undefined {
     let congested = false;
     const n = this.consumers.length;
     for (let k = 0; k < n; k++) {
