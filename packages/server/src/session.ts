@@ -59,6 +59,22 @@ type Responder = (message: ServerMessage) => void;
 type Queued = { cmd: Command; respond: Responder | undefined } | { cmd: undefined; id: number | undefined; error: ProtocolError };
 
 /**
+ * The publications of a recovery, each encoded, or undefined when together they pass `maxBytes`
+ * (half the connection's queue: `recovered: false` then, and the client reloads).
+ */
+function encodeReplay(publications: readonly Publication[], maxBytes: number): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let bytes = 0;
+  for (const p of publications) {
+    const b = Buffer.from(encodePublication(p));
+    bytes += b.length;
+    if (bytes > maxBytes) return undefined;
+    out.push(b);
+  }
+  return out;
+}
+
+/**
  * One logical client: its user, subscriptions and transport. Transports decode commands and hand
  * them to `handle`; the session replies and pushes through the transport's `write`.
  */
@@ -241,8 +257,11 @@ export class Session implements Subscriber, Timed {
       const h = await this.host.engine.history(channel, since ? { since: since.offset, limit: ns.historySize } : { limit: 0 });
       if (this.subs.get(channel) !== sub) return;
       const { position } = h;
-      const recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
+      let recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
         h.publications.length === position.offset - since.offset;
+      const replay = recovered ? encodeReplay(h.publications, options.limits.maxQueueBytes / 2) : undefined;
+      // a replay the connection's queue could not hold would cut it as slow on every reconnect
+      if (replay === undefined) recovered = false;
       if (since !== undefined) this.host.metrics.recoveries[recovered ? 'true' : 'false']++;
       sub.epoch = position.epoch;
       if (this.transport.bidirectional && id !== undefined) {
@@ -250,10 +269,10 @@ export class Session implements Subscriber, Timed {
         if (id !== undefined) this.reply(id, { position, recovered, publications: recovered ? h.publications : [] });
       } else {
         if (id !== undefined) this.reply(id, { position, recovered, publications: [] });
-        sub.offset = recovered ? since.offset : position.offset;
+        sub.offset = recovered && since !== undefined ? since.offset : position.offset;
         sub.recovering = false;
         this.send({ type: 'subscribed', channel, position, recovered });
-        if (recovered) for (const p of h.publications) this.write(sub, p, Buffer.from(encodePublication(p)));
+        if (replay) for (let i = 0; i < replay.length; i++) this.write(sub, h.publications[i]!, replay[i]!);
       }
       sub.recovering = false;
       for (const p of sub.pending) this.deliverPublication(p.pub, p.message);

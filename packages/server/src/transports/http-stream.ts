@@ -36,6 +36,8 @@ const NO_IDS: string[] = [];
  */
 export class HttpStreamTransport implements Transport, Flushable, ResponseListener {
   private queue: Buffer[] = NO_MESSAGES;
+  /** True once `discard` dropped unwritten messages: later ones get no SSE id. */
+  private dropped = false;
   /** SSE: the cursor after each queued message. */
   private ids: string[] = NO_IDS;
   private queuedBytes = 0;
@@ -68,7 +70,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     if (this.closed) return true;
     this.written.messages++;
     const sse = this.format === 'sse';
-    const id = sse ? this.source?.cursor() ?? '' : '';
+    const id = sse && !this.dropped ? this.source?.cursor() ?? '' : '';
     if (this.queue === NO_MESSAGES) {
       this.queue = [message];
       if (sse) this.ids = [id];
@@ -86,7 +88,17 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     if (!this.res.writableNeedDrain) this.send(Infinity);
   }
 
+  /**
+   * Drops what was not written yet (a slow consumer's cut). Messages queued after it (the
+   * `disconnect`) carry no SSE `id:`, so the browser keeps the id of the last event it received
+   * and resumes from there: the dropped events' ids never reach it.
+   */
   discard(): void {
+    this.dropped = true;
+    this.clear();
+  }
+
+  private clear(): void {
     this.queue = NO_MESSAGES;
     this.ids = NO_IDS;
     this.queuedBytes = 0;
@@ -134,7 +146,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     this.written.frames++;
     if (n === queue.length) {
       this.written.bytes += this.queuedBytes;
-      this.discard();
+      this.clear();
       if (!this.res.writableEnded) this.res.writeEvents(queue, ids);
       return;
     }
