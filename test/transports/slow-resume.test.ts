@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { RawStomp, header } from '../stomp/helpers.js';
 
 interface SseEvent { id: string | undefined; data: string }
 
@@ -107,5 +108,21 @@ describe('one-way streams resume from what they got', () => {
     const small = (await readAll(rawGet(t, `/stream?channel=big&cursor=big~8~${epoch}`), 1500)).split('\n').filter((l) => l.startsWith('{'));
     assert.match(small[1]!, /"recovered":true/);
     assert.deepEqual(small.slice(2).map((l) => (JSON.parse(l) as { offset: number }).offset), [9, 10]);
+  });
+
+  it('a STOMP resume whose replay is over half the queue says x-recovered:false and replays nothing', async () => {
+    const data = 'z'.repeat(60_000);
+    let epoch = '';
+    for (let i = 0; i < 10; i++) ({ epoch } = (await t.api('POST', '/api/publish', { channel: 'bigstomp', data })).body as { epoch: string });
+    const c = await RawStomp.ws(t.wsUrl);
+    await c.connect();
+    c.frame('SUBSCRIBE', [['destination', '/topic/bigstomp'], ['id', 's'], ['x-since-offset', '0'], ['x-epoch', epoch], ['receipt', 'r']]);
+    const receipt = await c.next('RECEIPT');
+    assert.equal(header(receipt, 'x-recovered'), 'false');
+    assert.equal(header(receipt, 'x-offset'), '10');
+    c.frame('SUBSCRIBE', [['destination', '/topic/bigstomp'], ['id', 's2'], ['x-since-offset', '8'], ['x-epoch', epoch], ['receipt', 'r2']]);
+    const m = await c.next('MESSAGE');
+    assert.equal(header(m, 'x-offset'), '9', 'a gap that fits is replayed');
+    c.end();
   });
 });

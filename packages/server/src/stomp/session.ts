@@ -173,10 +173,15 @@ export class StompSession implements SubscriptionOwner {
       const h = await this.host.engine.history(sub.channel, since ? { since: since.offset, limit: ns.historySize } : { limit: 0 });
       if (this.subs.byId.get(id) !== sub) return;
       const top = h.position.offset;
-      const recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
+      let recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
         h.publications.length === top - since.offset;
+      const replay = recovered ? h.publications.map(topicMessage) : [];
+      // a replay the connection's queue could not hold would cut it as slow on every reconnect
+      let bytes = 0;
+      for (const m of replay) bytes += m.tail(this.io.version, sub.destination).length;
+      if (bytes > options.limits.maxQueueBytes / 2) recovered = false;
       if (since !== undefined) this.host.metrics.recoveries[recovered ? 'true' : 'false']++;
-      if (recovered) for (const p of h.publications) this.emit(sub, topicMessage(p), false);
+      if (recovered) for (const m of replay) this.emit(sub, m, false);
       if (this.subs.byId.get(id) !== sub) return;
       sub.offset = top;
       sub.live = true;
