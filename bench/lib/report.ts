@@ -179,6 +179,19 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
   const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
   if (up !== undefined) results[results.length - 1]!.measured += `; upgrade alone ${fmtNum(s['tidings-ws']?.upgrades)}/s = ${up.toFixed(2)}×`;
+  const on = s['tidings-ws'];
+  const off = s['tidings-ws-nometrics'];
+  if (off) {
+    // issue 14: metrics on (scraped every second) cost at most 3%. Judged per second of server CPU,
+    // which other work on the machine does not skew; the rates are shown beside it.
+    const perCpu = ratio(on?.fanoutPerCpu, off.fanoutPerCpu);
+    const rate = ratio(f('tidings-ws'), f('tidings-ws-nometrics'));
+    results.push({
+      id: 'metrics', text: `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS with metrics on (scraped every 1 s) vs \`--metrics off\`, msg per CPU-s`,
+      value: perCpu, goal: '≥ 0.97×', met: perCpu === undefined ? undefined : perCpu >= 0.97,
+      measured: `${fmtNum(on?.fanoutPerCpu)} vs ${fmtNum(off.fanoutPerCpu)} msg per CPU-s; rates ${fmtNum(f('tidings-ws'))} vs ${fmtNum(f('tidings-ws-nometrics'))} msg/s${rate === undefined ? '' : ` (${rate.toFixed(2)}×)`}`,
+    });
+  }
   return results;
 }
 

@@ -54,6 +54,22 @@ describe('bench report', () => {
     assert.match(t['handshakes']!.measured, /upgrade alone 9,000\/s = 0\.90×/);
   });
 
+  it('judges the cost of metrics per second of server CPU, beside the rates', () => {
+    const withCpu = (peer: string, rate: number, cpu: number): RunRecord => {
+      const r = suite(peer, 1, rate, 1, 10);
+      (r.result!.fanout as { serverCpu: number }).serverCpu = cpu;
+      return r;
+    };
+    const slowOn = evaluateTargets(summarize([withCpu('tidings-ws', 96_000, 1), withCpu('tidings-ws-nometrics', 60_000, 0.6)]), 10000);
+    const m = slowOn.find((t) => t.id === 'metrics');
+    assert.ok(m && Math.abs(m.value! - 0.96) < 1e-9);
+    assert.equal(m.met, false);
+    assert.match(m.measured, /96,000 vs 100,000 msg per CPU-s; rates 96,000 vs 60,000 msg\/s \(1\.60×\)/);
+    const fine = evaluateTargets(summarize([withCpu('tidings-ws', 98_000, 1), withCpu('tidings-ws-nometrics', 100_000, 1)]), 10000);
+    assert.equal(fine.find((t) => t.id === 'metrics')?.met, true);
+    assert.equal(evaluateTargets(summarize([withCpu('tidings-ws', 1, 1)]), 10000).find((t) => t.id === 'metrics'), undefined);
+  });
+
   it('never calls a lower-bound latency a pass', () => {
     const s = summarize([suite('tidings-ws', 1, 1, 1, 50, true)]);
     assert.equal(evaluateTargets(s, 10000).find((r) => r.id === 'p99')?.met, false);
