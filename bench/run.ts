@@ -15,7 +15,7 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
-import { PEERS, handshakeArgs, publishArgs, startServer, type Peer, type RunningServer } from './lib/peers.js';
+import { PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -100,12 +100,35 @@ function machine(): string[] {
 
 let nextPort = 19_000 + Math.floor(Math.random() * 2000);
 
+/**
+ * Scrapes `/metrics` every SCRAPE_INTERVAL_MS (as Prometheus would, only more often) until the
+ * returned function is called, which resolves with the number of good scrapes.
+ */
+function scrapeEvery(port: number): () => Promise<number> {
+  let ok = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    fetch(`http://127.0.0.1:${port}/metrics`)
+      .then(async (res) => { if ((await res.text()).includes('tidings_connections')) ok++; })
+      .catch(() => undefined)
+      .finally(() => { busy = false; });
+  }, SCRAPE_INTERVAL_MS);
+  return async () => {
+    clearInterval(timer);
+    return ok;
+  };
+}
+
 async function withServer<R>(peer: Peer, serverCpu: number | undefined, logFile: string, fn: (pid: number, port: number) => Promise<R>): Promise<R> {
   const port = nextPort++;
   const server = await startServer(root, peer, port, serverCpu, logFile);
+  const stopScraping = scraped(peer) ? scrapeEvery(port) : undefined;
   try {
     return await fn(server.pid, port);
   } finally {
+    if (stopScraping) log(`  /metrics scraped ${await stopScraping()} times`);
     await server.stop();
     await sleep(100);
   }
@@ -279,7 +302,7 @@ async function main(): Promise<void> {
     machine: machine(),
     notes: [
       `Server pinned to CPU ${serverCpu ?? '-'} and the load generator to CPU ${clientCpu ?? '-'} (taskset); open-files hard limit ${nofile}, so at most ${maxConns} connections per run.`,
-      `Tidings: built CLI (\`packages/cli/bin/tidings.js serve\`), memory engine, default limits (--max-queue-bytes 1 MiB) except --max-connections 200000.`,
+      `Tidings: built CLI (\`packages/cli/bin/tidings.js serve\`), memory engine, default limits (--max-queue-bytes 1 MiB) except --max-connections 200000; metrics on and \`/metrics\` scraped every ${SCRAPE_INTERVAL_MS / 1000} s during each run, except the \`--metrics off\` row.`,
       `Idle memory: (RSS after − RSS before) ÷ connections, each after a forced GC (SIGUSR2 → gc() in every server); ${T.hold > 0 ? `“settled”: the same with both readings taken after ${T.hold} s idle (by then V8 has shrunk the young generation the connection burst grew).` : '“settled” is measured by full runs only.'} Handshakes: ${HANDSHAKE_CONCURRENCY} concurrent connect → handshake → close loops.`,
       `Publishing over HTTP keep-alive: the Tidings server API (POST /api/publish) or the peer's POST /publish; ${PUBLISHERS} publisher connections; overload keeps at most ${LAG_CAP} broadcasts not yet delivered to every subscriber.`,
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,

@@ -19,10 +19,22 @@ export interface Peer {
   handshake: boolean;
   /** Whether idle memory is measured (the frame-once ws peer is the same server as the naive one when idle). */
   idle: boolean;
+  /** Tidings started with `--metrics off` (the row that measures what metrics cost); others are scraped while measured. */
+  metricsOff?: boolean;
+}
+
+/** How often the bench scrapes `/metrics` of a Tidings server with metrics on, during its runs (ms). */
+export const SCRAPE_INTERVAL_MS = 1000;
+
+/** Whether the peer is a Tidings server that serves `/metrics` (and is scraped while it is measured). */
+export function scraped(peer: Peer): boolean {
+  return peer.server === 'tidings' && peer.metricsOff !== true;
 }
 
 export const PEERS: readonly Peer[] = [
   { id: 'tidings-ws', label: 'Tidings WebSocket (JSON)', server: 'tidings', proto: 'tws', publishing: true, handshake: true, idle: true },
+  { id: 'tidings-ws-nometrics', label: 'Tidings WebSocket (JSON), --metrics off', server: 'tidings', proto: 'tws', publishing: true, handshake: false, idle: false,
+    metricsOff: true },
   { id: 'tidings-stomp', label: 'Tidings STOMP over WebSocket', server: 'tidings', proto: 'stomp', publishing: true, handshake: true, idle: true },
   { id: 'tidings-sse', label: 'Tidings SSE', server: 'tidings', proto: 'tsse', publishing: true, handshake: false, idle: true },
   { id: 'tidings-poll', label: 'Tidings long polling', server: 'tidings', proto: 'tpoll', publishing: false, handshake: false, idle: true },
@@ -70,7 +82,7 @@ function serverArgv(root: string, peer: Peer, port: number): string[] {
   switch (peer.server) {
     case 'tidings':
       return [...node, join(root, 'packages/cli/bin/tidings.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
-        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000'];
+        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000', ...(peer.metricsOff === true ? ['--metrics', 'off'] : [])];
     case 'ws-naive':
       return [...node, join(root, 'bench/peers/ws.mjs'), '--port', String(port), '--mode', 'naive'];
     case 'ws-frame':

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { ServerMessage } from '@tidings/protocol';
+import { TidingsNode, createLogger } from '@tidings/server';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
@@ -299,6 +300,33 @@ describe('/metrics settings', () => {
     } finally {
       await off.stop();
     }
+  });
+});
+
+describe('metrics off in the library', () => {
+  it('new TidingsNode({metrics: false}) times and observes nothing (what the benchmark compares with)', async () => {
+    const counts = async (metrics: boolean): Promise<Sample> => {
+      const node = new TidingsNode({ metrics, apiKey: 'k', logger: createLogger('silent') });
+      const { port } = await node.listen(0, '127.0.0.1');
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/publish`, {
+          method: 'POST', headers: { 'x-api-key': 'k', 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'news', data: { a: 1 } }),
+        });
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+        return parse((await node.metrics.scrape()).body);
+      } finally {
+        await node.close();
+      }
+    };
+    const on = await counts(true);
+    assert.equal(on.get('tidings_engine_command_duration_seconds_count{command="publish"}'), 1);
+    assert.equal(on.get('tidings_publication_size_bytes_count'), 1);
+    assert.ok(on.has('nodejs_eventloop_lag_p99_seconds'));
+    const off = await counts(false);
+    assert.equal(off.get('tidings_engine_command_duration_seconds_count{command="publish"}'), undefined);
+    assert.equal(off.get('tidings_publication_size_bytes_count'), 0);
+    assert.ok(!off.has('nodejs_eventloop_lag_p99_seconds'));
   });
 });
 

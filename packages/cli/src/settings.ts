@@ -49,7 +49,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'redis-prefix', type: 'string', default: 'tidings', description: 'Prefix of every Redis key and pub/sub channel, so deployments can share a Redis' },
   { flag: 'store', type: 'enum', values: ['sqlite', 'memory'], default: 'sqlite', description: 'Where notifications and schedules live: `sqlite` (durable, in --data-dir) or `memory` (gone on exit)' },
   { flag: 'data-dir', type: 'string', default: 'data', description: 'Directory of the SQLite store (`tidings.db`), created when missing' },
-  { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format)' },
+  { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format); `off` also times and samples nothing' },
   { flag: 'metrics-port', type: 'int', min: 0, max: 65535, description: 'Serve /metrics only on this separate (internal) port, not the main one' },
   { flag: 'metrics-key', type: 'string', description: 'Key /metrics then requires (`Authorization: Bearer <key>` or `X-Metrics-Key`); open when unset' },
   { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },

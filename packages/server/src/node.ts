@@ -96,7 +96,9 @@ export class TidingsNode implements EngineHandler, Timed {
       connections: () => this.connectionCounts(), subscriptions: () => this.subscriptionCount(),
       channels: () => this.hub.size, engineUp: () => this.engine.isReady(),
     }, this.options.metrics);
-    this.engine = timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors);
+    // with metrics off, nothing is timed or observed: the plain per-transport counts are all that is left
+    const measured = this.options.metrics;
+    this.engine = measured ? timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors) : engine ?? new MemoryEngine();
     this.log = logger ?? createLogger('info');
     this.refusals = new Refusals(this.log, Date.now, this.metrics);
     this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
@@ -104,9 +106,9 @@ export class TidingsNode implements EngineHandler, Timed {
     this.disconnects = new Disconnects(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
-    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), this.metrics.latency);
-    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, this.metrics);
-    this.store = timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors);
+    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), measured ? this.metrics.latency : undefined);
+    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
+    this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
     this.inbox = new Inbox(this.store, this.publisher, this.log);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);

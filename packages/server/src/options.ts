@@ -74,7 +74,7 @@ export interface ServerOptions {
   stompPort: number | undefined;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
   bodyTimeout: number;
-  /** Serve `GET /metrics` (Prometheus text format). */
+  /** Serve `GET /metrics` (Prometheus text format). `false` also times and samples nothing (no engine/store timing, no size or latency samples, no process metrics). */
   metrics: boolean;
   /** Serve `/metrics` only on this separate (internal) port instead of the main one. */
   metricsPort: number | undefined;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { it } from 'node:test';
 import { MemoryEngine } from '../engine/memory.js';
 import { Metrics, TRANSPORT_NAMES, type NodeGauges } from './metrics.js';
@@ -89,4 +90,14 @@ it('timed(): times async calls by method, counts failures, passes the rest throu
   assert.equal(s.get('tidings_engine_command_duration_seconds_count{command="start"}'), 1);
   assert.ok(!s.has('tidings_engine_command_duration_seconds_count{command="isReady"}'), 'synchronous calls are not timed');
   await engine.close();
+});
+
+it('process metrics: open descriptors counted as the kernel lists them, nothing that enumerates every handle', { skip: process.platform !== 'linux' }, async () => {
+  const m = new Metrics(gauges, true);
+  const s = await sample(m);
+  const listed = readdirSync('/proc/self/fd').length - 1;
+  assert.ok(Math.abs(s.get('process_open_fds')! - listed) <= 2, `process_open_fds ${s.get('process_open_fds')} vs ${listed} listed`);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_resources_total']) assert.ok(![...s.keys()].some((k) => k.startsWith(name)), name);
+  assert.ok(s.has('nodejs_eventloop_lag_p99_seconds'));
+  assert.ok(s.has('process_max_fds') && s.has('nodejs_heap_size_used_bytes') && s.has('process_resident_memory_bytes'));
 });

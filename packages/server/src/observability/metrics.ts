@@ -1,6 +1,7 @@
 import { CloseCode } from '@tidings/protocol';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { scheduleFlush, type Flushable } from '../transports/transport.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { REFUSAL_REASONS, type RefusalReason } from './refusals.js';
 
 /** Connection kinds, the `transport` label. */
@@ -102,11 +103,11 @@ export class Metrics {
   readonly schedulerMisses: Counter;
   readonly apiRequests: Counter<'route' | 'status'>;
 
-  /** `defaults`: also collect the exporter's process metrics (event-loop lag, GC, heap, file descriptors). */
+  /** `defaults`: also collect the exporter's process metrics (event-loop lag, GC, heap, file descriptors; see process-metrics.ts). */
   constructor(gauges: NodeGauges, defaults = true) {
     const registers = [this.registry];
     const m = this;
-    if (defaults) collectDefaultMetrics({ register: this.registry });
+    if (defaults) collectProcessMetrics(this.registry);
 
     new Gauge({
       name: 'tidings_connections', help: 'Open connections by transport (waiting long polls for poll).', labelNames: ['transport'], registers,
