@@ -101,6 +101,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
+    sockjs: {
+      prefix: get<string>('sockjs-prefix')!,
+      aliases: get<string[]>('sockjs-aliases') ?? [],
+      clientUrl: get<string>('sockjs-client-url')!,
+      heartbeat: get<number>('sockjs-heartbeat')!,
+      disconnectDelay: get<number>('sockjs-disconnect-delay')!,
+      responseLimit: get<number>('sockjs-response-limit')!,
+      jsessionid: get<string>('sockjs-jsessionid') === 'on',
+    },
   };
   try {
     resolveOptions(server);

@@ -18,6 +18,7 @@ import { Scheduler } from './notifications/scheduler.js';
 import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
 import { Session } from './session.js';
+import { SockjsServer } from './sockjs/index.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
@@ -66,6 +67,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly timers = new TimerWheel();
   readonly http: Server;
   readonly stomp: StompBroker;
+  readonly sockjs: SockjsServer;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -92,6 +94,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.inbox = new Inbox(this.store, this.publisher, this.log);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id);
     this.stomp = new StompBroker(this);
+    this.sockjs = new SockjsServer(this);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
@@ -147,10 +150,12 @@ export class TidingsNode implements EngineHandler, Timed {
     this.streams.drain();
     this.polls.drain();
     this.stomp.drain();
+    this.sockjs.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
     while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     this.websocket.terminateAll();
     this.stomp.terminateAll();
+    this.sockjs.terminateAll();
     await stompStopped;
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
@@ -291,6 +296,8 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    const sockjs = this.sockjs.route(path);
+    if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
   }
 
@@ -322,6 +329,14 @@ export class TidingsNode implements EngineHandler, Timed {
   handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
     const url = requestUrl(req.url);
+    const sockjs = url && this.sockjs.route(url.pathname);
+    if (url && sockjs) {
+      this.sockjs.handleUpgrade(req, socket, head, url, sockjs).catch((err: unknown) => {
+        this.log.error('upgrade failure', { err: String(err) });
+        socket.destroy();
+      });
+      return;
+    }
     if (url?.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;

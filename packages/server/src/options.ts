@@ -47,6 +47,23 @@ export interface LimitOptions {
   maxDepth: number;
 }
 
+export interface SockjsOptions {
+  /** Path of the SockJS endpoint (`/info`, transports, `iframe.html` below it). */
+  prefix: string;
+  /** More paths serving the same endpoint, e.g. Spring's `/ws-stomp`. */
+  aliases: string[];
+  /** The sockjs-client script `iframe.html` loads (iframe transports). */
+  clientUrl: string;
+  /** Seconds of silence on a receiving connection before an `h` frame. */
+  heartbeat: number;
+  /** Seconds a session lives without a receiving connection. */
+  disconnectDelay: number;
+  /** Bytes a streaming response carries before it ends and the client opens the next. */
+  responseLimit: number;
+  /** Set a `JSESSIONID` cookie (for load balancers that stick by it) and answer `cookie_needed: true`. */
+  jsessionid: boolean;
+}
+
 export interface ServerOptions {
   /** API key for `/api/*` (`X-API-Key`); without one the API refuses every call. */
   apiKey: string | undefined;
@@ -68,7 +85,19 @@ export interface ServerOptions {
   stompPort: number | undefined;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
   bodyTimeout: number;
+  /** The SockJS endpoint. */
+  sockjs: SockjsOptions;
 }
+
+export const DEFAULT_SOCKJS: SockjsOptions = {
+  prefix: '/sockjs',
+  aliases: [],
+  clientUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
+  heartbeat: 25,
+  disconnectDelay: 5,
+  responseLimit: 128 * 1024,
+  jsessionid: false,
+};
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
   historySize: 100,
@@ -110,11 +139,13 @@ export function defaultOptions(): ServerOptions {
     shutdownTimeout: 10,
     stompPort: undefined,
     bodyTimeout: 30,
+    sockjs: { ...DEFAULT_SOCKJS, aliases: [] },
   };
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs'>> & {
   limits?: Partial<LimitOptions>;
+  sockjs?: Partial<SockjsOptions>;
   namespaces?: Record<string, Partial<NamespaceOptions>>;
 };
 
@@ -132,7 +163,9 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     jwt: { ...input.jwt },
     limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
     namespaces,
+    sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
   };
+  checkSockjs(out.sockjs);
   if (out.stompPort !== undefined && (!Number.isSafeInteger(out.stompPort) || out.stompPort < 0 || out.stompPort > 65535)) {
     throw new TypeError('stompPort must be an integer from 0 to 65535');
   }
@@ -148,6 +181,17 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     }
   }
   return out;
+}
+
+const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+function checkSockjs(o: SockjsOptions): void {
+  for (const path of [o.prefix, ...o.aliases]) {
+    if (!SOCKJS_PATH.test(path)) throw new TypeError(`sockjs path ${JSON.stringify(path)} must look like /name or /a/b, without a trailing slash`);
+  }
+  if (!(o.heartbeat >= 1)) throw new TypeError('sockjs.heartbeat must be at least 1 second');
+  if (!(o.disconnectDelay >= 1)) throw new TypeError('sockjs.disconnectDelay must be at least 1 second');
+  if (!Number.isSafeInteger(o.responseLimit) || o.responseLimit < 1024) throw new TypeError('sockjs.responseLimit must be an integer of at least 1024 bytes');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

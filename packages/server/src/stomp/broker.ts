@@ -96,6 +96,11 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes), credentials, versionsFor(conn.protocol));
   }
 
+  /** STOMP over another wire (a SockJS session); `credentials` come from its opening request. */
+  acceptWire(wire: StompWire, credentials: Credentials | undefined): void {
+    this.open(wire, credentials, versionsFor(undefined));
+  }
+
   acceptSocket(socket: Socket): void {
     this.open(new TcpWire(socket, this.options.limits.maxQueueBytes), undefined, versionsFor(undefined));
   }

@@ -16,7 +16,7 @@ export interface WireHandler {
  * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
  */
 export interface StompWire {
-  readonly kind: 'websocket' | 'tcp';
+  readonly kind: 'websocket' | 'tcp' | 'sockjs';
   /** The peer's address, when known (logs only). */
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
@@ -40,7 +40,8 @@ export interface StompWire {
   resume(): void;
 }
 
-abstract class QueuedWire implements Flushable {
+/** Batches the writes of one tick and hands them to `send` together. */
+export abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
   protected queue: Buffer[] = [];
   protected queued = 0;

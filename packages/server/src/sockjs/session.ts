@@ -1,0 +1,179 @@
+import { CloseCode } from '@tidings/protocol';
+import type { Credentials } from '../auth/jwt.js';
+import { scheduleFlush, type Flushable } from '../transports/transport.js';
+import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './frames.js';
+
+/**
+ * Where a session's frames go now: one HTTP response (polling or streaming) or a WebSocket.
+ * `send` writes one frame and returns false when the receiver is done after it (a poll answered,
+ * a streaming response at its byte limit); the session then calls `end`.
+ */
+export interface Receiver {
+  /** True for polling transports: the `o` frame alone answers the first request. */
+  readonly polling: boolean;
+  /** Bytes written but not yet sent. */
+  readonly buffered: number;
+  send(frame: string): boolean;
+  end(): void;
+}
+
+/** The protocol running over a session (STOMP or the JSON protocol). */
+export interface SessionUser {
+  /** One message from the client. */
+  receive(message: string): void;
+  /** The session ended (closed by either side, timed out, interrupted). Called once. */
+  gone(): void;
+  /** The node drains: tell the client to go elsewhere. */
+  drain(): void;
+}
+
+/** What a session reports to its registry. */
+export interface SessionOwner {
+  /** The first message arrived: returns the protocol to run, or undefined after closing the session. */
+  detect(session: SockjsSession, first: string): SessionUser | undefined;
+}
+
+export const ANOTHER_CONNECTION = closeFrame(2010, 'Another connection still open');
+export const INTERRUPTED = { code: 1002, reason: 'Connection interrupted' } as const;
+
+type State = 'new' | 'open' | 'closed';
+
+/**
+ * One SockJS session: queued messages (already quoted), at most one receiver, the protocol user
+ * chosen by the first message. Time (heartbeats, disconnect delay, connect timeout) is checked by
+ * the registry's sweep through `tick`; a session owns no timers.
+ */
+export class SockjsSession implements Flushable {
+  state: State = 'new';
+  user: SessionUser | undefined = undefined;
+  private receiver: Receiver | undefined = undefined;
+  private queue: string[] = [];
+  private queued = 0;
+  private flushing = false;
+  private closing: string | undefined = undefined;
+  /** When the last receiver left, the session closed, or the last frame went out (ms). */
+  private since = Date.now();
+  private lastFrame = Date.now();
+  readonly created = Date.now();
+
+  constructor(
+    private readonly owner: SessionOwner,
+    /** The credentials of the request that opened the session. */
+    readonly credentials: Credentials | undefined,
+  ) {}
+
+  get attached(): boolean {
+    return this.receiver !== undefined;
+  }
+
+  /** Queued plus receiver-buffered bytes. */
+  get backlog(): number {
+    return this.queued + (this.receiver?.buffered ?? 0);
+  }
+
+  /** A receiving request or WebSocket arrived. */
+  attach(receiver: Receiver): void {
+    if (this.state === 'closed') {
+      receiver.send(this.closing ?? closeFrame(3000, 'Go away!'));
+      return receiver.end();
+    }
+    if (this.receiver) {
+      receiver.send(ANOTHER_CONNECTION);
+      return receiver.end();
+    }
+    this.lastFrame = Date.now();
+    if (this.state === 'new') {
+      this.state = 'open';
+      if (!receiver.send(OPEN_FRAME) || receiver.polling) {
+        this.since = Date.now();
+        return receiver.end();
+      }
+    }
+    this.receiver = receiver;
+    if (this.queue.length > 0) this.flush();
+  }
+
+  /** The receiver's connection closed; `interrupted` when it was not the server that ended it. */
+  detach(receiver: Receiver, interrupted: boolean): void {
+    if (this.receiver !== receiver) return;
+    this.receiver = undefined;
+    this.since = Date.now();
+    if (interrupted) this.close(INTERRUPTED.code, INTERRUPTED.reason);
+  }
+
+  /** Queues one quoted message; messages queued within one tick leave in one frame. */
+  enqueue(quoted: string): void {
+    if (this.state === 'closed') return;
+    this.queue.push(quoted);
+    this.queued += quoted.length + 1;
+    if (!this.flushing && this.receiver) {
+      this.flushing = true;
+      scheduleFlush(this);
+    }
+  }
+
+  flush(): void {
+    this.flushing = false;
+    const receiver = this.receiver;
+    if (!receiver || this.queue.length === 0) return;
+    const frame = messageFrame(this.queue);
+    this.queue = [];
+    this.queued = 0;
+    this.sent(receiver, frame);
+  }
+
+  /** Messages from the client, in order. */
+  receive(messages: readonly string[]): void {
+    for (const message of messages) {
+      if (this.state === 'closed') return;
+      if (!this.user) {
+        this.user = this.owner.detect(this, message);
+        if (!this.user) return;
+      }
+      this.user.receive(message);
+    }
+  }
+
+  /** Sends what is queued and the close frame (kept for later requests); ends the user. Idempotent. */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    if (this.receiver && this.queue.length > 0) this.flush();
+    this.state = 'closed';
+    this.closing = closeFrame(code, reason);
+    this.queue = [];
+    this.queued = 0;
+    this.since = Date.now();
+    const receiver = this.receiver;
+    this.receiver = undefined;
+    if (receiver) {
+      receiver.send(this.closing);
+      receiver.end();
+    }
+    const user = this.user;
+    if (user) user.gone();
+  }
+
+  /**
+   * The sweep: heartbeats on idle receivers, the disconnect delay, the connect deadline. Returns
+   * false when the session is over and can be forgotten.
+   */
+  tick(now: number, timing: { heartbeatMs: number; disconnectDelayMs: number; connectTimeoutMs: number }): boolean {
+    if (this.state === 'closed') return this.receiver !== undefined || now - this.since < timing.disconnectDelayMs;
+    if (this.receiver) {
+      if (now - this.lastFrame >= timing.heartbeatMs) this.sent(this.receiver, HEARTBEAT_FRAME);
+    } else if (now - this.since >= timing.disconnectDelayMs) {
+      this.close(INTERRUPTED.code, 'Session timed out');
+      return false;
+    }
+    if (!this.user && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
+    return true;
+  }
+
+  private sent(receiver: Receiver, frame: string): void {
+    this.lastFrame = Date.now();
+    if (receiver.send(frame)) return;
+    this.receiver = undefined;
+    this.since = this.lastFrame;
+    receiver.end();
+  }
+}
