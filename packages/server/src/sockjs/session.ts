@@ -74,7 +74,11 @@ export class SockjsSession implements Flushable {
   /** A receiving request or WebSocket arrived. */
   attach(receiver: Receiver): void {
     if (this.state === 'closed') {
-      receiver.send(this.closing ?? closeFrame(3000, 'Go away!'));
+      // what was queued before the close goes out first (a poll takes it alone)
+      const last = this.queue.length > 0 ? messageFrame(this.queue) : undefined;
+      this.queue = [];
+      this.queued = 0;
+      if (last === undefined || receiver.send(last)) receiver.send(this.closing ?? closeFrame(3000, 'Go away!'));
       return receiver.end();
     }
     if (this.receiver) {
@@ -134,21 +138,19 @@ export class SockjsSession implements Flushable {
     }
   }
 
-  /** Sends what is queued and the close frame (kept for later requests); ends the user. Idempotent. */
+  /**
+   * Sends what is queued and the close frame, now or to the next receiver (the close frame is
+   * kept for later requests); ends the user. Idempotent.
+   */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     if (this.receiver && this.queue.length > 0) this.flush();
     this.state = 'closed';
     this.closing = closeFrame(code, reason);
-    this.queue = [];
-    this.queued = 0;
     this.since = Date.now();
     const receiver = this.receiver;
     this.receiver = undefined;
-    if (receiver) {
-      receiver.send(this.closing);
-      receiver.end();
-    }
+    if (receiver) this.attach(receiver);
     const user = this.user;
     if (user) user.gone();
   }
