@@ -145,7 +145,7 @@ export class SockjsServer implements SessionOwner, Timed {
       this.refused('bad_request', req, route.label, ErrorCode.BadRequest, upgrade.message);
       return refuseUpgrade(socket, upgrade);
     }
-    if (!originAllowed(req.headers.origin, req.headers.host, this.host.options.allowedOrigins)) {
+    if (!this.originAllowed(req)) {
       const message = `origin ${req.headers.origin ?? ''} is not allowed (see --allowed-origins)`;
       this.refused('origin', req, route.label, ErrorCode.PermissionDenied, message);
       return refuse(socket, ErrorCode.PermissionDenied, message);
@@ -259,8 +259,17 @@ export class SockjsServer implements SessionOwner, Timed {
     res.setHeader('Cache-Control', NO_CACHE);
   }
 
+  /**
+   * The node's Origin rule, plus the node's own origin: the iframe transports run in SockJS's
+   * `iframe.html`, served from here, so their requests come from this origin.
+   */
+  private originAllowed(req: RequestHead): boolean {
+    const { origin, host } = req.headers;
+    return originAllowed(origin, host, this.host.options.allowedOrigins) || originAllowed(origin, host, []);
+  }
+
   private originOk(req: IncomingMessage, res: ServerResponse, label: string): boolean {
-    if (originAllowed(req.headers.origin, req.headers.host, this.host.options.allowedOrigins)) return true;
+    if (this.originAllowed(req)) return true;
     const message = `origin ${req.headers.origin ?? ''} is not allowed (see --allowed-origins)`;
     this.refused('origin', req, label, ErrorCode.PermissionDenied, message);
     sendText(res, 403, message);
