@@ -21,9 +21,18 @@ export function quote(text: string): string {
   return JSON.stringify(text).replace(ESCAPABLE, escapeChar);
 }
 
+/** The last one-message frame built: a publication reaches every subscriber as the same quoted string. */
+let lastQuoted: string | undefined;
+let lastFrame = '';
+
 /** An `a` frame of already quoted messages. */
 export function messageFrame(quoted: readonly string[]): string {
-  return `a[${quoted.join(',')}]`;
+  if (quoted.length !== 1) return `a[${quoted.join(',')}]`;
+  if (quoted[0] !== lastQuoted) {
+    lastQuoted = quoted[0]!;
+    lastFrame = `a[${lastQuoted}]`;
+  }
+  return lastFrame;
 }
 
 /** A `c` frame; `reason` is cut to 123 bytes' worth of characters like a WebSocket close reason. */

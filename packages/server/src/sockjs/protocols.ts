@@ -1,4 +1,4 @@
-import { CloseCode, decodeFrame } from '@tidings/protocol';
+import { CloseCode, ErrorCode, decodeFrame } from '@tidings/protocol';
 import type { Session } from '../session.js';
 import { QueuedWire, type StompWire, type WireHandler } from '../stomp/wire.js';
 import type { Transport } from '../transports/transport.js';
@@ -35,7 +35,7 @@ export class SockjsTransport implements Transport, SessionUser {
   /** Set once the node created it. */
   session: Session | undefined = undefined;
 
-  constructor(private readonly sockjs: SockjsSession, private readonly maxQueueBytes: number) {}
+  constructor(private readonly sockjs: SockjsSession, private readonly maxQueueBytes: number, private readonly maxMessageSize: number) {}
 
   write(message: Buffer): boolean {
     this.sockjs.enqueue(quoteOnce(message));
@@ -49,6 +49,9 @@ export class SockjsTransport implements Transport, SessionUser {
   receive(message: string): void {
     const session = this.session;
     if (!session) return;
+    if (Buffer.byteLength(message) > this.maxMessageSize) {
+      return session.reject(undefined, { code: ErrorCode.MessageTooLarge, message: `a message over the ${this.maxMessageSize}-byte limit` });
+    }
     for (const d of decodeFrame(message)) {
       if (d.ok) session.receive(d.command);
       else session.reject(d.id, d.error);

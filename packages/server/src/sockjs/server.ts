@@ -200,13 +200,13 @@ export class SockjsServer implements SessionOwner, Timed {
 
   detect(session: SockjsSession, first: string): SessionUser | undefined {
     this.undetected.delete(session);
-    const { maxQueueBytes } = this.host.options.limits;
+    const { maxQueueBytes, maxMessageSize } = this.host.options.limits;
     if (isStompStart(first)) {
       const wire = new SockjsStompWire(session, maxQueueBytes);
       this.host.stomp.acceptWire(wire, session.credentials);
       return wire;
     }
-    const transport = new SockjsTransport(session, maxQueueBytes);
+    const transport = new SockjsTransport(session, maxQueueBytes, maxMessageSize);
     const s = this.host.newSession(transport, session.credentials);
     if (!s) {
       this.host.refusals.refused('limit', { transport: 'sockjs', code: CloseCode.ConnectionLimit, message: 'connection limit reached' });

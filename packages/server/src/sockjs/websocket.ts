@@ -4,6 +4,10 @@ import { Opcode } from '../websocket/receiver.js';
 import { parseMessages } from './frames.js';
 import type { Receiver, SockjsSession } from './session.js';
 
+/** The last WebSocket frame built, by the SockJS frame it carries (the same string for every subscriber of a publication). */
+let lastText: string | undefined;
+let lastBytes: Buffer = Buffer.alloc(0);
+
 /**
  * `<prefix>/<server>/<session>/websocket`: SockJS frames as WebSocket text messages; the client
  * sends JSON arrays of strings (or one JSON string). Anything else ends the connection.
@@ -18,7 +22,11 @@ export class FramedWebSocket implements Receiver, WebSocketUser {
   }
 
   send(frame: string): boolean {
-    this.connection.send(wsFrame(Opcode.Text, Buffer.from(frame, 'utf8')));
+    if (frame !== lastText) {
+      lastText = frame;
+      lastBytes = wsFrame(Opcode.Text, Buffer.from(frame, 'utf8'));
+    }
+    this.connection.send(lastBytes);
     return true;
   }
 
