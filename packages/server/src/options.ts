@@ -184,10 +184,14 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
 }
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+/** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
 
 function checkSockjs(o: SockjsOptions): void {
   for (const path of [o.prefix, ...o.aliases]) {
     if (!SOCKJS_PATH.test(path)) throw new TypeError(`sockjs path ${JSON.stringify(path)} must look like /name or /a/b, without a trailing slash`);
+    const taken = RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
+    if (taken !== undefined) throw new TypeError(`sockjs path ${path} would cover the ${taken} endpoint`);
   }
   if (!(o.heartbeat >= 1)) throw new TypeError('sockjs.heartbeat must be at least 1 second');
   if (!(o.disconnectDelay >= 1)) throw new TypeError('sockjs.disconnectDelay must be at least 1 second');
