@@ -44,8 +44,8 @@ type State = 'new' | 'open' | 'closed';
  * the registry's sweep through `tick`; a session owns no timers.
  */
 export class SockjsSession implements Flushable {
-  state: State = 'new';
-  user: SessionUser | undefined = undefined;
+  private current: State = 'new';
+  private protocol: SessionUser | undefined = undefined;
   private receiver: Receiver | undefined = undefined;
   private queue: string[] = [];
   private queued = 0;
@@ -61,6 +61,16 @@ export class SockjsSession implements Flushable {
     /** The credentials of the request that opened the session. */
     readonly credentials: Credentials | undefined,
   ) {}
+
+  /** `new` until the first receiver, `open`, then `closed`. */
+  get state(): State {
+    return this.current;
+  }
+
+  /** The protocol chosen by the first message. */
+  get user(): SessionUser | undefined {
+    return this.protocol;
+  }
 
   get attached(): boolean {
     return this.receiver !== undefined;
@@ -87,7 +97,7 @@ export class SockjsSession implements Flushable {
     }
     this.lastFrame = Date.now();
     if (this.state === 'new') {
-      this.state = 'open';
+      this.current = 'open';
       if (!receiver.send(OPEN_FRAME) || receiver.polling) {
         this.since = Date.now();
         return receiver.end();
@@ -130,11 +140,11 @@ export class SockjsSession implements Flushable {
   receive(messages: readonly string[]): void {
     for (const message of messages) {
       if (this.state === 'closed') return;
-      if (!this.user) {
-        this.user = this.owner.detect(this, message);
-        if (!this.user) return;
+      if (!this.protocol) {
+        this.protocol = this.owner.detect(this, message);
+        if (!this.protocol) return;
       }
-      this.user.receive(message);
+      this.protocol.receive(message);
     }
   }
 
@@ -145,14 +155,13 @@ export class SockjsSession implements Flushable {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     if (this.receiver && this.queue.length > 0) this.flush();
-    this.state = 'closed';
+    this.current = 'closed';
     this.closing = closeFrame(code, reason);
     this.since = Date.now();
     const receiver = this.receiver;
     this.receiver = undefined;
     if (receiver) this.attach(receiver);
-    const user = this.user;
-    if (user) user.gone();
+    this.protocol?.gone();
   }
 
   /**
@@ -167,7 +176,7 @@ export class SockjsSession implements Flushable {
       this.close(INTERRUPTED.code, 'Session timed out');
       return false;
     }
-    if (!this.user && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
+    if (!this.protocol && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
     return true;
   }
 
