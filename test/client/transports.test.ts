@@ -80,6 +80,7 @@ describe('SDK transports', () => {
         await waitFor('subscribed', () => w.subscribed.length === 1);
         assert.equal(w.connected[0]?.transport, transport);
         assert.equal(w.connected[0]?.user, `user-${transport}`);
+        assert.ok(!('secret' in w.connected[0]!), 'the /emulation secret stays inside the transport');
         assert.deepEqual([w.subscribed[0]?.recovering, w.subscribed[0]?.recovered], [false, false]);
 
         for (let n = 1; n <= 20; n++) await t.publish(channel, { n });

@@ -71,6 +71,16 @@ export class RedisProcess {
     await exited;
   }
 
+  /** SIGSTOP: the server keeps its connections open but answers nothing until resume(). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(): the server goes on with what it was sent meanwhile. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     await this.kill();
     await this.start();

@@ -50,6 +50,11 @@ export class TidingsProcess {
     this.wsUrl = `ws://127.0.0.1:${port}/ws`;
   }
 
+  /** The running server's process id, for reading its /proc entries. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Starts the process and resolves once `/healthz` answers. */
   async start(): Promise<void> {
     const args = ['--conditions=tidings-source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),

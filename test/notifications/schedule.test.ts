@@ -81,8 +81,8 @@ describe('delayed and scheduled delivery', () => {
     c.close();
   });
 
-  it('schedules notifications to users, each run once', async () => {
-    const t = await startTidings();
+  it('schedules notifications to users, each run once, and logs each run', async () => {
+    const t = await startTidings({ env: { TIDINGS_LOG_LEVEL: 'info' } });
     started.push(t);
     const res = await t.api('POST', '/api/schedules', { cron: '* * * * * *', target: { notification: { users: ['s1', 's2'], type: 'digest', payload: { n: 1 } } } });
     assert.equal(res.status, 200);
@@ -93,6 +93,9 @@ describe('delayed and scheduled delivery', () => {
     const s2 = ((await t.api('GET', '/api/notifications/unread-count?user=s2')).body as { unread: number }).unread;
     assert.ok(s1 >= 2 && s1 <= 3, `one notification per run, got ${s1}`);
     assert.equal(s1, s2);
+    await sleep(100);
+    const runs = t.output.split('\n').filter((l) => l.includes('"msg":"schedule ran"') && l.includes(`"schedule":"${id}"`) && l.includes('"target":"notification"'));
+    assert.equal(runs.length, s1, 'one info line per run');
   });
 
   it('fires each run once when two nodes share the store', async () => {

@@ -87,9 +87,9 @@ describe('three nodes on one Redis', availability, () => {
     const reader = res.body!.getReader();
     let text = '';
     while (!text.includes('"connected"')) text += new TextDecoder().decode((await reader.read()).value);
-    const client = (JSON.parse(text.split('\n')[0]!) as { client: string }).client;
+    const { client, secret } = JSON.parse(text.split('\n')[0]!) as { client: string; secret: string };
     const viaOther = await fetch(`${nodes[2]!.url}/emulation`, {
-      method: 'POST', body: JSON.stringify({ client, commands: [{ id: 1, type: 'subscribe', channel: 'emu-b' }, { id: 2, type: 'ping' }] }),
+      method: 'POST', body: JSON.stringify({ client, secret, commands: [{ id: 1, type: 'subscribe', channel: 'emu-b' }, { id: 2, type: 'ping' }] }),
     });
     assert.equal(viaOther.status, 200);
     const { replies } = (await viaOther.json()) as { replies: ServerMessage[] };
@@ -97,7 +97,7 @@ describe('three nodes on one Redis', availability, () => {
     await nodes[1]!.publish('emu-b', 'routed');
     while (!text.includes('"routed"')) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
-    const missing = await fetch(`${nodes[1]!.url}/emulation`, { method: 'POST', body: JSON.stringify({ client: 'no-such-client', commands: [{ id: 1, type: 'ping' }] }) });
+    const missing = await fetch(`${nodes[1]!.url}/emulation`, { method: 'POST', body: JSON.stringify({ client: 'no-such-client', secret, commands: [{ id: 1, type: 'ping' }] }) });
     assert.equal(missing.status, 404);
   });
 

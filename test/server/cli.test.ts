@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { SETTINGS, envName } from '@tidings/cli';
 import { startTidings } from '../helpers/tidings.js';
-import { WsClient } from '../helpers/ws-client.js';
+import { ReplyError, WsClient } from '../helpers/ws-client.js';
 
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 
@@ -20,7 +20,140 @@ function tidings(args: string[], env: Record<string, string> = {}): { status: nu
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The same as `tidings`, without blocking, so a table of cases runs a few at a time. */
+function tidingsAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--conditions=tidings-source', '--import', 'tsx', bin, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    }, (_err, _stdout, stderr) => resolve({ status: child.exitCode, stderr }));
+  });
+}
+
+interface BadCase {
+  /** A config file's contents, or flags, or environment variables. */
+  file?: unknown;
+  args?: string[];
+  env?: Record<string, string>;
+  /** The line stderr must hold after `tidings: invalid setting ` (the file's path is prefixed for file cases). */
+  line: string;
+}
+
+const BAD: BadCase[] = [
+  // issue 12: these three started a server
+  { file: { namespaces: { chat: { publish: 'false' } } }, line: 'namespaces.chat.publish: expected boolean, got string' },
+  { file: { namespaces: { chat: { histroySize: 5 } } }, line: 'namespaces.chat.histroySize: unknown key' },
+  { file: { namespaces: { 'bad ns': {} } }, line: 'namespaces["bad ns"]: invalid namespace name "bad ns"' },
+  // every namespace option kind
+  { file: { namespaces: { chat: { historySize: '10' } } }, line: 'namespaces.chat.historySize: expected an integer ≥ 0, got string' },
+  { file: { namespaces: { chat: { historySize: 2.5 } } }, line: 'namespaces.chat.historySize: expected an integer ≥ 0, got 2.5' },
+  { file: { namespaces: { chat: { historyTtl: 0 } } }, line: 'namespaces.chat.historyTtl: expected a number of seconds > 0, got 0' },
+  { file: { namespaces: { chat: { presence: 1 } } }, line: 'namespaces.chat.presence: expected boolean, got number' },
+  { file: { namespaces: { chat: { joinLeave: 'true' } } }, line: 'namespaces.chat.joinLeave: expected boolean, got string' },
+  { file: { namespaces: { chat: { subscribe: 'everyone' } } }, line: 'namespaces.chat.subscribe: expected one of anyone, authenticated, owner, got "everyone"' },
+  { file: { namespaces: { '': { publish: null } } }, line: 'namespaces[""].publish: expected boolean, got null' },
+  { file: { namespaces: { chat: true } }, line: 'namespaces.chat: expected an object, got boolean' },
+  { file: { namespaces: { 'chat:x': {} } }, line: 'namespaces["chat:x"]: invalid namespace name' },
+  { file: { namespaces: ['chat'] }, line: 'namespaces: expected an object, got array' },
+  // every setting kind in the file: int, string, file, list, enum; unknown keys; not an object
+  { file: { port: '8080' }, line: 'port: expected an integer from 0 to 65535, got string' },
+  { file: { maxDepth: 1.5 }, line: 'maxDepth: expected an integer from 1 to 1000, got 1.5' },
+  { file: { maxMessageSize: 10 }, line: 'maxMessageSize: expected an integer ≥ 64, got 10' },
+  { file: { host: '' }, line: 'host: expected a non-empty string, got ""' },
+  { file: { jwtSecret: 12345 }, line: 'jwtSecret: expected a non-empty string, got number' },
+  { file: { jwtPublicKey: true }, line: 'jwtPublicKey: expected a file path, got boolean' },
+  { file: { allowedOrigins: ['https://a.example', 7] }, line: 'allowedOrigins[1]: expected a string, got number' },
+  { file: { redisCluster: { host: 'a' } }, line: 'redisCluster: expected a list of strings (an array, or one comma-separated string), got object' },
+  { file: { engine: 'postgres' }, line: 'engine: expected one of memory, redis, got "postgres"' },
+  { file: { logLevel: true }, line: 'logLevel: expected one of debug, info, warn, error, silent, got true' },
+  { file: { prot: 1 }, line: 'prot: unknown key' },
+  { file: { config: 'other.json' }, line: 'config: unknown key' },
+  { file: ['port', 1], line: 'expected a JSON object, got array' },
+  // environment variables and flags: strings parsed by type, then the same checks
+  { env: { TIDINGS_STOMP_PORT: 'x' }, line: 'TIDINGS_STOMP_PORT: expected an integer from 0 to 65535, got "x"' },
+  { env: { TIDINGS_HISTORY_SIZE: '-3' }, line: 'TIDINGS_HISTORY_SIZE: expected an integer ≥ 0, got -3' },
+  { env: { TIDINGS_ENGINE: 'postgres' }, line: 'TIDINGS_ENGINE: expected one of memory, redis, got "postgres"' },
+  { args: ['--port', '1.5'], line: '--port: expected an integer from 0 to 65535, got "1.5"' },
+  { args: ['--stomp-port=70000'], line: '--stomp-port: expected an integer from 0 to 65535, got 70000' },
+  { args: ['--store', 'disk'], line: '--store: expected one of sqlite, memory, got "disk"' },
+  { args: ['--redis-prefix='], line: '--redis-prefix: expected a non-empty string, got ""' },
+  { args: ['--histroy-size', '5'], line: '--histroy-size: unknown option' },
+  { args: ['--jwt-secret'], line: '--jwt-secret: a value is required' },
+  { env: { TIDINGS_MAX_QUEUE_BYTES: '-5' }, line: 'TIDINGS_MAX_QUEUE_BYTES: expected an integer ≥ 1024, got -5' },
+  { env: { TIDINGS_LOG_LEVEL: 'loud' }, line: 'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"' },
+  { args: ['--config', '/nonexistent/tidings.json'], line: '--config: cannot read /nonexistent/tidings.json' },
+  { args: ['--jwt-public-key', '/nonexistent.pem'], line: '--jwt-public-key: /nonexistent.pem is not a readable PEM public key' },
+  { args: ['--engine', 'redis', '--redis-cluster', 'a:1,b'], line: '--redis-cluster: expected host:port seeds, got "b"' },
+];
+
 describe('tidings CLI', () => {
+  it('refuses a config that is not what it says: exit 2, naming the source and path of each bad setting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-bad-'));
+    const runs = BAD.map((c, i) => async () => {
+      let args = c.args ?? [];
+      let line = c.line;
+      if (c.file !== undefined) {
+        const file = join(dir, `bad-${i}.json`);
+        writeFileSync(file, JSON.stringify(c.file));
+        args = ['--config', file];
+        line = `${file}: ${line}`;
+      }
+      const r = await tidingsAsync(['serve', '--port', '0', '--store', 'memory', ...args], c.env);
+      return { c, line, r };
+    });
+    const results = [];
+    for (let i = 0; i < runs.length; i += 4) results.push(...await Promise.all(runs.slice(i, i + 4).map((run) => run())));
+    for (const { c, line, r } of results) {
+      assert.equal(r.status, 2, `${JSON.stringify(c)} → ${r.status}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`tidings: invalid setting ${line}`), `${JSON.stringify(c)}: stderr lacks ${line}:\n${r.stderr}`);
+    }
+  });
+
+  it('reports every bad setting at once, from flags, env and the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-bad-'));
+    const file = join(dir, 'tidings.json');
+    writeFileSync(file, JSON.stringify({ namespaces: { chat: { publish: 'false', histroySize: 5 } } }));
+    const r = tidings(['serve', '--config', file, '--port', 'x'], { TIDINGS_MAX_DEPTH: '0' });
+    assert.equal(r.status, 2);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      'tidings: invalid setting --port: expected an integer from 0 to 65535, got "x"',
+      'tidings: invalid setting TIDINGS_MAX_DEPTH: expected an integer from 1 to 1000, got 0',
+      `tidings: invalid setting ${file}: namespaces.chat.publish: expected boolean, got string`,
+      `tidings: invalid setting ${file}: namespaces.chat.histroySize: unknown key`,
+    ]);
+  });
+
+  it('starts with a config using every kind of value, and its namespaces mean what they say', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-'));
+    const config = join(dir, 'tidings.json');
+    writeFileSync(config, JSON.stringify({
+      maxDepth: 8,
+      logLevel: 'warn',
+      engine: 'memory',
+      allowedOrigins: 'https://a.example, https://b.example',
+      redisCluster: [],
+      namespaces: {
+        chat: { publish: false, presence: true, joinLeave: false, subscribe: 'anyone', historySize: 5, historyTtl: 60 },
+        game: { publish: true },
+        'team-1.x': { publish: true, subscribe: 'authenticated' },
+      },
+    }));
+    const t = await startTidings({ args: ['--config', config], env: { TIDINGS_HISTORY_SIZE: '2' } });
+    try {
+      const c = await WsClient.connect(t.wsUrl);
+      await assert.rejects(c.command('publish', { channel: 'chat:x', data: 'hi' }), (err: unknown) => err instanceof ReplyError && err.error.code === 103);
+      await c.command('publish', { channel: 'game:1', data: 'move' });
+      await assert.rejects(c.command('publish', { channel: 'team-1.x:a', data: 'hi' }), ReplyError);
+      for (let i = 0; i < 3; i++) await t.publish('news', i);
+      const h = await t.api('GET', '/api/history?channel=news');
+      assert.equal((h.body as { publications: unknown[] }).publications.length, 2);
+      c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('prints help naming every flag and its environment variable', () => {
     const r = tidings(['serve', '--help']);
     assert.equal(r.status, 0);
@@ -30,29 +163,13 @@ describe('tidings CLI', () => {
     }
   });
 
-  it('exits with 2 and names the setting for a bad flag, env var or config file entry', () => {
-    const cases: Array<[string[], Record<string, string>, RegExp]> = [
-      [['serve', '--port', 'abc'], {}, /--port/],
-      [['serve', '--port', '70000'], {}, /--port/],
-      [['serve', '--no-such-flag', '1'], {}, /--no-such-flag/],
-      [['serve'], { TIDINGS_MAX_QUEUE_BYTES: '-5' }, /TIDINGS_MAX_QUEUE_BYTES/],
-      [['serve'], { TIDINGS_LOG_LEVEL: 'loud' }, /TIDINGS_LOG_LEVEL/],
-      [['serve', '--config', '/nonexistent/tidings.json'], {}, /--config/],
-      [['serve', '--jwt-public-key', '/nonexistent.pem'], {}, /--jwt-public-key/],
-      [['launch'], {}, /unknown command/],
-    ];
-    const dir = mkdtempSync(join(tmpdir(), 'tidings-'));
-    const badNs = join(dir, 'bad-ns.json');
-    writeFileSync(badNs, JSON.stringify({ namespaces: { chat: { subscribe: 'everyone' } } }));
-    cases.push([['serve', '--config', badNs], {}, /namespaces\.chat\.subscribe/]);
-    const badKey = join(dir, 'bad-key.json');
-    writeFileSync(badKey, JSON.stringify({ prot: 1 }));
-    cases.push([['serve', '--config', badKey], {}, /prot/]);
-    for (const [args, env, pattern] of cases) {
-      const r = tidings(args, env);
-      assert.equal(r.status, 2, `${args.join(' ')} ${JSON.stringify(env)} → ${r.stderr}`);
-      assert.match(r.stderr, pattern);
-    }
+  it('exits with 2 for an unknown command or a stray argument', () => {
+    const launch = tidings(['launch']);
+    assert.equal(launch.status, 2);
+    assert.match(launch.stderr, /unknown command "launch"/);
+    const stray = tidings(['serve', 'now']);
+    assert.equal(stray.status, 2);
+    assert.match(stray.stderr, /invalid setting now: unexpected argument/);
   });
 
   it('takes settings from a config file and lets flags override it', async () => {
@@ -85,5 +202,28 @@ describe('tidings CLI', () => {
       assert.equal(d?.code, 3000);
       assert.equal(d?.reconnect, true);
     }
+  });
+
+  it('logs start, drain and engine up and down at info, one JSON object per line on stderr', async () => {
+    const t = await startTidings({ env: { TIDINGS_LOG_LEVEL: 'info' } });
+    const c = await WsClient.connect(t.wsUrl);
+    assert.equal(await t.kill('SIGTERM'), 0);
+    assert.equal(await c.closed(), 3000);
+    const lines = t.output.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; connections?: number });
+    assert.deepEqual(lines.map((l) => l.msg), ['engine up', 'listening', 'shutting down', 'draining', 'drained', 'engine down', 'stopped']);
+    assert.ok(lines.every((l) => l.level === 'info'));
+    assert.equal(lines.find((l) => l.msg === 'draining')?.connections, 1);
+  });
+
+  it('--log-format pretty writes readable lines, not JSON', async () => {
+    const t = await startTidings({ args: ['--log-format', 'pretty'], env: { TIDINGS_LOG_LEVEL: 'info' } });
+    assert.equal((await fetch(`${t.url}/sse?channel=news`, { headers: { origin: 'https://evil.example' } })).status, 403);
+    assert.equal(await t.kill('SIGTERM'), 0);
+    const lines = t.output.split('\n').filter((l) => l !== '');
+    assert.ok(!lines.some((l) => l.startsWith('{')), `no JSON lines:\n${t.output}`);
+    assert.match(t.output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening$/m);
+    assert.match(t.output, /^\[[\d:.]+\] INFO: refused\n(    .*\n)*    reason: "origin"$/m);
+    assert.match(t.output, /^\[[\d:.]+\] INFO: stopped$/m);
+    assert.equal(tidings(['serve', '--log-format', 'xml']).status, 2);
   });
 });

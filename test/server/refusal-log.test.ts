@@ -1,13 +1,35 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { RawConnection } from '../helpers/raw-http.js';
+import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
+import { RawStomp } from '../stomp/helpers.js';
 
 interface LogLine { level: string; msg: string; reason?: string; transport?: string; code?: number; origin?: string; remote?: string; userAgent?: string }
 
-function refusals(t: TidingsProcess): LogLine[] {
-  return t.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg === 'refused');
+function refusals(t: TidingsProcess, from = 0): LogLine[] {
+  return t.output.slice(from).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg === 'refused');
+}
+
+/** A token signed with no algorithm at all. */
+function algNoneToken(sub: string): string {
+  const part = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub })}.`;
+}
+
+/** Runs `act`, then checks that exactly one `refused` line came of it, with these fields. */
+async function oneRefusal(t: TidingsProcess, expected: Partial<LogLine>, act: () => Promise<unknown>): Promise<void> {
+  const mark = t.output.length;
+  await act();
+  const deadline = Date.now() + 3000;
+  while (refusals(t, mark).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 150));
+  const lines = refusals(t, mark);
+  assert.equal(lines.length, 1, `one line for ${JSON.stringify(expected)}, got ${JSON.stringify(lines)}`);
+  const line = lines[0]!;
+  assert.equal(line.level, 'info');
+  for (const [k, v] of Object.entries(expected)) assert.equal(line[k as keyof LogLine], v, `${k} of ${JSON.stringify(line)}`);
 }
 
 async function waitFor(t: TidingsProcess, what: (l: LogLine) => boolean): Promise<LogLine> {
@@ -73,5 +95,93 @@ describe('refused connections in the log', () => {
     await new Promise((r) => setTimeout(r, 200));
     const after = refusals(t).filter((l) => l.reason === 'bad_request').length;
     assert.equal(after - before, 10, 'ten lines for 40 refusals in one window');
+  });
+});
+
+describe('every kind of refusal: one line each, with its reason', () => {
+  it('origin, auth on each transport, limits, bad requests, and unavailable while draining', async () => {
+    const stompPort = await freePort();
+    const t = await startTidings({
+      args: ['--max-connections', '2', '--max-subscriptions', '1', '--max-message-size', '1024', '--stomp-port', String(stompPort), '--shutdown-timeout', '20'],
+      env: { TIDINGS_LOG_LEVEL: 'info' },
+    });
+    const forged = await makeToken('mallory', { secret: 'another-secret-that-is-long-enough-for-hs256' });
+    const expired = await makeToken('eve', { expiresIn: -60 });
+    const none = algNoneToken('trudy');
+    const evil = { origin: 'https://evil.example' };
+    const read = (r: Response): Promise<number> => r.arrayBuffer().then(() => r.status);
+    try {
+      await oneRefusal(t, { reason: 'origin', transport: '/sse', code: 103 }, async () => assert.equal(await read(await fetch(`${t.url}/sse?channel=news`, { headers: evil })), 403));
+      await oneRefusal(t, { reason: 'origin', transport: '/ws' }, () => assert.rejects(WsClient.open(t.wsUrl, { headers: evil }), /403/));
+
+      await oneRefusal(t, { reason: 'auth', transport: '/stream', code: 101 }, async () => assert.equal(await read(await fetch(`${t.url}/stream?channel=news&token=${forged}`)), 401));
+      await oneRefusal(t, { reason: 'auth', transport: '/sse', code: 109 }, async () => assert.equal(await read(await fetch(`${t.url}/sse?channel=news`, { headers: { cookie: `tidings_token=${expired}` } })), 401));
+      await oneRefusal(t, { reason: 'auth', transport: '/poll', code: 101 }, async () => assert.equal(await read(await fetch(`${t.url}/poll?channel=news`, { headers: { authorization: `Bearer ${none}` } })), 401));
+      await oneRefusal(t, { reason: 'auth', transport: '/ws', code: 101 }, () => assert.rejects(WsClient.open(`${t.wsUrl}?token=${none}`), /401/));
+      await oneRefusal(t, { reason: 'auth', transport: 'websocket', code: 109 }, async () => {
+        const c = await WsClient.open(t.wsUrl);
+        await assert.rejects(c.command('connect', { token: expired }), /109/);
+        assert.equal(await c.closed(), 3005);
+      });
+      for (const [transport, open] of [['stomp-websocket', () => RawStomp.ws(t.wsUrl)], ['stomp-tcp', () => RawStomp.tcp(stompPort)]] as const) {
+        await oneRefusal(t, { reason: 'auth', transport, code: 101 }, async () => {
+          const stomp = await open();
+          stomp.frame('CONNECT', [['accept-version', '1.2'], ['host', 'x'], ['login', 'u'], ['passcode', none]]);
+          await stomp.next('ERROR');
+          await stomp.until(() => stomp.closed);
+        });
+      }
+      await oneRefusal(t, { reason: 'auth', transport: '/api/publish', code: 101 }, async () => {
+        assert.equal((await t.api('POST', '/api/publish', { channel: 'x', data: 1 }, { 'x-api-key': 'wrong-key-S3CRET' })).status, 401);
+      });
+
+      const subscriber = await WsClient.connect(t.wsUrl);
+      await subscriber.command('subscribe', { channel: 'a' });
+      await oneRefusal(t, { reason: 'limit', transport: 'websocket', code: 106 }, () => assert.rejects(subscriber.command('subscribe', { channel: 'b' }), /106/));
+      await oneRefusal(t, { reason: 'limit', transport: 'websocket', code: 1009 }, async () => {
+        const big = await WsClient.open(t.wsUrl);
+        big.sendRaw(JSON.stringify({ id: 1, type: 'connect', pad: 'x'.repeat(2000) }));
+        assert.equal(await big.closed(), 1009);
+      });
+      await oneRefusal(t, { reason: 'limit', transport: '/api/publish', code: 112 }, async () => {
+        assert.equal((await t.api('POST', '/api/publish', { channel: 'x', data: 'x'.repeat(2000) })).status, 413);
+      });
+      await oneRefusal(t, { reason: 'limit', transport: 'stomp-websocket', code: 1009, remote: '127.0.0.1' }, async () => {
+        const stomp = await RawStomp.ws(t.wsUrl);
+        await stomp.connect();
+        stomp.frame('SEND', [['destination', '/topic/news']], 'x'.repeat(2000));
+        await stomp.until(() => stomp.closed);
+        assert.equal(stomp.closeCode, 1009);
+      });
+      const second = await WsClient.connect(t.wsUrl);
+      await oneRefusal(t, { reason: 'limit', transport: '/ws', code: 3006 }, async () => assert.equal(await (await WsClient.open(t.wsUrl)).closed(), 3006));
+      second.close();
+      await second.closed();
+
+      await oneRefusal(t, { reason: 'bad_request', transport: 'websocket', code: 1007 }, async () => {
+        const c = await WsClient.open(t.wsUrl);
+        c.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+        assert.equal(await c.closed(), 1007);
+      });
+      await oneRefusal(t, { reason: 'bad_request', transport: '/poll', code: 107 }, async () => assert.equal(await read(await fetch(`${t.url}/poll?channel=news&wait=99`)), 400));
+
+      // a WebSocket client that never answers the close frame keeps the drain going
+      const stuck = await RawConnection.open(t.port);
+      stuck.get('/ws', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n');
+      assert.match(await stuck.read((text) => text.includes('\r\n\r\n')), /^HTTP\/1\.1 101 /);
+      const exited = t.kill('SIGTERM');
+      assert.equal(await subscriber.closed(), 3000);
+      await oneRefusal(t, { reason: 'unavailable', transport: '/sse', code: 118 }, async () => assert.equal(await read(await fetch(`${t.url}/sse?channel=news`)), 503));
+      await oneRefusal(t, { reason: 'unavailable', transport: '/poll', code: 118 }, async () => assert.equal(await read(await fetch(`${t.url}/poll?channel=news&wait=0`)), 503));
+      await oneRefusal(t, { reason: 'unavailable', transport: '/ws', code: 118 }, () => assert.rejects(WsClient.open(t.wsUrl), /503/));
+      stuck.close();
+      assert.equal(await exited, 0);
+
+      for (const secret of [forged, expired, none, forged.split('.')[2]!, expired.split('.')[2]!, 'wrong-key-S3CRET']) {
+        assert.ok(!t.output.includes(secret), `${secret} is not in the log`);
+      }
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -103,9 +103,9 @@ describe('HTTP streaming and /emulation', () => {
     const s = new NdjsonReader();
     await s.open(`${t.url}/stream?channel=chat:a`, { authorization: `Bearer ${token}` });
     await s.until(() => s.of('connected').length === 1);
-    const client = s.of('connected')[0]!.client;
+    const { client, secret } = s.of('connected')[0]!;
     const { epoch } = await t.publish('chat:b', 'before');
-    const first = await emulate(t, { client, commands: [
+    const first = await emulate(t, { client, secret, commands: [
       { id: 1, type: 'subscribe', channel: 'chat:b', since: { offset: 0, epoch } },
       { id: 2, type: 'publish', channel: 'chat:b', data: 'from emulation' },
       { id: 3, type: 'presence', channel: 'chat:b' },
@@ -116,7 +116,7 @@ describe('HTTP streaming and /emulation', () => {
     await s.until(() => s.of('publication').length === 2);
     assert.deepEqual(s.of('publication').map((p) => p.data), ['before', 'from emulation']);
     assert.equal(s.of('subscribed').find((x) => x.channel === 'chat:b')?.recovered, true);
-    const second = await emulate(t, { client, commands: [{ id: 5, type: 'unsubscribe', channel: 'chat:b' }] });
+    const second = await emulate(t, { client, secret, commands: [{ id: 5, type: 'unsubscribe', channel: 'chat:b' }] });
     assert.equal(second.replies[0]?.type, 'reply');
     await t.publish('chat:b', 'after unsubscribe');
     await t.publish('chat:a', 'still here');
@@ -130,13 +130,23 @@ describe('HTTP streaming and /emulation', () => {
     await s.open(`${t.url}/stream`);
     assert.equal(s.status, 200);
     await s.until(() => s.of('connected').length === 1);
-    const client = s.of('connected')[0]!.client;
-    const res = await emulate(t, { client, commands: [{ id: 1, type: 'subscribe', channel: 'late' }] });
+    const { client, secret } = s.of('connected')[0]!;
+    const res = await emulate(t, { client, secret, commands: [{ id: 1, type: 'subscribe', channel: 'late' }] });
     assert.equal(res.replies[0]?.type, 'reply');
     await s.until(() => s.of('subscribed').length === 1);
     await t.publish('late', 'joined later');
     await s.until(() => s.of('publication').length === 1);
     assert.equal(s.of('publication')[0]?.data, 'joined later');
+    s.close();
+  });
+
+  it('answers a command that does not decode in its place among the others', async () => {
+    const s = new NdjsonReader();
+    await s.open(`${t.url}/stream`);
+    await s.until(() => s.of('connected').length === 1);
+    const client = s.of('connected')[0]!.client;
+    const res = await emulate(t, { client, commands: [{ id: 1, type: 'ping' }, { id: 2, type: 'subscribe', channel: 'not a channel!' }, { id: 3, type: 'ping' }] });
+    assert.deepEqual(res.replies.map((r) => r.type === 'reply' || r.type === 'error' ? [r.id, r.type] : []), [[1, 'reply'], [2, 'error'], [3, 'reply']]);
     s.close();
   });
 

@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<void> {
     config = loadConfig(rest, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tidings: ${err.message}\n`);
+      for (const problem of err.problems) process.stderr.write(`tidings: invalid setting ${problem}\n`);
       process.exit(2);
     }
     throw err;
@@ -39,11 +39,16 @@ async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
     if (err instanceof EngineUnavailableError) {
-      process.stderr.write(`tidings: ${err.message} (--redis-url ${config.redisUrl})\n`);
+      process.stderr.write(`tidings: ${err.message} (--redis-url ${withoutPassword(config.redisUrl)})\n`);
       process.exit(1);
     }
     throw err;
   }
+}
+
+/** A Redis URL fit to print: its password replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/\/\/([^/@]*):[^/@]*@/, '//$1:[redacted]@');
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

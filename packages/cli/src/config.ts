@@ -1,12 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolveOptions, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
-import { SETTINGS, configKey, envName, type Setting } from './settings.js';
+import { optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
+import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
 
-/** A setting with a bad value: the CLI prints it and exits with code 2. */
+/** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
 export class ConfigError extends Error {
-  constructor(readonly setting: string, message: string) {
-    super(`invalid setting ${setting}: ${message}`);
+  constructor(readonly problems: readonly string[]) {
+    super(problems.map((p) => `invalid setting ${p}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -22,53 +22,65 @@ export interface ServeConfig {
   store: 'sqlite' | 'memory';
   dataDir: string;
   logLevel: LogLevel;
+  logFormat: 'json' | 'pretty';
   server: ServerOptionsInput;
 }
 
-type Raw = Map<string, { value: unknown; source: string }>;
+interface Given { value: unknown; source: string }
 
-/** Reads flags, then TIDINGS_* env vars, then the config file; validates everything. */
+/**
+ * Reads flags, then TIDINGS_* env vars, then the config file, then defaults, and validates each
+ * against its setting's schema (the file against `configFileSchema`, namespaces included).
+ * Throws a ConfigError listing every problem, each with its source (`--port`, `TIDINGS_PORT`,
+ * `tidings.json: namespaces.chat.publish`).
+ */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
-  const raw: Raw = new Map();
+  const problems: string[] = [];
   const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
-
+  const texts = new Map<string, { text: string; source: string }>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument (see --help)');
+    if (!arg.startsWith('--')) throw new ConfigError([`${arg}: unexpected argument (see --help)`]);
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
-    if (!byFlag.has(flag)) throw new ConfigError(`--${flag}`, 'unknown option (see --help)');
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`--${flag}`, 'a value is required');
-    raw.set(flag, { value, source: `--${flag}` });
+    if (!byFlag.has(flag)) throw new ConfigError([`--${flag}: unknown option (see --help)`]);
+    const text = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (text === undefined) throw new ConfigError([`--${flag}: a value is required`]);
+    texts.set(flag, { text, source: `--${flag}` });
   }
   for (const s of SETTINGS) {
-    const v = env[envName(s.flag)];
-    if (v !== undefined && v !== '' && !raw.has(s.flag)) raw.set(s.flag, { value: v, source: envName(s.flag) });
-  }
-  let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
-  const configFile = raw.get('config');
-  if (configFile) {
-    const file = parseValue(byFlag.get('config')!, configFile.value, configFile.source) as string;
-    const json = readConfigFile(file, configFile.source);
-    for (const [key, value] of Object.entries(json)) {
-      if (key === 'namespaces') {
-        namespaces = value as Record<string, Partial<NamespaceOptions>>;
-        continue;
-      }
-      const s = SETTINGS.find((x) => configKey(x.flag) === key);
-      if (!s || s.flag === 'config') throw new ConfigError(`${file}: ${key}`, 'unknown setting');
-      if (!raw.has(s.flag)) raw.set(s.flag, { value, source: `${file}: ${key}` });
-    }
+    const text = env[envName(s.flag)];
+    if (text !== undefined && text !== '' && !texts.has(s.flag)) texts.set(s.flag, { text, source: envName(s.flag) });
   }
 
-  const values = new Map<string, unknown>();
-  for (const s of SETTINGS) {
-    const given = raw.get(s.flag);
-    if (given) values.set(s.flag, parseValue(s, given.value, given.source));
-    else if (s.default !== undefined) values.set(s.flag, parseValue(s, s.default, `--${s.flag}`));
+  const values = new Map<string, Given>();
+  for (const [flag, { text, source }] of texts) {
+    const r = fromText(byFlag.get(flag)!, text);
+    if ('error' in r) problems.push(`${source}: ${r.error}`);
+    else values.set(flag, { value: r.value, source });
   }
-  const get = <T>(flag: string): T | undefined => values.get(flag) as T | undefined;
+  let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
+  const file = values.get('config');
+  if (file) {
+    const name = file.value as string;
+    const result = configFileSchema().safeParse(readConfigFile(name, file.source));
+    if (!result.success) problems.push(...settingProblems(result.error).map((p) => `${name}: ${problemLine(p)}`));
+    else {
+      for (const s of SETTINGS) {
+        const key = configKey(s.flag);
+        if (result.data[key] !== undefined && !values.has(s.flag)) values.set(s.flag, { value: result.data[key], source: `${name}: ${key}` });
+      }
+      namespaces = result.data.namespaces;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  for (const s of SETTINGS) {
+    if (values.has(s.flag) || s.default === undefined) continue;
+    const r = fromText(s, s.default);
+    if ('error' in r) throw new Error(`the default of --${s.flag} is invalid: ${r.error}`);
+    values.set(s.flag, { value: r.value, source: `--${s.flag}` });
+  }
+  const get = <T>(flag: string): T | undefined => values.get(flag)?.value as T | undefined;
 
   const historySize = get<number>('history-size')!;
   const historyTtl = get<number>('history-ttl')!;
@@ -77,7 +89,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     apiKey: get<string>('api-key'),
     jwt: {
       ...(get<string>('jwt-secret') ? { secret: get<string>('jwt-secret') } : {}),
-      ...(publicKeyFile ? { publicKey: readPublicKey(publicKeyFile, raw.get('jwt-public-key')!.source) } : {}),
+      ...(publicKeyFile ? { publicKey: readPublicKey(publicKeyFile, values.get('jwt-public-key')!.source) } : {}),
       ...(get<string>('jwks') ? { jwks: get<string>('jwks') } : {}),
       ...(get<string>('jwt-audience') ? { audience: get<string>('jwt-audience') } : {}),
       ...(get<string>('jwt-issuer') ? { issuer: get<string>('jwt-issuer') } : {}),
@@ -110,71 +122,41 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
       responseLimit: get<number>('sockjs-response-limit')!,
       jsessionid: get<string>('sockjs-jsessionid') === 'on',
     },
+    metrics: get<string>('metrics') === 'on',
+    metricsPort: get<number>('metrics-port'),
+    metricsKey: get<string>('metrics-key'),
   };
-  try {
-    resolveOptions(server);
-  } catch (err) {
-    throw new ConfigError(configFile ? `${configFile.value as string}: namespaces` : 'namespaces', (err as Error).message);
-  }
+  const unresolved = optionProblems(server);
+  if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
   return {
     port: get<number>('port')!,
     host: get<string>('host')!,
     engine: get<'memory' | 'redis'>('engine')!,
     redisUrl: get<string>('redis-url')!,
-    redisCluster: (get<string[]>('redis-cluster') ?? []).map((seed) => parseSeed(seed, raw.get('redis-cluster')!.source)),
+    redisCluster: (get<string[]>('redis-cluster') ?? []).map((seed) => parseSeed(seed, values.get('redis-cluster')!.source)),
     redisPrefix: get<string>('redis-prefix')!,
     store: get<'sqlite' | 'memory'>('store')!,
     dataDir: get<string>('data-dir')!,
     logLevel: get<LogLevel>('log-level')!,
+    logFormat: get<'json' | 'pretty'>('log-format')!,
     server,
   };
 }
 
-function parseValue(s: Setting, value: unknown, source: string): unknown {
-  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
-  switch (s.type) {
-    case 'int': {
-      const n = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(n) || (s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
-        throw new ConfigError(source, `must be an integer${range(s)}, got ${JSON.stringify(value)}`);
-      }
-      return n;
-    }
-    case 'enum':
-      if (text === undefined || !s.values?.includes(text)) throw new ConfigError(source, `must be one of ${s.values?.join(', ')}, got ${JSON.stringify(value)}`);
-      return text;
-    case 'list':
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-      if (text === undefined) throw new ConfigError(source, 'must be a comma-separated list');
-      return text.split(',').map((x) => x.trim()).filter(Boolean);
-    case 'file':
-    case 'string':
-      if (text === undefined || text === '') throw new ConfigError(source, 'must be a non-empty string');
-      return text;
-  }
-}
-
-function range(s: Setting): string {
-  if (s.min !== undefined && s.max !== undefined) return ` from ${s.min} to ${s.max}`;
-  if (s.min !== undefined) return ` ≥ ${s.min}`;
-  return '';
-}
-
-function readConfigFile(file: string, source: string): Record<string, unknown> {
+function readConfigFile(file: string, source: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(source, `cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError([`${source}: cannot read ${file}: ${(err as Error).message}`]);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(source, `${file} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError([`${source}: ${file} is not valid JSON: ${(err as Error).message}`]);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(source, `${file} must hold a JSON object`);
-  return json as Record<string, unknown>;
+  return json;
 }
 
 function readPublicKey(file: string, source: string): string {
@@ -183,12 +165,12 @@ function readPublicKey(file: string, source: string): string {
     createPublicKey(pem);
     return pem;
   } catch (err) {
-    throw new ConfigError(source, `${file} is not a readable PEM public key: ${(err as Error).message}`);
+    throw new ConfigError([`${source}: ${file} is not a readable PEM public key: ${(err as Error).message}`]);
   }
 }
 
 function parseSeed(seed: string, source: string): { host: string; port: number } {
   const m = /^([^:\s]+):(\d{1,5})$/.exec(seed);
-  if (!m || Number(m[2]) > 65535) throw new ConfigError(source, `expected host:port seeds, got ${JSON.stringify(seed)}`);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError([`${source}: expected host:port seeds, got ${JSON.stringify(seed)}`]);
   return { host: m[1]!, port: Number(m[2]) };
 }

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { RedisEngine } from '@tidings/redis';
 import { join } from 'node:path';
+import { PinoPretty } from 'pino-pretty';
 import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
 import type { ServeConfig } from './config.js';
 
@@ -8,18 +9,19 @@ interface EngineSetup { engine?: Engine; close(): void }
 
 function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   if (config.engine === 'memory') return { close: () => {} };
-  // fail fast while Redis is away (the engine answers 503) instead of queueing commands
+  // fail fast while Redis is away (the engine answers 503) instead of queueing commands; a command
+  // unanswered for commandTimeout ms is an unknown outcome (504) and stalls the engine until a PING is answered
   const options = { maxRetriesPerRequest: 1, commandTimeout: 5000, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
   const client = config.redisCluster.length > 0
     ? new Cluster(config.redisCluster, { shardedSubscribers: true, redisOptions: options, clusterRetryStrategy: options.retryStrategy })
     : new Redis(config.redisUrl, options);
   let down = false;
   client.on('error', (err: Error) => {
-    if (!down) log.warn('redis unavailable', { err: err.message });
+    if (!down) log.warn('engine down: redis unavailable', { engine: 'redis', err: err.message });
     down = true;
   });
   client.on('ready', () => {
-    if (down) log.info('redis reconnected');
+    if (down) log.info('engine up: redis reconnected', { engine: 'redis' });
     down = false;
   });
   return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), close: () => client.disconnect() };
@@ -27,7 +29,9 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
 
 /** Starts a node and wires SIGTERM/SIGINT to a graceful shutdown. Resolves once listening. */
 export async function serve(config: ServeConfig): Promise<TidingsNode> {
-  const log = createLogger(config.logLevel);
+  const log = config.logFormat === 'pretty'
+    ? createLogger(config.logLevel, PinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss.l' }))
+    : createLogger(config.logLevel);
   const engine = createEngine(config, log);
   const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });

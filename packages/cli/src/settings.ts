@@ -1,7 +1,11 @@
 /**
  * Every setting of `tidings serve`, once: its flag, environment variable, config-file key,
- * type, default and description. Flags, env, `--help` and docs/configuration.md all come from here.
+ * type, default and description. The schema that validates flags, env and the config file,
+ * `--help` and docs/configuration.md all come from here.
  */
+import { expected, namespacesSchema, type NamespaceOptions } from '@tidings/server';
+import { z } from 'zod';
+
 export type SettingType = 'int' | 'string' | 'list' | 'enum' | 'file';
 
 export interface Setting {
@@ -52,7 +56,11 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'redis-prefix', type: 'string', default: 'tidings', description: 'Prefix of every Redis key and pub/sub channel, so deployments can share a Redis' },
   { flag: 'store', type: 'enum', values: ['sqlite', 'memory'], default: 'sqlite', description: 'Where notifications and schedules live: `sqlite` (durable, in --data-dir) or `memory` (gone on exit)' },
   { flag: 'data-dir', type: 'string', default: 'data', description: 'Directory of the SQLite store (`tidings.db`), created when missing' },
-  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Structured JSON log level (stderr)' },
+  { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format)' },
+  { flag: 'metrics-port', type: 'int', min: 0, max: 65535, description: 'Serve /metrics only on this separate (internal) port, not the main one' },
+  { flag: 'metrics-key', type: 'string', description: 'Key /metrics then requires (`Authorization: Bearer <key>` or `X-Metrics-Key`); open when unset' },
+  { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },
+  { flag: 'log-format', type: 'enum', values: ['json', 'pretty'], default: 'json', description: 'Log lines as JSON (one object per line) or `pretty`: readable, colored on a terminal' },
 ];
 
 export function envName(flag: string): string {
@@ -61,6 +69,68 @@ export function envName(flag: string): string {
 
 export function configKey(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** What a setting's value must be, for messages and docs: `an integer from 0 to 65535`, `one of memory, redis`. */
+export function expectedValue(s: Setting): string {
+  switch (s.type) {
+    case 'int':
+      if (s.min !== undefined && s.max !== undefined) return `an integer from ${s.min} to ${s.max}`;
+      return s.min !== undefined ? `an integer ≥ ${s.min}` : 'an integer';
+    case 'enum':
+      return `one of ${s.values?.join(', ')}`;
+    case 'list':
+      return 'a list of strings (an array, or one comma-separated string)';
+    case 'file':
+      return 'a file path';
+    case 'string':
+      return 'a non-empty string';
+  }
+}
+
+/**
+ * The schema of one setting's value. The config file's JSON value goes through it as it is
+ * (an int must be a JSON number, a list an array of strings or one comma-separated string);
+ * a flag or env value is a string, turned into a number first for an int (see `fromText`).
+ */
+export function settingSchema(s: Setting): z.ZodType<unknown> {
+  const what = expected(expectedValue(s));
+  switch (s.type) {
+    case 'int': {
+      const n = s.min === undefined ? z.int(what) : z.int(what).min(s.min, what);
+      return s.max === undefined ? n : n.max(s.max, what);
+    }
+    case 'enum':
+      return z.enum(s.values as [string, ...string[]], what);
+    case 'list':
+      return z.preprocess(
+        (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
+        z.array(z.string(expected('a string')), what),
+      );
+    case 'file':
+    case 'string':
+      return z.string(what).min(1, what);
+  }
+}
+
+/** A flag's or env var's text as the setting's value, validated; an error message when it is not one. */
+export function fromText(s: Setting, text: string): { value: unknown } | { error: string } {
+  if (s.type === 'int' && !/^-?\d+$/.test(text)) return { error: `expected ${expectedValue(s)}, got ${JSON.stringify(text)}` };
+  const result = settingSchema(s).safeParse(s.type === 'int' ? Number(text) : text);
+  return result.success ? { value: result.data } : { error: result.error.issues[0]?.message ?? 'invalid value' };
+}
+
+/** A validated config file: setting values by config key, and namespaces. */
+export interface ConfigFile {
+  [key: string]: unknown;
+  namespaces?: Record<string, Partial<NamespaceOptions>> | undefined;
+}
+
+/** The config file: any setting but `config` by its camelCase key, plus `namespaces`; unknown keys are refused. */
+export function configFileSchema(): z.ZodType<ConfigFile> {
+  const shape: Record<string, z.ZodType<unknown>> = {};
+  for (const s of SETTINGS) if (s.flag !== 'config') shape[configKey(s.flag)] = settingSchema(s).optional();
+  return z.strictObject({ ...shape, namespaces: namespacesSchema.optional() }, expected('a JSON object'));
 }
 
 export function helpText(): string {
@@ -73,7 +143,7 @@ export function helpText(): string {
 
 Starts a Tidings node: WebSocket /ws, server API /api/*, /healthz, /readyz on one HTTP port.
 Settings come from flags, then TIDINGS_* environment variables, then the config file, then defaults.
-A bad setting exits with code 2 and names the setting.
+A bad value, an unknown flag or an unknown config key exits with code 2 and names the setting.
 
 Options:
 ${rows.join('\n')}

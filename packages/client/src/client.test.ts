@@ -307,6 +307,12 @@ test('commands wait for the connection, reject with the server code, and fail wh
   server.last.reply('publish', { offset: 1, epoch: 'e' });
   assert.deepEqual(await published, { offset: 1, epoch: 'e' });
 
+  const unknown = client.publish('news', { a: 2 }, { idempotencyKey: 'k1' });
+  await tick();
+  assert.equal(server.last.last('publish').idempotencyKey, 'k1');
+  server.last.push({ type: 'error', id: server.last.last('publish').id, error: { code: 119, message: 'not confirmed', idempotencyKey: 'k1' } });
+  await assert.rejects(unknown, { code: 119, idempotencyKey: 'k1' });
+
   const history = client.history('news', { limit: 5 });
   await tick();
   assert.equal(server.last.last('history').limit, 5);

@@ -167,8 +167,12 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     return this.inboxInstance;
   }
 
-  publish(channel: string, data: unknown): Promise<PublishResult> {
-    return this.call({ type: 'publish', channel, data });
+  /**
+   * Publishes through the server. With `idempotencyKey`, the same key and data within 5 minutes
+   * publish once (see TidingsError.idempotencyKey for retrying an unknown outcome, code 119).
+   */
+  publish(channel: string, data: unknown, options: { idempotencyKey?: string } = {}): Promise<PublishResult> {
+    return this.call({ type: 'publish', channel, data, ...options });
   }
 
   history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {

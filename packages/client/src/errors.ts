@@ -12,9 +12,13 @@ export const ClientErrorCode = {
   TokenUnavailable: 4,
 } as const;
 
-/** An error with the protocol's numeric `code` (a server error code, or a {@link ClientErrorCode}). */
+/**
+ * An error with the protocol's numeric `code` (a server error code, or a {@link ClientErrorCode}).
+ * `idempotencyKey` comes with `outcome_unknown` (119) from a publish: publish the same data again
+ * with `{idempotencyKey}` and it is published exactly once.
+ */
 export class TidingsError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(readonly code: number, message: string, readonly idempotencyKey?: string) {
     super(message);
     this.name = 'TidingsError';
   }

@@ -167,7 +167,7 @@ export class Session {
           this.pending.delete(message.id);
           clearTimeout(pending.timer);
           if (message.type === 'reply') pending.done(undefined, message.result);
-          else pending.done(new TidingsError(message.error.code, message.error.message), undefined);
+          else pending.done(new TidingsError(message.error.code, message.error.message, message.error.idempotencyKey), undefined);
           break;
         }
         case 'disconnect':

@@ -15,6 +15,11 @@ export function isValidChannel(name: string): boolean {
   return name.length > 0 && name.length <= MAX_CHANNEL_LENGTH && CHANNEL_RE.test(name);
 }
 
+/** A namespace name: `` (the default namespace), or a channel name without `:`. */
+export function isValidNamespace(name: string): boolean {
+  return name === '' || (isValidChannel(name) && !name.includes(':'));
+}
+
 export function namespaceOf(channel: string): string {
   const i = channel.indexOf(':');
   return i < 0 ? '' : channel.slice(0, i);

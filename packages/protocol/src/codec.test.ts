@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCommand, decodeFrame, decodeServerFrame, encodePublication } from './codec.js';
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from './codes.js';
-import { isValidChannel, namespaceOf, channelKey } from './channel.js';
+import { isValidChannel, isValidNamespace, namespaceOf, channelKey } from './channel.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 describe('decodeCommand', () => {
@@ -11,6 +11,8 @@ describe('decodeCommand', () => {
     assert.deepEqual(decodeCommand({ id: 2, type: 'subscribe', channel: 'a:b', since: { offset: 3, epoch: 'e' } }),
       { ok: true, command: { type: 'subscribe', id: 2, channel: 'a:b', since: { offset: 3, epoch: 'e' } } });
     assert.deepEqual(decodeCommand({ id: 3, type: 'publish', channel: 'x', data: null }), { ok: true, command: { type: 'publish', id: 3, channel: 'x', data: null } });
+    assert.deepEqual(decodeCommand({ id: 3, type: 'publish', channel: 'x', data: 1, idempotencyKey: 'k' }),
+      { ok: true, command: { type: 'publish', id: 3, channel: 'x', data: 1, idempotencyKey: 'k' } });
     assert.deepEqual(decodeCommand({ id: 4, type: 'history', channel: 'x', limit: 0 }), { ok: true, command: { type: 'history', id: 4, channel: 'x', limit: 0 } });
     assert.equal(decodeCommand({ id: 5, type: 'ping' }).ok, true);
   });
@@ -28,6 +30,9 @@ describe('decodeCommand', () => {
       [{ id: 7, type: 'subscribe', channel: 'x', since: { offset: -1, epoch: 'e' } }, 7, 107],
       [{ id: 7, type: 'subscribe', channel: 'x', since: { offset: 1 } }, 7, 107],
       [{ id: 7, type: 'publish', channel: 'x' }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: '' }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: 5 }, 7, 107],
+      [{ id: 7, type: 'publish', channel: 'x', data: 1, idempotencyKey: 'k'.repeat(256) }, 7, 107],
       [{ id: 7, type: 'refresh', token: '' }, 7, 107],
       [{ id: 7, type: 'history', channel: 'x', limit: 'all' }, 7, 107],
     ];
@@ -71,6 +76,11 @@ describe('channel names', () => {
     assert.equal(isValidChannel('a'.repeat(255)), true);
     assert.equal(isValidChannel('a'.repeat(256)), false);
     assert.equal(isValidChannel('a b'), false);
+    assert.equal(isValidNamespace(''), true);
+    assert.equal(isValidNamespace('team-1.x'), true);
+    assert.equal(isValidNamespace('a:b'), false);
+    assert.equal(isValidNamespace('bad ns'), false);
+    assert.equal(isValidNamespace('a'.repeat(256)), false);
     assert.equal(namespaceOf('user:42'), 'user');
     assert.equal(namespaceOf('news'), '');
     assert.equal(channelKey('user:42:x'), '42:x');

@@ -88,7 +88,9 @@ export function decodeCommand(value: unknown): Decoded {
       const channel = channelOf(id, m);
       if (typeof channel !== 'string') return channel;
       if (!('data' in m) || m.data === undefined) return bad(id, '`data` is required');
-      return { ok: true, command: { type: 'publish', id, channel, data: m.data } };
+      const key = optionalString(m, 'idempotencyKey');
+      if (key === null || key === '' || (key !== undefined && key.length > 255)) return bad(id, '`idempotencyKey` must be a string of 1 to 255 characters');
+      return { ok: true, command: { type: 'publish', id, channel, data: m.data, ...(key !== undefined ? { idempotencyKey: key } : {}) } };
     }
     case 'history': {
       const channel = channelOf(id, m);
@@ -144,7 +146,7 @@ export function decodeCommand(value: unknown): Decoded {
       return { ok: true, command: { type: 'inbox.delete', id, ids: m.ids } };
     }
     default:
-      return bad(id, `unknown command type ${JSON.stringify(String(m.type).slice(0, 32))}`, ErrorCode.UnknownCommand);
+      return bad(id, `unknown command type ${typeof m.type === 'string' ? JSON.stringify(m.type.slice(0, 32)) : typeof m.type}`, ErrorCode.UnknownCommand);
   }
 }
 

@@ -61,19 +61,19 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 104, name: 'unknown_command', status: 400, temporary: false, description: 'The command type is not part of the protocol.' },
   { code: 105, name: 'already_subscribed', status: 409, temporary: false, description: 'This connection is already subscribed to the channel.' },
   { code: 106, name: 'limit_exceeded', status: 429, temporary: true, description: 'A documented limit was reached (subscriptions per connection, connections, list size).' },
-  { code: 107, name: 'bad_request', status: 400, temporary: false, description: 'Malformed JSON, a missing field or a field of the wrong type.' },
+  { code: 107, name: 'bad_request', status: 400, temporary: false, description: 'Malformed JSON, a missing field or a field of the wrong type; or data or a payload nested deeper than `maxDepth`, or holding a number JSON cannot carry.' },
   { code: 108, name: 'not_available', status: 400, temporary: false, description: 'The feature is disabled for this namespace (presence, history) or this server.' },
   { code: 109, name: 'token_expired', status: 401, temporary: false, description: 'The token\'s `exp` has passed; get a new token.' },
   { code: 110, name: 'not_subscribed', status: 400, temporary: false, description: 'The command needs a subscription this connection does not have.' },
   { code: 111, name: 'invalid_channel', status: 400, temporary: false, description: 'The channel name breaks the naming rules (charset, length).' },
   { code: 112, name: 'message_too_large', status: 413, temporary: false, description: 'The message or body exceeds the maximum message size.' },
-  { code: 113, name: 'engine_unavailable', status: 503, temporary: true, description: 'The engine (e.g. Redis) cannot be reached; retry later.' },
+  { code: 113, name: 'engine_unavailable', status: 503, temporary: true, description: 'The engine (e.g. Redis) is down or not answering, and nothing was sent to it; retry later.' },
   { code: 114, name: 'not_found', status: 404, temporary: false, description: 'No such endpoint or resource.' },
   { code: 115, name: 'not_connected', status: 400, temporary: false, description: 'A command other than `connect` arrived before `connect`.' },
   { code: 116, name: 'already_connected', status: 400, temporary: false, description: '`connect` was sent twice on one connection.' },
   { code: 117, name: 'conflict', status: 409, temporary: false, description: 'The idempotency key was used before with different content.' },
   { code: 118, name: 'shutting_down', status: 503, temporary: true, description: 'The node is draining; retry on another node.' },
-  { code: 119, name: 'outcome_unknown', status: 504, temporary: true, description: 'The engine did not answer after the command was sent: it may or may not have run. Retry with the same `idempotencyKey` (the error carries the one the server used) and it runs exactly once.' },
+  { code: 119, name: 'outcome_unknown', status: 504, temporary: true, description: 'The engine did not confirm a command that was sent: it may have run, or may still run. Retry a publish with the `idempotencyKey` the error carries (yours, or one the server made; kept 60 s) and it runs exactly once.' },
 ];
 
 export const CloseCode = {

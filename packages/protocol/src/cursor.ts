@@ -39,3 +39,21 @@ export function decodeCursor(text: string): Cursor | null {
   }
   return cursor;
 }
+
+/**
+ * Merges resume cursors given most recent first into one: per channel, the epoch of the most
+ * recent cursor naming the channel, and the highest offset any of them gives for that epoch.
+ * Positions in another epoch lose: they describe a stream that the newer position has already
+ * seen replaced (a client that resumed after an epoch change reports the new epoch).
+ */
+export function mergeCursors(newestFirst: readonly Cursor[]): Cursor {
+  const merged: Cursor = new Map();
+  for (const cursor of newestFirst) {
+    for (const [channel, p] of cursor) {
+      const have = merged.get(channel);
+      if (have === undefined) merged.set(channel, { offset: p.offset, epoch: p.epoch });
+      else if (have.epoch === p.epoch && p.offset > have.offset) merged.set(channel, { offset: p.offset, epoch: p.epoch });
+    }
+  }
+  return merged;
+}

@@ -3,3 +3,4 @@ export * from './channel.js';
 export * from './messages.js';
 export * from './codec.js';
 export * from './cursor.js';
+export * from './payload.js';

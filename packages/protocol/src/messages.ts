@@ -35,7 +35,11 @@ export interface Publication {
 export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string }
 export interface SubscribeCommand { type: 'subscribe'; id: number; channel: string; since?: StreamPosition }
 export interface UnsubscribeCommand { type: 'unsubscribe'; id: number; channel: string }
-export interface PublishCommand { type: 'publish'; id: number; channel: string; data: unknown }
+/**
+ * `idempotencyKey` (1–255 characters): the same key and data on the channel within 5 minutes
+ * publish once, and the repeat is answered with the first result; other data with it fails (117).
+ */
+export interface PublishCommand { type: 'publish'; id: number; channel: string; data: unknown; idempotencyKey?: string }
 export interface HistoryCommand { type: 'history'; id: number; channel: string; since?: StreamPosition; limit?: number }
 export interface PresenceCommand { type: 'presence'; id: number; channel: string }
 export interface RefreshCommand { type: 'refresh'; id: number; token: string }
@@ -134,7 +138,11 @@ export interface ResultOf {
 
 // ---- server → client messages ----
 
-export interface ProtocolError { code: number; message: string }
+/**
+ * An error reply's `error`. `idempotencyKey` comes with `outcome_unknown` (119) when the command was
+ * a publish: repeat the command with this key (and the same data) and it takes effect exactly once.
+ */
+export interface ProtocolError { code: number; message: string; idempotencyKey?: string }
 
 export interface ReplyMessage { type: 'reply'; id: number; result: ResultOf[CommandType] }
 export interface ErrorMessage { type: 'error'; id: number; error: ProtocolError }
@@ -149,7 +157,14 @@ export interface RefreshRequiredMessage { type: 'refresh_required'; expiresIn: n
  * One-way transports (SSE, HTTP streaming, long polling) have no `connect` command: the request is
  * the connect, and this is its result, the first message of the stream.
  */
-export interface ConnectedMessage extends ConnectResult { type: 'connected' }
+export interface ConnectedMessage extends ConnectResult {
+  type: 'connected';
+  /**
+   * On SSE and HTTP streaming: the session's private secret (32 base64url characters). `/emulation`
+   * runs commands in the session only when given it with `client`: keep it, never share it.
+   */
+  secret?: string;
+}
 /**
  * On one-way transports, a subscription made by the server (channels in the request) or through
  * `/emulation`: replayed publications follow it as ordinary `publication` messages.

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { ClientInfo, Publication } from '@tidings/protocol';
 import {
-  EngineUnavailableError, IdempotencyConflictError,
+  EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError,
   type ControlMessage, type Engine, type EngineHandler, type HistoryOptions, type HistoryResult, type PublishOptions,
 } from '@tidings/server';
 import { HISTORY, PRESENCE_ADD, PRESENCE_EXPIRE, PRESENCE_GET, PUBLISH } from './scripts.js';
@@ -11,7 +11,11 @@ import { Sequencer } from './sequencer.js';
 export type RedisClient = Redis | Cluster;
 
 export interface RedisEngineOptions {
-  /** Runs commands and scripts. The caller creates it (ioredis `Redis` or `Cluster`) and closes it. */
+  /**
+   * Runs commands and scripts. The caller creates it (ioredis `Redis` or `Cluster`) and closes it.
+   * Give it a `commandTimeout` (ms): without one a command Redis never answers is never reported,
+   * and a stalled Redis is never noticed.
+   */
   client: RedisClient;
   /** Receives pub/sub; defaults to `client.duplicate()` (closed by the engine then). */
   subscriber?: RedisClient;
@@ -26,6 +30,13 @@ export interface RedisEngineOptions {
    * removing them). Default: half the shortest presence TTL seen, from 1 s to 30 s.
    */
   presenceSweepInterval?: number;
+  /**
+   * Seconds a key the engine made up for a publish without one is remembered (default 60): the
+   * window for retrying a publish whose outcome was unknown. Each costs about 250 bytes in Redis
+   * and some Redis time (docs/scaling.md). 0 makes none: a publish without a key whose outcome is
+   * unknown then has no key to retry with, and ioredis may re-send it after a reconnect.
+   */
+  generatedKeyTtl?: number;
 }
 
 interface Script { lua: string; sha: string }
@@ -54,12 +65,26 @@ function newEpoch(): string {
   return randomBytes(6).toString('base64url');
 }
 
+/** The idempotency key of a publish that came without one: 96 random bits, 16 characters. */
+function newIdempotencyKey(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** How a failure of a sent command is reported: a read is merely unavailable, a write's outcome is unknown. */
+interface Effect { idempotencyKey?: string }
+
 /**
  * The Redis engine. Publishing is one script: the channel's next offset, the stream append
  * (bounded by history size, expiring after the history TTL) and the pub/sub message to nodes,
  * atomically. A node subscribes in Redis only to channels with local subscribers, and delivers
  * each channel in offset order, reading any gap from the stream first (see Sequencer).
  * A channel whose meta is gone (expired, Redis restarted without persistence) gets a new epoch.
+ *
+ * Every publish carries an idempotency key (one is made when the caller gave none), so a publish
+ * whose outcome is unknown (sent, then a timeout or a lost connection) can be retried exactly
+ * once, and ioredis re-sending it after a reconnect cannot publish twice. While Redis is known to
+ * be down (connection not ready) or stalled (a command timed out and no PING has been answered
+ * since), commands fail at once with EngineUnavailableError instead of being sent.
  */
 export class RedisEngine implements Engine {
   readonly name = 'redis';
@@ -70,6 +95,7 @@ export class RedisEngine implements Engine {
   private readonly prefix: string;
   private readonly sharded: boolean;
   private readonly metaTtl: number;
+  private readonly generatedKeyTtl: number;
   private readonly controlChannel: string;
   private handler: EngineHandler | undefined;
   private readonly sequencer: Sequencer;
@@ -79,6 +105,8 @@ export class RedisEngine implements Engine {
   private shortestPresenceTtl = Infinity;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sweepInterval: number | undefined;
+  private stalled = false;
+  private closed = false;
 
   constructor(options: RedisEngineOptions) {
     this.client = options.client;
@@ -88,9 +116,13 @@ export class RedisEngine implements Engine {
     this.sharded = options.sharded ?? 'nodes' in options.client;
     this.metaTtl = options.metaTtl ?? 30 * 24 * 3600;
     this.sweepInterval = options.presenceSweepInterval;
+    this.generatedKeyTtl = options.generatedKeyTtl ?? 60;
     this.controlChannel = `${this.prefix}:control`;
     this.sequencer = new Sequencer(
-      (channel, after) => this.history(channel, { since: after }).then((h) => h.publications),
+      (channel, after) => {
+        this.handler?.onGapFill?.();
+        return this.history(channel, { since: after }).then((h) => h.publications);
+      },
       (pub) => this.handler?.onPublication(pub),
       () => { /* a failed gap read is passed on as a jump; sessions resubscribe */ },
     );
@@ -100,6 +132,7 @@ export class RedisEngine implements Engine {
   async start(handler: EngineHandler, timeoutMs = 10_000): Promise<void> {
     this.handler = handler;
     for (const c of [this.client, this.sub]) c.on('error', (err: Error) => { this.lastError = err.message; });
+    this.client.on('ready', () => { this.stalled = false; });
     await Promise.all([ready(this.client, timeoutMs), ready(this.sub, timeoutMs)]).catch((err: unknown) => {
       throw new EngineUnavailableError(`cannot connect to redis: ${err instanceof Error ? err.message : String(err)}${this.lastError ? ` (${this.lastError})` : ''}`);
     });
@@ -113,19 +146,21 @@ export class RedisEngine implements Engine {
   }
 
   isReady(): boolean {
-    return this.client.status === 'ready' && this.sub.status === 'ready';
+    return this.client.status === 'ready' && this.sub.status === 'ready' && !this.stalled;
   }
 
   async publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
+    const idempotencyKey = options.idempotencyKey ?? (this.generatedKeyTtl > 0 ? newIdempotencyKey() : undefined);
     const keys = [this.key(channel, 'm'), this.key(channel, 's')];
-    if (options.idempotencyKey !== undefined) keys.push(this.key(channel, `i:${options.idempotencyKey}`));
+    if (idempotencyKey !== undefined) keys.push(this.key(channel, `i:${idempotencyKey}`));
     const time = Date.now();
     const info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
     const reply = await this.run(SCRIPTS.publish, keys, [
       channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
-      newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish', options.idempotencyTtl ?? 300,
-    ]) as string[];
-    if (reply[0] === 'conflict') throw new IdempotencyConflictError(options.idempotencyKey ?? '');
+      newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish',
+      options.idempotencyKey === undefined ? this.generatedKeyTtl : options.idempotencyTtl ?? 300,
+    ], idempotencyKey === undefined ? {} : { idempotencyKey }) as string[];
+    if (reply[0] === 'conflict') throw new IdempotencyConflictError(idempotencyKey ?? '');
     const pub: Publication = { channel, offset: Number(reply[1]), epoch: reply[2]!, data, time: Number(reply[3]) };
     if (options.info) pub.info = options.info;
     return pub;
@@ -140,7 +175,7 @@ export class RedisEngine implements Engine {
   }
 
   async publishControl(message: ControlMessage): Promise<void> {
-    await this.guard(() => this.client.publish(this.controlChannel, JSON.stringify(message)));
+    await this.guard(() => this.client.publish(this.controlChannel, JSON.stringify(message)), {});
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -187,6 +222,7 @@ export class RedisEngine implements Engine {
     this.handler = undefined;
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.closed = true;
     if (this.ownsSubscriber) this.sub.disconnect();
   }
 
@@ -256,8 +292,8 @@ export class RedisEngine implements Engine {
     return this.sharded ? this.client.spublish(name, message) : this.client.publish(name, message);
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT. */
-  private run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  /** EVALSHA, loading the script on NOSCRIPT. `effect`: see guard. */
+  private run(s: Script, keys: string[], args: Array<string | number>, effect?: Effect): Promise<unknown> {
     return this.guard(async () => {
       try {
         return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
@@ -265,19 +301,44 @@ export class RedisEngine implements Engine {
         if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
         return this.client.eval(s.lua, keys.length, ...keys, ...args);
       }
-    });
+    }, effect);
   }
 
-  /** Fails fast with EngineUnavailableError while Redis is unreachable, instead of queueing. */
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` unless Redis is known to be down or stalled (then EngineUnavailableError at once).
+   * A failure other than Redis's own error reply means the command may have been sent: with
+   * `effect` (a write) it becomes OutcomeUnknownError carrying `effect.idempotencyKey`; without (a
+   * read, or a presence event that may harmlessly arrive late) EngineUnavailableError. Only
+   * ioredis's refusal to queue (offline queue off) certainly sent nothing, whatever `effect`.
+   */
+  private async guard<T>(op: () => Promise<T>, effect?: Effect): Promise<T> {
     if (this.client.status !== 'ready') throw new EngineUnavailableError(`redis is not connected (${this.client.status})`);
+    if (this.stalled) throw new EngineUnavailableError('redis is not answering (a command timed out; waiting for a PING answer)');
     try {
       return await op();
     } catch (err) {
-      if (err instanceof Error && /ECONNREFUSED|ECONNRESET|Connection is closed|Stream isn't writeable|timed out|EPIPE|MaxRetriesPerRequest/i.test(err.message)) {
-        throw new EngineUnavailableError(`redis is unavailable: ${err.message}`);
-      }
-      throw err;
+      if (!(err instanceof Error) || err.name === 'ReplyError') throw err;
+      if (/enableOfflineQueue options is false/.test(err.message)) throw new EngineUnavailableError(`redis is unavailable: ${err.message}`);
+      if (err.message === 'Command timed out') this.stall();
+      if (effect) throw new OutcomeUnknownError(`redis did not confirm the command (${err.message}): it may or may not have run`, effect.idempotencyKey);
+      throw new EngineUnavailableError(`redis is unavailable: ${err.message}`);
     }
+  }
+
+  /** Refuses commands until Redis answers a PING (or reconnects), probing one PING at a time. */
+  private stall(): void {
+    if (this.stalled) return;
+    this.stalled = true;
+    void (async () => {
+      while (this.stalled && !this.closed && this.client.status !== 'end') {
+        try {
+          if (this.client.status === 'ready') {
+            await this.client.ping();
+            this.stalled = false;
+          }
+        } catch { /* timed out too: probe again */ }
+        if (this.stalled) await new Promise((r) => setTimeout(r, 100).unref());
+      }
+    })();
   }
 }

@@ -22,7 +22,17 @@ interface Entry {
 export class Hub {
   private readonly channels = new Map<string, Entry>();
 
-  constructor(private readonly engine: Engine, private readonly onError: (err: unknown) => void) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly onError: (err: unknown) => void,
+    /** Told the time of each publication fanned out here (the publish-to-write latency sample). */
+    private readonly latency?: { sample(time: number): void },
+  ) {}
+
+  /** Channels with local subscribers. */
+  get size(): number {
+    return this.channels.size;
+  }
 
   async add(channel: string, sub: Subscriber): Promise<void> {
     let entry = this.channels.get(channel);
@@ -60,6 +70,7 @@ export class Hub {
     if (!entry) return;
     const message = Buffer.from(encodePublication(pub));
     for (const sub of entry.subscribers) sub.deliverPublication(pub, message);
+    this.latency?.sample(pub.time);
   }
 
   join(channel: string, info: ClientInfo): void {

@@ -1,5 +1,6 @@
 export { TidingsNode, type TidingsNodeInit } from './node.js';
 export * from './options.js';
+export { expected, jsonType, pathText, problemLine, settingProblems, show, type SettingProblem } from './validation.js';
 export * from './engine/engine.js';
 export { MemoryEngine, newEpoch } from './engine/memory.js';
 export { TokenVerifier, AuthError, type Credentials } from './auth/jwt.js';

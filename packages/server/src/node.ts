@@ -26,10 +26,15 @@ import { answerPreflight } from './http/cors.js';
 import { FrontDoor } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
+import { Metrics, type TransportName } from './observability/metrics.js';
+import { MetricsEndpoint } from './observability/metrics-endpoint.js';
 import { Refusals } from './observability/refusals.js';
+import { timed } from './observability/timed.js';
+import { Disconnects } from './observability/disconnects.js';
 import { NodeResponse, type HttpResponse } from './http/response.js';
 import { handleEmulation, runCommands } from './transports/emulation.js';
 import { PollEndpoint } from './transports/poll.js';
+import { SessionSecrets } from './transports/session-secrets.js';
 import { StreamEndpoint } from './transports/stream-endpoint.js';
 import type { Transport } from './transports/transport.js';
 import { WebSocketEndpoint, destroyOnError } from './transports/ws-endpoint.js';
@@ -58,6 +63,11 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly log: Logger;
   /** The refusal log (rate-limited, at `info`). */
   readonly refusals: Refusals;
+  /** This node's Prometheus metrics (`GET /metrics`). */
+  readonly metrics: Metrics;
+  private readonly metricsEndpoint: MetricsEndpoint;
+  /** The log of connections the server closes (slow consumers and forced disconnects rate-limited, at `info`). */
+  readonly disconnects: Disconnects;
   readonly policy: ChannelPolicy;
   readonly hub: Hub;
   readonly publisher: Publisher;
@@ -74,6 +84,7 @@ export class TidingsNode implements EngineHandler, Timed {
   private readonly polls: PollEndpoint;
   private readonly door: FrontDoor;
   private readonly sessions = new Map<string, Session>();
+  private readonly secrets = new SessionSecrets();
   /** This node's id, for answers to forwarded commands. */
   readonly id = randomUUID();
   private readonly forwards = new Map<string, (replies: ServerMessage[] | undefined) => void>();
@@ -83,16 +94,23 @@ export class TidingsNode implements EngineHandler, Timed {
   constructor(init: TidingsNodeInit = {}) {
     const { engine, logger, store, ...options } = init;
     this.options = resolveOptions(options);
-    this.engine = engine ?? new MemoryEngine();
+    this.metrics = new Metrics({
+      connections: () => this.connectionCounts(), subscriptions: () => this.subscriptionCount(),
+      channels: () => this.hub.size, engineUp: () => this.engine.isReady(),
+    }, this.options.metrics);
+    this.engine = timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors);
     this.log = logger ?? createLogger('info');
-    this.refusals = new Refusals(this.log);
+    this.refusals = new Refusals(this.log, Date.now, this.metrics);
+    this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
+      (err) => this.log.error('metrics failure', { err: String(err) }));
+    this.disconnects = new Disconnects(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
-    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }));
-    this.publisher = new Publisher(this.engine, this.policy, this.log);
-    this.store = store ?? new MemoryStore();
+    this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), this.metrics.latency);
+    this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, this.metrics);
+    this.store = timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors);
     this.inbox = new Inbox(this.store, this.publisher, this.log);
-    this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id);
+    this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);
     this.sockjs = new SockjsServer(this);
     this.websocket = new WebSocketEndpoint(this);
@@ -115,9 +133,34 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.sessions.size + this.stomp.size;
   }
 
+  // ---- NodeGauges (read when /metrics is scraped) ----
+
+  /** Open connections by transport; `poll` counts waiting long polls. */
+  connectionCounts(): Record<TransportName, number> {
+    const stomp = this.stomp.countByKind();
+    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size };
+    for (const s of this.sessions.values()) {
+      const name = s.transport.name;
+      if (name === 'websocket' || name === 'sse' || name === 'stream') counts[name]++;
+    }
+    return counts;
+  }
+
+  subscriptionCount(): number {
+    let n = this.stomp.topics.subscriptions;
+    for (const s of this.sessions.values()) n += s.subscriptions;
+    return n;
+  }
+
+  /** Where `/metrics` is served on its own port (`metricsPort`), once listening. */
+  metricsAddress(): AddressInfo | undefined {
+    return this.metricsEndpoint.address();
+  }
+
   /** Starts the engine and listens. Resolves with the bound address. */
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     await this.engine.start(this);
+    this.log.info('engine up', { engine: this.engine.name, shared: this.engine.shared });
     this.state = 'running';
     this.scheduler.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
@@ -132,6 +175,8 @@ export class TidingsNode implements EngineHandler, Timed {
       const stomp = await this.stomp.listen(this.options.stompPort, host);
       this.log.info('stomp listening', { host: stomp.address, port: stomp.port });
     }
+    const metrics = await this.metricsEndpoint.listen(host);
+    if (metrics) this.log.info('metrics listening', { host: metrics.address, port: metrics.port });
     return this.http.address() as AddressInfo;
   }
 
@@ -144,6 +189,7 @@ export class TidingsNode implements EngineHandler, Timed {
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'draining') return;
     this.state = 'draining';
+    this.log.info('draining', { connections: this.connections, shutdownTimeout: this.options.shutdownTimeout });
     this.door.closeIdle();
     const stompStopped = this.stomp.stopListening();
     this.websocket.drain();
@@ -153,6 +199,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.sockjs.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
     while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    this.log.info('drained', { left: this.websocket.size + this.stomp.size + this.streams.size });
     this.websocket.terminateAll();
     this.stomp.terminateAll();
     this.sockjs.terminateAll();
@@ -161,9 +208,11 @@ export class TidingsNode implements EngineHandler, Timed {
     this.http.closeAllConnections();
     this.door.closeAll();
     await stopped;
+    await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.timers.stop();
     await this.engine.close();
+    this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();
     this.state = 'closed';
   }
@@ -176,15 +225,22 @@ export class TidingsNode implements EngineHandler, Timed {
     if (this.connections >= this.options.limits.maxConnections) return undefined;
     const session = new Session(this, transport, credentials);
     this.sessions.set(session.id, session);
+    this.log.debug('connection opened', { transport: transport.name, client: session.id });
     return session;
   }
 
-  sessionById(client: string): Session | undefined {
-    return this.sessions.get(client);
+  /** Makes a one-way stream session reachable through `/emulation`; returns its secret (for its `connected` only). */
+  issueSecret(session: Session): string {
+    return this.secrets.issue(session.id);
   }
 
-  /** Runs `/emulation` commands on the node that holds the session, through the engine. */
-  forward(client: string, commands: unknown[]): Promise<ServerMessage[] | undefined> {
+  /** The `/sse` or `/stream` session `client` on this node, if `secret` is its secret (else undefined, as for no session). */
+  ownedSession(client: string, secret: string | undefined): Session | undefined {
+    return this.secrets.check(client, secret) ? this.sessions.get(client) : undefined;
+  }
+
+  /** Runs `/emulation` commands on the node that holds the session, through the engine; that node checks the secret. */
+  forward(client: string, secret: string, commands: unknown[]): Promise<ServerMessage[] | undefined> {
     if (!this.engine.shared) return Promise.resolve(undefined);
     const request = randomUUID();
     return new Promise((resolve) => {
@@ -195,12 +251,12 @@ export class TidingsNode implements EngineHandler, Timed {
         resolve(replies);
       };
       this.forwards.set(request, done);
-      this.engine.publishControl({ type: 'command', node: this.id, request, client, commands }).catch(() => done(undefined));
+      this.engine.publishControl({ type: 'command', node: this.id, request, client, secret, commands }).catch(() => done(undefined));
     });
   }
 
-  private runForwarded(node: string, request: string, client: string, commands: unknown[]): void {
-    const session = this.sessions.get(client);
+  private runForwarded(node: string, request: string, client: string, secret: string, commands: unknown[]): void {
+    const session = this.ownedSession(client, secret);
     if (!session || node === this.id) return;
     runCommands(session, commands, false)
       .then((replies) => this.engine.publishControl({ type: 'command-reply', node, request, replies }))
@@ -212,6 +268,8 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   sessionConnected(session: Session): void {
+    const name = session.transport.name;
+    if (name === 'websocket' || name === 'sse' || name === 'stream') this.metrics.handshakes[name]++;
     if (session.user === '') return;
     let set = this.byUser.get(session.user);
     if (!set) {
@@ -223,6 +281,8 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
+    this.secrets.forget(session.id);
+    this.log.debug('connection closed', { transport: session.transport.name, client: session.id, user: session.user });
     const set = this.byUser.get(session.user);
     if (!set) return;
     set.delete(session);
@@ -244,8 +304,12 @@ export class TidingsNode implements EngineHandler, Timed {
     if (this.policy.announcesJoinLeave(channel)) this.hub.leave(channel, info);
   }
 
+  onGapFill(): void {
+    this.metrics.gapFills++;
+  }
+
   onControl(message: ControlMessage): void {
-    if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.commands);
+    if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);
@@ -268,6 +332,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.stomp.refreshPresence();
     this.stomp.ping();
     this.refusals.flush();
+    this.disconnects.flush();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
 
@@ -282,6 +347,7 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     const path = url.pathname;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/metrics' && this.metricsEndpoint.onMainPort) return this.metricsEndpoint.handle(req, res);
     if (path === '/readyz') {
       if (this.draining) return sendError(res, ErrorCode.ShuttingDown, 'the node is shutting down');
       if (!this.engine.isReady()) return sendError(res, ErrorCode.EngineUnavailable, `the ${this.engine.name} engine is not ready`);

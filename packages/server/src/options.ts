@@ -1,4 +1,7 @@
-/** Server settings, their defaults, and namespace options. Every field is documented in docs/configuration.md. */
+/** Server settings, their defaults, namespace options and their schema. Every field is documented in docs/configuration.md. */
+import { CHANNEL_CHARS, isValidNamespace } from '@tidings/protocol';
+import { z } from 'zod';
+import { expected, problemLine, settingProblems, type SettingProblem } from './validation.js';
 
 export type SubscribePolicy = 'anyone' | 'authenticated' | 'owner';
 
@@ -43,7 +46,10 @@ export interface LimitOptions {
   maxQueueBytes: number;
   /** Concurrent connections on this node (further ones are closed with 3006). */
   maxConnections: number;
-  /** Deepest nesting of arrays and objects in a payload (publication data, notification payload); deeper is refused with 107. */
+  /**
+   * Deepest nesting of arrays and objects in a payload (publication data, notification payload);
+   * deeper is refused with 107 and not stored. At most 1000.
+   */
   maxDepth: number;
 }
 
@@ -87,6 +93,12 @@ export interface ServerOptions {
   bodyTimeout: number;
   /** The SockJS endpoint. */
   sockjs: SockjsOptions;
+  /** Serve `GET /metrics` (Prometheus text format). */
+  metrics: boolean;
+  /** Serve `/metrics` only on this separate (internal) port instead of the main one. */
+  metricsPort: number | undefined;
+  /** When set, `/metrics` needs `Authorization: Bearer <key>` or `X-Metrics-Key: <key>`. */
+  metricsKey: string | undefined;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -107,6 +119,9 @@ export const DEFAULT_NAMESPACE: NamespaceOptions = {
   subscribe: 'anyone',
   publish: false,
 };
+
+/** The highest `limits.maxDepth` allowed. */
+export const MAX_DEPTH_LIMIT = 1000;
 
 export const DEFAULT_LIMITS: LimitOptions = {
   maxMessageSize: 64 * 1024,
@@ -140,6 +155,9 @@ export function defaultOptions(): ServerOptions {
     stompPort: undefined,
     bodyTimeout: 30,
     sockjs: { ...DEFAULT_SOCKJS, aliases: [] },
+    metrics: true,
+    metricsPort: undefined,
+    metricsKey: undefined,
   };
 }
 
@@ -149,15 +167,106 @@ export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespa
   namespaces?: Record<string, Partial<NamespaceOptions>>;
 };
 
-/** Fills defaults. Throws a TypeError naming the setting for a programmer error (bad value). */
+const int = (min: number, max?: number) => {
+  const what = expected(max === undefined ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`);
+  return max === undefined ? z.int(what).min(min, what) : z.int(what).min(min, what).max(max, what);
+};
+const seconds = (min: 'positive' | 'nonnegative') => {
+  const what = expected(min === 'positive' ? 'a number of seconds > 0' : 'a number of seconds ≥ 0');
+  return min === 'positive' ? z.number(what).positive(what) : z.number(what).nonnegative(what);
+};
+const text = z.string(expected('a string'));
+const object = expected('an object');
+
+/** One namespace's options, each optional (missing ones take DEFAULT_NAMESPACE's); unknown keys are refused. */
+export const namespaceOptionsSchema = z.strictObject({
+  historySize: int(0),
+  historyTtl: seconds('positive'),
+  presence: z.boolean(expected('boolean')),
+  joinLeave: z.boolean(expected('boolean')),
+  subscribe: z.enum(['anyone', 'authenticated', 'owner'], expected('one of anyone, authenticated, owner')),
+  publish: z.boolean(expected('boolean')),
+}, object).partial();
+
+/** Namespaces by name: `` or 1–255 of the channel characters without `:`. */
+export const namespacesSchema = z.record(
+  z.string().refine(isValidNamespace, { error: (issue) => `invalid namespace name ${JSON.stringify(issue.input)}: expected "" or 1–255 of ${CHANNEL_CHARS} without ":"` }),
+  namespaceOptionsSchema,
+  object,
+);
+
+const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+/** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
+
+/** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
+const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
+  if (!SOCKJS_PATH.test(path)) {
+    ctx.addIssue({ code: 'custom', message: `expected a path like /name or /a/b without a trailing slash, got ${JSON.stringify(path)}` });
+    return;
+  }
+  const taken = RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
+  if (taken !== undefined) ctx.addIssue({ code: 'custom', message: `${path} would cover the ${taken} endpoint` });
+});
+
+/** Everything `resolveOptions` accepts; unknown keys at any level are refused. */
+export const serverOptionsSchema = z.strictObject({
+  apiKey: text.optional(),
+  jwt: z.strictObject({
+    secret: text.optional(),
+    publicKey: text.optional(),
+    jwks: text.optional(),
+    audience: text.optional(),
+    issuer: text.optional(),
+  }, object).optional(),
+  limits: z.strictObject({
+    maxMessageSize: int(1).optional(),
+    maxSubscriptions: int(1).optional(),
+    maxQueueBytes: int(1).optional(),
+    maxConnections: int(1).optional(),
+    // JSON.stringify recurses; a few thousand levels overflow its stack, so data must stay well short of that
+    maxDepth: int(1, MAX_DEPTH_LIMIT).optional(),
+  }, object).optional(),
+  namespaces: namespacesSchema.optional(),
+  allowedOrigins: z.array(text, expected('an array of strings')).optional(),
+  tokenRefreshLead: seconds('positive').optional(),
+  connectTimeout: seconds('positive').optional(),
+  pingInterval: seconds('positive').optional(),
+  shutdownTimeout: seconds('nonnegative').optional(),
+  stompPort: int(0, 65535).optional(),
+  metrics: z.boolean(expected('a boolean')).optional(),
+  metricsPort: int(0, 65535).optional(),
+  metricsKey: text.optional(),
+  sockjs: z.strictObject({
+    prefix: sockjsPath.optional(),
+    aliases: z.array(sockjsPath, expected('an array of paths')).optional(),
+    clientUrl: text.optional(),
+    heartbeat: z.number(expected('a number of seconds ≥ 1')).min(1, expected('a number of seconds ≥ 1')).optional(),
+    disconnectDelay: z.number(expected('a number of seconds ≥ 1')).min(1, expected('a number of seconds ≥ 1')).optional(),
+    responseLimit: int(1024).optional(),
+    jsessionid: z.boolean(expected('a boolean')).optional(),
+  }, object).optional(),
+  bodyTimeout: seconds('positive').max(3600, expected('a number of seconds > 0 and ≤ 3600')).optional(),
+}, object);
+
+/** Every problem with `input` (`namespaces.chat.publish: expected boolean, got string`); empty when it is valid. */
+export function optionProblems(input: unknown): SettingProblem[] {
+  const result = serverOptionsSchema.safeParse(input);
+  return result.success ? [] : settingProblems(result.error);
+}
+
+/**
+ * Fills defaults. Throws a TypeError naming each bad setting for a programmer error
+ * (a wrong type or range, an unknown key, a bad namespace name), e.g.
+ * `namespaces.chat.publish: expected boolean, got string`.
+ */
 export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
+  const problems = optionProblems(input);
+  if (problems.length > 0) throw new TypeError(problems.map(problemLine).join('; '));
   const base = defaultOptions();
   const namespaces = base.namespaces;
-  for (const [name, ns] of Object.entries(input.namespaces ?? {})) {
-    if (name.includes(':')) throw new TypeError(`namespaces.${name}: a namespace name cannot contain ':'`);
-    namespaces[name] = { ...DEFAULT_NAMESPACE, ...ns };
-  }
-  const out: ServerOptions = {
+  for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
+  return {
     ...base,
     ...stripUndefined(input),
     jwt: { ...input.jwt },
@@ -165,37 +274,6 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     namespaces,
     sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
   };
-  checkSockjs(out.sockjs);
-  if (out.stompPort !== undefined && (!Number.isSafeInteger(out.stompPort) || out.stompPort < 0 || out.stompPort > 65535)) {
-    throw new TypeError('stompPort must be an integer from 0 to 65535');
-  }
-  if (!(out.bodyTimeout > 0 && out.bodyTimeout <= 3600)) throw new TypeError('bodyTimeout must be more than 0 and at most 3600 seconds');
-  for (const [key, value] of Object.entries(out.limits)) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`limits.${key} must be a positive integer`);
-  }
-  for (const [name, ns] of Object.entries(namespaces)) {
-    if (!Number.isSafeInteger(ns.historySize) || ns.historySize < 0) throw new TypeError(`namespaces.${name}.historySize must be an integer ≥ 0`);
-    if (!(ns.historyTtl > 0)) throw new TypeError(`namespaces.${name}.historyTtl must be > 0 seconds`);
-    if (!['anyone', 'authenticated', 'owner'].includes(ns.subscribe)) {
-      throw new TypeError(`namespaces.${name}.subscribe must be anyone, authenticated or owner`);
-    }
-  }
-  return out;
-}
-
-const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
-/** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
-const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
-
-function checkSockjs(o: SockjsOptions): void {
-  for (const path of [o.prefix, ...o.aliases]) {
-    if (!SOCKJS_PATH.test(path)) throw new TypeError(`sockjs path ${JSON.stringify(path)} must look like /name or /a/b, without a trailing slash`);
-    const taken = RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
-    if (taken !== undefined) throw new TypeError(`sockjs path ${path} would cover the ${taken} endpoint`);
-  }
-  if (!(o.heartbeat >= 1)) throw new TypeError('sockjs.heartbeat must be at least 1 second');
-  if (!(o.disconnectDelay >= 1)) throw new TypeError('sockjs.disconnectDelay must be at least 1 second');
-  if (!Number.isSafeInteger(o.responseLimit) || o.responseLimit < 1024) throw new TypeError('sockjs.responseLimit must be an integer of at least 1024 bytes');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,22 +1,63 @@
-import { ErrorCode, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
+import { ErrorCode, payloadProblem, type ClientInfo, type HistoryResult, type ProtocolError, type Publication } from '@tidings/protocol';
 import { AuthError } from './auth/jwt.js';
 import type { ChannelPolicy } from './channels.js';
-import { EngineUnavailableError, IdempotencyConflictError, type Engine } from './engine/engine.js';
+import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError, type Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Logger } from './log.js';
+import type { Metrics, PublicationSource } from './observability/metrics.js';
+
+/** Options of `Publisher.publish`. */
+export interface PublishFrom {
+  idempotencyKey?: string | undefined;
+  /** Who published (a client's publication carries it). */
+  info?: ClientInfo;
+  /** Levels of server-made envelope around data checked before. */
+  wrapping?: number;
+  /** Where the publication came from, for the metrics; `api` when absent. */
+  source?: PublicationSource;
+}
 
 /**
  * Channel operations shared by the server API and client sessions, after permission checks:
  * applies namespace options (history size and TTL, presence) and maps engine failures to codes.
- * Payload size is bounded earlier, by the frame or body limit (`maxMessageSize`).
+ * Payload size is bounded earlier, by the frame or body limit (`maxMessageSize`); nesting depth
+ * (`maxDepth`) and JSON-ness here, so nothing is stored that some wire format cannot deliver.
  */
 export class Publisher {
-  constructor(private readonly engine: Engine, private readonly policy: ChannelPolicy, private readonly log: Logger) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly policy: ChannelPolicy,
+    private readonly log: Logger,
+    /** `limits.maxDepth`: the deepest nesting data may have. */
+    private readonly maxDepth: number,
+    /** Counts publications by source and their size. */
+    private readonly metrics?: Metrics,
+  ) {}
 
-  async publish(channel: string, data: unknown, opts: { idempotencyKey?: string | undefined; info?: ClientInfo } = {}): Promise<Publication> {
+  /**
+   * Throws TidingsError 107 (bad_request) unless `value` is plain JSON nested at most
+   * `maxDepth` levels (plus `wrapping`, levels a server-made envelope adds around checked data).
+   * `name` names the value in the message: "data nests deeper than 64 levels (maxDepth)".
+   */
+  checkData(value: unknown, name = 'data', wrapping = 0): void {
+    const problem = payloadProblem(value, this.maxDepth + wrapping, name);
+    if (problem !== undefined) throw new TidingsError(ErrorCode.BadRequest, problem);
+  }
+
+  /**
+   * Stores and fans out `data` on `channel`. Throws TidingsError 107 for data `checkData` refuses
+   * (nothing is stored); `wrapping` is for server-made envelopes around data checked before.
+   */
+  async publish(channel: string, data: unknown, opts: PublishFrom = {}): Promise<Publication> {
+    this.checkData(data, 'data', opts.wrapping);
     const ns = this.policy.resolve(channel);
     const options = { historySize: ns.historySize, historyTtl: ns.historyTtl, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}), ...(opts.info ? { info: opts.info } : {}) };
-    return this.engine.publish(channel, data, options);
+    const pub = await this.engine.publish(channel, data, options);
+    if (this.metrics) {
+      this.metrics.publications[opts.source ?? 'api']++;
+      this.metrics.publicationSize.observe(Buffer.byteLength(JSON.stringify(data)));
+    }
+    return pub;
   }
 
   async history(channel: string, since: number | undefined, limit: number | undefined): Promise<HistoryResult> {
@@ -32,11 +73,19 @@ export class Publisher {
     return this.engine.presence(channel);
   }
 
-  /** The protocol error for any failure; unexpected ones are logged and reported as internal. */
+  /**
+   * The protocol error for any failure; unexpected ones are logged and reported as internal.
+   * An unknown outcome (119) carries the idempotency key to retry with, when there is one.
+   */
   mapError(err: unknown): ProtocolError {
     if (err instanceof TidingsError || err instanceof AuthError) return { code: err.code, message: err.message };
     if (err instanceof EngineUnavailableError) return { code: ErrorCode.EngineUnavailable, message: err.message };
     if (err instanceof IdempotencyConflictError) return { code: ErrorCode.Conflict, message: err.message };
+    if (err instanceof OutcomeUnknownError) {
+      const error: ProtocolError = { code: ErrorCode.OutcomeUnknown, message: err.message };
+      if (err.idempotencyKey !== undefined) error.idempotencyKey = err.idempotencyKey;
+      return error;
+    }
     this.log.error('unexpected error', { err: err instanceof Error ? err.stack ?? err.message : String(err) });
     return { code: ErrorCode.Internal, message: 'internal error' };
   }

@@ -10,7 +10,9 @@ import type { Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
 import type { Logger } from './log.js';
-import type { Refusals } from './observability/refusals.js';
+import type { Metrics } from './observability/metrics.js';
+import { reasonOf, type Refusals } from './observability/refusals.js';
+import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
@@ -29,6 +31,8 @@ export interface SessionHost {
   readonly inbox: Inbox;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -51,6 +55,8 @@ type State = 'connecting' | 'connected' | 'closed';
 /** `pending` of every recovered subscription: shared, as nothing is added once `recovering` is false. */
 const NOTHING_PENDING: Subscription['pending'] = [];
 type Responder = (message: ServerMessage) => void;
+/** A queued command, or a message that did not decode (answered in its turn, see `reject`). */
+type Queued = { cmd: Command; respond: Responder | undefined } | { cmd: undefined; id: number | undefined; error: ProtocolError };
 
 /**
  * One logical client: its user, subscriptions and transport. Transports decode commands and hand
@@ -66,8 +72,10 @@ export class Session implements Subscriber, Timed {
   private dueAt = 0;
   private refreshRequested = false;
   private readonly connectDeadline: number;
-  private readonly queue: Array<{ cmd: Command; respond: Responder | undefined }> = [];
+  private readonly queue: Queued[] = [];
   private busy = false;
+  /** While `open` subscribes: the positions it resumes from, part of the cursor until each channel has its own. */
+  private resuming: Cursor | undefined = undefined;
   /** Where replies of the command being handled go: the transport, or an `/emulation` request. */
   private respond: Responder | undefined;
 
@@ -89,6 +97,11 @@ export class Session implements Subscriber, Timed {
     return { client: this.id, user: this.user };
   }
 
+  /** Subscriptions held. */
+  get subscriptions(): number {
+    return this.subs.size;
+  }
+
   get channels(): string[] {
     return [...this.subs.keys()];
   }
@@ -107,15 +120,24 @@ export class Session implements Subscriber, Timed {
     });
   }
 
-  /** A frame that did not decode: an error reply when it had an id, else a protocol-violation close. */
+  /**
+   * Queues a message that did not decode, in order with the commands: in its turn it gets an error
+   * reply when it had an id, else the session closes as a protocol violation (3501) once every
+   * command before it has been answered.
+   */
   reject(id: number | undefined, error: ProtocolError): void {
-    if (id === undefined) this.disconnect(CloseCode.BadRequest, error.message);
-    else this.send({ type: 'error', id, error });
+    this.queue.push({ cmd: undefined, id, error });
+    if (!this.busy) void this.drain();
   }
 
   private async drain(): Promise<void> {
     this.busy = true;
     for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+      if (next.cmd === undefined) {
+        if (next.id === undefined) this.disconnect(CloseCode.BadRequest, next.error.message);
+        else this.send({ type: 'error', id: next.id, error: next.error });
+        continue;
+      }
       this.respond = next.respond;
       await this.handle(next.cmd);
       this.answer({ type: 'error', id: next.cmd.id, error: { code: ErrorCode.NotConnected, message: 'the session is closed' } }, true);
@@ -136,7 +158,7 @@ export class Session implements Subscriber, Timed {
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
           this.host.policy.checkPublish(ns, cmd.channel, this.principal());
-          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info });
+          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info, idempotencyKey: cmd.idempotencyKey, source: 'client' });
           return this.reply(cmd.id, { offset: pub.offset, epoch: pub.epoch });
         }
         case 'history': {
@@ -161,9 +183,10 @@ export class Session implements Subscriber, Timed {
         }
       }
     } catch (err) {
-      this.fail(cmd.id, err);
+      const { code, message } = this.fail(cmd.id, err);
+      const reason = reasonOf(code);
+      if (reason === 'auth' || reason === 'limit') this.host.refusals.refused(reason, { transport: this.transport.name, code, message });
       if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
-        this.host.refusals.refused('auth', { transport: this.transport.name, code: err.code, message: err.message });
         this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
       }
     }
@@ -220,6 +243,7 @@ export class Session implements Subscriber, Timed {
       const { position } = h;
       const recovered = since !== undefined && since.epoch === position.epoch && since.offset <= position.offset &&
         h.publications.length === position.offset - since.offset;
+      if (since !== undefined) this.host.metrics.recoveries[recovered ? 'true' : 'false']++;
       sub.epoch = position.epoch;
       if (this.transport.bidirectional && id !== undefined) {
         sub.offset = position.offset;
@@ -297,30 +321,46 @@ export class Session implements Subscriber, Timed {
 
   /** Every live subscription's position, as a resume cursor (the SSE event id). */
   cursor(): string {
-    if (this.subs.size === 1) {
+    if (this.subs.size === 1 && this.resuming === undefined) {
       // the usual case, without the general path's Map and array: SSE asks for this on every event
       for (const [channel, sub] of this.subs) return sub.recovering ? '' : cursorEntry(channel, sub.offset, sub.epoch);
     }
     const cursor: Cursor = new Map();
     for (const [channel, sub] of this.subs) if (!sub.recovering) cursor.set(channel, { offset: sub.offset, epoch: sub.epoch });
+    if (this.resuming) for (const [channel, at] of this.resuming) if (!cursor.has(channel)) cursor.set(channel, at);
     return encodeCursor(cursor);
   }
 
   /**
-   * Starts a one-way session (SSE, HTTP streaming): the request was the connect. Pushes
-   * `connected`, then subscribes to `channels`, resuming each from `cursor` where it has a position.
+   * Starts a session whose request was the connect (SSE, HTTP streaming, or WebSocket with channels
+   * in the URL). Pushes `connected` (with `secret`, the one-way session's proof of ownership for
+   * `/emulation`, when given), then subscribes to `channels`, resuming each from `cursor` where it
+   * has a position. Until a channel's subscription has its own position, the event ids
+   * (`cursor()`) carry the one it resumes from, so a drop while the others subscribe loses no
+   * channel's position.
    */
-  async open(channels: readonly string[], cursor: Cursor): Promise<void> {
+  async open(channels: readonly string[], cursor: Cursor, secret?: string): Promise<void> {
     const result = this.establish(this.handshake);
     if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
-    this.send({ type: 'connected', ...result });
+    const resuming: Cursor = new Map();
     for (const channel of channels) {
-      try {
-        await this.subscribe(channel, cursor.get(channel), undefined);
-      } catch (err) {
-        const e = err instanceof TidingsError ? err : undefined;
-        this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+      const at = cursor.get(channel);
+      if (at !== undefined) resuming.set(channel, at);
+    }
+    if (resuming.size > 0) this.resuming = resuming;
+    this.send(secret === undefined ? { type: 'connected', ...result } : { type: 'connected', ...result, secret });
+    try {
+      for (const channel of channels) {
+        try {
+          await this.subscribe(channel, cursor.get(channel), undefined);
+        } catch (err) {
+          resuming.delete(channel);
+          const e = err instanceof TidingsError ? err : undefined;
+          this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+        }
       }
+    } finally {
+      this.resuming = undefined;
     }
   }
 
@@ -330,10 +370,16 @@ export class Session implements Subscriber, Timed {
     if (!this.transport.write(message)) this.disconnect(CloseCode.Slow, 'slow consumer: outbound queue over its limit');
   }
 
-  /** Tells the client why, then closes. Safe to call more than once. */
+  /**
+   * Tells the client why, then closes. Safe to call more than once. A slow consumer's unsent
+   * messages are dropped first, so the `disconnect` (and close frame) follow what it was sent.
+   */
   disconnect(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    if (code === CloseCode.Slow) this.transport.discard();
+    this.host.disconnects.closing({ transport: this.transport.name, client: this.id, user: this.user, code, reason });
     this.send({ type: 'disconnect', code, reason, reconnect: shouldReconnect(code) });
+    this.host.metrics.disconnect(code, this.transport.name);
     this.transport.close(code, reason);
     this.closed();
   }
@@ -391,8 +437,10 @@ export class Session implements Subscriber, Timed {
     this.answer({ type: 'reply', id, result });
   }
 
-  private fail(id: number, err: unknown): void {
-    this.answer({ type: 'error', id, error: this.host.publisher.mapError(err) });
+  private fail(id: number, err: unknown): ProtocolError {
+    const error = this.host.publisher.mapError(err);
+    this.answer({ type: 'error', id, error });
+    return error;
   }
 
   /** Sends a command's answer where it is awaited; `ifUnanswered` only when none was sent yet. */

@@ -1,5 +1,5 @@
 import type { Command, ServerMessage } from '@tidings/protocol';
-import { postCommands } from './http.js';
+import { postCommands, type EmulationAuth } from './http.js';
 
 /** The server takes at most 100 commands per request; bodies are kept well under its size limit. */
 const MAX_BATCH_COMMANDS = 100;
@@ -24,7 +24,7 @@ export class CommandQueue {
 
   constructor(
     private readonly base: string,
-    private readonly auth: () => { client?: string | undefined; token?: string | undefined },
+    private readonly auth: () => EmulationAuth,
     private readonly handlers: CommandQueueHandlers,
   ) {}
 
@@ -58,8 +58,7 @@ export class CommandQueue {
   }
 
   private async send(batch: Command[]): Promise<void> {
-    const { client, token } = this.auth();
-    const outcome = await postCommands(this.base, batch, client, token, this.controller.signal);
+    const outcome = await postCommands(this.base, batch, this.auth(), this.controller.signal);
     this.busy = false;
     if (this.closed) return;
     switch (outcome.type) {

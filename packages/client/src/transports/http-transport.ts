@@ -1,5 +1,6 @@
 import type { Command, ServerMessage } from '@tidings/protocol';
 import { CommandQueue } from './command-queue.js';
+import type { EmulationAuth } from './http.js';
 import { ABNORMAL_CLOSURE, type Transport, type TransportHandlers } from './transport.js';
 
 /**
@@ -38,7 +39,7 @@ export abstract class HttpTransport implements Transport {
   /** One command from the session. */
   protected abstract command(command: Command): void;
   /** What `/emulation` requests carry to identify the client. */
-  protected abstract auth(): { client?: string | undefined; token?: string | undefined };
+  protected abstract auth(): EmulationAuth;
   /** The replies of an `/emulation` request. */
   protected abstract onReplies(replies: ServerMessage[]): void;
   /** Ends what is under way (streams, polls, timers); called once, from `close`. */

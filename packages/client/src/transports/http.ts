@@ -51,15 +51,26 @@ export type EmulationOutcome =
   | { type: 'failed'; reason: string };
 
 /**
+ * Who `/emulation` commands are for: a stream session (`client` and its private `secret`, both from
+ * its `connected` message), or, without one, the `token`'s user.
+ */
+export interface EmulationAuth {
+  client?: string | undefined;
+  secret?: string | undefined;
+  token?: string | undefined;
+}
+
+/**
  * Posts commands to `/emulation`. The body is sent as `text/plain` so a cross-origin browser
  * request without a token header needs no preflight; the server reads JSON regardless.
  */
-export async function postCommands(base: string, commands: Command[], client: string | undefined, token: string | undefined, signal?: AbortSignal): Promise<EmulationOutcome> {
+export async function postCommands(base: string, commands: Command[], auth: EmulationAuth, signal?: AbortSignal): Promise<EmulationOutcome> {
+  const { client, secret, token } = auth;
   const headers: Record<string, string> = { 'content-type': 'text/plain;charset=UTF-8' };
   if (token !== undefined && client === undefined) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {
-    res = await fetch(`${base}/emulation`, { method: 'POST', headers, body: JSON.stringify({ client, commands }), ...(signal ? { signal } : {}) });
+    res = await fetch(`${base}/emulation`, { method: 'POST', headers, body: JSON.stringify({ client, secret, commands }), ...(signal ? { signal } : {}) });
     if (res.ok) {
       const body = (await res.json()) as { replies?: ServerMessage[] };
       return Array.isArray(body.replies) ? { type: 'replies', replies: body.replies } : { type: 'failed', reason: 'malformed /emulation answer' };

@@ -1,6 +1,7 @@
 import type {
   Command, ProtocolError, Publication, PublicationMessage, ServerMessage, StreamPosition, SubscribeResult, SubscribedMessage,
 } from '@tidings/protocol';
+import type { EmulationAuth } from './http.js';
 import { HttpTransport } from './http-transport.js';
 import { ABNORMAL_CLOSURE, type TransportHandlers } from './transport.js';
 
@@ -42,6 +43,8 @@ interface PendingSubscribe {
 export class OneWayTransport extends HttpTransport {
   private downstream: Downstream | undefined;
   private client: string | undefined;
+  /** The session's proof of ownership for `/emulation`; kept here, never handed to the app. */
+  private secret: string | undefined;
   private connectId: number | undefined;
   private readonly subscribes = new Map<string, PendingSubscribe>();
   /** Subscribe commands whose `/emulation` reply has not come back: id → channel. */
@@ -54,8 +57,8 @@ export class OneWayTransport extends HttpTransport {
     super(base, handlers);
   }
 
-  protected auth(): { client: string | undefined } {
-    return { client: this.client };
+  protected auth(): EmulationAuth {
+    return { client: this.client, secret: this.secret };
   }
 
   protected stop(): void {
@@ -88,8 +91,9 @@ export class OneWayTransport extends HttpTransport {
     this.lastSeen = Date.now();
     switch (message.type) {
       case 'connected': {
-        const { type: _, ...result } = message;
+        const { type: _, secret, ...result } = message;
         this.client = result.client;
+        this.secret = secret;
         if (result.ping !== undefined && result.ping > 0) this.watch(result.ping * 1000);
         if (this.connectId !== undefined) this.emit({ type: 'reply', id: this.connectId, result });
         this.commands.resume();

@@ -78,7 +78,7 @@ class PollTransport extends HttpTransport {
 
   /** Answers `connect` or `refresh`: the server accepts the token if it answers a `ping` with it. */
   private async checkToken(id: number, token: string | undefined, connect: boolean): Promise<void> {
-    const outcome = await postCommands(this.base, [{ id, type: 'ping' }], undefined, token, this.controller.signal);
+    const outcome = await postCommands(this.base, [{ id, type: 'ping' }], { token }, this.controller.signal);
     if (this.done) return;
     if (outcome.type === 'failed') return this.finish(ABNORMAL_CLOSURE, outcome.reason);
     const answer = outcome.type === 'refused' ? { type: 'error' as const, id, error: outcome.error } : outcome.replies[0];

@@ -5,8 +5,9 @@ import { isObject, readJson } from '../http/json.js';
 
 /** Validators of API input: each returns the value or throws a TidingsError with the right code. */
 
-export async function jsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const body = await readJson(req, limit);
+/** The body as a JSON object of at most `limit` bytes and `maxDepth` (+ wrapping) levels; see readJson. */
+export async function jsonObject(req: IncomingMessage, limit: number, maxDepth: number): Promise<Record<string, unknown>> {
+  const body = await readJson(req, limit, maxDepth);
   if (!isObject(body)) throw badRequest('the body must be a JSON object');
   return body;
 }

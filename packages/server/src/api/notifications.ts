@@ -24,7 +24,7 @@ type Route = (host: NotificationsHost, req: IncomingMessage, url: URL) => Promis
 
 export const notificationRoutes: Record<string, Route> = {
   'POST /api/notifications': async (host, req) => {
-    const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT);
+    const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT, host.options.limits.maxDepth);
     const users = usersField(body);
     const input = notificationInput(host, body);
     const result = await host.inbox.create(users, input, optionalString(body, 'idempotencyKey'));
@@ -54,7 +54,7 @@ export const notificationRoutes: Record<string, Route> = {
   },
 
   'POST /api/schedules': async (host, req) => {
-    const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT);
+    const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT, host.options.limits.maxDepth);
     const cron = optionalString(body, 'cron', 200);
     if (cron === undefined) throw badRequest('`cron` is required (5 fields, or 6 with seconds first)');
     const timezone = optionalString(body, 'timezone', 64) ?? 'UTC';
@@ -76,7 +76,7 @@ export async function cancelSchedule(host: NotificationsHost, id: string): Promi
 }
 
 async function mark(host: NotificationsHost, req: IncomingMessage, how: { read?: boolean; seen?: boolean }): Promise<unknown> {
-  const body = await jsonObject(req, host.options.limits.maxMessageSize);
+  const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
   const user = checkUser(body.user);
   const { ids, all } = body;
   if ((ids === undefined) === (all === undefined)) throw badRequest('give either `ids` or `all: true`');
@@ -103,6 +103,7 @@ function notificationInput(host: NotificationsHost, body: Record<string, unknown
   const type = optionalString(body, 'type', 100);
   if (type === undefined) throw badRequest('`type` is required (at most 100 characters)');
   if (body.payload === undefined) throw badRequest('`payload` is required');
+  host.publisher.checkData(body.payload, 'payload');
   if (Buffer.byteLength(JSON.stringify(body.payload)) > host.options.limits.maxMessageSize) {
     throw new TidingsError(ErrorCode.MessageTooLarge, `\`payload\` over the ${host.options.limits.maxMessageSize}-byte limit`);
   }
@@ -135,6 +136,7 @@ function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
     const channel = channelField(t.channel);
     host.policy.resolve(channel);
     if (t.data === undefined) throw badRequest('`target.data` is required');
+    host.publisher.checkData(t.data, 'target.data');
     return { type: 'publication', channel, data: t.data };
   }
   if (typeof t.notification === 'object' && t.notification !== null) {

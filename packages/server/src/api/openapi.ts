@@ -5,13 +5,14 @@ export function openApiDocument(): object {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (schema: object) => ({ content: { 'application/json': { schema } } });
   const errors = {
-    400: { description: 'Bad request (codes 107 bad_request, 111 invalid_channel)', ...json(ref('Error')) },
+    400: { description: 'Bad request (codes 107 bad_request, also for data or a payload nested deeper than maxDepth; 111 invalid_channel)', ...json(ref('Error')) },
     401: { description: 'Missing or wrong X-API-Key (101 unauthorized)', ...json(ref('Error')) },
     403: { description: 'Forbidden (103 permission_denied)', ...json(ref('Error')) },
     404: { description: 'Unknown namespace (102) or endpoint (114)', ...json(ref('Error')) },
     413: { description: 'Body over the maximum message size (112)', ...json(ref('Error')) },
-    503: { description: 'Engine unavailable (113)', ...json(ref('Error')) },
+    503: { description: 'Engine down or not answering; nothing was done (113)', ...json(ref('Error')) },
   };
+  const unknown = { 504: { description: 'Sent to the engine but not confirmed: it may or may not have happened (119); `error.idempotencyKey` is the key to retry with', ...json(ref('Error')) } };
   const channelParam = { name: 'channel', in: 'query', required: true, schema: { type: 'string' } };
   return {
     openapi: '3.1.0',
@@ -22,15 +23,18 @@ export function openApiDocument(): object {
         post: {
           summary: 'Publish to one channel',
           requestBody: { required: true, ...json({ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {}, idempotencyKey: { type: 'string', maxLength: 255 } } }) },
-          responses: { 200: { description: 'Published', ...json(ref('StreamPosition')) }, 409: { description: 'Idempotency key reused with other data (117)', ...json(ref('Error')) }, ...errors },
+          responses: { 200: { description: 'Published', ...json(ref('StreamPosition')) }, 409: { description: 'Idempotency key reused with other data (117)', ...json(ref('Error')) }, ...errors, ...unknown },
         },
       },
       '/api/broadcast': {
         post: {
           summary: 'Publish the same data to many channels (at most 1000)',
-          requestBody: { required: true, ...json({ type: 'object', required: ['channels', 'data'], properties: { channels: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 }, data: {}, idempotencyKey: { type: 'string' } } }) },
+          requestBody: { required: true, ...json({ type: 'object', required: ['channels', 'data'], properties: { channels: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 }, data: {}, idempotencyKey: { type: 'string', maxLength: 255 } } }) },
           responses: {
-            200: { description: 'One result per channel: a position or an error', ...json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, error: ref('ErrorBody') } } } } }) },
+            200: {
+              description: 'One result per channel: a position or an error; `idempotencyKey` is the key used for every channel (the one given, or one the server made)',
+              ...json({ type: 'object', properties: { idempotencyKey: { type: 'string' }, results: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, error: ref('ErrorBody') } } } } }),
+            },
             ...errors,
           },
         },
@@ -59,7 +63,7 @@ export function openApiDocument(): object {
         post: {
           summary: 'Disconnect every connection of a user, on every node (close code 3502, no reconnect)',
           requestBody: { required: true, ...json({ type: 'object', required: ['user'], properties: { user: { type: 'string' }, reason: { type: 'string' } } }) },
-          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors },
+          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors, ...unknown },
         },
       },
       ...notificationPaths(json, ref, errors),
@@ -67,7 +71,7 @@ export function openApiDocument(): object {
         post: {
           summary: 'End a user\'s subscription to a channel, on every node (unsubscribed push, code 2000)',
           requestBody: { required: true, ...json({ type: 'object', required: ['user', 'channel'], properties: { user: { type: 'string' }, channel: { type: 'string' }, reason: { type: 'string' } } }) },
-          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors },
+          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors, ...unknown },
         },
       },
     },
@@ -77,7 +81,7 @@ export function openApiDocument(): object {
         StreamPosition: { type: 'object', required: ['offset', 'epoch'], properties: { offset: { type: 'integer' }, epoch: { type: 'string' } } },
         ClientInfo: { type: 'object', properties: { client: { type: 'string' }, user: { type: 'string' } } },
         Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo') } },
-        ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' } } },
+        ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' }, idempotencyKey: { type: 'string', description: 'With 119 outcome_unknown from a publish: repeat it with this key and it happens exactly once' } } },
         Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorBody') } },
         Notification: {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],

@@ -1,11 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
 import type { Hub } from '../hub.js';
-import { RequestGone, sendError, sendJson } from '../http/json.js';
+import { RequestGone, sendError, sendJson, sendProtocolError } from '../http/json.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
@@ -19,6 +20,7 @@ export interface ApiHost extends NotificationsHost {
   readonly hub: Hub;
   readonly engine: Engine;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
 }
 
 const MAX_BROADCAST_CHANNELS = 1000;
@@ -27,7 +29,7 @@ type Handler = (host: ApiHost, req: IncomingMessage, url: URL) => Promise<unknow
 
 const routes: Record<string, Handler> = {
   'POST /api/publish': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const channel = channelField(body.channel);
     if (body.data === undefined) throw badRequest('`data` is required');
     const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: optionalString(body, 'idempotencyKey') });
@@ -35,7 +37,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/broadcast': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const channels = body.channels;
     if (!Array.isArray(channels) || channels.length === 0) throw badRequest('`channels` must be a non-empty array');
     if (channels.length > MAX_BROADCAST_CHANNELS) {
@@ -43,7 +45,9 @@ const routes: Record<string, Handler> = {
     }
     const names = channels.map(channelField);
     if (body.data === undefined) throw badRequest('`data` is required');
-    const key = optionalString(body, 'idempotencyKey');
+    host.publisher.checkData(body.data);
+    // one key for every channel, so repeating the whole broadcast with it is exactly once per channel
+    const key = optionalString(body, 'idempotencyKey') ?? randomBytes(12).toString('base64url');
     const results = await Promise.all(names.map(async (channel) => {
       try {
         const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: key });
@@ -52,7 +56,7 @@ const routes: Record<string, Handler> = {
         return { channel, error: host.publisher.mapError(err) };
       }
     }));
-    return { results };
+    return { results, idempotencyKey: key };
   },
 
   'GET /api/history': async (host, _req, url) => {
@@ -70,7 +74,7 @@ const routes: Record<string, Handler> = {
   'GET /api/channels': async (host) => ({ channels: host.hub.list() }),
 
   'POST /api/disconnect': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const user = userField(body.user);
     const reason = optionalString(body, 'reason') ?? 'disconnected by the server';
     await host.engine.publishControl({ type: 'disconnect', user, code: CloseCode.ForceDisconnect, reason });
@@ -78,7 +82,7 @@ const routes: Record<string, Handler> = {
   },
 
   'POST /api/unsubscribe': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize);
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
     const user = userField(body.user);
     const channel = channelField(body.channel);
     const reason = optionalString(body, 'reason') ?? 'unsubscribed by the server';
@@ -89,6 +93,8 @@ const routes: Record<string, Handler> = {
 
 /** Serves `/api/*`. Every route but the OpenAPI document needs the `X-API-Key` header. */
 export async function handleApi(host: ApiHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const name = routeName(req.method ?? 'GET', url.pathname);
+  res.once('finish', () => host.metrics.apiRequests.inc({ route: name, status: String(res.statusCode) }));
   if (req.method === 'GET' && url.pathname === '/api/openapi.json') return sendJson(res, 200, openApiDocument());
   const route = findRoute(req.method ?? 'GET', url.pathname);
   if (!route) return sendError(res, ErrorCode.NotFound, `no endpoint ${req.method} ${url.pathname}`);
@@ -103,8 +109,15 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
     if (err instanceof RequestGone) return;
     const e = host.publisher.mapError(err);
     host.refusals.request(reasonOf(e.code), req, e.code, e.message);
-    sendError(res, e.code, e.message);
+    sendProtocolError(res, e);
   }
+}
+
+/** The route's name for the metrics (`POST /api/publish`, `DELETE /api/schedules/:id`), `unknown` for none: bounded. */
+function routeName(method: string, path: string): string {
+  const key = `${method} ${path}`;
+  if (Object.hasOwn(routes, key) || Object.hasOwn(notificationRoutes, key) || key === 'GET /api/openapi.json') return key;
+  return method === 'DELETE' && /^\/api\/schedules\/[0-9a-z]{1,64}$/.test(path) ? 'DELETE /api/schedules/:id' : 'unknown';
 }
 
 function findRoute(method: string, path: string): Handler | undefined {

@@ -7,12 +7,20 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ClientInfo, Publication } from '@tidings/protocol';
-import { IdempotencyConflictError } from './engine.js';
+import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError } from './engine.js';
 import type { ControlMessage, Engine, EngineHandler } from './engine.js';
 
 export interface EngineFixture {
   engine: Engine;
   cleanup(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /**
+   * For an engine whose outcome can be unknown: stops the backend answering (keeping its
+   * connections open, e.g. SIGSTOP) until `resume`. Without it the unknown-outcome test is skipped.
+   */
+  stall?: { pause(): void; resume(): void };
 }
 
 class Recorder implements EngineHandler {
@@ -42,7 +50,7 @@ class Recorder implements EngineHandler {
 
 const opts = { historySize: 10, historyTtl: 60 };
 
-export function engineConformance(name: string, create: () => Promise<EngineFixture>): void {
+export function engineConformance(name: string, create: () => Promise<EngineFixture>, options: ConformanceOptions = {}): void {
   describe(`engine conformance: ${name}`, () => {
     let fx: EngineFixture;
     let rec: Recorder;
@@ -135,6 +143,42 @@ export function engineConformance(name: string, create: () => Promise<EngineFixt
       const h = await fx.engine.history(ch, {});
       assert.equal(h.publications.length, 1);
       await assert.rejects(fx.engine.publish(ch, { v: 2 }, { ...opts, idempotencyKey: 'k1' }), IdempotencyConflictError);
+    });
+
+    it('publishes the same data twice without a key twice', async () => {
+      const a = await fx.engine.publish(ch, 'same', opts);
+      const b = await fx.engine.publish(ch, 'same', opts);
+      assert.deepEqual([a.offset, b.offset], [1, 2]);
+    });
+
+    const stall = options.stall;
+    it('reports a publish it could not confirm as OutcomeUnknownError with a key, refuses more at once, and a retry with the key publishes once', { skip: stall ? false : 'the engine cannot stall' }, async () => {
+      if (!stall) return;
+      await fx.engine.subscribe(ch);
+      let unknown: unknown;
+      let refused: unknown;
+      stall.pause();
+      try {
+        unknown = await fx.engine.publish(ch, 'x', opts).catch((e: unknown) => e);
+        refused = await fx.engine.publish(ch, 'y', opts).catch((e: unknown) => e);
+      } finally {
+        stall.resume();
+      }
+      assert.ok(unknown instanceof OutcomeUnknownError, String(unknown));
+      assert.equal(typeof unknown.idempotencyKey, 'string');
+      assert.ok(refused instanceof EngineUnavailableError, String(refused));
+      let retry: unknown;
+      for (let i = 0; i < 100; i++) {
+        retry = await fx.engine.publish(ch, 'x', { ...opts, idempotencyKey: unknown.idempotencyKey! }).catch((e: unknown) => e);
+        if (!(retry instanceof EngineUnavailableError)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((retry as Publication).offset, 1, String(retry));
+      const h = await fx.engine.history(ch, {});
+      assert.deepEqual(h.publications.map((p) => [p.offset, p.data]), [[1, 'x']]);
+      await rec.until(() => rec.pubs.length >= 1);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(rec.pubs.map((p) => p.offset), [1]);
     });
 
     it('delivers only subscribed channels, in offset order, until unsubscribed', async () => {

@@ -14,11 +14,12 @@ export type UserControlMessage =
 
 /**
  * A message from one node to all nodes: user controls, and `/emulation` commands forwarded to the
- * node that holds the session (`command`), answered by that node (`command-reply`).
+ * node that holds the session (`command`, with the caller's `secret`, which that node checks),
+ * answered by that node (`command-reply`). A wrong secret gets no answer, like an unknown session.
  */
 export type ControlMessage =
   | UserControlMessage
-  | { type: 'command'; node: string; request: string; client: string; commands: unknown[] }
+  | { type: 'command'; node: string; request: string; client: string; secret: string; commands: unknown[] }
   | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] };
 
 /** What the node is told. Called in order per channel; never concurrently for one channel. */
@@ -27,6 +28,8 @@ export interface EngineHandler {
   onJoin(channel: string, info: ClientInfo): void;
   onLeave(channel: string, info: ClientInfo): void;
   onControl(message: ControlMessage): void;
+  /** The engine reads a gap in a channel's publications from its history (counted in the metrics). */
+  onGapFill?(): void;
 }
 
 export interface PublishOptions {
@@ -70,7 +73,12 @@ export interface Broker {
    * in history (bounded by `historySize`, expiring after `historyTtl`), and delivers it to every
    * node subscribed to the channel, this one included. Publications of one channel reach each
    * node in offset order. Resolves with the stored publication once it is durable in history.
-   * Rejects with EngineUnavailableError when the engine cannot be reached.
+   * Rejects with EngineUnavailableError when the publication certainly did not happen (the engine
+   * is known to be down, nothing was sent), and with OutcomeUnknownError when it was sent but not
+   * confirmed: it may have happened, or may still happen. That error carries an idempotency key
+   * (the one given, or one the engine made up and used): publishing the same data with it within
+   * `idempotencyTtl` then publishes exactly once. An engine whose outcome is never unknown
+   * (memory) never rejects with OutcomeUnknownError.
    */
   publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication>;
 
@@ -120,6 +128,19 @@ export class EngineUnavailableError extends Error {
   constructor(message = 'the engine is unavailable') {
     super(message);
     this.name = 'EngineUnavailableError';
+  }
+}
+
+/**
+ * A command was sent to the engine but not confirmed (timeout, connection lost in flight): it may
+ * have run, or may still run. For a publication, `idempotencyKey` is the key it was sent with;
+ * retrying with it runs exactly once. Commands without such a key (control messages) are safe to
+ * repeat as they are.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(message: string, readonly idempotencyKey?: string) {
+    super(message);
+    this.name = 'OutcomeUnknownError';
   }
 }
 

@@ -54,6 +54,10 @@ export class BareResponse implements HttpResponse {
     return this.socket.writableLength;
   }
 
+  get writableNeedDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   setHeader(name: string, value: string): void {
     if (!this.headersSent) this.head += `${name}: ${value}\r\n`;
   }
@@ -126,6 +130,11 @@ export class BareResponse implements HttpResponse {
     const size = (this.pipelined?.length ?? 0) + chunk.length;
     if (size > MAX_HEAD_BYTES) this.socket.destroy();
     else this.pipelined = this.pipelined ? Buffer.concat([this.pipelined, chunk]) : chunk;
+  }
+
+  /** The socket took what it buffered. */
+  drained(): void {
+    this.listener?.responseDrained?.();
   }
 
   /** The connection closed while this response owned it. */

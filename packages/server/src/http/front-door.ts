@@ -28,6 +28,8 @@ export interface FrontDoorHost {
 /** Whoever reads a front-door socket now: its head reader, or the response under way. */
 interface SocketOwner {
   data(chunk: Buffer): void;
+  /** The socket took what it buffered. */
+  drained?(): void;
   closed(): void;
 }
 
@@ -46,6 +48,10 @@ function onClose(this: Socket): void {
   const owner = (this as DoorSocket)[OWNER];
   (this as DoorSocket)[OWNER] = undefined;
   owner?.closed();
+}
+
+function onDrain(this: Socket): void {
+  (this as DoorSocket)[OWNER]?.drained?.();
 }
 
 function onError(this: Socket): void {
@@ -119,6 +125,7 @@ export class FrontDoor implements BareDoor, Timed {
     socket.allowHalfOpen = false;
     socket.on('data', onData);
     socket.on('close', onClose);
+    socket.on('drain', onDrain);
     socket.on('error', onError);
     this.read(socket, Date.now() + HEAD_TIMEOUT_MS);
   }
@@ -215,6 +222,7 @@ export class FrontDoor implements BareDoor, Timed {
     (socket as DoorSocket)[OWNER] = undefined;
     socket.removeListener('data', onData);
     socket.removeListener('close', onClose);
+    socket.removeListener('drain', onDrain);
     socket.removeListener('error', onError);
     socket.allowHalfOpen = true;
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;

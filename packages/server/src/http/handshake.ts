@@ -1,4 +1,4 @@
-import { ErrorCode, decodeCursor, type Cursor } from '@tidings/protocol';
+import { ErrorCode, decodeCursor, mergeCursors, type Cursor } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { handshakeToken } from './credentials.js';
@@ -26,11 +26,32 @@ export function channelParams(url: URL): string[] {
   return [...new Set(url.searchParams.getAll('channel'))];
 }
 
-/** The resume cursor of a request: `Last-Event-ID` header, else `cursor` / `lastEventId` query. */
+/** At most this many resume positions per request: `Last-Event-ID` values plus `cursor=` and `lastEventId=` parameters. */
+export const MAX_RESUME_POSITIONS = 8;
+
+/**
+ * The resume cursor of a request, merged from every position it gives: the `Last-Event-ID`
+ * header (repeated ones are joined by `, `) and every `cursor=` and `lastEventId=` query
+ * parameter. Recency runs header first, then the parameters from last to first (EventSource
+ * polyfills append `lastEventId=<newest id>` to the app's URL). Per channel the result is the
+ * most recent source's epoch with the highest offset given for that epoch (`mergeCursors`).
+ * Throws 400 (107) when any of them is malformed or there are more than MAX_RESUME_POSITIONS.
+ */
 export function requestCursor(req: RequestHead, url: URL): Cursor {
+  const texts: string[] = [];
+  const params: string[] = [];
+  for (const [name, value] of url.searchParams) if (name === 'cursor' || name === 'lastEventId') params.push(value);
   const header = req.headers['last-event-id'];
-  const text = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('cursor') ?? url.searchParams.get('lastEventId') ?? '';
-  const cursor = decodeCursor(text);
-  if (!cursor) throw badRequest('malformed cursor (Last-Event-ID / cursor): expected channel~offset~epoch entries joined by !');
-  return cursor;
+  if (typeof header === 'string') texts.push(...header.split(', ').reverse());
+  for (let i = params.length - 1; i >= 0; i--) texts.push(params[i]!);
+  if (texts.length > MAX_RESUME_POSITIONS) {
+    throw badRequest(`at most ${MAX_RESUME_POSITIONS} resume positions (Last-Event-ID, cursor=, lastEventId=) per request`);
+  }
+  const cursors: Cursor[] = [];
+  for (const text of texts) {
+    const cursor = decodeCursor(text);
+    if (!cursor) throw badRequest('malformed cursor (Last-Event-ID / cursor / lastEventId): expected channel~offset~epoch entries joined by !');
+    cursors.push(cursor);
+  }
+  return mergeCursors(cursors);
 }

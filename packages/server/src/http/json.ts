@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, httpStatusOf } from '@tidings/protocol';
+import { ErrorCode, httpStatusOf, nestsDeeper, type ProtocolError } from '@tidings/protocol';
 import { TidingsError } from '../errors.js';
 import type { JsonResponse } from './response.js';
 
@@ -20,18 +20,28 @@ export function sendJson(res: JsonResponse, status: number, body: unknown): void
 
 /** `{error: {code, message}}` with the status from the error table. */
 export function sendError(res: JsonResponse, code: number, message: string, status = httpStatusOf(code)): void {
+  sendProtocolError(res, { code, message }, status);
+}
+
+/** `{error}` with every field of `error` (e.g. `idempotencyKey`), and the status from the error table. */
+export function sendProtocolError(res: JsonResponse, error: ProtocolError, status = httpStatusOf(error.code)): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, status, { error: { code, message } });
+  sendJson(res, status, { error });
 }
 
+/** Levels a body may add around a payload: `{target: {notification: {payload}}}` (`POST /api/schedules`). */
+export const BODY_WRAPPING = 3;
+
 /**
- * Reads a JSON body of at most `limit` bytes; throws TidingsError (bad_request, message_too_large).
+ * Reads a JSON body of at most `limit` bytes, nested at most `maxDepth` + BODY_WRAPPING levels
+ * (the fields that carry payloads check `maxDepth` exactly, with a message naming the field).
+ * Throws TidingsError (bad_request, message_too_large), or RequestGone when the connection ended first.
  * Its time is bounded by node:http's `requestTimeout` (the `bodyTimeout` setting, see http/client-error.ts).
  */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJson(req: IncomingMessage, limit: number, maxDepth: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
   const chunks: Buffer[] = [];
@@ -48,11 +58,16 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     throw new RequestGone();
   }
   if (size === 0) throw new TidingsError(ErrorCode.BadRequest, 'a JSON body is required');
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     throw new TidingsError(ErrorCode.BadRequest, 'body is not valid JSON');
   }
+  if (nestsDeeper(body, maxDepth + BODY_WRAPPING)) {
+    throw new TidingsError(ErrorCode.BadRequest, `body nests too deep: payloads may nest ${maxDepth} levels (maxDepth)`);
+  }
+  return body;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

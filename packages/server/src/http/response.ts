@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { streamBody } from '../transports/http-stream.js';
 
 /** What `sendJson` and `sendError` write through; node:http's ServerResponse is one as it is. */
@@ -17,6 +18,8 @@ export interface CorsResponse extends JsonResponse {
 /** Told once that a response is over: it ended, or its connection closed. */
 export interface ResponseListener {
   responseClosed(): void;
+  /** The connection took what it buffered, after `writableNeedDrain` was true. */
+  responseDrained?(): void;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface HttpResponse extends CorsResponse {
   readonly writableEnded: boolean;
   /** Bytes written and not yet taken by the kernel. */
   readonly writableLength: number;
+  /** The connection's buffer is full (its highWaterMark): hold further writes until `responseDrained`. */
+  readonly writableNeedDrain: boolean;
   /** Sends the status line and headers now, before any body. */
   flushHeaders(): void;
   write(body: string | Buffer): void;
@@ -39,13 +44,31 @@ export interface HttpResponse extends CorsResponse {
 }
 
 const LISTENER = Symbol('tidings.responseListener');
+const DRAINING = Symbol('tidings.drainingSocket');
 
 interface ListenedResponse extends ServerResponse {
+  [LISTENER]?: ResponseListener;
+  /** The socket whose 'drain' the listener hears, until the response closes (node:http may reuse the socket). */
+  [DRAINING]?: ListenedSocket;
+}
+
+interface ListenedSocket extends Socket {
   [LISTENER]?: ResponseListener;
 }
 
 function onNodeClose(this: ServerResponse): void {
-  (this as ListenedResponse)[LISTENER]?.responseClosed();
+  const res = this as ListenedResponse;
+  const socket = res[DRAINING];
+  if (socket) {
+    socket[LISTENER] = undefined;
+    socket.removeListener('drain', onNodeDrain);
+    res[DRAINING] = undefined;
+  }
+  res[LISTENER]?.responseClosed();
+}
+
+function onNodeDrain(this: Socket): void {
+  (this as ListenedSocket)[LISTENER]?.responseDrained?.();
 }
 
 /** An HttpResponse over node:http's ServerResponse: a transport request on a connection node:http already owns. */
@@ -62,6 +85,11 @@ export class NodeResponse implements HttpResponse {
 
   get writableLength(): number {
     return this.res.writableLength;
+  }
+
+  /** `writeEvents` may write to the socket directly, so its buffer is the one that fills. */
+  get writableNeedDrain(): boolean {
+    return this.res.writableNeedDrain || (this.res.socket?.writableNeedDrain ?? false);
   }
 
   setHeader(name: string, value: string): void {
@@ -109,5 +137,11 @@ export class NodeResponse implements HttpResponse {
     if (this.res.closed) return listener.responseClosed();
     (this.res as ListenedResponse)[LISTENER] = listener;
     this.res.once('close', onNodeClose);
+    const socket = this.res.socket as ListenedSocket | null;
+    if (socket && listener.responseDrained) {
+      socket[LISTENER] = listener;
+      socket.on('drain', onNodeDrain);
+      (this.res as ListenedResponse)[DRAINING] = socket;
+    }
   }
 }

@@ -7,6 +7,8 @@ import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult,
 /** Most users one create may address. */
 export const MAX_NOTIFICATION_USERS = 10_000;
 export const DEFAULT_INBOX_PAGE = 20;
+/** Levels an inbox event adds around a payload: `{notifications: [{payload}]}`. */
+const EVENT_WRAPPING = 3;
 
 /** A user's inbox channel, where every change to their notifications is published. */
 export function inboxChannel(user: string): string {
@@ -16,7 +18,8 @@ export function inboxChannel(user: string): string {
 /** Throws bad_request unless `user` can own an inbox (its channel name must be valid). */
 export function checkUser(user: unknown): string {
   if (typeof user !== 'string' || user === '' || user.length > 200 || !isValidChannel(inboxChannel(user))) {
-    throw badRequest(`invalid user id ${JSON.stringify(user)}: 1–200 characters of ${CHANNEL_CHARS}`);
+    const shown = typeof user === 'string' ? JSON.stringify(user.slice(0, 64)) : typeof user;
+    throw badRequest(`invalid user id ${shown}: 1–200 characters of ${CHANNEL_CHARS}`);
   }
   return user;
 }
@@ -29,8 +32,12 @@ export function checkUser(user: unknown): string {
 export class Inbox {
   constructor(private readonly store: NotificationStore, private readonly publisher: Publisher, private readonly log: Logger) {}
 
-  /** Stores for every user (all or none); visible ones are announced once stored. */
+  /**
+   * Stores for every user (all or none); visible ones are announced once stored.
+   * Throws TidingsError 107 for a payload the publisher's `checkData` refuses (nothing is stored).
+   */
   async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult> {
+    this.publisher.checkData(input.payload, 'payload');
     const now = Date.now();
     let result: CreateResult;
     try {
@@ -91,6 +98,6 @@ export class Inbox {
   }
 
   private async emit(user: string, event: InboxEvent): Promise<void> {
-    await this.publisher.publish(inboxChannel(user), event);
+    await this.publisher.publish(inboxChannel(user), event, { wrapping: EVENT_WRAPPING, source: 'notification' });
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publisher.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { nextRun } from './cron.js';
@@ -9,6 +10,8 @@ const TICK_MS = 250;
 const LEASE_MS = 30_000;
 const PURGE_EVERY_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** A run fired later than this after its time counts as missed (`tidings_scheduler_missed_total`). */
+const MISSED_MS = 5000;
 
 /**
  * Fires what is due, from the node's shared timer: delayed notifications (announced once, ever)
@@ -30,6 +33,7 @@ export class Scheduler implements Timed {
     private readonly log: Logger,
     /** This node's id: the owner of the leases it takes. */
     private readonly owner: string,
+    private readonly metrics?: Metrics,
   ) {}
 
   start(): void {
@@ -53,7 +57,9 @@ export class Scheduler implements Timed {
   }
 
   private async tick(now: number): Promise<void> {
-    this.inbox.announce(await this.store.claimDue(now, 1000));
+    const due = await this.store.claimDue(now, 1000);
+    if (due.length > 0) this.log.info('delayed notifications due', { count: due.length });
+    this.inbox.announce(due);
     for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
@@ -65,9 +71,13 @@ export class Scheduler implements Timed {
     const runAt = schedule.nextRunAt ?? now;
     try {
       const target = schedule.target;
-      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data);
-      else await this.inbox.create(target.users, target.notification, `schedule:${schedule.id}:${runAt}`);
+      if (now - runAt > MISSED_MS) this.metrics?.schedulerMisses.inc();
+      const idempotencyKey = `schedule:${schedule.id}:${runAt}`;
+      if (target.type === 'publication') await this.publisher.publish(target.channel, target.data, { idempotencyKey, source: 'schedule' });
+      else await this.inbox.create(target.users, target.notification, idempotencyKey);
+      this.metrics?.schedulerRuns.inc({ outcome: 'ok' });
     } catch (err) {
+      this.metrics?.schedulerRuns.inc({ outcome: 'failed' });
       // not completed: the lease runs out and the run is tried again (notifications by their idempotency key)
       this.log.warn('schedule run failed; retrying after the lease', { schedule: schedule.id, err: String(err) });
       return;
@@ -79,5 +89,6 @@ export class Scheduler implements Timed {
       this.log.error('schedule has a bad cron expression', { schedule: schedule.id, err: String(err) });
     }
     await this.store.completeSchedule(schedule.id, this.owner, now, next);
+    this.log.info('schedule ran', { schedule: schedule.id, target: schedule.target.type, runAt: new Date(runAt).toISOString(), next: next === null ? null : new Date(next).toISOString() });
   }
 }

@@ -1,8 +1,9 @@
 import { ErrorCode } from '@tidings/protocol';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
+import { LINES_PER_WINDOW, LOG_WINDOW_MS, LogBudget } from './log-budget.js';
 
-/** Why a connection or request was refused: a small fixed set, one log budget (and later one metric) each. */
+/** Why a connection or request was refused: a small fixed set, one log budget and one metric value each. */
 export type RefusalReason = 'origin' | 'auth' | 'limit' | 'bad_request' | 'unavailable';
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = ['origin', 'auth', 'limit', 'bad_request', 'unavailable'];
@@ -21,9 +22,9 @@ export interface Refused {
 }
 
 /** Lines logged per reason per window before the rest are counted and summed up. */
-export const REFUSALS_PER_WINDOW = 10;
+export const REFUSALS_PER_WINDOW = LINES_PER_WINDOW;
 /** The window, in milliseconds. */
-export const REFUSAL_WINDOW_MS = 10_000;
+export const REFUSAL_WINDOW_MS = LOG_WINDOW_MS;
 const MAX_FIELD = 200;
 
 /** The reason an error code stands for; undefined for the server's own failures (internal, outcome unknown), which are no refusal. */
@@ -47,12 +48,6 @@ export function reasonOf(code: number): RefusalReason | undefined {
   }
 }
 
-interface Budget {
-  start: number;
-  logged: number;
-  suppressed: number;
-}
-
 function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -69,24 +64,20 @@ function clip(v: string | undefined): string | undefined {
  * which the node calls from its heartbeat): no timers of its own.
  */
 export class Refusals {
-  private readonly budgets = new Map<RefusalReason, Budget>();
+  private readonly budget: LogBudget<RefusalReason>;
 
-  constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly log: Logger,
+    now: () => number = Date.now,
+    /** Told of every refusal, logged or not (the metrics). */
+    private readonly counter?: { refused(reason: RefusalReason): void },
+  ) {
+    this.budget = new LogBudget((reason, suppressed, seconds) => log.info('refusals suppressed', { reason, suppressed, seconds }), now);
+  }
 
   refused(reason: RefusalReason, who: Refused): void {
-    const now = this.now();
-    let budget = this.budgets.get(reason);
-    if (!budget) {
-      budget = { start: now, logged: 0, suppressed: 0 };
-      this.budgets.set(reason, budget);
-    } else if (now - budget.start >= REFUSAL_WINDOW_MS) {
-      this.summarize(reason, budget, now);
-    }
-    if (budget.logged >= REFUSALS_PER_WINDOW) {
-      budget.suppressed++;
-      return;
-    }
-    budget.logged++;
+    this.counter?.refused(reason);
+    if (!this.budget.allow(reason)) return;
     this.log.info('refused', {
       reason, transport: clip(who.transport), code: who.code, message: clip(who.message),
       remote: who.remote, origin: clip(who.origin), userAgent: clip(who.userAgent),
@@ -106,18 +97,6 @@ export class Refusals {
 
   /** Reports windows that are over. */
   flush(): void {
-    const now = this.now();
-    for (const [reason, budget] of this.budgets) {
-      if (now - budget.start >= REFUSAL_WINDOW_MS) this.summarize(reason, budget, now);
-    }
-  }
-
-  private summarize(reason: RefusalReason, budget: Budget, now: number): void {
-    if (budget.suppressed > 0) {
-      this.log.info('refusals suppressed', { reason, suppressed: budget.suppressed, seconds: Math.round((now - budget.start) / 1000) });
-    }
-    budget.start = now;
-    budget.logged = 0;
-    budget.suppressed = 0;
+    this.budget.flush();
   }
 }

@@ -7,10 +7,15 @@
  * - Any other body is stored in an envelope, `{"$stomp": {"text": …}}` for UTF-8 text or
  *   `{"$stomp": {"base64": …}}` otherwise, with `contentType` when the frame had one.
  *
+ * A JSON body nested deeper than `maxDepth` is refused (107), as any other publish of such data.
+ *
  * Going out, an envelope becomes its exact bytes and content type again; any other data
  * becomes its JSON with `content-type: application/json`. So a body sent by one STOMP
  * client reaches other STOMP clients byte for byte.
  */
+
+import { ErrorCode, nestsDeeper } from '@tidings/protocol';
+import { TidingsError } from '../errors.js';
 
 export const ENVELOPE_KEY = '$stomp';
 export const JSON_TYPE = 'application/json';
@@ -65,8 +70,8 @@ export function envelopeOf(data: unknown): Envelope | undefined {
   return undefined;
 }
 
-/** The publication data for a SEND body. */
-export function bodyToData(body: Uint8Array, contentType: string | undefined): unknown {
+/** The publication data for a SEND body. Throws TidingsError 107 for JSON nested deeper than `maxDepth`. */
+export function bodyToData(body: Uint8Array, contentType: string | undefined, maxDepth: number): unknown {
   const text = utf8Text(body);
   const type = contentType === undefined ? {} : { contentType };
   if (text === undefined) return { [ENVELOPE_KEY]: { base64: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'), ...type } };
@@ -77,6 +82,7 @@ export function bodyToData(body: Uint8Array, contentType: string | undefined): u
     } catch {
       value = undefined;
     }
+    if (nestsDeeper(value, maxDepth)) throw new TidingsError(ErrorCode.BadRequest, `data nests deeper than ${maxDepth} levels (maxDepth)`);
     if (value !== undefined && envelopeOf(value) === undefined && JSON.stringify(value) === text) return value;
   }
   return { [ENVELOPE_KEY]: { text, ...type } };

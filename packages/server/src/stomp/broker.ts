@@ -6,7 +6,9 @@ import type { ChannelPolicy } from '../channels.js';
 import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
+import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -30,6 +32,8 @@ export interface BrokerNode {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -48,6 +52,8 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   private readonly all = new Set<StompConnection>();
@@ -62,9 +68,18 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.timers = node.timers;
     this.log = node.log;
     this.refusals = node.refusals;
+    this.metrics = node.metrics;
+    this.disconnects = node.disconnects;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
+  }
+
+  /** Open STOMP connections over TCP and over WebSocket (including those still closing). */
+  countByKind(): { tcp: number; websocket: number } {
+    const n = { tcp: 0, websocket: 0 };
+    for (const conn of this.all) n[conn.wire.kind]++;
+    return n;
   }
 
   /** Open STOMP connections (including those still closing). */
@@ -93,7 +108,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   /** A `/ws` connection that chose a STOMP subprotocol; `credentials` come from its handshake. */
   acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined): void {
-    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes), credentials, versionsFor(conn.protocol));
+    this.open(new WebSocketWire(conn, this.options.limits.maxQueueBytes, this.metrics.written['stomp-ws']), credentials, versionsFor(conn.protocol));
   }
 
   /** STOMP over another wire (a SockJS session); `credentials` come from its opening request. */
@@ -102,7 +117,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   }
 
   acceptSocket(socket: Socket): void {
-    this.open(new TcpWire(socket, this.options.limits.maxQueueBytes), undefined, versionsFor(undefined));
+    this.open(new TcpWire(socket, this.options.limits.maxQueueBytes, this.metrics.written['stomp-tcp']), undefined, versionsFor(undefined));
   }
 
   private open(wire: StompWire, credentials: Credentials | undefined, versions: readonly StompVersion[]): void {
@@ -112,12 +127,14 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     const conn = new StompConnection(this, this, wire, credentials, versions);
     wire.attach(conn);
     this.all.add(conn);
+    this.log.debug('connection opened', { transport: `stomp-${wire.kind}`, client: conn.id });
     if (refusal) conn.fail(refusal);
   }
 
   // ---- ConnectionRegistry ----
 
   connected(conn: StompConnection): void {
+    this.metrics.handshakes[conn.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws']++;
     if (conn.user === '') return;
     let set = this.byUser.get(conn.user);
     if (!set) {
@@ -135,6 +152,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   gone(conn: StompConnection): void {
     this.all.delete(conn);
+    this.log.debug('connection closed', { transport: `stomp-${conn.wire.kind}`, client: conn.id, user: conn.user });
   }
 
   // ---- node-wide operations ----

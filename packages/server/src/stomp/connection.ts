@@ -8,6 +8,8 @@ import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
 import type { Timed } from '../timer.js';
+import { CLOSE_TIMEOUT_MS } from '../websocket/close-sweep.js';
+import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
@@ -17,8 +19,6 @@ import type { StompWire, WireHandler } from './wire.js';
 export const MIN_HEARTBEAT = 1000;
 /** Silence tolerated from a client, as a multiple of the negotiated interval. */
 export const HEARTBEAT_GRACE = 2;
-/** How long a closing TCP connection may wait for the peer before it is cut (ms). */
-const CLOSE_GRACE = 2000;
 /** Frames read ahead of processing before reading pauses. */
 const MAX_INBOX = 256;
 export const SERVER_NAME = 'tidings/0.1.0';
@@ -198,7 +198,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   fail(err: StompError, receiptId?: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.log.debug('stomp error', { client: this.id, message: err.message, code: err.code });
-    if (this.state === 'connecting') this.refused(err);
+    this.refused(err);
+    if (this.state !== 'connecting') this.host.disconnects.closing({ transport: `stomp-${this.wire.kind}`, client: this.id, user: this.user, code: err.close, reason: err.message });
     if (err.close === CloseCode.Slow) this.wire.discard();
     const headers: Array<readonly [string, string]> = [
       ['message', this.state === 'connecting' ? anyVersion(err.message) : oneLine(err.message)], ['content-type', 'text/plain'],
@@ -210,10 +211,15 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.close(err.close, err.message);
   }
 
-  /** Logs a connection refused before it was CONNECTED. */
+  protocolError(code: number, message: string): void {
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: `stomp-${this.wire.kind}`, code, message, remote: this.wire.remoteAddress });
+  }
+
+  /** Logs a connection refused before it was CONNECTED, or a frame refused after (auth or limit; not the server's own disconnects). */
   private refused(err: StompError): void {
     const reason = err.close === CloseCode.ConnectTimeout ? 'bad_request' : reasonOf(err.code);
     if (reason === undefined) return;
+    if (this.state !== 'connecting' && (err.close === CloseCode.Slow || err.close === CloseCode.ForceDisconnect || (reason !== 'auth' && reason !== 'limit'))) return;
     this.host.refusals.refused(reason, { transport: `stomp-${this.wire.kind}`, code: err.code, message: err.message, remote: this.wire.remoteAddress });
   }
 
@@ -221,6 +227,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   close(code: number, reason: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
+    this.host.metrics.disconnect(code, this.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws');
     this.detach();
     this.inbox.length = 0;
     if (this.paused) {
@@ -228,7 +235,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       this.wire.resume();
     }
     this.wire.close(code, oneLine(reason));
-    this.closeDeadline = Date.now() + CLOSE_GRACE;
+    this.closeDeadline = Date.now() + CLOSE_TIMEOUT_MS;
     this.reschedule();
   }
 

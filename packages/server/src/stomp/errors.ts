@@ -1,7 +1,7 @@
 import { CloseCode, ErrorCode, errorInfo } from '@tidings/protocol';
 import { header, type StompFrame, type StompParseError } from '@tidings/stomp';
 import { AuthError } from '../auth/jwt.js';
-import { EngineUnavailableError, IdempotencyConflictError } from '../engine/engine.js';
+import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError } from '../engine/engine.js';
 import { TidingsError } from '../errors.js';
 
 /** The close code for an error code: auth and permission codes keep theirs; temporary errors say reconnect. */
@@ -59,6 +59,11 @@ export function toStompError(err: unknown, internal: (err: unknown) => void): St
   if (err instanceof AuthError || err instanceof TidingsError) return new StompError(err.message, err.code);
   if (err instanceof EngineUnavailableError) return new StompError(err.message, ErrorCode.EngineUnavailable);
   if (err instanceof IdempotencyConflictError) return new StompError(err.message, ErrorCode.Conflict);
+  if (err instanceof OutcomeUnknownError) {
+    const key = err.idempotencyKey;
+    if (key === undefined) return new StompError(err.message, ErrorCode.OutcomeUnknown);
+    return new StompError(err.message, ErrorCode.OutcomeUnknown, undefined, 'SEND it again with this x-idempotency-key and it is published exactly once', [['x-idempotency-key', key]]);
+  }
   internal(err);
   return new StompError('internal error', ErrorCode.Internal);
 }

@@ -2,7 +2,9 @@ import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
+import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
@@ -18,6 +20,8 @@ export interface StompHost {
   readonly timers: TimerWheel;
   readonly log: Logger;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
+  readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
   verify(token: string): Promise<Credentials>;

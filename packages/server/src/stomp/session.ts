@@ -114,7 +114,11 @@ export class StompSession implements SubscriptionOwner {
     policy.checkPublish(policy.resolve(name), name, this.io.principal);
     const contentType = header(frame, 'content-type');
     if (dest.kind === 'channel') {
-      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType), { info: this.io.info });
+      const idempotencyKey = header(frame, 'x-idempotency-key');
+      if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) {
+        throw new StompError('x-idempotency-key must have 1 to 255 characters', ErrorCode.BadRequest);
+      }
+      const pub = await this.host.publisher.publish(dest.channel, bodyToData(frame.body, contentType, this.host.options.limits.maxDepth), { info: this.io.info, idempotencyKey, source: 'stomp' });
       return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
     }
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
@@ -171,6 +175,7 @@ export class StompSession implements SubscriptionOwner {
       const top = h.position.offset;
       const recovered = since !== undefined && since.epoch === h.position.epoch && since.offset <= top &&
         h.publications.length === top - since.offset;
+      if (since !== undefined) this.host.metrics.recoveries[recovered ? 'true' : 'false']++;
       if (recovered) for (const p of h.publications) this.emit(sub, topicMessage(p), false);
       if (this.subs.byId.get(id) !== sub) return;
       sub.offset = top;
@@ -237,6 +242,7 @@ export class StompSession implements SubscriptionOwner {
   /** Writes one MESSAGE: the subscription's prefix, the delivery's own lines, the shared tail. */
   private emit<M extends Deliverable>(sub: SubscriptionBase<M> & Subscription, message: M, redelivered: boolean): void {
     const { wire, version } = this.io;
+    wire.written.messages++;
     wire.write(sub.prefix, false);
     if (sub.ack !== 'auto') {
       const key = this.subs.register(sub, message.messageId, version);

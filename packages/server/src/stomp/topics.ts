@@ -37,6 +37,13 @@ export class TopicRouter {
 
   constructor(private readonly hub: Hub) {}
 
+  /** STOMP topic subscriptions on this node. */
+  get subscriptions(): number {
+    let n = 0;
+    for (const fanout of this.fanouts.values()) n += fanout.subs.size;
+    return n;
+  }
+
   /** Resolves once publications of `sub.channel` reach `sub` (they wait in `pending` until it is live). */
   async add(sub: TopicSubscription): Promise<void> {
     let fanout = this.fanouts.get(sub.channel);

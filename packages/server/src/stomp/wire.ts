@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Written } from '../observability/metrics.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { frame } from '../websocket/frames.js';
 import { Opcode } from '../websocket/receiver.js';
@@ -9,11 +10,15 @@ export interface WireHandler {
   receive(chunk: Buffer): void;
   /** The socket is gone. Called once. */
   closed(): void;
+  /** The WebSocket under the wire broke the protocol or sent too much; it is closing with `code`. */
+  protocolError?(code: number, message: string): void;
 }
 
 /**
  * The byte stream under a STOMP connection: a WebSocket or a TCP socket. Writes queued within
  * one tick leave together (one WebSocket message, one socket write). Frames may share a message.
+ * While the socket is backed up, frames wait in the wire's queue (droppable by `discard`) and
+ * leave as it drains, each write ending with a whole frame.
  */
 export interface StompWire {
   readonly kind: 'websocket' | 'tcp' | 'sockjs';
@@ -23,6 +28,8 @@ export interface StompWire {
   attach(handler: WireHandler): void;
   /** When queued bytes last went out (ms). */
   readonly lastWrite: number;
+  /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
+  readonly written: Written;
   /**
    * Queues bytes; `binary` marks bytes that are not UTF-8 (a WebSocket batch holding any goes out
    * as a binary message). Returns false when queued plus socket-buffered bytes exceed the limit.
@@ -40,7 +47,10 @@ export interface StompWire {
   resume(): void;
 }
 
-/** Batches the writes of one tick and hands them to `send` together. */
+/** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
+const DRAIN_WRITE_BYTES = 16 * 1024;
+
+/** Batches the writes of one tick and hands them to `send` together; keeps the overflow while the socket is backed up. */
 export abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
   protected queue: Buffer[] = [];
@@ -48,9 +58,11 @@ export abstract class QueuedWire implements Flushable {
   protected binary = false;
   protected ended = false;
 
-  constructor(private readonly maxQueueBytes: number) {}
+  constructor(private readonly maxQueueBytes: number, readonly written: Written) {}
 
   protected abstract get buffered(): number;
+  /** The socket's buffer is full: queued bytes wait for `drained`. */
+  protected abstract get backedUp(): boolean;
   protected abstract send(data: Buffer, binary: boolean): void;
 
   get backlog(): number {
@@ -72,12 +84,45 @@ export abstract class QueuedWire implements Flushable {
     this.binary = false;
   }
 
+  /** Sends what is queued, unless the socket is backed up (then `drained` does). */
   flush(): void {
+    if (!this.backedUp) this.sendQueued();
+  }
+
+  /** Sends what waits in writes of about DRAIN_WRITE_BYTES, each ending with a frame, until the socket is full again. */
+  drained(): void {
+    while (!this.ended && this.queue.length > 0 && !this.backedUp) this.sendQueued(DRAIN_WRITE_BYTES);
+  }
+
+  /**
+   * Sends the first queued chunks as one write: all of them, or (with `limit`) those up to the
+   * first frame end (a chunk ending in NUL) at or past `limit` bytes.
+   */
+  protected sendQueued(limit = Infinity): void {
     if (this.queue.length === 0 || this.ended) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
-    const binary = this.binary;
-    this.discard();
+    const { queue, binary } = this;
+    let n = queue.length;
+    let bytes = this.queued;
+    if (bytes > limit) {
+      bytes = 0;
+      for (let i = 0; i < queue.length; i++) {
+        bytes += queue[i]!.length;
+        if (bytes >= limit && queue[i]![queue[i]!.length - 1] === 0) {
+          n = i + 1;
+          break;
+        }
+      }
+    }
+    if (n === queue.length) {
+      this.discard();
+    } else {
+      this.queue = queue.slice(n);
+      this.queued -= bytes;
+    }
+    const data = n === 1 ? queue[0]! : Buffer.concat(n === queue.length ? queue : queue.slice(0, n), bytes);
     this.lastWrite = Date.now();
+    this.written.frames++;
+    this.written.bytes += data.length;
     this.send(data, binary);
   }
 }
@@ -89,9 +134,13 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
   alive = true;
   private handler: WireHandler | undefined = undefined;
 
-  constructor(readonly connection: WebSocketConnection, maxQueueBytes: number) {
-    super(maxQueueBytes);
+  constructor(readonly connection: WebSocketConnection, maxQueueBytes: number, written: Written) {
+    super(maxQueueBytes, written);
     connection.attach(this);
+  }
+
+  get remoteAddress(): string | undefined {
+    return (this.connection.socket as Partial<Socket>).remoteAddress;
   }
 
   attach(handler: WireHandler): void {
@@ -107,6 +156,14 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     this.alive = true;
   }
 
+  onDrain(): void {
+    this.drained();
+  }
+
+  onProtocolError(code: number, message: string): void {
+    this.handler?.protocolError?.(code, message);
+  }
+
   onClosed(): void {
     this.ended = true;
     this.handler?.closed();
@@ -116,13 +173,17 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     return this.connection.bufferedAmount;
   }
 
+  protected get backedUp(): boolean {
+    return this.connection.backedUp;
+  }
+
   protected send(data: Buffer, binary: boolean): void {
     this.connection.send(frame(binary ? Opcode.Binary : Opcode.Text, data));
   }
 
   close(code: number, reason: string): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.connection.close(code, reason);
   }
@@ -145,8 +206,8 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
 export class TcpWire extends QueuedWire implements StompWire {
   readonly kind = 'tcp';
 
-  constructor(readonly socket: Socket, maxQueueBytes: number) {
-    super(maxQueueBytes);
+  constructor(readonly socket: Socket, maxQueueBytes: number, written: Written) {
+    super(maxQueueBytes, written);
   }
 
   get remoteAddress(): string | undefined {
@@ -155,6 +216,7 @@ export class TcpWire extends QueuedWire implements StompWire {
 
   attach(handler: WireHandler): void {
     this.socket.on('data', (chunk: Buffer) => handler.receive(chunk));
+    this.socket.on('drain', () => this.drained());
     this.socket.on('error', () => { /* 'close' follows */ });
     this.socket.on('close', () => {
       this.ended = true;
@@ -166,6 +228,10 @@ export class TcpWire extends QueuedWire implements StompWire {
     return this.socket.writableLength;
   }
 
+  protected get backedUp(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   protected send(data: Buffer): void {
     if (!this.socket.destroyed) this.socket.write(data);
   }
@@ -173,7 +239,7 @@ export class TcpWire extends QueuedWire implements StompWire {
   /** Flushes and half-closes; the connection terminates the socket if the peer does not close. */
   close(): void {
     if (this.ended) return;
-    this.flush();
+    this.sendQueued();
     this.ended = true;
     this.socket.end();
   }

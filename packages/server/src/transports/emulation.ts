@@ -15,10 +15,10 @@ export interface EmulationHost {
   readonly refusals: Refusals;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
-  /** The session with this client id on this node. */
-  sessionById(client: string): Session | undefined;
-  /** Runs the commands in the session on whichever node holds it; undefined when none does. */
-  forward(client: string, commands: unknown[]): Promise<ServerMessage[] | undefined>;
+  /** The one-way stream session `client` on this node, when `secret` is its secret; else undefined. */
+  ownedSession(client: string, secret: string | undefined): Session | undefined;
+  /** Runs the commands in the session on whichever node holds it and takes `secret`; undefined when none does. */
+  forward(client: string, secret: string, commands: unknown[]): Promise<ServerMessage[] | undefined>;
   newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
 }
 
@@ -30,31 +30,36 @@ class NoTransport implements Transport {
   readonly name = 'emulation';
   readonly bidirectional = false;
   write(): boolean { return true; }
+  discard(): void {}
   close(): void {}
 }
 
 /**
- * `POST /emulation {client?, commands: [...]}`: commands for clients on one-way transports.
- * With `client` (the id from the stream's `connected` message) the commands run in that session,
- * in order with its others; subscriptions and their replays then flow on its stream. Without it,
- * `publish`, `history`, `presence` and `ping` run as the request's token's user (long polling).
+ * `POST /emulation {client?, secret?, commands: [...]}`: commands for clients on one-way transports.
+ * With `client` and `secret` (both from the stream's `connected` message) the commands run in that
+ * SSE or HTTP-streaming session, in order with its others; subscriptions and their replays then
+ * flow on its stream. A missing or wrong secret is answered like an unknown session (404, code
+ * 114), as is the id of a WebSocket session. Without `client`, stateless commands run as the
+ * request's token's user (long polling).
  * Answers `{replies: [...]}`, one reply or error per command, in order.
  */
 export async function handleEmulation(host: EmulationHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (!applyCors(req, res, host.options.allowedOrigins, host.refusals)) return;
   if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
   try {
-    const body = await readJson(req, host.options.limits.maxMessageSize);
-    if (!isObject(body)) throw badRequest('the body must be a JSON object {client?, commands: [...]}');
-    const { client, commands } = body;
+    const body = await readJson(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
+    if (!isObject(body)) throw badRequest('the body must be a JSON object {client?, secret?, commands: [...]}');
+    const { client, secret, commands } = body;
     if (!Array.isArray(commands) || commands.length === 0) throw badRequest('`commands` must be a non-empty array');
     if (commands.length > MAX_EMULATION_COMMANDS) throw badRequest(`at most ${MAX_EMULATION_COMMANDS} commands per request`);
     if (client !== undefined && typeof client !== 'string') throw badRequest('`client` must be a string');
+    if (secret !== undefined && typeof secret !== 'string') throw badRequest('`secret` must be a string');
     let replies: ServerMessage[] | undefined;
     if (client !== undefined) {
-      const local = host.sessionById(client);
-      replies = local ? await runCommands(local, commands, false) : await host.forward(client, commands);
-      if (!replies) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} on any node (it may have closed)`);
+      const local = host.ownedSession(client, secret);
+      if (local) replies = await runCommands(local, commands, false);
+      else if (secret !== undefined) replies = await host.forward(client, secret, commands);
+      if (!replies) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} with this secret on any node (it may have closed)`);
     } else {
       const credentials = await requestCredentials(req, url, (t) => host.verify(t));
       const session = host.newSession(new NoTransport(), credentials);
@@ -85,7 +90,7 @@ export async function runCommands(session: Session, commands: unknown[], transie
       continue;
     }
     if (transient && !STATELESS.has(d.command.type)) {
-      replies.push({ type: 'error', id: d.command.id, error: { code: ErrorCode.BadRequest, message: `\`${d.command.type}\` needs a \`client\` (a session opened on /sse or /stream)` } });
+      replies.push({ type: 'error', id: d.command.id, error: { code: ErrorCode.BadRequest, message: `\`${d.command.type}\` needs \`client\` and \`secret\` (from the \`connected\` of a session opened on /sse or /stream)` } });
       continue;
     }
     replies.push(await session.execute(d.command));

@@ -11,6 +11,12 @@ describe('streamBody', () => {
     assert.equal(streamBody([a, b], [], false).toString(), '{"a":1}\n{"b":"é"}\n');
   });
 
+  it('writes no id line for an empty id, and counts the chunk size without it', () => {
+    assert.equal(streamBody([a, b], ['', 'x~2~e'], false).toString(), 'data: {"a":1}\n\nid: x~2~e\ndata: {"b":"é"}\n\n');
+    const payload = Buffer.from('data: {"a":1}\n\n');
+    assert.equal(streamBody([a], [''], true).toString('latin1'), `${payload.length.toString(16)}\r\n${payload.toString('latin1')}\r\n`);
+  });
+
   it('wraps the body in one HTTP/1.1 chunk whose size counts bytes', () => {
     const body = streamBody([b], [], true).toString('latin1');
     const payload = Buffer.from('{"b":"é"}\n');

@@ -12,6 +12,7 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
 import type { Hub, Subscriber } from '../hub.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Timed, TimerWheel } from '../timer.js';
@@ -25,6 +26,7 @@ export interface PollHost {
   readonly timers: TimerWheel;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
 }
@@ -149,6 +151,10 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
     const body = Buffer.concat(parts);
     this.finish();
     if (this.res.writableEnded) return;
+    const written = this.host.metrics.written.poll;
+    written.messages += this.messages.length;
+    written.frames++;
+    written.bytes += body.length;
     this.res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length });
     this.res.end(body);
   }

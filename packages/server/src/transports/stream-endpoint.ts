@@ -8,9 +8,12 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse } from '../http/response.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
+import type { TimerWheel } from '../timer.js';
+import { CloseSweep } from '../websocket/close-sweep.js';
 import { HttpStreamTransport, type StreamFormat, type StreamOwner } from './http-stream.js';
 
 /** What the SSE and HTTP-streaming endpoints need from their node. */
@@ -20,8 +23,12 @@ export interface StreamHost {
   readonly log: Logger;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  readonly timers: TimerWheel;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
+  /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
+  issueSecret(session: Session): string;
   mapError(err: unknown): { code: number; message: string };
 }
 
@@ -31,13 +38,18 @@ export const SSE_RETRY_MS = 2000;
 /**
  * `GET /sse` (Server-Sent Events) and `GET /stream` (newline-delimited JSON): one-way sessions.
  * Channels come from `channel=` parameters (none is fine: the client subscribes through
- * `/emulation`), the resume point from `Last-Event-ID` (or `cursor=`).
+ * `/emulation`), the resume point from `Last-Event-ID`, `cursor=` and `lastEventId=` (`requestCursor`).
  * Every problem found before the stream starts is a JSON 4xx; nothing is half-opened.
+ * A stream whose last bytes (e.g. a slow consumer's `disconnect`) do not drain within
+ * CLOSE_TIMEOUT_MS is cut (one `CloseSweep` for all of them).
  */
 export class StreamEndpoint implements StreamOwner {
   private readonly streams = new Map<HttpStreamTransport, Session>();
+  private readonly sweep: CloseSweep;
 
-  constructor(private readonly host: StreamHost) {}
+  constructor(private readonly host: StreamHost) {
+    this.sweep = new CloseSweep(host.timers);
+  }
 
   get size(): number {
     return this.streams.size;
@@ -66,7 +78,7 @@ export class StreamEndpoint implements StreamOwner {
     }
     if (res.writableEnded) return;
 
-    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this);
+    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this, this.host.metrics.written[format === 'sse' ? 'sse' : 'stream']);
     const session = this.host.newSession(transport, credentials);
     if (!session) return this.refuse(req, res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);
@@ -80,7 +92,7 @@ export class StreamEndpoint implements StreamOwner {
     });
     res.flushHeaders();
     if (format === 'sse') res.write(`retry: ${SSE_RETRY_MS}\n\n`);
-    await session.open(channels, cursor);
+    await session.open(channels, cursor, this.host.issueSecret(session));
   }
 
   private refuse(req: RequestHead, res: HttpResponse, code: number, message: string, status?: number): void {
@@ -88,7 +100,12 @@ export class StreamEndpoint implements StreamOwner {
     sendError(res, code, message, status);
   }
 
+  streamClosing(transport: HttpStreamTransport): void {
+    this.sweep.add(transport);
+  }
+
   streamClosed(transport: HttpStreamTransport): void {
+    this.sweep.delete(transport);
     const session = this.streams.get(transport);
     this.streams.delete(transport);
     session?.closed();

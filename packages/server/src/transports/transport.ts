@@ -13,6 +13,11 @@ export interface Transport {
    * Returns false when the connection's queue is over its limit: the caller disconnects it as slow.
    */
   write(message: Buffer): boolean;
+  /**
+   * Drops the messages not yet handed to the socket (whole messages; bytes already in the socket
+   * stay), so that what is written next (the slow-consumer `disconnect`) leaves right after them.
+   */
+  discard(): void;
   /** Flushes what is queued, then closes with `code` (a close code from the protocol table). */
   close(code: number, reason: string): void;
 }

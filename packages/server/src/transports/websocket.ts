@@ -1,4 +1,5 @@
 import { decodeFrame } from '@tidings/protocol';
+import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { headerLength, writeFrameHeader } from '../websocket/frames.js';
@@ -6,6 +7,11 @@ import { Opcode } from '../websocket/receiver.js';
 import { scheduleFlush, type Flushable, type Transport } from './transport.js';
 
 const NEWLINE = 0x0a;
+/**
+ * Bytes of messages per frame written after the socket drained: the socket then holds at most its
+ * highWaterMark plus one such frame, and the rest stays here, where whole messages can be dropped.
+ */
+export const DRAIN_FRAME_BYTES = 16 * 1024;
 
 /**
  * The last frame built, and the messages it holds. A publication reaches every subscriber of a
@@ -50,19 +56,23 @@ export function textFrame(first: Buffer, rest?: Buffer[]): Buffer {
 export interface WebSocketTransportOwner {
   /** The connection closed. */
   remove(transport: WebSocketTransport): void;
+  /** The peer broke the WebSocket protocol or sent too much (close `code`). */
+  protocolError(transport: WebSocketTransport, code: number, message: string): void;
 }
 
 /**
  * Our JSON protocol over a WebSocket connection: one text frame per tick, messages separated by
  * `\n`. The same frame bytes go to every subscriber that was sent the same messages in a tick.
- * Also the connection's reader: decodes incoming messages for the session.
+ * While the socket is backed up, messages wait here (in user space, as whole messages) and leave
+ * in frames of at most DRAIN_FRAME_BYTES as it drains; `write` reports the connection over
+ * `maxQueueBytes` counting both these and the socket's buffer. Also the connection's reader: decodes incoming messages for the session.
  */
 export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
   /** Set false by each ping, true by each pong or message; see the endpoint's heartbeat sweep. */
   alive = true;
   /** Set once the node created it; messages before that are ignored. */
   session: Session | undefined = undefined;
-  /** What this tick queued: the first message, and any further ones (no array for the usual single one). */
+  /** What waits: the first message, and any further ones (no array for the usual single one). */
   private first: Buffer | undefined = undefined;
   private rest: Buffer[] | undefined = undefined;
   private queuedBytes = 0;
@@ -72,6 +82,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     readonly connection: WebSocketConnection,
     private readonly owner: WebSocketTransportOwner,
     private readonly maxQueueBytes: number,
+    private readonly written: Written,
   ) {}
 
   get name(): string {
@@ -84,6 +95,7 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
+    this.written.messages++;
     if (this.first === undefined) {
       this.first = message;
       scheduleFlush(this);
@@ -96,26 +108,47 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     return this.queuedBytes + this.connection.bufferedAmount <= this.maxQueueBytes;
   }
 
+  /** Sends what waits as one frame, unless the socket is backed up (then `onDrain` does). */
   flush(): void {
-    const { first, rest } = this;
-    if (first === undefined) return;
+    if (!this.connection.backedUp) this.send(Infinity);
+  }
+
+  discard(): void {
     this.first = undefined;
     this.rest = undefined;
     this.queuedBytes = 0;
-    this.connection.send(textFrame(first, rest));
   }
 
-  /** Flushes and closes; a queue over its limit is dropped instead, as the client cannot take it. */
+  /** Sends what waits (backed up or not: it is bounded), then the close frame. */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    if (this.queuedBytes + this.connection.bufferedAmount > this.maxQueueBytes) {
-      this.first = undefined;
-      this.rest = undefined;
-      this.queuedBytes = 0;
-    }
-    this.flush();
+    this.send(Infinity);
     this.closed = true;
     this.connection.close(code, reason);
+  }
+
+  /** Sends the first waiting messages, at most `limit` bytes of them (at least one), as one frame. */
+  private send(limit: number): void {
+    const { first, rest } = this;
+    if (first === undefined) return;
+    if (rest === undefined || this.queuedBytes <= limit) {
+      this.discard();
+      this.sendFrame(textFrame(first, rest));
+      return;
+    }
+    let bytes = first.length + 1;
+    let n = 0;
+    while (n < rest.length && bytes + rest[n]!.length + 1 <= limit) bytes += rest[n++]!.length + 1;
+    this.first = rest[n];
+    this.rest = n + 1 < rest.length ? rest.slice(n + 1) : undefined;
+    this.queuedBytes -= bytes;
+    this.sendFrame(textFrame(first, n > 0 ? rest.slice(0, n) : undefined));
+  }
+
+  private sendFrame(frame: Buffer): void {
+    this.written.frames++;
+    this.written.bytes += frame.length;
+    this.connection.send(frame);
   }
 
   // ---- WebSocketUser ----
@@ -134,7 +167,15 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     this.alive = true;
   }
 
+  onDrain(): void {
+    while (!this.closed && this.first !== undefined && !this.connection.backedUp) this.send(DRAIN_FRAME_BYTES);
+  }
+
   onClosed(): void {
     this.owner.remove(this);
+  }
+
+  onProtocolError(code: number, message: string): void {
+    this.owner.protocolError(this, code, message);
   }
 }

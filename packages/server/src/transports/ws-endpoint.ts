@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
@@ -8,12 +9,13 @@ import { channelParams, requestCursor } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
-import { WebSocketConnection } from '../websocket/connection.js';
+import { MESSAGE_TOO_BIG, WebSocketConnection } from '../websocket/connection.js';
 import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
 
@@ -25,6 +27,7 @@ export interface WebSocketHost {
   readonly timers: TimerWheel;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
   /** Creates a session for a new connection; `undefined` when the node is full. */
@@ -120,7 +123,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
       conn.start(head);
       return undefined;
     }
-    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes);
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket);
     conn.attach(transport);
     const session = this.host.newSession(transport, credentials);
     if (!session) {
@@ -147,6 +150,11 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     } finally {
       socket.uncork();
     }
+  }
+
+  protocolError(transport: WebSocketTransport, code: number, message: string): void {
+    const remote = (transport.connection.socket as Partial<Socket>).remoteAddress;
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote });
   }
 
   remove(transport: WebSocketTransport): void {

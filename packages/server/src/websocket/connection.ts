@@ -8,9 +8,16 @@ import { Receiver, type ReceiverSink } from './receiver.js';
 export interface WebSocketUser {
   onMessage(data: Buffer, binary: boolean): void;
   onPong(): void;
+  /** The socket took what it buffered (after `backedUp`): write what waits. */
+  onDrain(): void;
   /** The socket is gone. Called once. */
   onClosed(): void;
+  /** The peer broke the protocol or sent a message over the limit; the connection is closing with `code` (1002, 1007, 1009). */
+  onProtocolError?(code: number, message: string): void;
 }
+
+/** RFC 6455 close code: a message over the size limit (a `limit` refusal; 1002 and 1007 are `bad_request`). */
+export const MESSAGE_TOO_BIG = 1009;
 
 export const enum ReadyState {
   Open = 1,
@@ -37,17 +44,23 @@ function onClose(this: AttachedSocket): void {
   this[kConnection]?.socketClosed();
 }
 
+function onDrain(this: AttachedSocket): void {
+  this[kConnection]?.drained();
+}
+
 function onError(this: Duplex): void {
   this.destroy();
 }
 
 /** Nobody reads a connection before `attach`. */
-const NO_USER: WebSocketUser = { onMessage() {}, onPong() {}, onClosed() {} };
+const NO_USER: WebSocketUser = { onMessage() {}, onPong() {}, onDrain() {}, onClosed() {} };
 
 /**
  * One server-side WebSocket over an upgraded socket: reads frames through a Receiver, answers
  * pings, runs the close handshake (bounded by the shared CloseSweep) and writes frames built
- * elsewhere. Holds no timers or closures of its own.
+ * elsewhere. Holds no timers or closures of its own. Every socket write is a whole frame, so the
+ * close frame always starts on a frame boundary; a close whose frame the peer does not take within
+ * CLOSE_TIMEOUT_MS ends with `terminate`.
  */
 export class WebSocketConnection implements ReceiverSink {
   readyState = ReadyState.Open;
@@ -79,6 +92,7 @@ export class WebSocketConnection implements ReceiverSink {
     socket.on('error', onError);
     socket.on('end', onEnd);
     socket.on('close', onClose);
+    socket.on('drain', onDrain);
     socket.on('data', onData);
     if (head.length > 0) this.receive(head);
     if (socket.destroyed) this.socketClosed();
@@ -87,6 +101,14 @@ export class WebSocketConnection implements ReceiverSink {
   /** Bytes written but not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.socket.writableLength;
+  }
+
+  /**
+   * The socket holds a full buffer (its highWaterMark, 16 KiB): users keep further frames in their
+   * own queue, where whole messages can still be dropped, until `onDrain`.
+   */
+  get backedUp(): boolean {
+    return this.socket.writableNeedDrain;
   }
 
   /** Writes a frame built by the caller, while open. */
@@ -120,6 +142,10 @@ export class WebSocketConnection implements ReceiverSink {
 
   resume(): void {
     this.socket.resume();
+  }
+
+  drained(): void {
+    if (this.readyState === ReadyState.Open) this.user.onDrain();
   }
 
   receive(chunk: Buffer): void {
@@ -163,6 +189,7 @@ export class WebSocketConnection implements ReceiverSink {
   }
 
   onProtocolError(code: number, message: string): void {
+    this.user.onProtocolError?.(code, message);
     if (this.readyState === ReadyState.Open) {
       this.readyState = ReadyState.Closing;
       this.socket.write(closeFrame(code, message));

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.js';
+
+function configFile(json: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tidings-config-')), 'tidings.json');
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+function problems(argv: string[], env: NodeJS.ProcessEnv = {}): readonly string[] {
+  try {
+    loadConfig(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail(`${argv.join(' ')} was accepted`);
+}
+
+describe('loadConfig', () => {
+  it('takes a flag over an env var over the file over the default', () => {
+    const file = configFile({ port: 1, host: 'file.example', maxDepth: 3, historySize: 4 });
+    const c = loadConfig(['--config', file, '--port', '2'], { TIDINGS_PORT: '3', TIDINGS_HOST: 'env.example', TIDINGS_MAX_DEPTH: '' });
+    assert.equal(c.port, 2);
+    assert.equal(c.host, 'env.example');
+    assert.equal(c.server.limits?.maxDepth, 3);
+    assert.equal(c.server.namespaces?.['']?.historySize, 4);
+    assert.equal(c.server.limits?.maxMessageSize, 65536);
+  });
+
+  it('reads a list from an array or a comma-separated string in the file, and from a flag', () => {
+    assert.deepEqual(loadConfig(['--config', configFile({ allowedOrigins: ['https://a.example', 'https://b.example'] })], {}).server.allowedOrigins,
+      ['https://a.example', 'https://b.example']);
+    assert.deepEqual(loadConfig(['--config', configFile({ allowedOrigins: 'https://a.example, https://b.example' })], {}).server.allowedOrigins,
+      ['https://a.example', 'https://b.example']);
+    assert.deepEqual(loadConfig(['--redis-cluster', 'a:7000,b:7001'], {}).redisCluster, [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }]);
+  });
+
+  it('keeps the built-in namespaces and adds the configured ones with their defaults', () => {
+    const c = loadConfig(['--config', configFile({ namespaces: { chat: { publish: true } } }), '--history-size', '7'], {});
+    assert.deepEqual(c.server.namespaces?.chat, { publish: true });
+    assert.equal(c.server.namespaces?.user?.subscribe, 'owner');
+    assert.equal(c.server.namespaces?.user?.historySize, 7);
+  });
+
+  it('refuses digits that are not an integer and numbers out of range, naming the source', () => {
+    assert.deepEqual(problems(['--port', '8080.0']), ['--port: expected an integer from 0 to 65535, got "8080.0"']);
+    assert.deepEqual(problems(['--port', '1e3']), ['--port: expected an integer from 0 to 65535, got "1e3"']);
+    assert.deepEqual(problems(['--port', ' 80']), ['--port: expected an integer from 0 to 65535, got " 80"']);
+    assert.deepEqual(problems([], { TIDINGS_MAX_CONNECTIONS: '99999999999999999999' }), ['TIDINGS_MAX_CONNECTIONS: expected an integer ≥ 1, got 100000000000000000000']);
+    const file = configFile({ maxConnections: 1e20, historyTtl: 0 });
+    assert.deepEqual(problems(['--config', file]), [
+      `${file}: maxConnections: expected an integer ≥ 1, got 100000000000000000000`,
+      `${file}: historyTtl: expected an integer ≥ 1, got 0`,
+    ]);
+  });
+});
