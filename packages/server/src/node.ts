@@ -138,10 +138,10 @@ export class TidingsNode implements EngineHandler, Timed {
   /** Open connections by transport; `poll` counts waiting long polls. */
   connectionCounts(): Record<TransportName, number> {
     const stomp = this.stomp.countByKind();
-    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size };
+    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size, sockjs: stomp.sockjs + this.sockjs.pending };
     for (const s of this.sessions.values()) {
       const name = s.transport.name;
-      if (name === 'websocket' || name === 'sse' || name === 'stream') counts[name]++;
+      if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') counts[name]++;
     }
     return counts;
   }
@@ -269,7 +269,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionConnected(session: Session): void {
     const name = session.transport.name;
-    if (name === 'websocket' || name === 'sse' || name === 'stream') this.metrics.handshakes[name]++;
+    if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') this.metrics.handshakes[name]++;
     if (session.user === '') return;
     let set = this.byUser.get(session.user);
     if (!set) {

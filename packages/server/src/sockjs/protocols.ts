@@ -1,4 +1,5 @@
 import { CloseCode, ErrorCode, decodeFrame } from '@tidings/protocol';
+import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import { QueuedWire, type StompWire, type WireHandler } from '../stomp/wire.js';
 import type { Transport } from '../transports/transport.js';
@@ -28,18 +29,33 @@ function quoteOnce(message: Buffer): string {
   return lastQuoted;
 }
 
-/** The JSON protocol over a SockJS session: one SockJS message per protocol message. */
+/**
+ * The JSON protocol over a SockJS session: one SockJS message per protocol message. The session
+ * keeps what its receiver cannot take yet; `write` reports it over `maxQueueBytes` (queued plus
+ * socket-buffered bytes).
+ */
 export class SockjsTransport implements Transport, SessionUser {
   readonly name = 'sockjs';
   readonly bidirectional = true;
   /** Set once the node created it. */
   session: Session | undefined = undefined;
 
-  constructor(private readonly sockjs: SockjsSession, private readonly maxQueueBytes: number, private readonly maxMessageSize: number) {}
+  constructor(
+    private readonly sockjs: SockjsSession,
+    private readonly maxQueueBytes: number,
+    private readonly maxMessageSize: number,
+    /** Counts messages (the session counts frames and bytes). */
+    private readonly written: Written,
+  ) {}
 
   write(message: Buffer): boolean {
+    this.written.messages++;
     this.sockjs.enqueue(quoteOnce(message));
     return this.sockjs.backlog <= this.maxQueueBytes;
+  }
+
+  discard(): void {
+    this.sockjs.discard();
   }
 
   close(code: number, reason: string): void {
@@ -69,14 +85,17 @@ export class SockjsTransport implements Transport, SessionUser {
 
 /**
  * STOMP over a SockJS session: the frames written in one tick leave as one SockJS message. SockJS
- * carries text only, so binary bodies are sent as UTF-8 text.
+ * carries text only, so binary bodies are sent as UTF-8 text. Each tick's frames go to the
+ * session at once; the session keeps them while its receiver is backed up (whole messages, so
+ * `discard` drops whole frames), and counts the frames and bytes written.
  */
 export class SockjsStompWire extends QueuedWire implements StompWire, SessionUser {
   readonly kind = 'sockjs';
   private handler: WireHandler | undefined = undefined;
 
-  constructor(private readonly sockjs: SockjsSession, maxQueueBytes: number) {
-    super(maxQueueBytes);
+  /** `written`: MESSAGE frames are counted in it by the STOMP session. */
+  constructor(private readonly sockjs: SockjsSession, maxQueueBytes: number, written: Written) {
+    super(maxQueueBytes, written);
   }
 
   attach(handler: WireHandler): void {
@@ -85,6 +104,25 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
 
   protected get buffered(): number {
     return this.sockjs.backlog;
+  }
+
+  /** Never: the session keeps the overflow. */
+  protected get backedUp(): boolean {
+    return false;
+  }
+
+  /** Hands what this tick queued to the session as one message (counted there, not here). */
+  override flush(): void {
+    if (this.ended || this.queue.length === 0) return;
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    super.discard();
+    this.lastWrite = Date.now();
+    this.send(data);
+  }
+
+  override discard(): void {
+    super.discard();
+    this.sockjs.discard();
   }
 
   protected send(data: Buffer): void {

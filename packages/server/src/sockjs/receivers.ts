@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Closable, CloseSweep } from '../websocket/close-sweep.js';
 import type { Receiver, SockjsSession } from './session.js';
 
 /** How one HTTP transport family writes frames. */
@@ -55,9 +56,10 @@ export function contentTypeOf(transport: ReceivingTransport): string {
 
 /**
  * One receiving HTTP response (headers already set by the caller): polling ones end after one
- * frame, streaming ones after `limit` bytes, so the client opens the next request.
+ * frame, streaming ones after `limit` bytes, so the client opens the next request. A response
+ * whose last bytes do not drain within the sweep's timeout after it ended is cut.
  */
-export class HttpReceiver implements Receiver {
+export class HttpReceiver implements Receiver, Closable {
   private readonly framing: Framing;
   private sentBytes = 0;
   private done = false;
@@ -67,6 +69,7 @@ export class HttpReceiver implements Receiver {
     transport: ReceivingTransport,
     private readonly callback: string,
     private readonly limit: number,
+    private readonly sweep: CloseSweep,
   ) {
     this.framing = FRAMINGS[transport];
   }
@@ -79,16 +82,22 @@ export class HttpReceiver implements Receiver {
     return this.res.writableLength;
   }
 
+  get backedUp(): boolean {
+    return this.res.writableNeedDrain;
+  }
+
   /** Writes the status line, headers and prelude, and ties the response to `session`. */
   start(session: SockjsSession): void {
     this.res.writeHead(200, { 'Content-Type': this.framing.contentType });
     const prelude = this.framing.prelude(this.callback);
     if (prelude !== '') this.res.write(prelude);
     this.res.once('close', () => {
+      this.sweep.delete(this);
       if (this.done) return;
       this.done = true;
       session.detach(this, true);
     });
+    if (!this.framing.polling) this.res.on('drain', () => session.drained(this));
     session.attach(this);
   }
 
@@ -104,5 +113,11 @@ export class HttpReceiver implements Receiver {
     if (this.done) return;
     this.done = true;
     this.res.end();
+    if (!this.res.writableFinished) this.sweep.add(this);
+  }
+
+  /** The response's last bytes did not drain in time. */
+  terminate(): void {
+    this.res.destroy();
   }
 }

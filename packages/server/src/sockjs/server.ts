@@ -7,6 +7,7 @@ import { requestCredentials } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type RefusalReason, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
@@ -30,6 +31,7 @@ export interface SockjsHost {
   readonly timers: TimerWheel;
   readonly refusals: Refusals;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -131,7 +133,7 @@ export class SockjsServer implements SessionOwner, Timed {
     this.transportHeaders(req, res);
     const found = this.byId.get(session) ?? await this.open(req, url, route.label, session);
     if (res.destroyed) return;
-    new HttpReceiver(res, transport, callback, this.host.options.sockjs.responseLimit).start(found);
+    new HttpReceiver(res, transport, callback, this.host.options.sockjs.responseLimit, this.closeSweep).start(found);
   }
 
   /** A WebSocket upgrade under the prefix: `/<server>/<session>/websocket` or raw `/websocket`. */
@@ -185,7 +187,7 @@ export class SockjsServer implements SessionOwner, Timed {
     }
     const existing = id === undefined ? undefined : this.byId.get(id);
     if (existing) return existing;
-    const session = new SockjsSession(this, credentials);
+    const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs);
     this.all.add(session);
     if (id !== undefined) this.byId.set(id, session);
     if (refusal) {
@@ -202,11 +204,11 @@ export class SockjsServer implements SessionOwner, Timed {
     this.undetected.delete(session);
     const { maxQueueBytes, maxMessageSize } = this.host.options.limits;
     if (isStompStart(first)) {
-      const wire = new SockjsStompWire(session, maxQueueBytes);
+      const wire = new SockjsStompWire(session, maxQueueBytes, this.host.metrics.written.sockjs);
       this.host.stomp.acceptWire(wire, session.credentials);
       return wire;
     }
-    const transport = new SockjsTransport(session, maxQueueBytes, maxMessageSize);
+    const transport = new SockjsTransport(session, maxQueueBytes, maxMessageSize, this.host.metrics.written.sockjs);
     const s = this.host.newSession(transport, session.credentials);
     if (!s) {
       this.host.refusals.refused('limit', { transport: 'sockjs', code: CloseCode.ConnectionLimit, message: 'connection limit reached' });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Written } from '../observability/metrics.js';
 import { quote } from './frames.js';
-import { SockjsSession, type Receiver, type SessionOwner, type SessionUser } from './session.js';
+import { DRAIN_FRAME_BYTES, SockjsSession, type Receiver, type SessionOwner, type SessionUser } from './session.js';
 
 class FakeReceiver implements Receiver {
   readonly frames: string[] = [];
   ended = false;
   buffered = 0;
+  backedUp = false;
   constructor(readonly polling: boolean, private readonly room = Infinity) {}
   send(frame: string): boolean {
     this.frames.push(frame);
@@ -29,10 +31,11 @@ class FakeUser implements SessionUser {
   drain(): void {}
 }
 
-function session(): { s: SockjsSession; user: FakeUser } {
+function session(): { s: SockjsSession; user: FakeUser; written: Written } {
   const user = new FakeUser();
   const owner: SessionOwner = { detect: () => user };
-  return { s: new SockjsSession(owner, undefined), user };
+  const written = new Written();
+  return { s: new SockjsSession(owner, undefined, written), user, written };
 }
 
 const timing = { heartbeatMs: 1000, disconnectDelayMs: 5000, connectTimeoutMs: 10_000 };
@@ -130,5 +133,51 @@ describe('SockjsSession', () => {
     s.attach(stream);
     s.tick(Date.now() + 10_001, { ...timing, heartbeatMs: 60_000 });
     assert.equal(stream.frames.at(-1), 'c[3007,"no first message in time"]');
+  });
+
+  it('a backed-up receiver: messages wait whole, leave in frames of about DRAIN_FRAME_BYTES as it drains; frames and bytes counted', async () => {
+    const { s, written } = session();
+    const stream = new FakeReceiver(false);
+    s.attach(stream);
+    stream.backedUp = true;
+    const big = quote('x'.repeat(6000));
+    for (let i = 0; i < 6; i++) s.enqueue(big);
+    await tick();
+    assert.deepEqual(stream.frames, ['o']);
+    assert.equal(s.backlog, 6 * (big.length + 1));
+    let calls = 0;
+    const full = stream.send.bind(stream);
+    stream.send = (frame: string): boolean => {
+      if (++calls === 2) stream.backedUp = true;
+      return full(frame);
+    };
+    stream.backedUp = false;
+    s.drained(stream);
+    const perFrame = Math.floor(DRAIN_FRAME_BYTES / (big.length + 1));
+    assert.equal(stream.frames.length, 3);
+    assert.equal(stream.frames[1], `a[${Array(perFrame).fill(big).join(',')}]`);
+    assert.equal(s.backlog, (6 - 2 * perFrame) * (big.length + 1));
+    stream.backedUp = false;
+    s.drained(stream);
+    assert.equal(s.backlog, 0);
+    assert.equal(written.frames, stream.frames.length - 1);
+    assert.equal(written.bytes, stream.frames.slice(1).reduce((n, f) => n + Buffer.byteLength(f), 0));
+  });
+
+  it('discard then close on a backed-up receiver: the close frame follows the last whole message sent', async () => {
+    const { s } = session();
+    const stream = new FakeReceiver(false);
+    s.attach(stream);
+    s.enqueue(quote('sent'));
+    await tick();
+    stream.backedUp = true;
+    s.enqueue(quote('waiting'));
+    s.enqueue(quote('waiting too'));
+    await tick();
+    s.discard();
+    s.enqueue(quote('disconnect'));
+    s.close(3001, 'slow');
+    assert.deepEqual(stream.frames, ['o', 'a["sent"]', 'a["disconnect"]', 'c[3001,"slow"]']);
+    assert.equal(stream.ended, true);
   });
 });

@@ -1,5 +1,6 @@
 import { CloseCode } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
+import type { Written } from '../observability/metrics.js';
 import { scheduleFlush, type Flushable } from '../transports/transport.js';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './frames.js';
 
@@ -13,6 +14,8 @@ export interface Receiver {
   readonly polling: boolean;
   /** Bytes written but not yet sent. */
   readonly buffered: number;
+  /** The socket's buffer is full: further frames wait in the session until the receiver calls `drained`. */
+  readonly backedUp: boolean;
   send(frame: string): boolean;
   end(): void;
 }
@@ -27,6 +30,12 @@ export interface SessionUser {
   drain(): void;
 }
 
+/**
+ * Bytes of messages per frame sent after the receiver drained (as DRAIN_FRAME_BYTES of the
+ * WebSocket transport): the socket then holds at most its highWaterMark plus one such frame.
+ */
+export const DRAIN_FRAME_BYTES = 16 * 1024;
+
 /** What a session reports to its registry. */
 export interface SessionOwner {
   /** The first message arrived: returns the protocol to run, or undefined after closing the session. */
@@ -38,10 +47,27 @@ export const INTERRUPTED = { code: 1002, reason: 'Connection interrupted' } as c
 
 type State = 'new' | 'open' | 'closed';
 
+/** The last frame measured: a publication's frame reaches every subscriber as the same string. */
+let lastMeasured: string | undefined;
+let lastLength = 0;
+
+function byteLength(frame: string): number {
+  if (frame !== lastMeasured) {
+    lastMeasured = frame;
+    lastLength = Buffer.byteLength(frame);
+  }
+  return lastLength;
+}
+
 /**
  * One SockJS session: queued messages (already quoted), at most one receiver, the protocol user
  * chosen by the first message. Time (heartbeats, disconnect delay, connect timeout) is checked by
  * the registry's sweep through `tick`; a session owns no timers.
+ *
+ * Slow consumers: while there is no receiver or its socket is backed up, messages wait here as
+ * whole messages (droppable by `discard`) and leave, as the receiver drains, in `a` frames of at
+ * most DRAIN_FRAME_BYTES. The protocol user bounds them with `backlog`; the close frame always
+ * follows the last whole message.
  */
 export class SockjsSession implements Flushable {
   private current: State = 'new';
@@ -60,6 +86,8 @@ export class SockjsSession implements Flushable {
     private readonly owner: SessionOwner,
     /** The credentials of the request that opened the session. */
     readonly credentials: Credentials | undefined,
+    /** Counts the `a` frames written and their bytes (SockJS frame text, before any HTTP wrapping). */
+    private readonly written: Written,
   ) {}
 
   /** `new` until the first receiver, `open`, then `closed`. */
@@ -86,8 +114,8 @@ export class SockjsSession implements Flushable {
     if (this.state === 'closed') {
       // what was queued before the close goes out first (a poll takes it alone)
       const last = this.queue.length > 0 ? messageFrame(this.queue) : undefined;
-      this.queue = [];
-      this.queued = 0;
+      this.discard();
+      if (last !== undefined) this.count(last);
       if (last === undefined || receiver.send(last)) receiver.send(this.closing ?? closeFrame(3000, 'Go away!'));
       return receiver.end();
     }
@@ -126,14 +154,25 @@ export class SockjsSession implements Flushable {
     }
   }
 
+  /** Sends what is queued as one frame, unless the receiver is backed up (then `drained` does). */
   flush(): void {
     this.flushing = false;
     const receiver = this.receiver;
-    if (!receiver || this.queue.length === 0) return;
-    const frame = messageFrame(this.queue);
+    if (receiver && !receiver.backedUp) this.sendQueued(receiver, Infinity);
+  }
+
+  /** `receiver`'s socket took what it buffered: sends what waits, frame by frame, until it is full again. */
+  drained(receiver: Receiver): void {
+    while (this.receiver === receiver && this.queue.length > 0 && !receiver.backedUp) this.sendQueued(receiver, DRAIN_FRAME_BYTES);
+  }
+
+  /**
+   * Drops the queued messages (whole ones; what the receiver's socket holds stays), so that what
+   * is queued next (a slow consumer's `disconnect` or STOMP `ERROR`) follows what was sent.
+   */
+  discard(): void {
     this.queue = [];
     this.queued = 0;
-    this.sent(receiver, frame);
   }
 
   /** Messages from the client, in order. */
@@ -154,7 +193,6 @@ export class SockjsSession implements Flushable {
    */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    if (this.receiver && this.queue.length > 0) this.flush();
     this.current = 'closed';
     this.closing = closeFrame(code, reason);
     this.since = Date.now();
@@ -178,6 +216,31 @@ export class SockjsSession implements Flushable {
     }
     if (!this.protocol && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
     return true;
+  }
+
+  /** Sends the first queued messages, at most `limit` bytes of them (at least one), as one `a` frame. */
+  private sendQueued(receiver: Receiver, limit: number): void {
+    const { queue } = this;
+    if (queue.length === 0) return;
+    let batch = queue;
+    if (this.queued <= limit) {
+      this.queue = [];
+      this.queued = 0;
+    } else {
+      let bytes = queue[0]!.length + 1;
+      let n = 1;
+      while (n < queue.length && bytes + queue[n]!.length + 1 <= limit) bytes += queue[n++]!.length + 1;
+      batch = queue.splice(0, n);
+      this.queued -= bytes;
+    }
+    const frame = messageFrame(batch);
+    this.count(frame);
+    this.sent(receiver, frame);
+  }
+
+  private count(frame: string): void {
+    this.written.frames++;
+    this.written.bytes += byteLength(frame);
   }
 
   private sent(receiver: Receiver, frame: string): void {

@@ -21,6 +21,14 @@ export class FramedWebSocket implements Receiver, WebSocketUser {
     return this.connection.bufferedAmount;
   }
 
+  get backedUp(): boolean {
+    return this.connection.backedUp;
+  }
+
+  onDrain(): void {
+    this.session.drained(this);
+  }
+
   send(frame: string): boolean {
     if (frame !== lastText) {
       lastText = frame;
@@ -63,6 +71,14 @@ export class RawWebSocket implements Receiver, WebSocketUser {
 
   get buffered(): number {
     return this.connection.bufferedAmount;
+  }
+
+  get backedUp(): boolean {
+    return this.connection.backedUp;
+  }
+
+  onDrain(): void {
+    this.session.drained(this);
   }
 
   send(frame: string): boolean {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Written } from '../observability/metrics.js';
+import type { TransportName, Written } from '../observability/metrics.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { frame } from '../websocket/frames.js';
 import { Opcode } from '../websocket/receiver.js';
@@ -45,6 +45,11 @@ export interface StompWire {
   terminate(): void;
   pause(): void;
   resume(): void;
+}
+
+/** The metrics `transport` label of a STOMP wire kind. */
+export function transportOf(kind: StompWire['kind']): TransportName {
+  return kind === 'tcp' ? 'stomp-tcp' : kind === 'websocket' ? 'stomp-ws' : 'sockjs';
 }
 
 /** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
