@@ -310,6 +310,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   onControl(message: ControlMessage): void {
     if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
+    if (message.type === 'sockjs') return this.sockjs.onControl(message);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);

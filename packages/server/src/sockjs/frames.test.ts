@@ -35,7 +35,7 @@ describe('SockJS paths', () => {
     assert.equal(routeOf('/sockjs/iframe-1.6.1.html', prefixes)?.kind, 'iframe');
     assert.deepEqual(routeOf('/sockjs/websocket', prefixes), { kind: 'websocket', label: '/sockjs/websocket', raw: true });
     assert.deepEqual(routeOf('/sockjs/1/secret/websocket', prefixes), { kind: 'websocket', label: '/sockjs/websocket', raw: false });
-    assert.deepEqual(routeOf('/ws-stomp/1/secret/xhr_send', prefixes), { kind: 'transport', label: '/ws-stomp/xhr_send', transport: 'xhr_send', session: 'secret' });
+    assert.deepEqual(routeOf('/ws-stomp/1/secret/xhr_send', prefixes), { kind: 'transport', label: '/ws-stomp/xhr_send', transport: 'xhr_send', server: '1', session: 'secret' });
   });
 
   it('has no route for other paths', () => {

@@ -11,11 +11,11 @@ export type Route =
   | { kind: 'info'; label: string }
   | { kind: 'iframe'; label: string }
   | { kind: 'websocket'; label: string; raw: boolean }
-  | { kind: 'transport'; label: string; transport: TransportName; session: string };
+  | { kind: 'transport'; label: string; transport: TransportName; server: string; session: string };
 
 const TRANSPORTS: ReadonlySet<string> = new Set(['xhr', 'xhr_streaming', 'eventsource', 'htmlfile', 'jsonp', 'xhr_send', 'jsonp_send']);
 /** `/<server>/<session>/<transport>`: server and session ids are non-empty and have no dot. */
-const SESSION_PATH = /^\/[^/.]+\/([^/.]+)\/([a-z_]+)$/;
+const SESSION_PATH = /^\/([^/.]+)\/([^/.]+)\/([a-z_]+)$/;
 const IFRAME = /^\/iframe[0-9a-zA-Z._-]*\.html$/;
 
 /** The route of `path` under the first matching prefix (`/sockjs`, an alias); undefined outside them or for an unknown path. */
@@ -29,10 +29,10 @@ export function routeOf(path: string, prefixes: readonly string[]): Route | unde
     if (rest === '/websocket') return { kind: 'websocket', label: `${prefix}/websocket`, raw: true };
     const match = SESSION_PATH.exec(rest);
     if (!match) return undefined;
-    const [, session, transport] = match as unknown as [string, string, string];
+    const [, server, session, transport] = match as unknown as [string, string, string, string];
     if (transport === 'websocket') return { kind: 'websocket', label: `${prefix}/websocket`, raw: false };
     if (!TRANSPORTS.has(transport)) return undefined;
-    return { kind: 'transport', label: `${prefix}/${transport}`, transport: transport as TransportName, session };
+    return { kind: 'transport', label: `${prefix}/${transport}`, transport: transport as TransportName, server, session };
   }
   return undefined;
 }

@@ -86,13 +86,18 @@ export class HttpReceiver implements Receiver, Closable {
     return this.res.writableNeedDrain;
   }
 
-  /** Writes the status line, headers and prelude, and ties the response to `session`. */
-  start(session: SockjsSession): void {
+  /** Writes the status line, headers and prelude. */
+  open(): void {
     this.res.writeHead(200, { 'Content-Type': this.framing.contentType });
     const prelude = this.framing.prelude(this.callback);
     if (prelude !== '') this.res.write(prelude);
+    this.res.once('close', () => this.sweep.delete(this));
+  }
+
+  /** Opens the response and ties it to `session`. */
+  start(session: SockjsSession): void {
+    this.open();
     this.res.once('close', () => {
-      this.sweep.delete(this);
       if (this.done) return;
       this.done = true;
       session.detach(this, true);

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMessages } from './frames.js';
 import { sendText } from './pages.js';
-import type { SockjsSession } from './session.js';
+
+/** Where a send goes: a local session, or one on another node. */
+export interface SendTarget {
+  /** Whether the session may take messages (checked before the body is read). */
+  open(): boolean;
+  /** Runs the messages; false when the session is gone or not open. */
+  deliver(messages: string[]): boolean | Promise<boolean>;
+}
 
 /** Why a body could not be read. */
 type BodyResult = { ok: true; body: string } | { ok: false; tooLarge: boolean };
@@ -36,9 +43,9 @@ function jsonpPayload(req: IncomingMessage, body: string): string {
  * Headers (CORS, cookie) are set by the caller.
  */
 export async function handleSend(
-  req: IncomingMessage, res: ServerResponse, find: () => SockjsSession | undefined, kind: 'xhr_send' | 'jsonp_send', limit: number,
+  req: IncomingMessage, res: ServerResponse, target: SendTarget, kind: 'xhr_send' | 'jsonp_send', limit: number,
 ): Promise<void> {
-  if (find()?.state !== 'open') return sendText(res, 404, 'Not Found');
+  if (!target.open()) return sendText(res, 404, 'Not Found');
   const read = await readBody(req, limit);
   if (!read.ok) {
     if (read.tooLarge) {
@@ -52,9 +59,7 @@ export async function handleSend(
   if (payload === '') return sendText(res, 500, 'Payload expected.');
   const messages = parseMessages(payload, false);
   if (!messages) return sendText(res, 500, 'Broken JSON encoding.');
-  const session = find();
-  if (session?.state !== 'open') return sendText(res, 404, 'Not Found');
-  session.receive(messages);
+  if (!(await target.deliver(messages))) return sendText(res, 404, 'Not Found');
   if (kind === 'xhr_send') {
     res.writeHead(204, { 'Content-Type': 'text/plain; charset=UTF-8' });
     res.end();

@@ -24,9 +24,14 @@ import { handleSend } from './send.js';
 import { SockjsSession, type SessionOwner, type SessionUser } from './session.js';
 import { FramedWebSocket, RawWebSocket } from './websocket.js';
 import { routeOf, type Route } from './paths.js';
+import { SockjsCluster, sessionKey, sharable } from './cluster.js';
+import type { Engine, SockjsControl } from '../engine/engine.js';
 
 /** What the SockJS endpoint needs from its node. */
 export interface SockjsHost {
+  /** The node's id (cluster control messages). */
+  readonly id: string;
+  readonly engine: Engine;
   readonly options: ServerOptions;
   readonly timers: TimerWheel;
   readonly refusals: Refusals;
@@ -67,6 +72,8 @@ export class SockjsServer implements SessionOwner, Timed {
   private readonly pages: PageSettings;
   private readonly iframe: IframePage;
   private readonly closeSweep: CloseSweep;
+  /** Forwarding to the nodes holding sessions, when the engine is shared and has claims. */
+  private readonly cluster: SockjsCluster | undefined;
   private sweeping = false;
 
   constructor(private readonly host: SockjsHost) {
@@ -74,6 +81,18 @@ export class SockjsServer implements SessionOwner, Timed {
     this.pages = { jsessionid: sockjs.jsessionid, clientUrl: sockjs.clientUrl };
     this.iframe = new IframePage(sockjs.clientUrl);
     this.closeSweep = new CloseSweep(host.timers);
+    const { engine } = host;
+    const claims = engine.shared ? engine.claims : undefined;
+    this.cluster = claims && new SockjsCluster(
+      { id: host.id, claims, publishControl: (m) => engine.publishControl(m), timers: host.timers, log: host.log },
+      { byKey: (key) => this.byId.get(key) },
+      () => ({ heartbeatMs: host.options.sockjs.heartbeat * 1000, responseLimit: host.options.sockjs.responseLimit, maxQueueBytes: host.options.limits.maxQueueBytes }),
+    );
+  }
+
+  /** A SockJS control message from another node. */
+  onControl(message: SockjsControl): void {
+    this.cluster?.onControl(message);
   }
 
   /** Live SockJS sessions, including closed ones kept for the disconnect delay. */
@@ -112,13 +131,25 @@ export class SockjsServer implements SessionOwner, Timed {
       if (method === 'OPTIONS') return preflight(req, res, 'GET', this.pages);
       return method === 'GET' ? info(req, res, this.pages) : notAllowed(res, 'OPTIONS, GET');
     }
-    const { transport, session } = route;
+    const { transport } = route;
+    const key = sessionKey(route.server, route.session);
+    const shared = this.cluster !== undefined && sharable(route.session) ? this.cluster : undefined;
     if (transport === 'xhr_send' || transport === 'jsonp_send') {
       if (method === 'OPTIONS' && transport === 'xhr_send') return preflight(req, res, 'POST', this.pages);
       if (method !== 'POST') return notAllowed(res, transport === 'xhr_send' ? 'OPTIONS, POST' : 'POST');
       this.transportHeaders(req, res);
-      const { maxMessageSize } = this.host.options.limits;
-      return handleSend(req, res, () => this.byId.get(session), transport, sendLimit(maxMessageSize));
+      const limit = sendLimit(this.host.options.limits.maxMessageSize);
+      const owner = !this.byId.has(key) && shared ? await shared.elsewhere(key).catch(() => undefined) : undefined;
+      if (owner !== undefined) return handleSend(req, res, { open: () => true, deliver: (messages) => shared!.send(owner, key, messages) }, transport, limit);
+      return handleSend(req, res, {
+        open: () => this.byId.get(key)?.state === 'open',
+        deliver: (messages) => {
+          const session = this.byId.get(key);
+          if (session?.state !== 'open') return false;
+          session.receive(messages);
+          return true;
+        },
+      }, transport, limit);
     }
     const expected = RECEIVING_METHOD[transport];
     if (method === 'OPTIONS' && expected === 'POST') return preflight(req, res, 'POST', this.pages);
@@ -131,9 +162,18 @@ export class SockjsServer implements SessionOwner, Timed {
       callback = c;
     }
     this.transportHeaders(req, res);
-    const found = this.byId.get(session) ?? await this.open(req, url, route.label, session);
+    const receiver = new HttpReceiver(res, transport, callback, this.host.options.sockjs.responseLimit, this.closeSweep);
+    if (!this.byId.has(key) && shared) {
+      const owner = await shared.claim(key).catch(() => this.host.id);
+      if (owner !== this.host.id) {
+        if (res.destroyed) return;
+        receiver.open();
+        return shared.receive(owner, key, receiver, res);
+      }
+    }
+    const found = this.byId.get(key) ?? await this.open(req, url, route.label, key);
     if (res.destroyed) return;
-    new HttpReceiver(res, transport, callback, this.host.options.sockjs.responseLimit, this.closeSweep).start(found);
+    receiver.start(found);
   }
 
   /** A WebSocket upgrade under the prefix: `/<server>/<session>/websocket` or raw `/websocket`. */
@@ -230,7 +270,11 @@ export class SockjsServer implements SessionOwner, Timed {
       this.undetected.delete(session);
     }
     if (this.byId.size > 0) {
-      for (const [id, session] of this.byId) if (!this.all.has(session)) this.byId.delete(id);
+      for (const [key, session] of this.byId) {
+        if (this.all.has(session)) continue;
+        this.byId.delete(key);
+        this.cluster?.forget(key);
+      }
     }
     this.scheduleSweep(now);
   }
@@ -245,6 +289,7 @@ export class SockjsServer implements SessionOwner, Timed {
 
   /** Closes every session now. */
   terminateAll(): void {
+    this.cluster?.endAll();
     for (const session of [...this.all]) session.close(CloseCode.Shutdown, 'server shutting down');
   }
 
