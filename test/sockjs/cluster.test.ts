@@ -148,12 +148,23 @@ describe('SockJS on two nodes without sticky sessions', redisAvailability(), () 
     for (let i = 1; i <= 5; i++) await survivor.publish(channel, i);
     await until(() => got.length === 5, 10_000, 'the first five');
 
+    // another session held by the same node, its stream taken by the survivor (relayed)
+    const other = `/sockjs/7/${'q'.repeat(12)}`;
+    assert.equal((await raw(nodes[owner]!.url, 'POST', `${other}/xhr`)).text, 'o\n');
+    const relayed = raw(survivor.url, 'POST', `${other}/xhr_streaming`);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const killedAt = Date.now();
     await nodes[owner]!.kill('SIGKILL');
     for (let i = 6; i <= 10; i++) await survivor.publish(channel, i);
     await until(() => got.length === 10, 20_000, 'the five published while the node was down').catch((err: unknown) => {
       throw new Error(`${String(err)}: ${connects} connects, got offsets ${got.map((g) => g.offset).join(',')}`);
     });
     assert.ok(connects >= 2, 'the client reconnected');
+    // the survivor ends the relayed stream once the owner is silent for 2 heartbeats + 3 s
+    const ended = await relayed;
+    assert.match(ended.text, /\nc\[1002,"Connection interrupted"\]\n$/);
+    assert.ok(Date.now() - killedAt < 8000, 'the relayed stream ended within 8 s of the kill');
     assert.deepEqual(got.map((g) => g.body), Array.from({ length: 10 }, (_, i) => i + 1));
     assert.deepEqual(got.map((g) => g.offset), Array.from({ length: 10 }, (_, i) => i + 1));
     await client.deactivate();
