@@ -82,7 +82,7 @@ describe('SockJS sessions', () => {
     // the live session keeps polling (the heartbeat answers each poll) and is not collected
     const deadline = Date.now() + (DELAY + 4) * 1000;
     while (Date.now() < deadline && node.sockjs.size > 1) assert.equal(await post(`${live}/xhr`), 'h\n');
-    await until(() => node.sockjs.size === 1, 2000, 'abandoned sessions collected');
+    await until(() => node.sockjs.size === 1, 2000, 'abandoned sessions collected').catch((e: unknown) => { throw new Error(`${String(e)} size ${node.sockjs.size} pending ${node.sockjs.pending}`); });
     assert.equal(node.sockjs.pending, 0);
     assert.equal(await post(`${live}/xhr_send`, JSON.stringify([JSON.stringify({ id: 2, type: 'ping' })])), '');
     assert.match(await post(`${live}/xhr`), /^a\["\{\\"type\\":\\"reply\\",\\"id\\":2/);
