@@ -65,6 +65,7 @@ interface Refusal {
  * they are never logged. One sweep on the node's timer sends heartbeats and collects sessions.
  */
 export class SockjsServer implements SessionOwner, Timed {
+  /** HTTP sessions by key (`sessionKey(server, session)`: the ids themselves are not kept). */
   private readonly byId = new Map<string, SockjsSession>();
   private readonly all = new Set<SockjsSession>();
   /** Sessions whose protocol is not known yet (they count toward `maxConnections`). */
@@ -203,11 +204,11 @@ export class SockjsServer implements SessionOwner, Timed {
   }
 
   /**
-   * A new session, registered under `id` (HTTP transports) or not (WebSocket). When the node is
+   * A new session, registered under `key` (HTTP transports) or not (WebSocket). When the node is
    * draining or full, or the token is refused, the session opens already closed: the client reads
    * the close frame with the Tidings close code.
    */
-  private async open(req: IncomingMessage | RequestHead, url: URL, label: string, id: string | undefined): Promise<SockjsSession> {
+  private async open(req: IncomingMessage | RequestHead, url: URL, label: string, key: string | undefined): Promise<SockjsSession> {
     const { options } = this.host;
     let credentials: Credentials | undefined;
     let refusal: Refusal | undefined;
@@ -225,11 +226,11 @@ export class SockjsServer implements SessionOwner, Timed {
         refusal = { reason: reasonOf(e.code) ?? 'auth', close, code: e.code, message: e.message };
       }
     }
-    const existing = id === undefined ? undefined : this.byId.get(id);
+    const existing = key === undefined ? undefined : this.byId.get(key);
     if (existing) return existing;
     const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs);
     this.all.add(session);
-    if (id !== undefined) this.byId.set(id, session);
+    if (key !== undefined) this.byId.set(key, session);
     if (refusal) {
       this.refused(refusal.reason, req, label, refusal.code, refusal.message);
       session.close(refusal.close, refusal.message);
