@@ -214,7 +214,9 @@ export class SockjsSession implements Flushable {
       this.close(INTERRUPTED.code, 'Session timed out');
       return false;
     }
-    if (!this.protocol && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
+    // told to an open receiver only: without one the disconnect delay ends the session (a close here
+    // would keep it another delay, and in the tick before that delay it would race with it)
+    if (!this.protocol && this.receiver && now - this.created >= timing.connectTimeoutMs) this.close(CloseCode.ConnectTimeout, 'no first message in time');
     return true;
   }
 
