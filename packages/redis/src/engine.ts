@@ -3,9 +3,9 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ClientInfo, Publication } from '@tidings/protocol';
 import {
   EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError,
-  type ControlMessage, type Engine, type EngineHandler, type HistoryOptions, type HistoryResult, type PublishOptions,
+  type Claims, type ControlMessage, type Engine, type EngineHandler, type HistoryOptions, type HistoryResult, type PublishOptions,
 } from '@tidings/server';
-import { HISTORY, PRESENCE_ADD, PRESENCE_EXPIRE, PRESENCE_GET, PUBLISH } from './scripts.js';
+import { CLAIM, HISTORY, PRESENCE_ADD, PRESENCE_EXPIRE, PRESENCE_GET, PUBLISH, RELEASE } from './scripts.js';
 import { Sequencer } from './sequencer.js';
 
 export type RedisClient = Redis | Cluster;
@@ -44,6 +44,7 @@ const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(l
 const SCRIPTS = {
   publish: script(PUBLISH), history: script(HISTORY),
   presenceAdd: script(PRESENCE_ADD), presenceGet: script(PRESENCE_GET), presenceExpire: script(PRESENCE_EXPIRE),
+  claim: script(CLAIM), release: script(RELEASE),
 };
 
 function ready(client: RedisClient, timeoutMs: number): Promise<void> {
@@ -174,6 +175,17 @@ export class RedisEngine implements Engine {
 
   async publishLeave(channel: string, info: ClientInfo): Promise<void> {
     await this.guard(() => this.publishRaw(this.pubsubChannel(channel), `l${JSON.stringify(info)}`));
+  }
+
+  /** Claims under `<prefix>:claim:{<key>}` (one key, one slot). */
+  readonly claims: Claims = {
+    claim: async (key, owner, ttl) => String(await this.run(SCRIPTS.claim, [this.claimKey(key)], [owner, ttl], {})),
+    holder: async (key) => (await this.guard(() => this.client.get(this.claimKey(key)))) ?? undefined,
+    release: async (key, owner) => { await this.run(SCRIPTS.release, [this.claimKey(key)], [owner], {}); },
+  };
+
+  private claimKey(key: string): string {
+    return `${this.prefix}:claim:{${key}}`;
   }
 
   async publishControl(message: ControlMessage): Promise<void> {

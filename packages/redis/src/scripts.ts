@@ -120,3 +120,22 @@ return redis.call('hgetall', KEYS[1])
 export const PRESENCE_EXPIRE = `${DROP_EXPIRED}
 return #gone
 `;
+
+/**
+ * KEYS: claim key. ARGV: owner, ttl (s).
+ * Claims the key when free (or refreshes it when `owner` holds it); returns the holder.
+ */
+export const CLAIM = `
+local holder = redis.call('get', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+  return ARGV[1]
+end
+return holder
+`;
+
+/** KEYS: claim key. ARGV: owner. Deletes the key if `owner` holds it. */
+export const RELEASE = `
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return 0
+`;

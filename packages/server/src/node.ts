@@ -18,6 +18,7 @@ import { Scheduler } from './notifications/scheduler.js';
 import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
 import { Session } from './session.js';
+import { SockjsServer } from './sockjs/index.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
@@ -76,6 +77,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly timers = new TimerWheel();
   readonly http: Server;
   readonly stomp: StompBroker;
+  readonly sockjs: SockjsServer;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -112,6 +114,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.inbox = new Inbox(this.store, this.publisher, this.log);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);
+    this.sockjs = new SockjsServer(this);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
@@ -137,10 +140,10 @@ export class TidingsNode implements EngineHandler, Timed {
   /** Open connections by transport; `poll` counts waiting long polls. */
   connectionCounts(): Record<TransportName, number> {
     const stomp = this.stomp.countByKind();
-    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size };
+    const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size, sockjs: stomp.sockjs + this.sockjs.pending };
     for (const s of this.sessions.values()) {
       const name = s.transport.name;
-      if (name === 'websocket' || name === 'sse' || name === 'stream') counts[name]++;
+      if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') counts[name]++;
     }
     return counts;
   }
@@ -195,11 +198,13 @@ export class TidingsNode implements EngineHandler, Timed {
     this.streams.drain();
     this.polls.drain();
     this.stomp.drain();
+    this.sockjs.drain();
     const deadline = Date.now() + this.options.shutdownTimeout * 1000;
     while ((this.websocket.size > 0 || this.stomp.size > 0 || this.streams.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     this.log.info('drained', { left: this.websocket.size + this.stomp.size + this.streams.size });
     this.websocket.terminateAll();
     this.stomp.terminateAll();
+    this.sockjs.terminateAll();
     await stompStopped;
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
@@ -266,7 +271,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionConnected(session: Session): void {
     const name = session.transport.name;
-    if (name === 'websocket' || name === 'sse' || name === 'stream') this.metrics.handshakes[name]++;
+    if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') this.metrics.handshakes[name]++;
     if (session.user === '') return;
     let set = this.byUser.get(session.user);
     if (!set) {
@@ -307,6 +312,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   onControl(message: ControlMessage): void {
     if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
+    if (message.type === 'sockjs') return this.sockjs.onControl(message);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);
@@ -359,6 +365,8 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    const sockjs = this.sockjs.route(path);
+    if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
   }
 
@@ -390,6 +398,14 @@ export class TidingsNode implements EngineHandler, Timed {
   handleUpgrade(req: RequestHead, socket: Duplex, head: Buffer): void {
     socket.on('error', destroyOnError);
     const url = requestUrl(req.url);
+    const sockjs = url && this.sockjs.route(url.pathname);
+    if (url && sockjs) {
+      this.sockjs.handleUpgrade(req, socket, head, url, sockjs).catch((err: unknown) => {
+        this.log.error('upgrade failure', { err: String(err) });
+        socket.destroy();
+      });
+      return;
+    }
     if (url?.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;

@@ -53,6 +53,23 @@ export interface LimitOptions {
   maxDepth: number;
 }
 
+export interface SockjsOptions {
+  /** Path of the SockJS endpoint (`/info`, transports, `iframe.html` below it). */
+  prefix: string;
+  /** More paths serving the same endpoint, e.g. Spring's `/ws-stomp`. */
+  aliases: string[];
+  /** The sockjs-client script `iframe.html` loads (iframe transports). */
+  clientUrl: string;
+  /** Seconds of silence on a receiving connection before an `h` frame. */
+  heartbeat: number;
+  /** Seconds a session lives without a receiving connection. */
+  disconnectDelay: number;
+  /** Bytes a streaming response carries before it ends and the client opens the next. */
+  responseLimit: number;
+  /** Set a `JSESSIONID` cookie (for load balancers that stick by it) and answer `cookie_needed: true`. */
+  jsessionid: boolean;
+}
+
 export interface ServerOptions {
   /** API key for `/api/*` (`X-API-Key`); without one the API refuses every call. */
   apiKey: string | undefined;
@@ -74,6 +91,8 @@ export interface ServerOptions {
   stompPort: number | undefined;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
   bodyTimeout: number;
+  /** The SockJS endpoint. */
+  sockjs: SockjsOptions;
   /** Serve `GET /metrics` (Prometheus text format). `false` also times and samples nothing (no engine/store timing, no size or latency samples, no process metrics). */
   metrics: boolean;
   /** Serve `/metrics` only on this separate (internal) port instead of the main one. */
@@ -81,6 +100,16 @@ export interface ServerOptions {
   /** When set, `/metrics` needs `Authorization: Bearer <key>` or `X-Metrics-Key: <key>`. */
   metricsKey: string | undefined;
 }
+
+export const DEFAULT_SOCKJS: SockjsOptions = {
+  prefix: '/sockjs',
+  aliases: [],
+  clientUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
+  heartbeat: 25,
+  disconnectDelay: 5,
+  responseLimit: 128 * 1024,
+  jsessionid: false,
+};
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
   historySize: 100,
@@ -125,14 +154,16 @@ export function defaultOptions(): ServerOptions {
     shutdownTimeout: 10,
     stompPort: undefined,
     bodyTimeout: 30,
+    sockjs: { ...DEFAULT_SOCKJS, aliases: [] },
     metrics: true,
     metricsPort: undefined,
     metricsKey: undefined,
   };
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs'>> & {
   limits?: Partial<LimitOptions>;
+  sockjs?: Partial<SockjsOptions>;
   namespaces?: Record<string, Partial<NamespaceOptions>>;
 };
 
@@ -164,6 +195,20 @@ export const namespacesSchema = z.record(
   object,
 );
 
+const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+/** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
+
+/** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
+const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
+  if (!SOCKJS_PATH.test(path)) {
+    ctx.addIssue({ code: 'custom', message: `expected a path like /name or /a/b without a trailing slash, got ${JSON.stringify(path)}` });
+    return;
+  }
+  const taken = RESERVED.find((r) => path === r || path.startsWith(`${r}/`));
+  if (taken !== undefined) ctx.addIssue({ code: 'custom', message: `${path} would cover the ${taken} endpoint` });
+});
+
 /** Everything `resolveOptions` accepts; unknown keys at any level are refused. */
 export const serverOptionsSchema = z.strictObject({
   apiKey: text.optional(),
@@ -192,6 +237,15 @@ export const serverOptionsSchema = z.strictObject({
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
+  sockjs: z.strictObject({
+    prefix: sockjsPath.optional(),
+    aliases: z.array(sockjsPath, expected('an array of paths')).optional(),
+    clientUrl: text.optional(),
+    heartbeat: z.number(expected('a number of seconds ≥ 1')).min(1, expected('a number of seconds ≥ 1')).optional(),
+    disconnectDelay: z.number(expected('a number of seconds ≥ 1')).min(1, expected('a number of seconds ≥ 1')).optional(),
+    responseLimit: int(1024).optional(),
+    jsessionid: z.boolean(expected('a boolean')).optional(),
+  }, object).optional(),
   bodyTimeout: seconds('positive').max(3600, expected('a number of seconds > 0 and ≤ 3600')).optional(),
 }, object);
 
@@ -218,6 +272,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     jwt: { ...input.jwt },
     limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
     namespaces,
+    sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
   };
 }
 

@@ -78,6 +78,25 @@ export function engineConformance(name: string, create: () => Promise<EngineFixt
       assert.equal(c.channel, ch);
     });
 
+    it('claims: the first owner wins, refreshes its claim, releases only its own; expired claims are free', async (t) => {
+      const claims = fx.engine.claims;
+      if (!claims) return t.skip('no claims');
+      const key = `claim-${randomUUID()}`;
+      assert.equal(await claims.holder(key), undefined);
+      assert.equal(await claims.claim(key, 'a', 60), 'a');
+      assert.equal(await claims.claim(key, 'b', 60), 'a');
+      assert.equal(await claims.claim(key, 'a', 60), 'a');
+      assert.equal(await claims.holder(key), 'a');
+      await claims.release(key, 'b');
+      assert.equal(await claims.holder(key), 'a');
+      await claims.release(key, 'a');
+      assert.equal(await claims.holder(key), undefined);
+      assert.equal(await claims.claim(key, 'b', 1), 'b');
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(await claims.holder(key), undefined);
+      assert.equal(await claims.claim(key, 'c', 60), 'c');
+    });
+
     it('keeps channels independent', async () => {
       await fx.engine.publish(ch, 1, opts);
       const other = await fx.engine.publish(`${ch}-other`, 1, opts);

@@ -20,7 +20,41 @@ export type UserControlMessage =
 export type ControlMessage =
   | UserControlMessage
   | { type: 'command'; node: string; request: string; client: string; secret: string; commands: unknown[] }
-  | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] };
+  | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] }
+  | SockjsControl;
+
+/**
+ * A SockJS request for a session held by another node, and the answers (sockjs/cluster.ts).
+ * `node`: the recipient; `from`: the sender; `request`: the request's id on the node that took it;
+ * `key`: the session's key (a hash of `<server>/<session>`, never the ids themselves).
+ * - `send` (to the owner): the client's messages; answered by `sent` (`ok`: the session was there).
+ * - `attach` (to the owner): a receiving request (`polling`: one frame per request); answered at once
+ *   by `frames` (maybe none), then by `frames` as the session writes, and `end`.
+ * - `detach` (to the owner): the client abandoned the receiving request.
+ */
+export type SockjsControl =
+  | { type: 'sockjs'; op: 'send'; node: string; from: string; request: string; key: string; messages: string[] }
+  | { type: 'sockjs'; op: 'sent'; node: string; from: string; request: string; ok: boolean }
+  | { type: 'sockjs'; op: 'attach'; node: string; from: string; request: string; key: string; polling: boolean }
+  | { type: 'sockjs'; op: 'frames'; node: string; from: string; request: string; frames: string[] }
+  | { type: 'sockjs'; op: 'end'; node: string; from: string; request: string }
+  | { type: 'sockjs'; op: 'detach'; node: string; from: string; request: string; key: string };
+
+/**
+ * Optional: which node holds a keyed thing (a SockJS session), shared by the cluster, each entry
+ * expiring after its TTL unless claimed again. Keys are opaque strings of at most 128 characters.
+ */
+export interface Claims {
+  /**
+   * Claims `key` for `owner` for `ttl` seconds when no one holds it, or refreshes it when `owner`
+   * does. Atomic. Resolves with the holder afterwards (`owner` when it won).
+   */
+  claim(key: string, owner: string, ttl: number): Promise<string>;
+  /** The holder of `key`, undefined when no one holds it. */
+  holder(key: string): Promise<string | undefined>;
+  /** Lets go of `key` if `owner` holds it. */
+  release(key: string, owner: string): Promise<void>;
+}
 
 /** What the node is told. Called in order per channel; never concurrently for one channel. */
 export interface EngineHandler {
@@ -124,6 +158,8 @@ export interface Engine extends Broker, PresenceManager {
   readonly name: string;
   /** True when other nodes can share this engine (a cluster); false for a single process. */
   readonly shared: boolean;
+  /** Cluster-wide claims; without them, SockJS sessions need sticky load balancing. */
+  readonly claims?: Claims;
 }
 
 export class EngineUnavailableError extends Error {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientInfo, Publication } from '@tidings/protocol';
 import { IdempotencyConflictError } from './engine.js';
-import type { ControlMessage, Engine, EngineHandler, HistoryOptions, HistoryResult, PublishOptions } from './engine.js';
+import type { Claims, ControlMessage, Engine, EngineHandler, HistoryOptions, HistoryResult, PublishOptions } from './engine.js';
 
 interface ChannelState {
   epoch: string;
@@ -45,6 +45,7 @@ export function newEpoch(): string {
 export class MemoryEngine implements Engine {
   readonly name = 'memory';
   readonly shared = false;
+  readonly claims: Claims = new MemoryClaims();
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<string, ChannelState>();
   private readonly subscribed = new Set<string>();
@@ -191,5 +192,29 @@ export class MemoryEngine implements Engine {
       if (seen.expireAt > now) break;
       this.idempotency.delete(key);
     }
+  }
+}
+
+/** Claims within one process: a map of holders and expiry times (ms). */
+export class MemoryClaims implements Claims {
+  private readonly held = new Map<string, { owner: string; until: number }>();
+
+  claim(key: string, owner: string, ttl: number): Promise<string> {
+    const now = Date.now();
+    const entry = this.held.get(key);
+    if (entry && entry.until > now && entry.owner !== owner) return Promise.resolve(entry.owner);
+    this.held.set(key, { owner, until: now + ttl * 1000 });
+    return Promise.resolve(owner);
+  }
+
+  holder(key: string): Promise<string | undefined> {
+    const entry = this.held.get(key);
+    if (entry && entry.until <= Date.now()) this.held.delete(key);
+    return Promise.resolve(entry && entry.until > Date.now() ? entry.owner : undefined);
+  }
+
+  release(key: string, owner: string): Promise<void> {
+    if (this.held.get(key)?.owner === owner) this.held.delete(key);
+    return Promise.resolve();
   }
 }

@@ -6,7 +6,7 @@ import { Metrics, TRANSPORT_NAMES, type NodeGauges } from './metrics.js';
 import { timed } from './timed.js';
 
 const gauges: NodeGauges = {
-  connections: () => ({ websocket: 3, 'stomp-ws': 0, 'stomp-tcp': 1, sse: 2, stream: 0, poll: 0 }),
+  connections: () => ({ websocket: 3, 'stomp-ws': 0, 'stomp-tcp': 1, sse: 2, stream: 0, poll: 0, sockjs: 4 }),
   subscriptions: () => 7,
   channels: () => 2,
   engineUp: () => false,

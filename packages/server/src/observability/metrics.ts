@@ -5,8 +5,8 @@ import { collectProcessMetrics } from './process-metrics.js';
 import { REFUSAL_REASONS, type RefusalReason } from './refusals.js';
 
 /** Connection kinds, the `transport` label. */
-export type TransportName = 'websocket' | 'stomp-ws' | 'stomp-tcp' | 'sse' | 'stream' | 'poll';
-export const TRANSPORT_NAMES: readonly TransportName[] = ['websocket', 'stomp-ws', 'stomp-tcp', 'sse', 'stream', 'poll'];
+export type TransportName = 'websocket' | 'stomp-ws' | 'stomp-tcp' | 'sse' | 'stream' | 'poll' | 'sockjs';
+export const TRANSPORT_NAMES: readonly TransportName[] = ['websocket', 'stomp-ws', 'stomp-tcp', 'sse', 'stream', 'poll', 'sockjs'];
 /** Transports with a lasting connection (a handshake, a slow-consumer cut): all but `poll`. */
 const CONNECTED_TRANSPORTS = TRANSPORT_NAMES.filter((t) => t !== 'poll');
 

@@ -20,7 +20,7 @@ import { versionsFor } from './subprotocols.js';
 import { TcpListener } from './tcp.js';
 import { TopicRouter } from './topics.js';
 import type { WebSocketConnection } from '../websocket/connection.js';
-import { TcpWire, WebSocketWire, type StompWire } from './wire.js';
+import { TcpWire, WebSocketWire, transportOf, type StompWire } from './wire.js';
 
 /** What the broker needs from its node. */
 export interface BrokerNode {
@@ -76,9 +76,9 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
   }
 
-  /** Open STOMP connections over TCP and over WebSocket (including those still closing). */
-  countByKind(): { tcp: number; websocket: number } {
-    const n = { tcp: 0, websocket: 0 };
+  /** Open STOMP connections over TCP, WebSocket and SockJS (including those still closing). */
+  countByKind(): Record<StompWire['kind'], number> {
+    const n = { tcp: 0, websocket: 0, sockjs: 0 };
     for (const conn of this.all) n[conn.wire.kind]++;
     return n;
   }
@@ -118,6 +118,11 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     if (first !== undefined) wire.onMessage(first);
   }
 
+  /** STOMP over another wire (a SockJS session); `credentials` come from its opening request. */
+  acceptWire(wire: StompWire, credentials: Credentials | undefined): void {
+    this.open(wire, credentials, versionsFor(undefined));
+  }
+
   acceptSocket(socket: Socket): void {
     this.open(new TcpWire(socket, this.options.limits.maxQueueBytes, this.metrics.written['stomp-tcp']), undefined, versionsFor(undefined));
   }
@@ -136,7 +141,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   // ---- ConnectionRegistry ----
 
   connected(conn: StompConnection): void {
-    this.metrics.handshakes[conn.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws']++;
+    this.metrics.handshakes[transportOf(conn.wire.kind)]++;
     if (conn.user === '') return;
     let set = this.byUser.get(conn.user);
     if (!set) {

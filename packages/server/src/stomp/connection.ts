@@ -13,7 +13,7 @@ import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
-import type { StompWire, WireHandler } from './wire.js';
+import { transportOf, type StompWire, type WireHandler } from './wire.js';
 
 /** The shortest heart-beat interval the server agrees to, either way (ms). */
 export const MIN_HEARTBEAT = 1000;
@@ -227,7 +227,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   close(code: number, reason: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
-    this.host.metrics.disconnect(code, this.wire.kind === 'tcp' ? 'stomp-tcp' : 'stomp-ws');
+    this.host.metrics.disconnect(code, transportOf(this.wire.kind));
     this.detach();
     this.inbox.length = 0;
     if (this.paused) {

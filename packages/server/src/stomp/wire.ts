@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Written } from '../observability/metrics.js';
+import type { TransportName, Written } from '../observability/metrics.js';
 import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
 import { frame } from '../websocket/frames.js';
 import { Opcode } from '../websocket/receiver.js';
@@ -21,7 +21,7 @@ export interface WireHandler {
  * leave as it drains, each write ending with a whole frame.
  */
 export interface StompWire {
-  readonly kind: 'websocket' | 'tcp';
+  readonly kind: 'websocket' | 'tcp' | 'sockjs';
   /** The peer's address, when known (logs only). */
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
@@ -47,10 +47,16 @@ export interface StompWire {
   resume(): void;
 }
 
+/** The metrics `transport` label of a STOMP wire kind. */
+export function transportOf(kind: StompWire['kind']): TransportName {
+  return kind === 'tcp' ? 'stomp-tcp' : kind === 'websocket' ? 'stomp-ws' : 'sockjs';
+}
+
 /** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
 const DRAIN_WRITE_BYTES = 16 * 1024;
 
-abstract class QueuedWire implements Flushable {
+/** Batches the writes of one tick and hands them to `send` together; keeps the overflow while the socket is backed up. */
+export abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
   protected queue: Buffer[] = [];
   protected queued = 0;

@@ -1,0 +1,1 @@
+export { SockjsServer, type SockjsHost } from './server.js';
