@@ -56,6 +56,8 @@ const BAD: BadCase[] = [
   { file: { namespaces: { chat: true } }, line: 'namespaces.chat: expected an object, got boolean' },
   { file: { namespaces: { 'chat:x': {} } }, line: 'namespaces["chat:x"]: invalid namespace name' },
   { file: { namespaces: ['chat'] }, line: 'namespaces: expected an object, got array' },
+  // JSON.parse makes `__proto__` an own key, which object assignment would turn into the prototype
+  { file: JSON.parse('{"namespaces":{"__proto__":{"subscribe":"owner","publish":true}}}'), line: 'namespaces.__proto__: namespace name "__proto__" is reserved' },
   // every setting kind in the file: int, string, file, list, enum; unknown keys; not an object
   { file: { port: '8080' }, line: 'port: expected an integer from 0 to 65535, got string' },
   { file: { maxDepth: 1.5 }, line: 'maxDepth: expected an integer from 1 to 1000, got 1.5' },
