@@ -40,15 +40,16 @@ describe('strings the server stores outside JSON are well-formed Unicode', () =>
     assert.deepEqual((list.body as { notifications: Notification[] }).notifications, [], 'nothing was stored');
   });
 
-  it('stores a type with a (paired) astral character unchanged: duplicate and list answer what was created', async () => {
+  it('stores a type with a (paired) astral character, and a payload with a lone surrogate, unchanged', async () => {
     const type = 'party 🎉';
-    const body = { user: 'dana', type, payload: 1, idempotencyKey: 'key 🎉' };
+    const body = { user: 'dana', type, payload: { text: LONE }, idempotencyKey: 'key 🎉' };
     const first = (await t.api('POST', '/api/notifications', body)).body as Created;
     const again = (await t.api('POST', '/api/notifications', body)).body as Created;
     assert.deepEqual([first.duplicate, again.duplicate], [false, true]);
     assert.equal(first.notifications[0]!.type, type);
     assert.equal(again.notifications[0]!.type, type);
     const list = await t.api('GET', '/api/notifications?user=dana');
-    assert.deepEqual((list.body as { notifications: Notification[] }).notifications.map((n) => n.type), [type]);
+    assert.deepEqual((list.body as { notifications: Notification[] }).notifications.map((n) => [n.type, n.payload]), [[type, { text: LONE }]]);
+    assert.deepEqual(again.notifications[0]!.payload, { text: LONE }, 'a payload is JSON and keeps a lone surrogate');
   });
 });
