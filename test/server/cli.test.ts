@@ -84,6 +84,8 @@ const BAD: BadCase[] = [
   { args: ['--jwt-secret'], line: '--jwt-secret: a value is required' },
   { env: { TIDINGS_MAX_QUEUE_BYTES: '-5' }, line: 'TIDINGS_MAX_QUEUE_BYTES: expected an integer ≥ 1024, got -5' },
   { env: { TIDINGS_LOG_LEVEL: 'loud' }, line: 'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"' },
+  // a bad env var is refused even when a flag overrides it, as a bad file value is
+  { args: ['--log-level', 'warn'], env: { TIDINGS_LOG_LEVEL: 'loud' }, line: 'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"' },
   { args: ['--config', '/nonexistent/tidings.json'], line: '--config: cannot read /nonexistent/tidings.json' },
   { args: ['--jwt-public-key', '/nonexistent.pem'], line: '--jwt-public-key: /nonexistent.pem is not a readable PEM public key' },
   { args: ['--engine', 'redis', '--redis-cluster', 'a:1,b'], line: '--redis-cluster: expected host:port seeds, got "b"' },
