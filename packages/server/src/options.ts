@@ -72,7 +72,7 @@ export interface ServerOptions {
   shutdownTimeout: number;
   /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
   stompPort: number | undefined;
-  /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
+  /** Seconds a request body (API call, `/emulation`) has to arrive in full after its head, and the head limit (from the connection) when under 10 s; slower ones get 408. */
   bodyTimeout: number;
   /** Serve `GET /metrics` (Prometheus text format). */
   metrics: boolean;
