@@ -102,6 +102,27 @@ describe('/emulation forwarded to the node that holds the session checks the ses
     ws.close();
   });
 
+  it('counts a wrong secret as one auth refusal on the node that answered it, not on the owner', async () => {
+    const authRefusals = async (node: TidingsProcess): Promise<number> => {
+      const line = (await (await fetch(`${node.url}/metrics`)).text()).split('\n').find((l) => l.startsWith('tidings_refusals_total{reason="auth"} '));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const refusedLines = (node: TidingsProcess, from: number): string[] => node.output.slice(from).split('\n').filter((l) => l.includes('"msg":"refused"'));
+    const { es, observer, connected } = await openVictim('guessed', 'chat:guess');
+    const [beforeA, beforeB, markA, markB] = [await authRefusals(a), await authRefusals(b), a.output.length, b.output.length];
+    const guess = randomBytes(24).toString('base64url');
+    assertUnknownSession(await emulate(b, { client: connected.client, secret: guess, commands: [{ id: 1, type: 'inbox.count' }] }));
+    await until(() => refusedLines(b, markB).length > 0, 'the refused line on b');
+    assert.deepEqual([await authRefusals(a) - beforeA, await authRefusals(b) - beforeB], [0, 1]);
+    const lines = refusedLines(b, markB);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /"reason":"auth".*"transport":"\/emulation".*"code":114/);
+    assert.deepEqual(refusedLines(a, markA), []);
+    for (const node of [a, b]) assert.ok(!node.output.includes(guess) && !node.output.includes(connected.secret!), 'no secret in a log');
+    es.close();
+    observer.close();
+  });
+
   it('forwards the owner\'s commands, given the secret, and no node logs it', async () => {
     const { got, es, observer, connected } = await openVictim('owner', 'chat:own');
     const { client, secret } = connected;

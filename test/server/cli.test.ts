@@ -56,6 +56,8 @@ const BAD: BadCase[] = [
   { file: { namespaces: { chat: true } }, line: 'namespaces.chat: expected an object, got boolean' },
   { file: { namespaces: { 'chat:x': {} } }, line: 'namespaces["chat:x"]: invalid namespace name' },
   { file: { namespaces: ['chat'] }, line: 'namespaces: expected an object, got array' },
+  // JSON.parse makes `__proto__` an own key, which object assignment would turn into the prototype
+  { file: JSON.parse('{"namespaces":{"__proto__":{"subscribe":"owner","publish":true}}}'), line: 'namespaces.__proto__: namespace name "__proto__" is reserved' },
   // every setting kind in the file: int, string, file, list, enum; unknown keys; not an object
   { file: { port: '8080' }, line: 'port: expected an integer from 0 to 65535, got string' },
   { file: { maxDepth: 1.5 }, line: 'maxDepth: expected an integer from 1 to 1000, got 1.5' },
@@ -82,6 +84,8 @@ const BAD: BadCase[] = [
   { args: ['--jwt-secret'], line: '--jwt-secret: a value is required' },
   { env: { TIDINGS_MAX_QUEUE_BYTES: '-5' }, line: 'TIDINGS_MAX_QUEUE_BYTES: expected an integer ≥ 1024, got -5' },
   { env: { TIDINGS_LOG_LEVEL: 'loud' }, line: 'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"' },
+  // a bad env var is refused even when a flag overrides it, as a bad file value is
+  { args: ['--log-level', 'warn'], env: { TIDINGS_LOG_LEVEL: 'loud' }, line: 'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"' },
   { args: ['--config', '/nonexistent/tidings.json'], line: '--config: cannot read /nonexistent/tidings.json' },
   { args: ['--jwt-public-key', '/nonexistent.pem'], line: '--jwt-public-key: /nonexistent.pem is not a readable PEM public key' },
   { args: ['--engine', 'redis', '--redis-cluster', 'a:1,b'], line: '--redis-cluster: expected host:port seeds, got "b"' },

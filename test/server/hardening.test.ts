@@ -96,6 +96,24 @@ describe('same origin, request targets and request deadlines', () => {
     const ok = await t.api('POST', '/api/publish', { channel: 'after', data: 1 });
     assert.equal(ok.status, 200, 'a prompt request still passes');
   });
+
+  it('answers 408 to a request head that trickles in slower than --body-timeout (under the 10 s head limit)', async () => {
+    const c = await RawConnection.open(t.port);
+    const started = Date.now();
+    const head = `POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${API_KEY}\r\n${'X-Slow: y\r\n'.repeat(20)}`;
+    let sent = 0;
+    const timer = setInterval(() => { if (sent < head.length) c.send(head[sent++]!); }, 50);
+    try {
+      const r = await c.response(undefined, 15_000);
+      const took = Date.now() - started;
+      assert.equal(r.status, 408);
+      assert.equal((JSON.parse(r.body) as ErrorBody).error.code, 107);
+      assert.ok(took >= 1900 && took < 4500, `answered after ${took} ms`);
+    } finally {
+      clearInterval(timer);
+      c.close();
+    }
+  });
 });
 
 describe('bodyTimeout in the library', () => {

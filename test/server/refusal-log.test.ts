@@ -185,3 +185,67 @@ describe('every kind of refusal: one line each, with its reason', () => {
     }
   });
 });
+
+describe('wrong /emulation secrets', () => {
+  let t: TidingsProcess;
+
+  before(async () => {
+    t = await startTidings({ env: { TIDINGS_LOG_LEVEL: 'info' } });
+  });
+  after(async () => {
+    await t.stop();
+  });
+
+  async function authRefusals(): Promise<number> {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('tidings_refusals_total{reason="auth"} '));
+    return Number(line?.split(' ')[1] ?? 0);
+  }
+
+  it('counts and logs a wrong secret for a real session as an auth refusal, answered like an unknown session', async () => {
+    const abort = new AbortController();
+    const stream = await fetch(`${t.url}/stream`, { signal: abort.signal });
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes('\n')) text += new TextDecoder().decode((await reader.read()).value);
+    const connected = JSON.parse(text.slice(0, text.indexOf('\n'))) as { type: string; client: string; secret: string };
+    assert.equal(connected.type, 'connected');
+    try {
+      const before = await authRefusals();
+      const guess = 'Guessed0Secret0That0Is0Wrong0xyz';
+      const wrong = await oneRefusalOf(t, () => fetch(`${t.url}/emulation`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'brute' },
+        body: JSON.stringify({ client: connected.client, secret: guess, commands: [{ id: 1, type: 'subscribe', channel: 'news' }] }),
+      }));
+      assert.equal(wrong.res.status, 404);
+      const body = (await wrong.res.json()) as { error: { code: number; message: string } };
+      assert.equal(body.error.code, 114);
+      assert.equal(await authRefusals(), before + 1);
+      assert.deepEqual([wrong.line.reason, wrong.line.transport, wrong.line.code, wrong.line.userAgent], ['auth', '/emulation', 114, 'brute']);
+      assert.ok(!t.output.includes(guess), 'the guessed secret is not logged');
+      assert.ok(!t.output.includes(connected.secret), 'nor the real one');
+
+      const unknown = await fetch(`${t.url}/emulation`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client: 'no-such-client', secret: guess, commands: [{ id: 1, type: 'subscribe', channel: 'news' }] }),
+      });
+      const unknownBody = (await unknown.json()) as { error: { code: number; message: string } };
+      assert.deepEqual([unknown.status, unknownBody.error.code, unknownBody.error.message.replace('no-such-client', connected.client)],
+        [404, 114, body.error.message], 'the same answer as for an unknown session');
+    } finally {
+      abort.abort();
+    }
+  });
+});
+
+/** Runs `act`; resolves with its result and the one `refused` line that came of it. */
+async function oneRefusalOf(t: TidingsProcess, act: () => Promise<Response>): Promise<{ res: Response; line: LogLine }> {
+  const mark = t.output.length;
+  const res = await act();
+  const deadline = Date.now() + 3000;
+  while (refusals(t, mark).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 150));
+  const lines = refusals(t, mark);
+  assert.equal(lines.length, 1, `one refused line, got ${JSON.stringify(lines)}`);
+  return { res, line: lines[0]! };
+}

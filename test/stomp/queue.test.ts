@@ -104,4 +104,33 @@ describe('/queue/… point-to-point with competing consumers', () => {
     producer.end();
     consumer.end();
   });
+
+  it('refuses a JSON body nested deeper than maxDepth like a topic SEND (ERROR 107), and queues nothing of it', async () => {
+    const deep = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+    for (const [destination, type] of [['/queue/deep', 'application/json'], ['/queue/chat:q', 'application/json; charset=utf-8'], ['/topic/deep', 'application/json']]) {
+      const producer = await RawStomp.tcp(s.stompPort);
+      await producer.connect();
+      producer.frame('SEND', [['destination', destination!], ['content-type', type!], ['receipt', 'deep']], deep(65));
+      const error = await producer.next('ERROR');
+      assert.equal(header(error, 'x-code'), '107', destination);
+      assert.match(header(error, 'message') ?? '', /maxDepth/);
+      assert.ok(!producer.frames.some((f) => f.command === 'RECEIPT'), `${destination}: no RECEIPT`);
+      producer.end();
+    }
+    const producer = await RawStomp.tcp(s.stompPort);
+    await producer.connect();
+    producer.frame('SEND', [['destination', '/queue/deep'], ['content-type', 'text/plain'], ['receipt', 'text']], deep(65));
+    await producer.next('RECEIPT');
+    producer.frame('SEND', [['destination', '/queue/deep'], ['content-type', 'application/json'], ['receipt', 'limit']], deep(64));
+    await producer.next('RECEIPT');
+    const consumer = await RawStomp.tcp(s.stompPort);
+    await consumer.connect();
+    consumer.frame('SUBSCRIBE', [['id', 'd'], ['destination', '/queue/deep']]);
+    await consumer.until(() => consumer.frames.filter((f) => f.command === 'MESSAGE').length === 2, 3000, '2 messages');
+    await sleep(200);
+    const bodies = consumer.frames.filter((f) => f.command === 'MESSAGE').map((m) => text(m));
+    assert.deepEqual(bodies, [deep(65), deep(64)], 'a text/plain body is not JSON and not checked; the refused one is not queued');
+    producer.end();
+    consumer.end();
+  });
 });

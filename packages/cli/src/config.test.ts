@@ -47,6 +47,15 @@ describe('loadConfig', () => {
     assert.equal(c.server.namespaces?.user?.historySize, 7);
   });
 
+  it('checks an env var a flag overrides, as it checks a file value a flag overrides', () => {
+    assert.deepEqual(problems(['--log-level', 'warn', '--port', '2'], { TIDINGS_LOG_LEVEL: 'loud', TIDINGS_PORT: 'x' }), [
+      'TIDINGS_PORT: expected an integer from 0 to 65535, got "x"',
+      'TIDINGS_LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"',
+    ]);
+    const file = configFile({ logLevel: 'loud' });
+    assert.deepEqual(problems(['--config', file, '--log-level', 'warn']), [`${file}: logLevel: expected one of debug, info, warn, error, silent, got "loud"`]);
+  });
+
   it('refuses digits that are not an integer and numbers out of range, naming the source', () => {
     assert.deepEqual(problems(['--port', '8080.0']), ['--port: expected an integer from 0 to 65535, got "8080.0"']);
     assert.deepEqual(problems(['--port', '1e3']), ['--port: expected an integer from 0 to 65535, got "1e3"']);

@@ -29,8 +29,9 @@ export interface ServeConfig {
 interface Given { value: unknown; source: string }
 
 /**
- * Reads flags, then TIDINGS_* env vars, then the config file, then defaults, and validates each
- * against its setting's schema (the file against `configFileSchema`, namespaces included).
+ * Reads flags, then TIDINGS_* env vars, then the config file, then defaults, and validates every
+ * value given, also one a higher source overrides, against its setting's schema (the file against
+ * `configFileSchema`, namespaces included).
  * Throws a ConfigError listing every problem, each with its source (`--port`, `TIDINGS_PORT`,
  * `tidings.json: namespaces.chat.publish`).
  */
@@ -48,9 +49,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     if (text === undefined) throw new ConfigError([`--${flag}: a value is required`]);
     texts.set(flag, { text, source: `--${flag}` });
   }
+  // an env var a flag overrides is still checked: a bad value is a mistake wherever it is given
+  const overridden: Array<{ flag: string; text: string; source: string }> = [];
   for (const s of SETTINGS) {
     const text = env[envName(s.flag)];
-    if (text !== undefined && text !== '' && !texts.has(s.flag)) texts.set(s.flag, { text, source: envName(s.flag) });
+    if (text === undefined || text === '') continue;
+    if (texts.has(s.flag)) overridden.push({ flag: s.flag, text, source: envName(s.flag) });
+    else texts.set(s.flag, { text, source: envName(s.flag) });
   }
 
   const values = new Map<string, Given>();
@@ -58,6 +63,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     const r = fromText(byFlag.get(flag)!, text);
     if ('error' in r) problems.push(`${source}: ${r.error}`);
     else values.set(flag, { value: r.value, source });
+  }
+  for (const { flag, text, source } of overridden) {
+    const r = fromText(byFlag.get(flag)!, text);
+    if ('error' in r) problems.push(`${source}: ${r.error}`);
   }
   let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
   const file = values.get('config');

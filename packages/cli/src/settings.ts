@@ -41,7 +41,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'token-refresh-lead', type: 'int', min: 1, default: '10', description: 'Seconds before token expiry at which the server asks for a refresh' },
   { flag: 'connect-timeout', type: 'int', min: 1, default: '10', description: 'Seconds a WebSocket connection has to send `connect`' },
   { flag: 'ping-interval', type: 'int', min: 1, default: '25', description: 'Seconds between WebSocket pings; a missed pong closes the connection (3002)' },
-  { flag: 'body-timeout', type: 'int', min: 1, max: 3600, default: '30', description: 'Seconds a request (head and body: server API, /emulation) has to arrive in full; slower ones get 408 (code 107)' },
+  { flag: 'body-timeout', type: 'int', min: 1, max: 3600, default: '30', description: 'Seconds a request body (server API, /emulation) has to arrive in full after its head; also the head limit when under 10 s; slower ones get 408 (code 107)' },
   { flag: 'shutdown-timeout', type: 'int', min: 0, default: '10', description: 'Seconds a graceful shutdown waits for clients to leave' },
   { flag: 'sockjs-prefix', type: 'string', default: '/sockjs', description: 'Path of the SockJS endpoint (sockjs-client 1.x, protocol 0.3.3)' },
   { flag: 'sockjs-aliases', type: 'list', description: 'Comma-separated extra paths serving SockJS, e.g. `/ws-stomp` for Spring front ends' },

@@ -227,9 +227,9 @@ export class RedisEngine implements Engine {
 
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
     const flat = await this.run(SCRIPTS.presenceGet, [this.key(channel, 'pr'), this.key(channel, 'px')], this.expireArgs(channel)) as string[];
-    const out: Record<string, ClientInfo> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = JSON.parse(flat[i + 1]!) as ClientInfo;
-    return out;
+    const entries: Array<[string, ClientInfo]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i]!, JSON.parse(flat[i + 1]!) as ClientInfo]);
+    return Object.fromEntries(entries);
   }
 
   async close(): Promise<void> {

@@ -10,21 +10,27 @@ export interface Principal {
 
 /** Channel name and namespace rules: which namespace a channel is in and who may do what. */
 export class ChannelPolicy {
-  constructor(private readonly namespaces: Record<string, NamespaceOptions>) {}
+  /** Own keys only: a channel `constructor:x` must not find `Object.prototype.constructor`. */
+  private readonly namespaces: ReadonlyMap<string, NamespaceOptions>;
+
+  /** `namespaces`: options by namespace name (own enumerable keys; `__proto__` is a name like any other). */
+  constructor(namespaces: Record<string, NamespaceOptions>) {
+    this.namespaces = new Map(Object.entries(namespaces));
+  }
 
   /** The channel's namespace options; throws invalid_channel or unknown_channel. */
   resolve(channel: string): NamespaceOptions {
     if (!isValidChannel(channel)) {
       throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}: use 1–255 of ${CHANNEL_CHARS}`);
     }
-    const ns = this.namespaces[namespaceOf(channel)];
+    const ns = this.namespaces.get(namespaceOf(channel));
     if (!ns) throw new TidingsError(ErrorCode.UnknownChannel, `unknown namespace ${JSON.stringify(namespaceOf(channel))} in channel ${channel}`);
     return ns;
   }
 
   /** Whether subscribers of `channel` get `join`/`leave` pushes; false for an invalid or unknown channel. */
   announcesJoinLeave(channel: string): boolean {
-    return isValidChannel(channel) && this.namespaces[namespaceOf(channel)]?.joinLeave === true;
+    return isValidChannel(channel) && this.namespaces.get(namespaceOf(channel))?.joinLeave === true;
   }
 
   /** Throws permission_denied unless `who` may subscribe to `channel` (in namespace `ns`). */

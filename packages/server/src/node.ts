@@ -23,7 +23,7 @@ import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
 import { answerPreflight } from './http/cors.js';
-import { FrontDoor } from './http/front-door.js';
+import { FrontDoor, HEAD_TIMEOUT_MS } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
 import { Metrics, type TransportName } from './observability/metrics.js';
@@ -123,7 +123,7 @@ export class TidingsNode implements EngineHandler, Timed {
       (req, res) => this.handleRequest(req, res));
     this.http.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket, this.refusals, this.options.bodyTimeout));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    this.door = new FrontDoor(this.http, this);
+    this.door = new FrontDoor(this.http, this, Math.min(HEAD_TIMEOUT_MS, requestTimeout));
   }
 
   get draining(): boolean {

@@ -21,6 +21,7 @@ describe('server options schema', () => {
       [{ namespaces: { chat: { subscribe: 'everyone' } } }, 'namespaces.chat.subscribe: expected one of anyone, authenticated, owner, got "everyone"'],
       [{ namespaces: { chat: true } }, 'namespaces.chat: expected an object, got boolean'],
       [{ namespaces: { '': { publish: 'yes' } } }, 'namespaces[""].publish: expected boolean, got string'],
+      [JSON.parse('{"namespaces":{"__proto__":{"subscribe":"owner"}}}'), 'namespaces.__proto__: namespace name "__proto__" is reserved'],
       [{ limits: { maxDepth: 0 } }, 'limits.maxDepth: expected an integer from 1 to 1000, got 0'],
       [{ limits: { maxDepth: 1001 } }, 'limits.maxDepth: expected an integer from 1 to 1000, got 1001'],
       [{ bodyTimeout: 3601 }, 'bodyTimeout: expected a number of seconds > 0 and ≤ 3600, got 3601'],

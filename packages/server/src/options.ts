@@ -89,7 +89,7 @@ export interface ServerOptions {
   shutdownTimeout: number;
   /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
   stompPort: number | undefined;
-  /** Seconds a request body (API call, `/emulation`) has to arrive in full; slower ones get 408. */
+  /** Seconds a request body (API call, `/emulation`) has to arrive in full after its head, and the head limit (from the connection) when under 10 s; slower ones get 408. */
   bodyTimeout: number;
   /** The SockJS endpoint. */
   sockjs: SockjsOptions;
@@ -131,14 +131,17 @@ export const DEFAULT_LIMITS: LimitOptions = {
   maxDepth: 64,
 };
 
-/** Built-in namespaces; configured ones with the same name replace them. */
+/**
+ * Built-in namespaces; configured ones with the same name replace them. A null-prototype object, so a
+ * configured `__proto__` namespace is an own key like any other and no name finds `Object.prototype`'s members.
+ */
 export function defaultNamespaces(): Record<string, NamespaceOptions> {
-  return {
+  return Object.assign(Object.create(null) as Record<string, NamespaceOptions>, {
     '': { ...DEFAULT_NAMESPACE },
     user: { ...DEFAULT_NAMESPACE, subscribe: 'owner' },
     /** `inbox:<user>`: the user's notification events (created, updated, deleted, unread count). */
     inbox: { ...DEFAULT_NAMESPACE, subscribe: 'owner' },
-  };
+  });
 }
 
 export function defaultOptions(): ServerOptions {
@@ -188,12 +191,21 @@ export const namespaceOptionsSchema = z.strictObject({
   publish: z.boolean(expected('boolean')),
 }, object).partial();
 
-/** Namespaces by name: `` or 1–255 of the channel characters without `:`. */
-export const namespacesSchema = z.record(
+/**
+ * Namespaces by name: `` or 1–255 of the channel characters without `:`, except `__proto__`, which
+ * JSON.parse and object assignment treat as the prototype, so it is refused rather than silently lost.
+ */
+export const namespacesSchema = z.preprocess((input, ctx) => {
+  // zod's record skips a `__proto__` key without a word; say so instead
+  if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+    ctx.issues.push({ code: 'custom', message: 'namespace name "__proto__" is reserved', path: ['__proto__'], input });
+  }
+  return input;
+}, z.record(
   z.string().refine(isValidNamespace, { error: (issue) => `invalid namespace name ${JSON.stringify(issue.input)}: expected "" or 1–255 of ${CHANNEL_CHARS} without ":"` }),
   namespaceOptionsSchema,
   object,
-);
+));
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 /** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */

@@ -20,13 +20,24 @@ export function channelField(v: unknown): string {
 
 export function userField(v: unknown): string {
   if (typeof v !== 'string' || v === '' || v.length > 255) throw badRequest('`user` must be a non-empty string of at most 255 characters');
-  return v;
+  return wellFormed(v, 'user');
 }
 
+/** `body[key]` when it is a non-empty, well-formed string of at most `max` UTF-16 units; undefined when absent; else bad_request. */
 export function optionalString(body: Record<string, unknown>, key: string, max = 255): string | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v === '' || v.length > max) throw badRequest(`\`${key}\` must be a non-empty string of at most ${max} characters`);
+  return wellFormed(v, key);
+}
+
+/**
+ * `v` when it is well-formed Unicode, else bad_request naming `field`. A lone surrogate (`"\ud800"`
+ * in JSON) would become U+FFFD once stored as UTF-8 (SQLite, Redis keys), so the stored value would
+ * differ from the one answered, and two keys could collide.
+ */
+export function wellFormed(v: string, field: string): string {
+  if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw badRequest(`\`${field}\` must be well-formed Unicode (it holds a lone surrogate)`);
   return v;
 }
 

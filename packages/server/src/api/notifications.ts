@@ -6,7 +6,7 @@ import { MAX_NOTIFICATION_USERS, checkUser, type Inbox } from '../notifications/
 import type { NotificationInput, NotificationStore, ScheduleTarget } from '../notifications/store.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
-import { channelField, intParam, jsonObject, optionalString } from './fields.js';
+import { channelField, intParam, jsonObject, optionalString, wellFormed } from './fields.js';
 
 export interface NotificationsHost {
   readonly options: ServerOptions;
@@ -84,6 +84,7 @@ async function mark(host: NotificationsHost, req: IncomingMessage, how: { read?:
   if (ids !== undefined && (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_IDS || !ids.every((x) => typeof x === 'string'))) {
     throw badRequest(`\`ids\` must be an array of 1 to ${MAX_IDS} notification ids`);
   }
+  if (ids !== undefined) for (const id of ids as string[]) wellFormed(id, 'ids');
   if (all === true && how.read === false) throw badRequest('mark ids unread, not all');
   return { unread: await host.inbox.mark(user, all === true ? 'all' : (ids as string[]), how) };
 }

@@ -122,7 +122,7 @@ function routeName(method: string, path: string): string {
 
 function findRoute(method: string, path: string): Handler | undefined {
   const key = `${method} ${path}`;
-  const exact = routes[key] ?? notificationRoutes[key];
+  const exact = Object.hasOwn(routes, key) ? routes[key] : Object.hasOwn(notificationRoutes, key) ? notificationRoutes[key] : undefined;
   if (exact) return exact;
   const schedule = /^\/api\/schedules\/([0-9a-z]{1,64})$/.exec(path);
   if (schedule && method === 'DELETE') return (host) => cancelSchedule(host, schedule[1]!);

@@ -10,7 +10,7 @@ import { RequestHeadParser, type HeadResult, type ParsedHead, type RequestHead }
 import type { HttpResponse } from './response.js';
 import { requestUrl } from './target.js';
 
-/** Milliseconds a new connection has to send a complete request head. */
+/** Milliseconds a new connection has at most to send a complete request head (less when `bodyTimeout` is shorter). */
 export const HEAD_TIMEOUT_MS = 10_000;
 const SWEEP_MS = 1000;
 /** Served on the bare socket when asked with GET and no body. */
@@ -92,7 +92,7 @@ function keepAlive(head: ParsedHead): boolean {
 
 /**
  * The node's listening socket takes connections here first. The front door reads the request
- * head itself (at most MAX_HEAD_BYTES, complete within HEAD_TIMEOUT_MS, checked by one sweep on
+ * head itself (at most MAX_HEAD_BYTES, complete within `headTimeoutMs`, checked by one sweep on
  * the node's timer) and routes it: `GET /sse`, `/stream` and `/poll` without a body are answered
  * on the bare socket (BareResponse), upgrades go to the node's WebSocket endpoint, and everything
  * else, with the bytes read so far, to node:http's own connection handling, which keeps the
@@ -105,7 +105,8 @@ export class FrontDoor implements BareDoor, Timed {
   private sweeping = false;
   closing = false;
 
-  constructor(private readonly http: Server, private readonly host: FrontDoorHost) {
+  /** `headTimeoutMs`: how long a new connection has to send its request head (HEAD_TIMEOUT_MS at most). */
+  constructor(private readonly http: Server, private readonly host: FrontDoorHost, private readonly headTimeoutMs = HEAD_TIMEOUT_MS) {
     // node:http's own 'connection' listener: it is called for the connections handed over.
     const [nodeHttp] = http.listeners('connection') as Array<(socket: Socket) => void>;
     if (!nodeHttp) throw new Error('node:http registered no connection listener');
@@ -127,7 +128,7 @@ export class FrontDoor implements BareDoor, Timed {
     socket.on('close', onClose);
     socket.on('drain', onDrain);
     socket.on('error', onError);
-    this.read(socket, Date.now() + HEAD_TIMEOUT_MS);
+    this.read(socket, Date.now() + this.headTimeoutMs);
   }
 
   reuse(socket: Socket, pipelined: Buffer | undefined): void {

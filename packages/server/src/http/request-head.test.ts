@@ -39,7 +39,8 @@ describe('RequestHeadParser', () => {
     const r = parse('GET /sse?channel=a HTTP/1.1\r\nHost: x:1\r\nAccept: a\r\naccept:  b \r\nCookie: k=1\r\nCOOKIE: j=2\r\n'
       + 'Authorization: Bearer one\r\nAuthorization: Bearer two\r\nSet-Cookie: s=1\r\nset-cookie: s=2\r\nX-Empty:\r\n\r\n');
     assert.ok(r?.ok);
-    assert.deepEqual(r.head, {
+    assert.equal(Object.getPrototypeOf(r.head.headers), null);
+    assert.deepEqual({ ...r.head, headers: { ...r.head.headers } }, {
       method: 'GET',
       url: '/sse?channel=a',
       httpVersion: '1.1',
@@ -48,6 +49,14 @@ describe('RequestHeadParser', () => {
       },
     });
     assert.equal(r.rest.length, 0);
+  });
+
+  it('keeps headers named like Object.prototype members as plain headers', () => {
+    const r = parse('GET / HTTP/1.1\r\nHost: x\r\n__proto__: p\r\nconstructor: c\r\ntoString: t\r\n\r\n');
+    assert.ok(r?.ok);
+    assert.equal(r.head.headers['__proto__'], 'p');
+    assert.equal(r.head.headers.constructor, 'c');
+    assert.equal(r.head.headers.tostring, 't');
   });
 
   it('returns the bytes after the head, and skips empty lines before the request line', () => {

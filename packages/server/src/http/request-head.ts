@@ -119,7 +119,8 @@ function parseHead(text: string, rest: Buffer): HeadResult {
   if (!TOKEN.test(method)) return refuse('malformed request method');
   if (!TARGET.test(url)) return refuse('malformed request target');
   if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return refuse('unsupported HTTP version');
-  const headers: IncomingHttpHeaders = {};
+  // null prototype, as node:http's: a header named `__proto__` or `constructor` is a header like any other
+  const headers = Object.create(null) as IncomingHttpHeaders;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line[0] === ' ' || line[0] === '\t') return refuse('obsolete line folding');

@@ -16,3 +16,10 @@ it('refuses empty segments, backslashes and other forms, which could read as ano
     assert.equal(requestUrl(t), undefined, String(t));
   }
 });
+
+it('resolves dot segments, also percent-encoded ones, as URL parsing does, never above the root', () => {
+  for (const t of ['/api/./publish', '/api/../api/publish', '/api/%2e%2e/api/publish', '/api/%2E/publish', '/../../api/publish']) {
+    assert.equal(requestUrl(t)?.pathname, '/api/publish', t);
+  }
+  assert.equal(requestUrl('/sse/..?channel=x')?.pathname, '/');
+});

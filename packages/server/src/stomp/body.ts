@@ -80,19 +80,35 @@ export function bodyToData(body: Uint8Array, contentType: string | undefined, ma
   const type = contentType === undefined ? {} : { contentType };
   if (text === undefined) return { [ENVELOPE_KEY]: { base64: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'), ...type } };
   if (isJsonType(contentType) && text !== '') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    if (nestsDeeper(value, maxDepth)) throw new TidingsError(ErrorCode.BadRequest, `data nests deeper than ${maxDepth} levels (maxDepth)`);
+    const value = parsedJson(text, maxDepth);
     if (value !== undefined && envelopeOf(value) === undefined) {
       const canonical = JSON.stringify(value);
       if (canonical === text || sameJson(text, canonical)) return value;
     }
   }
   return { [ENVELOPE_KEY]: { text, ...type } };
+}
+
+/**
+ * The payload checks of a SEND to a queue, whose body is kept as bytes: a body sent with a JSON
+ * content type that is JSON nested deeper than `maxDepth` throws TidingsError 107, as bodyToData does.
+ */
+export function checkQueueBody(body: Uint8Array, contentType: string | undefined, maxDepth: number): void {
+  if (!isJsonType(contentType)) return;
+  const text = utf8Text(body);
+  if (text !== undefined && text !== '') parsedJson(text, maxDepth);
+}
+
+/** `text` parsed, undefined when it is no JSON; throws TidingsError 107 when it nests deeper than `maxDepth`. */
+function parsedJson(text: string, maxDepth: number): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (nestsDeeper(value, maxDepth)) throw new TidingsError(ErrorCode.BadRequest, `data nests deeper than ${maxDepth} levels (maxDepth)`);
+  return value;
 }
 
 /** The MESSAGE body for publication data. */

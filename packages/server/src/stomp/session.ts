@@ -1,7 +1,7 @@
 import { CloseCode, ErrorCode, type ClientInfo, type StreamPosition } from '@tidings/protocol';
 import { header, type StompFrame, type StompVersion } from '@tidings/stomp';
 import type { Principal } from '../channels.js';
-import { bodyToData, utf8Text } from './body.js';
+import { bodyToData, checkQueueBody, utf8Text } from './body.js';
 import { parseDestination } from './destinations.js';
 import { StompError, required } from './errors.js';
 import { REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
@@ -121,6 +121,7 @@ export class StompSession implements SubscriptionOwner {
       const pub = await this.host.publisher.publish(dest.channel, data, { info: this.io.info, idempotencyKey, headers, source: 'stomp' });
       return [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
     }
+    checkQueueBody(frame.body, contentType, this.host.options.limits.maxDepth);
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
     const queue = this.host.queues.get(dest.queue);
     const msg = queue.send(body, userHeaders(frame));

@@ -39,7 +39,7 @@ class NoTransport implements Transport {
  * With `client` and `secret` (both from the stream's `connected` message) the commands run in that
  * SSE or HTTP-streaming session, in order with its others; subscriptions and their replays then
  * flow on its stream. A missing or wrong secret is answered like an unknown session (404, code
- * 114), as is the id of a WebSocket session. Without `client`, stateless commands run as the
+ * 114), as is the id of a WebSocket session; each such answer is an `auth` refusal (metric and log). Without `client`, stateless commands run as the
  * request's token's user (long polling).
  * Answers `{replies: [...]}`, one reply or error per command, in order.
  */
@@ -59,7 +59,13 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
       const local = host.ownedSession(client, secret);
       if (local) replies = await runCommands(local, commands, false);
       else if (secret !== undefined) replies = await host.forward(client, secret, commands);
-      if (!replies) return sendError(res, ErrorCode.NotFound, `no session ${client.slice(0, 64)} with this secret on any node (it may have closed)`);
+      if (!replies) {
+        // a wrong secret and an unknown session look the same here (on a cluster only the owner could
+        // tell), so both are answered alike and counted as one `auth` refusal by this, the answering, node
+        const message = `no session ${client.slice(0, 64)} with this secret on any node (it may have closed)`;
+        host.refusals.request('auth', req, ErrorCode.NotFound, message);
+        return sendError(res, ErrorCode.NotFound, message);
+      }
     } else {
       const credentials = await requestCredentials(req, url, (t) => host.verify(t));
       const session = host.newSession(new NoTransport(), credentials);
