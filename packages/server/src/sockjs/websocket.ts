@@ -8,14 +8,11 @@ import type { Receiver, SockjsSession } from './session.js';
 let lastText: string | undefined;
 let lastBytes: Buffer = Buffer.alloc(0);
 
-/**
- * `<prefix>/<server>/<session>/websocket`: SockJS frames as WebSocket text messages; the client
- * sends JSON arrays of strings (or one JSON string). Anything else ends the connection.
- */
-export class FramedWebSocket implements Receiver, WebSocketUser {
+/** What both SockJS WebSocket receivers share: the connection's buffer state, drain, close and end. */
+abstract class WebSocketReceiver implements Receiver, WebSocketUser {
   readonly polling = false;
 
-  constructor(private readonly connection: WebSocketConnection, private readonly session: SockjsSession) {}
+  constructor(protected readonly connection: WebSocketConnection, protected readonly session: SockjsSession) {}
 
   get buffered(): number {
     return this.connection.bufferedAmount;
@@ -29,6 +26,25 @@ export class FramedWebSocket implements Receiver, WebSocketUser {
     this.session.drained(this);
   }
 
+  end(): void {
+    this.connection.close(1000, '');
+  }
+
+  onPong(): void {}
+
+  onClosed(): void {
+    this.session.detach(this, true);
+  }
+
+  abstract send(frame: string): boolean;
+  abstract onMessage(data: Buffer): void;
+}
+
+/**
+ * `<prefix>/<server>/<session>/websocket`: SockJS frames as WebSocket text messages; the client
+ * sends JSON arrays of strings (or one JSON string). Anything else ends the connection.
+ */
+export class FramedWebSocket extends WebSocketReceiver {
   send(frame: string): boolean {
     if (frame !== lastText) {
       lastText = frame;
@@ -36,10 +52,6 @@ export class FramedWebSocket implements Receiver, WebSocketUser {
     }
     this.connection.send(lastBytes);
     return true;
-  }
-
-  end(): void {
-    this.connection.close(1000, '');
   }
 
   onMessage(data: Buffer): void {
@@ -52,35 +64,13 @@ export class FramedWebSocket implements Receiver, WebSocketUser {
     }
     this.session.receive(messages);
   }
-
-  onPong(): void {}
-
-  onClosed(): void {
-    this.session.detach(this, true);
-  }
 }
 
 /**
  * `<prefix>/websocket`: no SockJS framing; each message is one WebSocket text message and the
  * close frame carries the close code. Heartbeats are WebSocket pings.
  */
-export class RawWebSocket implements Receiver, WebSocketUser {
-  readonly polling = false;
-
-  constructor(private readonly connection: WebSocketConnection, private readonly session: SockjsSession) {}
-
-  get buffered(): number {
-    return this.connection.bufferedAmount;
-  }
-
-  get backedUp(): boolean {
-    return this.connection.backedUp;
-  }
-
-  onDrain(): void {
-    this.session.drained(this);
-  }
-
+export class RawWebSocket extends WebSocketReceiver {
   send(frame: string): boolean {
     const kind = frame[0];
     if (kind === 'h') this.connection.ping();
@@ -93,17 +83,7 @@ export class RawWebSocket implements Receiver, WebSocketUser {
     return true;
   }
 
-  end(): void {
-    this.connection.close(1000, '');
-  }
-
   onMessage(data: Buffer): void {
     this.session.receive([data.toString('utf8')]);
-  }
-
-  onPong(): void {}
-
-  onClosed(): void {
-    this.session.detach(this, true);
   }
 }
