@@ -4,25 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
 import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
 
-function availability(): { skip: string | false } {
-  if (existsSync(CHROMIUM)) return { skip: false };
-  if (process.env.CI === 'true') throw new Error('chromium is required under CI=true (apt-get install -y chromium)');
-  const why = 'SKIPPED: Debian chromium not installed (apt-get install -y chromium); the browser tests did not run';
-  process.stderr.write(`\n*** ${why} ***\n\n`);
-  return { skip: why };
-}
-
-describe('the SDK in Chromium', availability(), () => {
+describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () => {
   let t: TidingsProcess;
   let browser: Browser;
   let pages: Server;
@@ -43,10 +35,7 @@ describe('the SDK in Chromium', availability(), () => {
     });
     await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
     t = await startTidings({ args: ['--allowed-origins', origin] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -5,31 +5,23 @@
  * the same local sockjs-client copy (`--sockjs-client-url`), so the iframe transports work offline.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
 import { freePort, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 import { startSockjsTidings } from '../sockjs/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const modules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
 const SCRIPTS: Record<string, string> = {
   '/sockjs.min.js': `${modules}sockjs-client/dist/sockjs.min.js`,
   '/stomp.umd.min.js': `${modules}@stomp/stompjs/bundles/stomp.umd.min.js`,
 };
 
-function availability(): { skip: string | false } {
-  if (existsSync(CHROMIUM)) return { skip: false };
-  if (process.env.CI === 'true') throw new Error('chromium is required under CI=true (apt-get install -y chromium)');
-  const why = 'SKIPPED: Debian chromium not installed (apt-get install -y chromium); the SockJS browser tests did not run';
-  process.stderr.write(`\n*** ${why} ***\n\n`);
-  return { skip: why };
-}
-
-describe('sockjs-client + @stomp/stompjs in Chromium', availability(), () => {
+describe('sockjs-client + @stomp/stompjs in Chromium', chromiumAvailability('the SockJS browser tests'), () => {
   let t: TidingsProcess;
   let browser: Browser;
   let pages: Server;
@@ -48,10 +40,7 @@ describe('sockjs-client + @stomp/stompjs in Chromium', availability(), () => {
     });
     await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
     t = await startSockjsTidings(['--allowed-origins', origin, '--sockjs-client-url', `${origin}/sockjs.min.js`, '--sockjs-aliases', '/ws-stomp']);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
