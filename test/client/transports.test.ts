@@ -4,14 +4,11 @@
  * short-lived tokens renewed without a disconnect, and a refused token.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { Client, type ClientOptions, type ConnectedEvent, type Publication, type SubscribedEvent, type TransportName } from '@tidings/client/fallback';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { DropProxy, offsetsOf, publishLoop, range, sleep, waitFor } from './helpers.js';
 
 const TRANSPORTS: TransportName[] = ['websocket', 'stream', 'sse', 'poll'];
@@ -36,8 +33,7 @@ describe('SDK transports', () => {
   const clients: Client[] = [];
 
   before(async () => {
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { chat: { presence: true, publish: true, subscribe: 'authenticated', historySize: 500 } } }));
+    const config = configFile({ namespaces: { chat: { presence: true, publish: true, subscribe: 'authenticated', historySize: 500 } } });
     t = await startTidings({ args: ['--config', config, '--history-size', '1000', '--token-refresh-lead', '3'] });
     proxy = await DropProxy.start(t.port);
   });

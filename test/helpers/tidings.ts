@@ -2,7 +2,7 @@
  * Starts the real `tidings serve` as a child process on a free port, for integration tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,13 @@ const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.u
 
 export const API_KEY = 'test-api-key';
 export const JWT_SECRET = 'test-jwt-secret-that-is-long-enough-for-hs256';
+
+/** Writes `settings` to a fresh temporary `tidings.json` and returns its path (for `--config`). */
+export function configFile(settings: object): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tidings-config-')), 'tidings.json');
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

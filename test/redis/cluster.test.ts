@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
@@ -9,7 +6,7 @@ import { Client } from '@tidings/client';
 import type { ServerMessage } from '@tidings/protocol';
 import { Balancer } from '../helpers/balancer.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const availability = redisAvailability();
@@ -38,8 +35,7 @@ describe('three nodes on one Redis', availability, () => {
 
   before(async () => {
     redis = await RedisProcess.start();
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { room: { presence: true } } }));
+    const config = configFile({ namespaces: { room: { presence: true } } });
     nodes = await Promise.all([0, 1, 2].map(() => startTidings({
       args: ['--engine', 'redis', '--redis-url', redis.url, '--history-size', '1000', '--config', config, '--ping-interval', '1'],
     })));

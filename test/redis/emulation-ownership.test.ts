@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import type { ConnectedMessage, ProtocolError, ServerMessage } from '@tidings/protocol';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 interface Answer { status: number; replies?: ServerMessage[]; error?: ProtocolError }
@@ -39,8 +36,7 @@ describe('/emulation forwarded to the node that holds the session checks the ses
 
   before(async () => {
     redis = await RedisProcess.start();
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { chat: { presence: true, joinLeave: true, publish: true } } }));
+    const config = configFile({ namespaces: { chat: { presence: true, joinLeave: true, publish: true } } });
     const args = ['--engine', 'redis', '--redis-url', redis.url, '--config', config];
     const start = (): Promise<TidingsProcess> => startTidings({ args, env: { TIDINGS_LOG_LEVEL: 'debug' } });
     [a, b] = await Promise.all([start(), start()]);

@@ -5,13 +5,10 @@
  * refused at once (503, code 113) and nothing is sent. Two nodes on one real redis-server.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProtocolError, Publication } from '@tidings/protocol';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 import { RawStomp, header } from '../stomp/helpers.js';
 
@@ -41,8 +38,7 @@ describe('publishing while Redis does not answer', availability, () => {
 
   before(async () => {
     redis = await RedisProcess.start();
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { room: { publish: true, historySize: 100 } } }));
+    const config = configFile({ namespaces: { room: { publish: true, historySize: 100 } } });
     const nodes = await Promise.all([0, 1].map(() => startTidings({ args: ['--engine', 'redis', '--redis-url', redis.url, '--config', config] })));
     a = nodes[0]!;
     b = nodes[1]!;

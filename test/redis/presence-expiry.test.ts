@@ -3,12 +3,9 @@
  * with join/leave get one `leave` per dead client, on every node.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const availability = redisAvailability();
@@ -20,14 +17,13 @@ describe('presence of a dead node\'s clients expires with a leave', availability
 
   before(async () => {
     redis = await RedisProcess.start();
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({
+    const config = configFile({
       namespaces: {
         room: { presence: true, joinLeave: true },
         jl: { joinLeave: true },
         quiet: { presence: true },
       },
-    }));
+    });
     // --ping-interval 1: presence entries live 3 s unless refreshed
     nodes = await Promise.all([0, 1, 2].map(() => startTidings({
       args: ['--engine', 'redis', '--redis-url', redis.url, '--config', config, '--ping-interval', '1'],

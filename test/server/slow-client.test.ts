@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { SlowReader, parseReceived, type SlowKind } from '../helpers/slow-readers.js';
-import { freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 /** Subscribers of `channel` on the node (`GET /api/channels`). */
@@ -95,8 +93,7 @@ describe('slow consumers under load (WebSocket, SSE, NDJSON, STOMP)', () => {
   let stompPort: number;
 
   before(async () => {
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-slow-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { load: { presence: true, publish: true } } }));
+    const config = configFile({ namespaces: { load: { presence: true, publish: true } } });
     stompPort = await freePort();
     t = await startTidings({ args: ['--config', config, '--stomp-port', String(stompPort)] });
   });

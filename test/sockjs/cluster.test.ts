@@ -4,15 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, type IMessage } from '@stomp/stompjs';
 import SockJS from 'sockjs-client';
 import { Balancer } from '../helpers/balancer.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
-import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 import { stompOverSockjs, until } from './helpers.js';
 
@@ -48,8 +45,7 @@ describe('SockJS on two nodes without sticky sessions', redisAvailability(), () 
     // sockjs-client (Node) uses the global agent: no keep-alive, so each request is a new connection
     http.globalAgent = new http.Agent({ keepAlive: false });
     redis = await RedisProcess.start();
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-sockjs-cluster-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { '': { publish: true, historySize: 1000 } } }));
+    const config = configFile({ namespaces: { '': { publish: true, historySize: 1000 } } });
     nodes = await Promise.all([0, 1].map(() => startTidings({
       args: ['--engine', 'redis', '--redis-url', redis.url, '--config', config, '--sockjs-heartbeat', '1', '--sockjs-disconnect-delay', '3'],
     })));

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { ConnectedMessage, ProtocolError, ServerMessage } from '@tidings/protocol';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 /** A user's SSE session: every message it was sent, with each event's `id:`. */
@@ -70,8 +67,7 @@ describe('/emulation needs the session\'s secret, not just its public client id'
   let t: TidingsProcess;
 
   before(async () => {
-    const config = join(mkdtempSync(join(tmpdir(), 'tidings-')), 'tidings.json');
-    writeFileSync(config, JSON.stringify({ namespaces: { chat: { presence: true, joinLeave: true, publish: true } } }));
+    const config = configFile({ namespaces: { chat: { presence: true, joinLeave: true, publish: true } } });
     t = await startTidings({ args: ['--config', config], env: { TIDINGS_LOG_LEVEL: 'debug' } });
   });
   after(async () => {

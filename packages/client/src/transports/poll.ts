@@ -1,6 +1,6 @@
 import {
   CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, decodeCursor, encodeCursor,
-  type Command, type Cursor, type ProtocolError, type Publication, type ServerMessage, type StreamPosition, type SubscribeCommand,
+  type Command, type Cursor, type ProtocolError, type Publication, type ServerMessage, type SubscribeCommand,
 } from '@tidings/protocol';
 import { HttpTransport } from './http-transport.js';
 import { httpBase, postCommands, readError, tokenClaims } from './http.js';

@@ -1,7 +1,7 @@
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
-import { TidingsError, badRequest } from '../errors.js';
+import { TidingsError } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
