@@ -26,7 +26,7 @@ import { answerPreflight } from './http/cors.js';
 import { FrontDoor, HEAD_TIMEOUT_MS } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
-import { Metrics, type TransportName } from './observability/metrics.js';
+import { Metrics, isSessionTransport, type TransportName } from './observability/metrics.js';
 import { MetricsEndpoint } from './observability/metrics-endpoint.js';
 import { Refusals } from './observability/refusals.js';
 import { timed } from './observability/timed.js';
@@ -143,7 +143,7 @@ export class TidingsNode implements EngineHandler, Timed {
     const counts = { websocket: 0, 'stomp-ws': stomp.websocket, 'stomp-tcp': stomp.tcp, sse: 0, stream: 0, poll: this.polls.size, sockjs: stomp.sockjs + this.sockjs.pending };
     for (const s of this.sessions.values()) {
       const name = s.transport.name;
-      if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') counts[name]++;
+      if (isSessionTransport(name)) counts[name]++;
     }
     return counts;
   }
@@ -271,7 +271,7 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionConnected(session: Session): void {
     const name = session.transport.name;
-    if (name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs') this.metrics.handshakes[name]++;
+    if (isSessionTransport(name)) this.metrics.handshakes[name]++;
     if (session.user === '') return;
     let set = this.byUser.get(session.user);
     if (!set) {

@@ -7,6 +7,12 @@ import { REFUSAL_REASONS, type RefusalReason } from './refusals.js';
 /** Connection kinds, the `transport` label. */
 export type TransportName = 'websocket' | 'stomp-ws' | 'stomp-tcp' | 'sse' | 'stream' | 'poll' | 'sockjs';
 export const TRANSPORT_NAMES: readonly TransportName[] = ['websocket', 'stomp-ws', 'stomp-tcp', 'sse', 'stream', 'poll', 'sockjs'];
+/** Transports a JSON-protocol `Session` runs on (its `transport.name`), counted per session; `emulation` is not one. */
+export type SessionTransportName = 'websocket' | 'sse' | 'stream' | 'sockjs';
+
+export function isSessionTransport(name: string): name is SessionTransportName {
+  return name === 'websocket' || name === 'sse' || name === 'stream' || name === 'sockjs';
+}
 /** Transports with a lasting connection (a handshake, a slow-consumer cut): all but `poll`. */
 const CONNECTED_TRANSPORTS = TRANSPORT_NAMES.filter((t) => t !== 'poll');
 
