@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import { httpsRequest } from './tls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
@@ -42,6 +43,8 @@ export interface StartOptions {
   port?: number;
   /** The API key; `null` starts the server without one. Default: API_KEY. */
   apiKey?: string | null;
+  /** Serve HTTPS and WSS with this certificate (`--tls-cert`, `--tls-key`); the helper's own requests trust `ca` only. */
+  tls?: { certFile: string; keyFile: string; ca: string | string[] };
 }
 
 export class TidingsProcess {
@@ -53,8 +56,9 @@ export class TidingsProcess {
   output = '';
 
   constructor(readonly port: number, private readonly options: StartOptions) {
-    this.url = `http://127.0.0.1:${port}`;
-    this.wsUrl = `ws://127.0.0.1:${port}/ws`;
+    const secure = options.tls !== undefined;
+    this.url = `${secure ? 'https' : 'http'}://127.0.0.1:${port}`;
+    this.wsUrl = `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
   }
 
   /** The running server's process id, for reading its /proc entries. */
@@ -65,7 +69,8 @@ export class TidingsProcess {
   /** Starts the process and resolves once `/healthz` answers. */
   async start(): Promise<void> {
     const args = ['--conditions=tidings-source', '--import', 'tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(this.port),
-      ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, '--data-dir', this.dataDir, ...(this.options.args ?? [])];
+      ...(this.options.apiKey === null ? [] : ['--api-key', this.options.apiKey ?? API_KEY]), '--jwt-secret', JWT_SECRET, '--data-dir', this.dataDir,
+      ...(this.options.tls ? ['--tls-cert', this.options.tls.certFile, '--tls-key', this.options.tls.keyFile] : []), ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, NODE_OPTIONS: '', TIDINGS_LOG_LEVEL: 'warn', ...this.options.env },
@@ -78,8 +83,9 @@ export class TidingsProcess {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`tidings exited with ${child.exitCode}:\n${this.output}`);
       try {
-        const res = await fetch(`${this.url}/healthz`);
-        if (res.ok) return;
+        if (this.options.tls) {
+          if ((await httpsRequest(`${this.url}/healthz`, this.options.tls.ca)).status === 200) return;
+        } else if ((await fetch(`${this.url}/healthz`)).ok) return;
       } catch {
         // not listening yet
       }
@@ -95,6 +101,11 @@ export class TidingsProcess {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill(signal);
     return exited;
+  }
+
+  /** Sends a signal without waiting for anything. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
   }
 
   async restart(): Promise<void> {
@@ -114,6 +125,14 @@ export class TidingsProcess {
   }
 
   async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+    if (this.options.tls) {
+      const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const all = { 'x-api-key': API_KEY, ...(text === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
+      const res = await httpsRequest(this.url + path, this.options.tls.ca, { method, headers: all, ...(text === undefined ? {} : { body: text }) });
+      let parsed: unknown = res.body;
+      try { parsed = JSON.parse(res.body); } catch { /* not JSON */ }
+      return { status: res.status, body: parsed };
+    }
     const init: RequestInit = { method, headers: { 'x-api-key': API_KEY, ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);

@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/stompjs';
 import stompitLib from 'stompit';
@@ -161,6 +162,19 @@ export class RawStomp {
       socket.on('close', () => raw.gone(undefined));
       socket.on('error', () => { /* close follows */ });
       socket.once('connect', () => resolve(raw));
+      socket.once('error', reject);
+    });
+  }
+
+  /** STOMP over TLS, verifying the server against `ca` only; resolves once the handshake is done. */
+  static tls(port: number, ca: string | string[]): Promise<RawStomp> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', ca });
+      const raw = new RawStomp({ write: (d) => socket.write(d), end: () => socket.end(), destroy: () => socket.destroy() });
+      socket.on('data', (d: Buffer) => raw.feed(d));
+      socket.on('close', () => raw.gone(undefined));
+      socket.on('error', () => { /* close follows */ });
+      socket.once('secureConnect', () => resolve(raw));
       socket.once('error', reject);
     });
   }

@@ -67,4 +67,23 @@ describe('loadConfig', () => {
       `${file}: historyTtl: expected an integer ≥ 1, got 0`,
     ]);
   });
+
+  it('takes --tls-cert and --tls-key together, and STOMP over TLS only with them and a STOMP port', () => {
+    assert.match(problems(['--tls-key', '/nonexistent/key.pem'])[0]!, /--tls-key: needs --tls-cert/);
+    assert.match(problems(['--tls-cert', '/nonexistent/cert.pem'])[0]!, /--tls-cert: needs --tls-key/);
+    assert.match(problems(['--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'])[0]!, /--tls-cert: cannot read \/nonexistent\/cert.pem/);
+    assert.match(problems(['--stomp-tls', 'on', '--stomp-port', '61613'])[0]!, /--stomp-tls: STOMP over TLS needs --tls-cert and --tls-key/);
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-tls-'));
+    writeFileSync(join(dir, 'cert.pem'), 'not a certificate');
+    writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n');
+    const bad = problems(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+    assert.match(bad[0]!, /are not a usable PEM certificate and key/);
+    assert.ok(!bad[0]!.includes('c2VjcmV0'), 'the key text is not quoted');
+  });
+
+  it('takes --trust-proxy as CIDRs and addresses, and names a bad one', () => {
+    assert.deepEqual(loadConfig(['--trust-proxy', '127.0.0.1/32, 10.0.0.0/8,::1'], {}).server.trustProxy, ['127.0.0.1/32', '10.0.0.0/8', '::1']);
+    assert.deepEqual(loadConfig([], {}).server.trustProxy, []);
+    assert.match(problems([], { TIDINGS_TRUST_PROXY: '10.0.0.0/8,nginx' }).join('\n'), /TIDINGS_TRUST_PROXY: expected CIDRs like 10\.0\.0\.0\/8 or IP addresses, got "nginx"/);
+  });
 });

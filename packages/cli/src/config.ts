@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
+import { isTrustEntry, optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput, type TlsOptions } from '@tidings/server';
 import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
 
 /** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
@@ -23,7 +24,15 @@ export interface ServeConfig {
   dataDir: string;
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty';
+  /** The certificate and key files (`--tls-cert`, `--tls-key`), reread on SIGHUP; undefined without TLS. */
+  tlsFiles: TlsFiles | undefined;
   server: ServerOptionsInput;
+}
+
+/** Paths of a PEM certificate chain and its private key. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
 }
 
 interface Given { value: unknown; source: string }
@@ -94,6 +103,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   const historySize = get<number>('history-size')!;
   const historyTtl = get<number>('history-ttl')!;
   const publicKeyFile = get<string>('jwt-public-key');
+  const tlsFiles = tlsPair(get<string>('tls-cert'), get<string>('tls-key'));
+  const tls = tlsFiles ? readTlsFiles(tlsFiles, values.get('tls-cert')!.source, values.get('tls-key')!.source) : undefined;
+  if (get<string>('stomp-tls') === 'on' && !tls) throw new ConfigError([`${values.get('stomp-tls')!.source}: STOMP over TLS needs --tls-cert and --tls-key`]);
+  const badProxy = (get<string[]>('trust-proxy') ?? []).find((entry) => !isTrustEntry(entry));
+  if (badProxy !== undefined) throw new ConfigError([`${values.get('trust-proxy')!.source}: expected CIDRs like 10.0.0.0/8 or IP addresses, got ${JSON.stringify(badProxy)}`]);
+  if (get<string>('stomp-tls') === 'on' && get<number>('stomp-port') === undefined) throw new ConfigError([`${values.get('stomp-tls')!.source}: STOMP over TLS needs --stomp-port`]);
   const server: ServerOptionsInput = {
     apiKey: get<string>('api-key'),
     jwt: {
@@ -134,6 +149,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     metrics: get<string>('metrics') === 'on',
     metricsPort: get<number>('metrics-port'),
     metricsKey: get<string>('metrics-key'),
+    tls,
+    stompTls: get<string>('stomp-tls') === 'on',
+    trustProxy: get<string[]>('trust-proxy') ?? [],
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
@@ -148,6 +166,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     dataDir: get<string>('data-dir')!,
     logLevel: get<LogLevel>('log-level')!,
     logFormat: get<'json' | 'pretty'>('log-format')!,
+    tlsFiles,
     server,
   };
 }
@@ -175,6 +194,39 @@ function readPublicKey(file: string, source: string): string {
     return pem;
   } catch (err) {
     throw new ConfigError([`${source}: ${file} is not a readable PEM public key: ${(err as Error).message}`]);
+  }
+}
+
+function tlsPair(cert: string | undefined, key: string | undefined): TlsFiles | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError(['--tls-key: needs --tls-cert (the certificate it belongs to)']);
+  if (key === undefined) throw new ConfigError(['--tls-cert: needs --tls-key (the certificate\'s private key)']);
+  return { cert, key };
+}
+
+/**
+ * The certificate and key PEM text of `files`, checked to make a working TLS context (the key fits
+ * the certificate). Throws an Error naming the file and OpenSSL's reason, never the key's text.
+ */
+export function readTlsPair(files: TlsFiles): TlsOptions {
+  const cert = readFileSync(files.cert, 'utf8');
+  const key = readFileSync(files.key, 'utf8');
+  createSecureContext({ cert, key });
+  return { cert, key };
+}
+
+function readTlsFiles(files: TlsFiles, certSource: string, keySource: string): TlsOptions {
+  for (const [file, source] of [[files.cert, certSource], [files.key, keySource]] as const) {
+    try {
+      readFileSync(file);
+    } catch (err) {
+      throw new ConfigError([`${source}: cannot read ${file}: ${(err as Error).message}`]);
+    }
+  }
+  try {
+    return readTlsPair(files);
+  } catch (err) {
+    throw new ConfigError([`${certSource}, ${keySource}: ${files.cert} and ${files.key} are not a usable PEM certificate and key: ${(err as Error).message}`]);
   }
 }
 

@@ -3,7 +3,7 @@ import { RedisEngine } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
 import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
-import type { ServeConfig } from './config.js';
+import { readTlsPair, type ServeConfig, type TlsFiles } from './config.js';
 
 interface EngineSetup { engine?: Engine; close(): void }
 
@@ -27,7 +27,21 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), close: () => client.disconnect() };
 }
 
-/** Starts a node and wires SIGTERM/SIGINT to a graceful shutdown. Resolves once listening. */
+/**
+ * SIGHUP: rereads the certificate and key and serves new TLS connections with them; open ones keep
+ * theirs. A pair that cannot be read or does not fit keeps the old certificate and logs an error
+ * (file names and OpenSSL's reason; never the key).
+ */
+function reloadCertificate(node: TidingsNode, files: TlsFiles, log: Logger): void {
+  try {
+    node.setCertificate(readTlsPair(files));
+    log.info('certificate reloaded', { cert: files.cert });
+  } catch (err) {
+    log.error('certificate reload failed: keeping the previous certificate', { cert: files.cert, keyFile: files.key, err: (err as Error).message });
+  }
+}
+
+/** Starts a node and wires SIGTERM/SIGINT to a graceful shutdown and SIGHUP to a certificate reload (with TLS). Resolves once listening. */
 export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const log = config.logFormat === 'pretty'
     ? createLogger(config.logLevel, PinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss.l' }))
@@ -36,7 +50,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
+  log.info('listening', { host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
 
   let stopping = false;
@@ -64,6 +78,8 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
       },
     );
   };
+  const tlsFiles = config.tlsFiles;
+  if (tlsFiles) process.on('SIGHUP', () => reloadCertificate(node, tlsFiles, log));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return node;

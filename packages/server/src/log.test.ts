@@ -58,3 +58,14 @@ it('leaves the caller\'s fields as they were', () => {
   log.info('x', fields);
   assert.deepEqual(fields, { token: 't', err: 'eyJa.eyJb.c' });
 });
+
+it('redacts PEM private-key blocks in any string field, whole or cut short', () => {
+  const { log, lines } = capture();
+  const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+  log.error('reload failed', { err: `bad: ${pem} after`, nested: { text: '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIO' } });
+  const line = lines[0]!;
+  assert.ok(!line.includes('MIIEvQ') && !line.includes('MHcCAQ'), line);
+  const fields = JSON.parse(line) as { err: string; nested: { text: string } };
+  assert.equal(fields.err, `bad: ${REDACTED} after`);
+  assert.equal(fields.nested.text, REDACTED);
+});

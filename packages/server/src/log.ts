@@ -29,6 +29,8 @@ const URL_KEYS = new Set(['url', 'href']);
 /** How deep `clean` looks into nested objects and arrays. */
 const MAX_DEPTH = 4;
 const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+/** A PEM private key block, or what is left of one cut short. */
+const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[^]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 
 /**
  * pino's own redaction, for the top-level names (the cheap paths: fast-redact's wildcard paths cost
@@ -39,6 +41,7 @@ const REDACT_PATHS = [...SECRET_KEYS, 'accessToken', 'refreshToken', 'apiKey', '
 
 function cleanString(key: string, v: string): string {
   if (URL_KEYS.has(key)) v = v.replace(/[?#].*$/s, '');
+  if (v.includes('PRIVATE KEY-----')) v = v.replace(PEM_KEY, REDACTED);
   return v.includes('eyJ') ? v.replace(JWT, REDACTED) : v;
 }
 
@@ -75,8 +78,8 @@ function clean(value: unknown, depth: number): unknown {
  * Structured logs through pino: one JSON object per line, `{level: "info", time: ISO 8601, msg,
  * ...fields}`, on stderr unless `out` says otherwise. Fields named like a secret (token,
  * authorization, cookie, apiKey, key, secret, password, passcode, …; any case) are replaced by
- * REDACTED up to four objects deep; `url` and `href` fields lose their query; JWT-shaped text in
- * string fields is redacted. Costs a few microseconds per line written, nothing for a disabled level.
+ * REDACTED up to four objects deep; `url` and `href` fields lose their query; JWT-shaped text and
+ * PEM private-key blocks in string fields are redacted. Costs a few microseconds per line written, nothing for a disabled level.
  */
 export function createLogger(level: LogLevel = 'info', out: LogOutput = pino.destination({ fd: 2, sync: true })): Logger {
   const stream: DestinationStream = typeof out === 'function' ? { write: out } : out;

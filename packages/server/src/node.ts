@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +13,7 @@ import { MemoryEngine } from './engine/memory.js';
 import { sendError, sendJson } from './http/json.js';
 import { Hub } from './hub.js';
 import { createLogger, type Logger } from './log.js';
-import { resolveOptions, type ServerOptions, type ServerOptionsInput } from './options.js';
+import { resolveOptions, type ServerOptions, type ServerOptionsInput, type TlsOptions } from './options.js';
 import { Inbox } from './notifications/inbox.js';
 import { MemoryStore } from './notifications/memory-store.js';
 import { Scheduler } from './notifications/scheduler.js';
@@ -23,6 +25,7 @@ import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
 import { answerPreflight } from './http/cors.js';
+import { ProxyTrust } from './http/forwarded.js';
 import { FrontDoor, HEAD_TIMEOUT_MS } from './http/front-door.js';
 import type { RequestHead } from './http/request-head.js';
 import { requestUrl } from './http/target.js';
@@ -61,6 +64,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly options: ServerOptions;
   readonly engine: Engine;
   readonly log: Logger;
+  /** Whose forwarding headers are believed (`trustProxy`): ask it for a request's client address and scheme. */
+  readonly proxies: ProxyTrust;
   /** The refusal log (rate-limited, at `info`). */
   readonly refusals: Refusals;
   /** This node's Prometheus metrics (`GET /metrics`). */
@@ -102,7 +107,8 @@ export class TidingsNode implements EngineHandler, Timed {
     const measured = this.options.metrics;
     this.engine = measured ? timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors) : engine ?? new MemoryEngine();
     this.log = logger ?? createLogger('info');
-    this.refusals = new Refusals(this.log, Date.now, this.metrics);
+    this.proxies = new ProxyTrust(this.options.trustProxy);
+    this.refusals = new Refusals(this.log, Date.now, this.metrics, this.proxies);
     this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
       (err) => this.log.error('metrics failure', { err: String(err) }));
     this.disconnects = new Disconnects(this.log);
@@ -119,8 +125,12 @@ export class TidingsNode implements EngineHandler, Timed {
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
     const requestTimeout = Math.ceil(this.options.bodyTimeout * 1000);
-    this.http = createServer({ requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: REQUEST_CHECK_MS },
-      (req, res) => this.handleRequest(req, res));
+    const limits = { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: REQUEST_CHECK_MS };
+    const tls = this.options.tls;
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handleRequest(req, res);
+    this.http = tls
+      ? createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: Math.min(HEAD_TIMEOUT_MS, requestTimeout) }, onRequest)
+      : createServer(limits, onRequest);
     this.http.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket, this.refusals, this.options.bodyTimeout));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.door = new FrontDoor(this.http, this, Math.min(HEAD_TIMEOUT_MS, requestTimeout));
@@ -217,6 +227,23 @@ export class TidingsNode implements EngineHandler, Timed {
     this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();
     this.state = 'closed';
+  }
+
+  /** Whether the main port serves HTTPS and WSS (`tls`). */
+  get secure(): boolean {
+    return this.options.tls !== undefined;
+  }
+
+  /**
+   * Serves new TLS connections (HTTPS and WSS, and STOMP over TLS when on) with this certificate;
+   * open connections keep theirs. Throws, changing nothing, when the node serves plain HTTP or the
+   * pair is unusable (bad PEM, a key that does not fit the certificate); the message never holds the key.
+   */
+  setCertificate(tls: TlsOptions): void {
+    if (!this.options.tls) throw new Error('this node serves plain HTTP: it has no certificate to replace');
+    createSecureContext({ cert: tls.cert, key: tls.key });
+    (this.http as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+    if (this.stomp.secure) this.stomp.setCertificate(tls);
   }
 
   verify(token: string): Promise<Credentials> {
@@ -371,7 +398,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   private handleTransport(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins, this.refusals);
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins, this.refusals, this.proxies.requestScheme(req));
     if (RESPONSE_TRANSPORTS.has(url.pathname)) return this.handleBare(req, new NodeResponse(res), url);
     this.transportDone(url, res, handleEmulation(this, req, res, url));
   }

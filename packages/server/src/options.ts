@@ -1,6 +1,7 @@
 /** Server settings, their defaults, namespace options and their schema. Every field is documented in docs/configuration.md. */
 import { CHANNEL_CHARS, isValidNamespace } from '@tidings/protocol';
 import { z } from 'zod';
+import { isTrustEntry } from './http/forwarded.js';
 import { expected, problemLine, settingProblems, type SettingProblem } from './validation.js';
 
 export type SubscribePolicy = 'anyone' | 'authenticated' | 'owner';
@@ -70,6 +71,14 @@ export interface SockjsOptions {
   jsessionid: boolean;
 }
 
+/** A certificate and its key, both PEM text (not file names). */
+export interface TlsOptions {
+  /** PEM certificate chain: the server's certificate first, then any intermediates. */
+  cert: string;
+  /** PEM private key of the certificate (never logged). */
+  key: string;
+}
+
 export interface ServerOptions {
   /** API key for `/api/*` (`X-API-Key`); without one the API refuses every call. */
   apiKey: string | undefined;
@@ -99,6 +108,16 @@ export interface ServerOptions {
   metricsPort: number | undefined;
   /** When set, `/metrics` needs `Authorization: Bearer <key>` or `X-Metrics-Key: <key>`. */
   metricsKey: string | undefined;
+  /** Serve HTTPS and WSS (every transport, the API, `/metrics` on the main port) with this certificate instead of plain HTTP. */
+  tls: TlsOptions | undefined;
+  /** Serve STOMP over TLS on `stompPort`, with the `tls` certificate (which must be set). */
+  stompTls: boolean;
+  /**
+   * Peers (CIDRs such as `10.0.0.0/8`, or single addresses) whose `X-Forwarded-For`,
+   * `X-Forwarded-Proto` and `Forwarded` headers are believed. Empty: no peer is, and the client
+   * is the TCP peer.
+   */
+  trustProxy: string[];
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -161,10 +180,14 @@ export function defaultOptions(): ServerOptions {
     metrics: true,
     metricsPort: undefined,
     metricsKey: undefined,
+    tls: undefined,
+    stompTls: false,
+    trustProxy: [],
   };
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls'>> & {
+  tls?: TlsOptions | undefined;
   limits?: Partial<LimitOptions>;
   sockjs?: Partial<SockjsOptions>;
   namespaces?: Record<string, Partial<NamespaceOptions>>;
@@ -259,7 +282,19 @@ export const serverOptionsSchema = z.strictObject({
     jsessionid: z.boolean(expected('a boolean')).optional(),
   }, object).optional(),
   bodyTimeout: seconds('positive').max(3600, expected('a number of seconds > 0 and ≤ 3600')).optional(),
-}, object);
+  tls: z.strictObject({ cert: pem('CERTIFICATE'), key: pem('PRIVATE KEY') }, object).optional(),
+  stompTls: z.boolean(expected('a boolean')).optional(),
+  trustProxy: z.array(z.string(expected('a CIDR')).refine(isTrustEntry, { error: (issue) => `expected a CIDR like 10.0.0.0/8 or an IP address, got ${JSON.stringify(issue.input)}` }),
+    expected('an array of CIDRs')).optional(),
+}, object).superRefine((input, ctx) => {
+  if (input.stompTls === true && input.tls === undefined) ctx.addIssue({ code: 'custom', path: ['stompTls'], message: 'STOMP over TLS needs a certificate (tls)' });
+});
+
+/** A PEM block of this kind (`CERTIFICATE`; `PRIVATE KEY` also matches `RSA PRIVATE KEY`, `EC PRIVATE KEY`); the message never quotes the text. */
+function pem(kind: string) {
+  const what = `expected PEM text with a ${kind} block`;
+  return z.string(expected(what)).refine((text) => new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text), { error: what });
+}
 
 /** Every problem with `input` (`namespaces.chat.publish: expected boolean, got string`); empty when it is valid. */
 export function optionProblems(input: unknown): SettingProblem[] {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@tidings/protocol';
@@ -96,7 +97,8 @@ function keepAlive(head: ParsedHead): boolean {
  * the node's timer) and routes it: `GET /sse`, `/stream` and `/poll` without a body are answered
  * on the bare socket (BareResponse), upgrades go to the node's WebSocket endpoint, and everything
  * else, with the bytes read so far, to node:http's own connection handling, which keeps the
- * connection from then on. See docs/architecture.md.
+ * connection from then on. On an HTTPS server the front door takes each connection once its TLS
+ * handshake is done (`secureConnection`), so it reads the decrypted bytes. See docs/architecture.md.
  */
 export class FrontDoor implements BareDoor, Timed {
   private readonly nodeHttp: (socket: Socket) => void;
@@ -107,12 +109,13 @@ export class FrontDoor implements BareDoor, Timed {
 
   /** `headTimeoutMs`: how long a new connection has to send its request head (HEAD_TIMEOUT_MS at most). */
   constructor(private readonly http: Server, private readonly host: FrontDoorHost, private readonly headTimeoutMs = HEAD_TIMEOUT_MS) {
-    // node:http's own 'connection' listener: it is called for the connections handed over.
-    const [nodeHttp] = http.listeners('connection') as Array<(socket: Socket) => void>;
-    if (!nodeHttp) throw new Error('node:http registered no connection listener');
+    // node:http's own connection listener: it is called for the connections handed over.
+    const event = http instanceof TlsServer ? 'secureConnection' : 'connection';
+    const [nodeHttp] = http.listeners(event) as Array<(socket: Socket) => void>;
+    if (!nodeHttp) throw new Error(`node:http registered no ${event} listener`);
     this.nodeHttp = nodeHttp;
-    http.removeListener('connection', nodeHttp);
-    http.on('connection', (socket: Socket) => this.accept(socket));
+    http.removeListener(event, nodeHttp);
+    http.on(event, (socket: Socket) => this.accept(socket));
   }
 
   /** Connections the front door holds (reading a head, or a bare response under way). */

@@ -18,8 +18,8 @@ function fullOrigin(text: string): string | undefined {
  * With an empty allowlist only same-origin pages pass: the Origin's scheme, host and port
  * (default ports filled in) equal the request's own — `scheme` (`http`, or `https` on TLS) and
  * the Host header. `*` allows any origin; otherwise the origin must be listed exactly
- * (`scheme://host[:port]`). Behind a TLS-terminating proxy the page's `https://` origin is not
- * the request's scheme: list it in the allowlist.
+ * (`scheme://host[:port]`). Behind a TLS-terminating proxy, `scheme` is the client's only when the
+ * proxy is trusted (`ProxyTrust.requestScheme`); otherwise list the page's `https://` origin.
  */
 export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[], scheme: 'http' | 'https' = 'http'): boolean {
   if (origin === undefined) return true;

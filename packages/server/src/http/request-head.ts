@@ -6,8 +6,8 @@ export interface RequestHead {
   url?: string;
   httpVersion?: string;
   headers: IncomingHttpHeaders;
-  /** The connection, for its peer's address (logs only). */
-  socket?: { readonly remoteAddress?: string | undefined };
+  /** The connection: its peer's address, and whether it is TLS (see ProxyTrust for the client's). */
+  socket?: { readonly remoteAddress?: string | undefined; readonly encrypted?: boolean | undefined };
 }
 
 /** A head read by `RequestHeadParser`: every field is present. */

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@tidings/protocol';
+import type { ProxyTrust } from '../http/forwarded.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
 import { LINES_PER_WINDOW, LOG_WINDOW_MS, LogBudget } from './log-budget.js';
@@ -71,6 +72,8 @@ export class Refusals {
     now: () => number = Date.now,
     /** Told of every refusal, logged or not (the metrics). */
     private readonly counter?: { refused(reason: RefusalReason): void },
+    /** Whose forwarding headers are believed for a request's `remote` (none when absent: the TCP peer). */
+    private readonly proxies?: ProxyTrust,
   ) {
     this.budget = new LogBudget((reason, suppressed, seconds) => log.info('refusals suppressed', { reason, suppressed, seconds }), now);
   }
@@ -91,7 +94,7 @@ export class Refusals {
     const end = url.search(/[?#]/);
     this.refused(reason, {
       transport: end === -1 ? url : url.slice(0, end), code, message,
-      remote: req.socket?.remoteAddress, origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
+      remote: this.proxies ? this.proxies.clientAddress(req) : req.socket?.remoteAddress, origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
     });
   }
 

@@ -4,6 +4,7 @@ import { CloseCode, ErrorCode } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
 import { TidingsError } from '../errors.js';
 import { requestCredentials } from '../http/handshake.js';
+import type { ProxyTrust } from '../http/forwarded.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
@@ -35,6 +36,8 @@ export interface SockjsHost {
   readonly options: ServerOptions;
   readonly timers: TimerWheel;
   readonly refusals: Refusals;
+  /** Client address and scheme through trusted proxies (`--trust-proxy`). */
+  readonly proxies: ProxyTrust;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly draining: boolean;
@@ -197,6 +200,7 @@ export class SockjsServer implements SessionOwner, Timed {
     if (socket.destroyed) return session.close(1000, 'gone');
     socket.write(switchingProtocols({ key: upgrade.key, protocol: undefined }));
     const conn = new WebSocketConnection(socket, undefined, sendLimit(this.host.options.limits.maxMessageSize), this.closeSweep);
+    conn.remoteAddress = this.host.proxies.clientAddress(req);
     const receiver = route.raw ? new RawWebSocket(conn, session) : new FramedWebSocket(conn, session);
     conn.attach(receiver);
     conn.start(head);
@@ -313,7 +317,8 @@ export class SockjsServer implements SessionOwner, Timed {
    */
   private originAllowed(req: RequestHead): boolean {
     const { origin, host } = req.headers;
-    return originAllowed(origin, host, this.host.options.allowedOrigins) || originAllowed(origin, host, []);
+    const scheme = this.host.proxies.requestScheme(req);
+    return originAllowed(origin, host, this.host.options.allowedOrigins, scheme) || originAllowed(origin, host, [], scheme);
   }
 
   private originOk(req: IncomingMessage, res: ServerResponse, label: string): boolean {
@@ -328,7 +333,7 @@ export class SockjsServer implements SessionOwner, Timed {
   private refused(reason: RefusalReason, req: RequestHead, label: string, code: number, message: string): void {
     const header = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(', ') : v;
     this.host.refusals.refused(reason, {
-      transport: label, code, message, remote: req.socket?.remoteAddress, origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
+      transport: label, code, message, remote: this.host.proxies.clientAddress(req), origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
     });
   }
 }

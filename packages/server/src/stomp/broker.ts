@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Refusals } from '../observability/refusals.js';
 import type { Disconnects } from '../observability/disconnects.js';
-import type { ServerOptions } from '../options.js';
+import type { ServerOptions, TlsOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
 import { StompConnection, type ConnectionRegistry } from './connection.js';
@@ -73,7 +73,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.disconnects = node.disconnects;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
-    this.tcp = new TcpListener((socket) => this.acceptSocket(socket));
+    this.tcp = new TcpListener((socket) => this.acceptSocket(socket), node.options.stompTls ? node.options.tls : undefined);
   }
 
   /** Open STOMP connections over TCP, WebSocket and SockJS (including those still closing). */
@@ -100,6 +100,16 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   /** The TCP listener's address, when listening. */
   address(): AddressInfo | undefined {
     return this.tcp.address();
+  }
+
+  /** Serves new STOMP-over-TLS connections with this certificate; throws for a bad pair or a plain listener. */
+  setCertificate(tls: TlsOptions): void {
+    this.tcp.setCertificate(tls);
+  }
+
+  /** Whether the TCP listener is STOMP over TLS. */
+  get secure(): boolean {
+    return this.tcp.secure;
   }
 
   /** Stops accepting TCP connections. */

@@ -1,11 +1,35 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { TlsOptions } from '../options.js';
 
-/** The plain TCP listener for STOMP clients (`--stomp-port`). */
+/** Milliseconds a STOMP-over-TLS client has to finish its TLS handshake. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The TCP listener for STOMP clients (`--stomp-port`): plain, or TLS when given a certificate (`--stomp-tls`). */
 export class TcpListener {
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
+  private readonly tls: TlsServer | undefined;
 
-  constructor(onSocket: (socket: Socket) => void) {
-    this.server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, onSocket);
+  constructor(onSocket: (socket: Socket) => void, tls?: TlsOptions) {
+    const options = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
+    if (tls) {
+      this.tls = createTlsServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onSocket);
+      this.server = this.tls;
+    } else {
+      this.tls = undefined;
+      this.server = createServer(options, onSocket);
+    }
+  }
+
+  /** Whether connections are TLS. */
+  get secure(): boolean {
+    return this.tls !== undefined;
+  }
+
+  /** Serves new TLS connections with this certificate (open ones keep theirs); throws, changing nothing, for a bad pair or a plain listener. */
+  setCertificate(tls: TlsOptions): void {
+    if (!this.tls) throw new Error('the STOMP listener is not TLS');
+    this.tls.setSecureContext({ cert: tls.cert, key: tls.key });
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {

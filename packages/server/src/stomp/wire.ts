@@ -145,7 +145,7 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
   }
 
   get remoteAddress(): string | undefined {
-    return (this.connection.socket as Partial<Socket>).remoteAddress;
+    return this.connection.remoteAddress ?? (this.connection.socket as Partial<Socket>).remoteAddress;
   }
 
   attach(handler: WireHandler): void {

@@ -3,6 +3,7 @@ import { ErrorCode, decodeCommand, type ServerMessage } from '@tidings/protocol'
 import type { Credentials } from '../auth/jwt.js';
 import { badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
+import type { ProxyTrust } from '../http/forwarded.js';
 import { requestCredentials } from '../http/handshake.js';
 import { RequestGone, isObject, readJson, sendError, sendJson } from '../http/json.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
@@ -13,6 +14,8 @@ import type { Transport } from './transport.js';
 export interface EmulationHost {
   readonly options: ServerOptions;
   readonly refusals: Refusals;
+  /** Client address and scheme through trusted proxies (`--trust-proxy`). */
+  readonly proxies: ProxyTrust;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
   /** The one-way stream session `client` on this node, when `secret` is its secret; else undefined. */
@@ -44,7 +47,7 @@ class NoTransport implements Transport {
  * Answers `{replies: [...]}`, one reply or error per command, in order.
  */
 export async function handleEmulation(host: EmulationHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  if (!applyCors(req, res, host.options.allowedOrigins, host.refusals)) return;
+  if (!applyCors(req, res, host.options.allowedOrigins, host.refusals, host.proxies.requestScheme(req))) return;
   if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
   try {
     const body = await readJson(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);

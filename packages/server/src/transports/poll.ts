@@ -7,6 +7,7 @@ import type { ChannelPolicy } from '../channels.js';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
+import type { ProxyTrust } from '../http/forwarded.js';
 import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
@@ -26,6 +27,8 @@ export interface PollHost {
   readonly timers: TimerWheel;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  /** Client address and scheme through trusted proxies (`--trust-proxy`). */
+  readonly proxies: ProxyTrust;
   readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
@@ -196,7 +199,7 @@ export class PollEndpoint {
 /** The poll's cursor and wait, or undefined after answering with an error. */
 async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
   const { options, policy, refusals } = host;
-  if (!applyCors(req, res, options.allowedOrigins, refusals)) return undefined;
+  if (!applyCors(req, res, options.allowedOrigins, refusals, host.proxies.requestScheme(req))) return undefined;
   if (req.method !== 'GET') {
     sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
     return undefined;

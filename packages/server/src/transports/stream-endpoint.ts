@@ -3,6 +3,7 @@ import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
 import { TidingsError } from '../errors.js';
 import { applyCors } from '../http/cors.js';
+import type { ProxyTrust } from '../http/forwarded.js';
 import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
@@ -23,6 +24,8 @@ export interface StreamHost {
   readonly log: Logger;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  /** Client address and scheme through trusted proxies (`--trust-proxy`). */
+  readonly proxies: ProxyTrust;
   readonly timers: TimerWheel;
   readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
@@ -57,7 +60,7 @@ export class StreamEndpoint implements StreamOwner {
 
   async handle(req: RequestHead, res: HttpResponse, url: URL, format: StreamFormat): Promise<void> {
     const { options, policy, refusals } = this.host;
-    if (!applyCors(req, res, options.allowedOrigins, refusals)) return;
+    if (!applyCors(req, res, options.allowedOrigins, refusals, this.host.proxies.requestScheme(req))) return;
     if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, `${url.pathname} answers GET only`, 405);
     if (this.host.draining) return this.refuse(req, res, ErrorCode.ShuttingDown, 'the node is shutting down');
     let credentials: Credentials | undefined;

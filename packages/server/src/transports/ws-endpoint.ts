@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
@@ -6,6 +5,7 @@ import type { ChannelPolicy } from '../channels.js';
 import { TidingsError } from '../errors.js';
 import { handshakeToken } from '../http/credentials.js';
 import { channelParams, requestCursor } from '../http/handshake.js';
+import type { ProxyTrust } from '../http/forwarded.js';
 import { originAllowed } from '../http/origin.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,8 @@ export interface WebSocketHost {
   readonly timers: TimerWheel;
   readonly draining: boolean;
   readonly refusals: Refusals;
+  /** Client address and scheme through trusted proxies (`--trust-proxy`). */
+  readonly proxies: ProxyTrust;
   readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
@@ -79,7 +81,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
       refusals.request('bad_request', req, ErrorCode.BadRequest, upgrade.message);
       return refuseUpgrade(socket, upgrade);
     }
-    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins)) {
+    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins, this.host.proxies.requestScheme(req))) {
       const message = `origin ${req.headers.origin ?? ''} is not allowed (see --allowed-origins)`;
       refusals.request('origin', req, ErrorCode.PermissionDenied, message);
       return refuse(socket, ErrorCode.PermissionDenied, message);
@@ -122,6 +124,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
 
   private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
     const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
+    conn.remoteAddress = this.host.proxies.clientAddress(req);
     if (upgrade.protocol !== undefined) {
       this.host.stomp.acceptWebSocket(conn, credentials);
       conn.start(head);
@@ -157,8 +160,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   }
 
   protocolError(transport: WebSocketTransport, code: number, message: string): void {
-    const remote = (transport.connection.socket as Partial<Socket>).remoteAddress;
-    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote });
+    this.host.refusals.refused(code === MESSAGE_TOO_BIG ? 'limit' : 'bad_request', { transport: 'websocket', code, message, remote: transport.connection.remoteAddress });
   }
 
   /** The session never connected: it ends without a word, and the broker reads `first` as the connection's first input. */

@@ -64,6 +64,8 @@ const NO_USER: WebSocketUser = { onMessage() {}, onPong() {}, onDrain() {}, onCl
  */
 export class WebSocketConnection implements ReceiverSink {
   readyState = ReadyState.Open;
+  /** The client's address (through trusted proxies: ProxyTrust), for logs; set by whoever accepted the upgrade. */
+  remoteAddress: string | undefined = undefined;
   private user = NO_USER;
   private readonly receiver: Receiver;
 
