@@ -57,6 +57,9 @@ describe('forwarded', () => {
     assert.deepEqual(parseXForwarded('1.1.1.1, 10.0.0.2', 'https, http'), [{ for: '1.1.1.1', proto: 'https' }, { for: '10.0.0.2', proto: 'http' }]);
     assert.deepEqual(parseXForwarded('1.1.1.1, 10.0.0.2', 'https'), [{ for: '1.1.1.1', proto: 'https' }, { for: '10.0.0.2', proto: 'https' }]);
     assert.deepEqual(parseXForwarded('1.1.1.1', 'gopher'), [{ for: '1.1.1.1', proto: undefined }]);
+    assert.deepEqual(parseXForwarded(undefined, 'http, https'), [{ for: undefined, proto: 'https' }], 'no X-Forwarded-For: the last proto, for the peer');
+    assert.deepEqual(new ProxyTrust(['10.0.0.0/8']).client(req('10.0.0.1', { 'x-forwarded-proto': 'https' })), { address: '10.0.0.1', scheme: 'https' });
+    assert.deepEqual(new ProxyTrust(['10.0.0.0/8']).client(req('10.0.0.1', { forwarded: 'proto=https' })), { address: '10.0.0.1', scheme: 'https' });
     const trust = new ProxyTrust(['10.0.0.0/8']);
     assert.equal(trust.requestScheme(req('10.0.0.1', { 'x-forwarded-for': '1.1.1.1, 10.0.0.2', 'x-forwarded-proto': 'https, http' })), 'https');
     assert.equal(trust.requestScheme(req('10.0.0.1', { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-proto': 'javascript' }, true)), 'https', 'an unknown scheme is ignored');

@@ -109,14 +109,15 @@ export function parseForwarded(value: string | string[] | undefined): Hop[] {
 /**
  * The hops of `X-Forwarded-For`, left to right (at most MAX_HOPS from the right), each with the
  * `X-Forwarded-Proto` value at the same place counted from the right (the leftmost one when
- * X-Forwarded-Proto has fewer: a single value set by the last proxy applies to every hop).
+ * X-Forwarded-Proto has fewer: a single value set by the last proxy applies to every hop). Without
+ * X-Forwarded-For, one hop with no address and X-Forwarded-Proto's last value.
  */
 export function parseXForwarded(forValue: string | string[] | undefined, protoValue: string | string[] | undefined): Hop[] {
-  const text = headerText(forValue);
-  if (text === undefined) return [];
-  const fors = rightEnd(text).split(',').slice(-MAX_HOPS);
   const protoText = headerText(protoValue);
   const protos = protoText === undefined ? [] : rightEnd(protoText).split(',').slice(-MAX_HOPS);
+  const text = headerText(forValue);
+  if (text === undefined) return protos.length === 0 ? [] : [{ for: undefined, proto: scheme(protos[protos.length - 1]) }];
+  const fors = rightEnd(text).split(',').slice(-MAX_HOPS);
   return fors.map((f, i) => {
     const fromRight = fors.length - 1 - i;
     const proto = protos.length === 0 ? undefined : protos[protos.length - 1 - Math.min(fromRight, protos.length - 1)];
@@ -158,7 +159,7 @@ export class ProxyTrust {
    * on TLS. From a trusted peer: the hops of `Forwarded` (or, without it, `X-Forwarded-For` with
    * `X-Forwarded-Proto`) are walked from the right, skipping trusted proxies; the first untrusted
    * one is the client. A hop that is not an IP address (`unknown`, obfuscated) ends the walk at the
-   * last address known. `address` is undefined only when the socket has none (it is gone).
+   * last address known; one without an address (only `proto`) gives the scheme and ends it. `address` is undefined only when the socket has none (it is gone).
    */
   client(req: ForwardedRequest): { address: string | undefined; scheme: Scheme } {
     let address = plainAddress(req.socket?.remoteAddress);
@@ -169,7 +170,10 @@ export class ProxyTrust {
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;
       const next = plainAddress(hop.for);
-      if (next === undefined) break;
+      if (next === undefined) {
+        if (hop.for === undefined && hop.proto !== undefined) proto = hop.proto;
+        break;
+      }
       address = next;
       if (hop.proto !== undefined) proto = hop.proto;
       if (!this.trusts(next)) break;
