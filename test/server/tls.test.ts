@@ -67,6 +67,32 @@ describe('TLS: HTTPS, WSS and STOMP over TLS with a certificate made at run time
     assert.match(JSON.stringify(history.body), /"over":"https"/);
   });
 
+  it('serves polling, NDJSON streaming, SockJS and /metrics over HTTPS too', async () => {
+    const poll = await httpsRequest(`${t.url}/poll?channel=tls-poll`, first.cert);
+    assert.equal(poll.status, 200);
+    assert.match(poll.body, /"cursor"/);
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      get(`${t.url}/stream?channel=tls-stream`, { ca: first.cert, agent: false }, (res) => {
+        res.setEncoding('utf8');
+        let buffered = '';
+        res.on('data', (c: string) => {
+          buffered += c;
+          if (buffered.includes('\n')) {
+            resolve(buffered.slice(0, buffered.indexOf('\n')));
+            res.destroy();
+          }
+        });
+      }).on('error', reject);
+    });
+    assert.equal((JSON.parse(firstLine) as ServerMessage).type, 'connected');
+    const info = await httpsRequest(`${t.url}/sockjs/info`, first.cert);
+    assert.equal(info.status, 200);
+    assert.match(info.body, /"websocket":true/);
+    const metrics = await httpsRequest(`${t.url}/metrics`, first.cert);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /tidings_connections/);
+  });
+
   it('carries the JSON protocol over WSS', async () => {
     const c = await WsClient.open(t.wsUrl, { ca: first.cert });
     await c.command('connect');
@@ -151,6 +177,19 @@ describe('TLS: HTTPS, WSS and STOMP over TLS with a certificate made at run time
     const other = selfSigned(undefined, 'other');
     const t2 = startTidings({ tls: { certFile: second.certFile, keyFile: other.keyFile, ca: second.cert } });
     await assert.rejects(t2, /exited with 2[^]*--tls-cert, --tls-key: .* are not a usable PEM certificate and key/);
+  });
+
+  it('counts an https:// page on the same host and port as same-origin, an http:// one not', async () => {
+    const open = (origin: string): Promise<number> => new Promise((resolve, reject) => {
+      const ws = new WebSocket(t.wsUrl, { ca: [first.cert, second.cert], origin });
+      ws.once('open', () => { resolve(101); ws.close(); });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', reject);
+    });
+    assert.equal(await open(`https://127.0.0.1:${t.port}`), 101);
+    assert.equal(await open(`http://127.0.0.1:${t.port}`), 403);
+    const sse = await httpsRequest(`${t.url}/poll?channel=news&wait=0`, [first.cert, second.cert], { headers: { origin: `http://127.0.0.1:${t.port}` } });
+    assert.equal(sse.status, 403);
   });
 
   it('a WSS client that does not trust the certificate is refused before any upgrade', async () => {

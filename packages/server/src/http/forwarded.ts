@@ -188,6 +188,7 @@ export class ProxyTrust {
 
   /** The scheme the client used: `https` or `http` (see `client`). */
   requestScheme(req: ForwardedRequest): Scheme {
+    if (this.empty) return req.socket?.encrypted === true ? 'https' : 'http';
     return this.client(req).scheme;
   }
 }
