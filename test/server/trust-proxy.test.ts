@@ -61,9 +61,11 @@ describe('--trust-proxy: forwarding headers count only from a trusted peer', () 
     assert.equal(sse.remote, '203.0.113.9');
     const ws = await refusalAfter(trusting, trusting.output.length, () => upgrade(trusting.wsUrl, xff));
     assert.equal(ws.remote, '203.0.113.9');
-    const forwarded = { origin: EVIL, forwarded: 'for="[2001:db8::5]:4711";proto=https', 'x-forwarded-for': '6.6.6.6' };
-    const api = await refusalAfter(trusting, trusting.output.length, () => fetch(`${trusting.url}/poll?channel=news`, { headers: forwarded }));
-    assert.equal(api.remote, '2001:db8::5', 'Forwarded wins over X-Forwarded-For');
+    const forwarded = { origin: EVIL, forwarded: 'for=6.6.6.6, for="[2001:db8::5]:4711";proto=https' };
+    const poll = await refusalAfter(trusting, trusting.output.length, () => fetch(`${trusting.url}/poll?channel=news`, { headers: forwarded }));
+    assert.equal(poll.remote, '2001:db8::5', 'Forwarded, without X-Forwarded-For');
+    const both = await refusalAfter(trusting, trusting.output.length, () => fetch(`${trusting.url}/poll?channel=news`, { headers: { ...forwarded, 'x-forwarded-for': '203.0.113.10' } }));
+    assert.equal(both.remote, '203.0.113.10', 'X-Forwarded-For first: a Forwarded the client wrote is passed on by X-Forwarded-For proxies');
   });
 
   it('checks a same-origin page against the scheme a trusted proxy reports, and only then', async () => {

@@ -65,14 +65,17 @@ describe('forwarded', () => {
     assert.equal(trust.requestScheme(req('10.0.0.1', { 'x-forwarded-for': '1.1.1.1', 'x-forwarded-proto': 'javascript' }, true)), 'https', 'an unknown scheme is ignored');
   });
 
-  it('parses RFC 7239 Forwarded, quoted IPv6 with ports included, and prefers it to X-Forwarded-For', () => {
+  it('parses RFC 7239 Forwarded, quoted IPv6 with ports included, and reads it only without X-Forwarded-*', () => {
     assert.deepEqual(parseForwarded('for=192.0.2.60;proto=http;by=203.0.113.43, For="[2001:db8:cafe::17]:4711";PROTO=HTTPS'), [
       { for: '192.0.2.60', proto: 'http' }, { for: '[2001:db8:cafe::17]:4711', proto: 'https' },
     ]);
     assert.deepEqual(parseForwarded('for="a,b";proto=https'), [{ for: 'a,b', proto: 'https' }], 'commas inside quotes');
     const trust = new ProxyTrust(['10.0.0.0/8']);
-    const headers = { forwarded: 'for=6.6.6.6, for="[2001:db8::1]:80";proto=https, for=10.0.0.7;proto=http', 'x-forwarded-for': '9.9.9.9' };
-    assert.deepEqual(trust.client(req('10.0.0.1', headers)), { address: '2001:db8::1', scheme: 'https' });
+    const forwarded = 'for=6.6.6.6, for="[2001:db8::1]:80";proto=https, for=10.0.0.7;proto=http';
+    assert.deepEqual(trust.client(req('10.0.0.1', { forwarded })), { address: '2001:db8::1', scheme: 'https' });
+    // an X-Forwarded-For-writing proxy passes on whatever Forwarded the client sent: not believed
+    assert.deepEqual(trust.client(req('10.0.0.1', { forwarded, 'x-forwarded-for': '198.51.100.4' })), { address: '198.51.100.4', scheme: 'http' });
+    assert.equal(trust.clientAddress(req('10.0.0.1', { forwarded, 'x-forwarded-proto': 'https' })), '10.0.0.1', 'X-Forwarded-Proto alone also means X-Forwarded-*');
     assert.equal(trust.clientAddress(req('10.0.0.1', { forwarded: 'for=_hidden, for=10.0.0.7' })), '10.0.0.7');
   });
 

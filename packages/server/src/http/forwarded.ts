@@ -156,17 +156,21 @@ export class ProxyTrust {
 
   /**
    * The client's address and the scheme it used. Without a trusted peer: the TCP peer, and `https`
-   * on TLS. From a trusted peer: the hops of `Forwarded` (or, without it, `X-Forwarded-For` with
-   * `X-Forwarded-Proto`) are walked from the right, skipping trusted proxies; the first untrusted
-   * one is the client. A hop that is not an IP address (`unknown`, obfuscated) ends the walk at the
-   * last address known; one without an address (only `proto`) gives the scheme and ends it. `address` is undefined only when the socket has none (it is gone).
+   * on TLS. From a trusted peer: the hops of `X-Forwarded-For` with `X-Forwarded-Proto` (or,
+   * without either, of `Forwarded`) are walked from the right, skipping trusted proxies; the first
+   * untrusted one is the client. A hop that is not an IP address (`unknown`, obfuscated) ends the
+   * walk at the last address known; one without an address (only `proto`) gives the scheme and
+   * ends it. X-Forwarded-* come first because nearly every proxy writes them and passes on a
+   * `Forwarded` header the client wrote; a proxy that writes only `Forwarded` must drop the
+   * client's X-Forwarded-*. `address` is undefined only when the socket has none (it is gone).
    */
   client(req: ForwardedRequest): { address: string | undefined; scheme: Scheme } {
     let address = plainAddress(req.socket?.remoteAddress);
     let proto: Scheme = req.socket?.encrypted === true ? 'https' : 'http';
     if (!this.trusts(address)) return { address, scheme: proto };
-    const forwarded = req.headers.forwarded;
-    const hops = headerText(forwarded) !== undefined ? parseForwarded(forwarded) : parseXForwarded(req.headers['x-forwarded-for'], req.headers['x-forwarded-proto']);
+    const xff = req.headers['x-forwarded-for'];
+    const xfp = req.headers['x-forwarded-proto'];
+    const hops = headerText(xff) !== undefined || headerText(xfp) !== undefined ? parseXForwarded(xff, xfp) : parseForwarded(req.headers.forwarded);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;
       const next = plainAddress(hop.for);
