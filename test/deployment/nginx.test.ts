@@ -56,7 +56,10 @@ ${config}
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`nginx did not answer: ${output}${nginx.errorLog()}`);
+      if (Date.now() > deadline) {
+        await nginx.stop();
+        throw new Error(`nginx did not answer: ${output}${nginx.errorLog()}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }

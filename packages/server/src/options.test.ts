@@ -60,4 +60,15 @@ describe('server options schema', () => {
     assert.equal(o.namespaces.user?.subscribe, 'owner');
     assert.equal(o.apiKey, undefined);
   });
+
+  it('takes TLS as PEM text, STOMP over TLS only with it, and trusted proxies as CIDRs; never quotes a key', () => {
+    assert.deepEqual(lines({ stompTls: true }), ['stompTls: STOMP over TLS needs a certificate (tls)']);
+    const secret = '-----BEGIN NOT A KEY-----c2VjcmV0';
+    const bad = lines({ tls: { cert: 'cert text', key: secret } });
+    assert.deepEqual(bad, ['tls.cert: expected PEM text with a CERTIFICATE block', 'tls.key: expected PEM text with a PRIVATE KEY block']);
+    assert.ok(!bad.join().includes('c2VjcmV0'));
+    assert.deepEqual(lines({ trustProxy: ['10.0.0.0/8', '10.0.0.0/40'] }), ['trustProxy[1]: expected a CIDR like 10.0.0.0/8 or an IP address, got "10.0.0.0/40"']);
+    assert.deepEqual(resolveOptions({}).trustProxy, []);
+    assert.equal(resolveOptions({}).tls, undefined);
+  });
 });
