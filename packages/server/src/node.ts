@@ -185,7 +185,7 @@ export class TidingsNode implements EngineHandler, Timed {
     });
     if (this.options.stompPort !== undefined) {
       const stomp = await this.stomp.listen(this.options.stompPort, host);
-      this.log.info('stomp listening', { host: stomp.address, port: stomp.port });
+      this.log.info('stomp listening', { host: stomp.address, port: stomp.port, tls: this.stomp.secure });
     }
     const metrics = await this.metricsEndpoint.listen(host);
     if (metrics) this.log.info('metrics listening', { host: metrics.address, port: metrics.port });
