@@ -170,6 +170,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     if (!set) return;
     for (const conn of [...set]) {
       if (message.type === 'disconnect') conn.fail(new StompError(message.reason, ErrorCode.PermissionDenied, message.code));
+      else if (message.type === 'subscribe') continue; // TODO server-side subscriptions on STOMP
       else if (conn.holds(message.channel)) {
         conn.fail(new StompError(`unsubscribed from ${message.channel}: ${message.reason}`, ErrorCode.NotSubscribed, CloseCode.ForceReconnect,
           'STOMP cannot end one subscription from the server, so the connection closes'));

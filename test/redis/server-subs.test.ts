@@ -1,0 +1,157 @@
+/**
+ * Server-side subscriptions across two nodes on one Redis: `POST /api/subscribe` reaches every
+ * connection of the user (SDK over WebSocket on one node, SDK over SSE on the other), survives a
+ * reconnect with recovery, ends with `POST /api/unsubscribe`; the JWT `channels` claim subscribes
+ * at connect; other users are untouched.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+import { Client, type Publication, type ServerSubscribedEvent, type ServerUnsubscribedEvent } from '@tidings/client/fallback';
+import type { ServerMessage } from '@tidings/protocol';
+import { DropProxy, waitFor } from '../client/helpers.js';
+import { RedisProcess, redisAvailability } from '../helpers/redis.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { WsClient } from '../helpers/ws-client.js';
+
+const availability = redisAvailability();
+
+/** An SDK client that records its server-side subscription events. */
+function recorder(client: Client): { pubs: Publication[]; subscribed: ServerSubscribedEvent[]; unsubscribed: ServerUnsubscribedEvent[] } {
+  const r = { pubs: [] as Publication[], subscribed: [] as ServerSubscribedEvent[], unsubscribed: [] as ServerUnsubscribedEvent[] };
+  client.on('publication', (p) => r.pubs.push(p));
+  client.on('subscribed', (e) => r.subscribed.push(e));
+  client.on('unsubscribed', (e) => r.unsubscribed.push(e));
+  return r;
+}
+
+const dataOf = (pubs: Publication[], channel: string): unknown[] => pubs.filter((p) => p.channel === channel).map((p) => p.data);
+
+describe('server-side subscriptions on two nodes sharing Redis', availability, () => {
+  let redis: RedisProcess;
+  let nodes: TidingsProcess[];
+  const clients: Client[] = [];
+
+  before(async () => {
+    redis = await RedisProcess.start();
+    // `team:` channels are owner-only: alice may not subscribe to `team:blue` herself
+    const config = configFile({ namespaces: { team: { subscribe: 'owner' } } });
+    nodes = await Promise.all([0, 1].map(() => startTidings({
+      args: ['--engine', 'redis', '--redis-url', redis.url, '--history-size', '100', '--config', config],
+    })));
+  });
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.kill();
+  });
+
+  it('POST /api/subscribe reaches both of a user\'s connections on two nodes, recovers after a reconnect, and /api/unsubscribe ends it', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const wsProxy = await DropProxy.start(n0.port);
+    const sseProxy = await DropProxy.start(n1.port);
+    const token = await makeToken('alice');
+    const ws = new Client(wsProxy.wsUrl, { WebSocket, transports: ['websocket'], token, minReconnectDelay: 50, maxReconnectDelay: 200 });
+    const sse = new Client(`http://127.0.0.1:${sseProxy.port}`, { EventSource, transports: ['sse'], token, minReconnectDelay: 50, maxReconnectDelay: 200 });
+    clients.push(ws, sse);
+    const got = [recorder(ws), recorder(sse)];
+    const bob = await WsClient.connect(n1.wsUrl, await makeToken('bob'));
+    for (const c of [ws, sse]) c.connect();
+    await waitFor('both connected', () => ws.state === 'connected' && sse.state === 'connected');
+
+    // alice cannot subscribe herself: the namespace is owner-only
+    await assert.rejects(new Promise((_, reject) => ws.subscribe('team:blue', { error: reject })), { code: 103 });
+
+    const answer = await n1.api('POST', '/api/subscribe', { user: 'alice', channel: 'team:blue' });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, { remembered: true, sent: 'cluster' });
+    await waitFor('both subscribed', () => got.every((g) => g.subscribed.length === 1));
+    for (const g of got) assert.deepEqual({ ...g.subscribed[0], position: undefined }, { channel: 'team:blue', server: true, recovered: false, position: undefined });
+    assert.deepEqual(ws.serverSubscriptions, ['team:blue']);
+
+    await n0.publish('team:blue', 'p1');
+    await waitFor('p1 on both', () => got.every((g) => g.pubs.length === 1));
+    for (const g of got) assert.deepEqual(dataOf(g.pubs, 'team:blue'), ['p1']);
+
+    // both connections drop; what is published meanwhile arrives after the reconnect
+    wsProxy.block();
+    sseProxy.block();
+    await waitFor('both reconnecting', () => ws.state === 'connecting' && sse.state === 'connecting');
+    await n0.publish('team:blue', 'p2');
+    await n1.publish('team:blue', 'p3');
+    wsProxy.allow();
+    sseProxy.allow();
+    await waitFor('p2, p3 on both', () => got.every((g) => g.pubs.length === 3), 20_000);
+    for (const g of got) {
+      assert.deepEqual(dataOf(g.pubs, 'team:blue'), ['p1', 'p2', 'p3']);
+      assert.equal(g.subscribed.length, 2);
+      assert.equal(g.subscribed[1]!.recovered, true);
+    }
+
+    // bob, on node 1 all along, was never subscribed
+    await bob.command('ping');
+    assert.equal(bob.pushes('subscribed').length, 0);
+    assert.equal(bob.pushes('publication').length, 0);
+
+    const off = await n0.api('POST', '/api/unsubscribe', { user: 'alice', channel: 'team:blue' });
+    assert.equal(off.status, 200);
+    await waitFor('both unsubscribed', () => got.every((g) => g.unsubscribed.length === 1));
+    for (const g of got) assert.deepEqual(g.unsubscribed[0], { channel: 'team:blue', server: true, code: 2000, reason: 'unsubscribed by the server' });
+    await n0.publish('team:blue', 'p4');
+    // forgotten: a reconnect does not bring it back
+    wsProxy.drop();
+    await waitFor('ws reconnected', () => ws.state === 'connecting');
+    await waitFor('ws connected', () => ws.state === 'connected');
+    await ws.presence('team:blue').catch(() => undefined); // a round trip after the reconnect's server-side subscribing
+    await n1.publish('team:blue', 'p5');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const g of got) assert.deepEqual(dataOf(g.pubs, 'team:blue'), ['p1', 'p2', 'p3']);
+    assert.equal(got[0]!.subscribed.length, 2);
+    bob.close();
+    await wsProxy.close();
+    await sseProxy.close();
+  });
+
+  it('the JWT `channels` claim subscribes at connect, on WebSocket and SSE; a client subscribe takes it over', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const token = await makeToken('carol', { channels: ['team:red'] });
+    const c = await WsClient.connect(n0.wsUrl, token);
+    await c.until(() => c.pushes('subscribed').length === 1, 5000, 'subscribed push');
+    assert.deepEqual({ ...c.pushes('subscribed')[0], position: undefined }, { type: 'subscribed', channel: 'team:red', recovered: false, server: true, position: undefined });
+
+    const got: ServerMessage[] = [];
+    const es = new EventSource(`${n1.url}/sse?token=${token}`);
+    es.onmessage = (e) => got.push(JSON.parse(e.data as string) as ServerMessage);
+    await waitFor('SSE subscribed', () => got.some((m) => m.type === 'subscribed'));
+    const pushed = got.find((m) => m.type === 'subscribed');
+    assert.ok(pushed?.type === 'subscribed' && pushed.server === true && pushed.channel === 'team:red', JSON.stringify(pushed));
+
+    await n1.publish('team:red', 'r1');
+    await c.until(() => c.pushes('publication').length === 1, 5000, 'publication');
+    await waitFor('SSE publication', () => got.some((m) => m.type === 'publication'));
+    assert.deepEqual(c.pushes('publication').map((p) => p.data), ['r1']);
+
+    // the claim also grants the channel: the client's own subscribe works, and takes it over
+    const reply = await c.command<{ position: { offset: number } }>('subscribe', { channel: 'team:red' });
+    assert.equal(reply.position.offset, 1);
+    await n0.publish('team:red', 'r2');
+    await c.until(() => c.pushes('publication').length === 2, 5000, 'second publication');
+    assert.deepEqual(c.pushes('publication').map((p) => p.data), ['r1', 'r2']);
+    c.close();
+    es.close();
+  });
+
+  it('refuses a channel in an unknown namespace or with a bad name, and a missing user', async () => {
+    const n0 = nodes[0]!;
+    const unknown = await n0.api('POST', '/api/subscribe', { user: 'alice', channel: 'nowhere:x' });
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.body as { error: { code: number } }).error.code, 102);
+    const bad = await n0.api('POST', '/api/subscribe', { user: 'alice', channel: 'bad channel' });
+    assert.equal((bad.body as { error: { code: number } }).error.code, 111);
+    const noUser = await n0.api('POST', '/api/subscribe', { channel: 'team:x' });
+    assert.equal((noUser.body as { error: { code: number } }).error.code, 107);
+    const since = await n0.api('POST', '/api/subscribe', { user: 'alice', channel: 'team:x', since: { offset: -1, epoch: 'e' } });
+    assert.equal((since.body as { error: { code: number } }).error.code, 107);
+  });
+});
