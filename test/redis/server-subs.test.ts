@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { Client, type Publication, type ServerSubscribedEvent, type ServerUnsubscribedEvent } from '@tidings/client/fallback';
 import type { ServerMessage } from '@tidings/protocol';
 import { DropProxy, waitFor } from '../client/helpers.js';
+import { Inbox, stompJs } from '../stomp/helpers.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
@@ -140,6 +141,40 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     assert.deepEqual(c.pushes('publication').map((p) => p.data), ['r1', 'r2']);
     c.close();
     es.close();
+  });
+
+  it('STOMP: server-side subscriptions arrive on the client\'s /user/subscriptions subscription, as /topic/<channel> MESSAGEs', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const token = await makeToken('dave', { channels: ['team:green'] });
+    const plain = await stompJs(n1.wsUrl, { connectHeaders: { passcode: token } });
+    const { client } = await stompJs(n0.wsUrl, { connectHeaders: { passcode: token } });
+    const unhandled: string[] = [];
+    plain.client.onUnhandledMessage = (m) => unhandled.push(m.body);
+    const inbox = new Inbox();
+    const receipt = new Promise<string | undefined>((resolve) => client.watchForReceipt('r1', (f) => resolve(f.headers['x-channels'])));
+    client.subscribe('/user/subscriptions', inbox.push, { id: 'mine', receipt: 'r1' });
+    assert.equal(await receipt, '1');
+    const answer = await n1.api('POST', '/api/subscribe', { user: 'dave', channel: 'team:blue' });
+    assert.equal(answer.status, 200);
+    await new Promise((r) => setTimeout(r, 200));
+    await n1.publish('team:green', 'g1');
+    await n0.publish('team:blue', 'b1');
+    const got = await inbox.until(2);
+    assert.deepEqual(got.map((m) => [m.headers.subscription, m.headers.destination, m.body]),
+      [['mine', '/topic/team:green', '"g1"'], ['mine', '/topic/team:blue', '"b1"']]);
+    // API unsubscribe drops it quietly: the connection stays, other channels keep coming
+    await n0.api('POST', '/api/unsubscribe', { user: 'dave', channel: 'team:blue' });
+    await new Promise((r) => setTimeout(r, 200));
+    await n0.publish('team:blue', 'b2');
+    await n0.publish('team:green', 'g2');
+    await inbox.until(3);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(inbox.bodies(), ['"g1"', '"b1"', '"g2"']);
+    assert.equal(client.connected, true);
+    // a STOMP connection that did not SUBSCRIBE to /user/subscriptions gets nothing unasked
+    assert.deepEqual(unhandled, []);
+    await client.deactivate();
+    await plain.client.deactivate();
   });
 
   it('refuses a channel in an unknown namespace or with a bad name, and a missing user', async () => {

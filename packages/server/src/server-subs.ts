@@ -54,7 +54,7 @@ export class ServerSubscriptions {
    * claim, or a connect proxy's answer), then the remembered ones, without repeats or any in
    * `skip` (channels the connection subscribes to anyway).
    */
-  async forConnection(credentials: Credentials | undefined, skip: ReadonlySet<string> | readonly string[] = []): Promise<string[]> {
+  async forConnection(credentials: Pick<Credentials, 'user' | 'channels'> | { user: string; channels?: string[] | undefined } | undefined, skip: ReadonlySet<string> | readonly string[] = []): Promise<string[]> {
     const out = new Set<string>(credentials?.channels ?? []);
     for (const channel of await this.of(credentials?.user ?? '')) out.add(channel);
     for (const channel of skip) out.delete(channel);

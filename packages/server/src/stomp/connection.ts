@@ -105,6 +105,16 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (this.connected) this.session.refreshPresence();
   }
 
+  /** Adds a server-side subscription (`POST /api/subscribe`) when the client SUBSCRIBEd to `/user/subscriptions`. */
+  serverSubscribe(channel: string): Promise<void> {
+    return this.connected ? this.session.serverSubscribe(channel) : Promise.resolve();
+  }
+
+  /** Drops a server-side subscription; true when there was one. */
+  serverUnsubscribe(channel: string): boolean {
+    return this.session.serverUnsubscribe(channel);
+  }
+
   // ---- input ----
 
   receive(chunk: Buffer): void {
