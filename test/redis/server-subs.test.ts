@@ -177,6 +177,30 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     await plain.client.deactivate();
   });
 
+  it('/poll: an authenticated poll carries the user\'s server-side subscriptions, and one ended is dropped with `unsubscribed`', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const headers = { authorization: `Bearer ${await makeToken('erin')}` };
+    const poll = async (node: TidingsProcess, query: string): Promise<{ messages: ServerMessage[]; cursor: string }> => {
+      const res = await fetch(`${node.url}/poll?${query}`, { headers });
+      assert.equal(res.status, 200, await res.clone().text());
+      return (await res.json()) as { messages: ServerMessage[]; cursor: string };
+    };
+    assert.equal((await n0.api('POST', '/api/subscribe', { user: 'erin', channel: 'team:blue' })).status, 200);
+    const first = await poll(n0, 'wait=0');
+    const pushed = first.messages.find((m) => m.type === 'subscribed');
+    assert.ok(pushed?.type === 'subscribed' && pushed.server === true && pushed.channel === 'team:blue', JSON.stringify(first));
+    await n1.publish('team:blue', 'e1');
+    const second = await poll(n1, `wait=5&cursor=${encodeURIComponent(first.cursor)}`);
+    assert.deepEqual(second.messages.flatMap((m) => (m.type === 'publication' ? [m.data] : [])), ['e1']);
+    // without a token the same cursor is refused: the server-side subscription is erin's, not the cursor's
+    const anonymous = await fetch(`${n0.url}/poll?wait=0&cursor=${encodeURIComponent(second.cursor)}`);
+    assert.equal(anonymous.status, 403);
+    assert.equal((await n0.api('POST', '/api/unsubscribe', { user: 'erin', channel: 'team:blue' })).status, 200);
+    const third = await poll(n0, `wait=5&cursor=${encodeURIComponent(second.cursor)}`);
+    assert.deepEqual(third.messages, [{ type: 'unsubscribed', channel: 'team:blue', code: 2000, reason: 'not subscribed any more', server: true }]);
+    assert.equal(third.cursor, '');
+  });
+
   it('refuses a channel in an unknown namespace or with a bad name, and a missing user', async () => {
     const n0 = nodes[0]!;
     const unknown = await n0.api('POST', '/api/subscribe', { user: 'alice', channel: 'nowhere:x' });
