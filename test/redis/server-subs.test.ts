@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
+import SockJS from 'sockjs-client';
 import WebSocket from 'ws';
 import { Client, type Publication, type ServerSubscribedEvent, type ServerUnsubscribedEvent } from '@tidings/client/fallback';
 import type { ServerMessage } from '@tidings/protocol';
@@ -199,6 +200,36 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     const third = await poll(n0, `wait=5&cursor=${encodeURIComponent(second.cursor)}`);
     assert.deepEqual(third.messages, [{ type: 'unsubscribed', channel: 'team:blue', code: 2000, reason: 'not subscribed any more', server: true }]);
     assert.equal(third.cursor, '');
+  });
+
+  it('SockJS (JSON protocol): `POST /api/subscribe` reaches the session, with `connect.subs` resuming it on a new session', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const token = await makeToken('frank');
+    const open = async (node: TidingsProcess, subs?: Record<string, { offset: number; epoch: string }>): Promise<{ sock: WebSocket; messages: ServerMessage[] }> => {
+      const sock = new SockJS(`${node.url}/sockjs?token=${token}`, null, { transports: ['xhr-streaming'] }) as unknown as WebSocket;
+      const messages: ServerMessage[] = [];
+      sock.onmessage = (e) => {
+        for (const line of String(e.data).split('\n')) messages.push(JSON.parse(line) as ServerMessage);
+      };
+      await new Promise<void>((resolve) => { sock.onopen = () => resolve(); });
+      sock.send(JSON.stringify({ id: 1, type: 'connect', ...(subs ? { subs } : {}) }));
+      await waitFor('connect reply', () => messages.some((m) => m.type === 'reply'));
+      return { sock, messages };
+    };
+    const first = await open(n0);
+    assert.equal((await n1.api('POST', '/api/subscribe', { user: 'frank', channel: 'team:blue' })).status, 200);
+    await waitFor('subscribed', () => first.messages.some((m) => m.type === 'subscribed'));
+    const top = await n1.publish('team:blue', 'f1');
+    await waitFor('f1', () => first.messages.some((m) => m.type === 'publication'));
+    first.sock.close();
+    await n1.publish('team:blue', 'f2');
+    const second = await open(n1, { 'team:blue': top });
+    await waitFor('f2 replayed', () => second.messages.some((m) => m.type === 'publication'));
+    const sub = second.messages.find((m) => m.type === 'subscribed');
+    assert.ok(sub?.type === 'subscribed' && sub.server === true && sub.recovered === true, JSON.stringify(sub));
+    assert.deepEqual(second.messages.flatMap((m) => (m.type === 'publication' ? [m.data] : [])), ['f2']);
+    second.sock.close();
+    await n0.api('POST', '/api/unsubscribe', { user: 'frank', channel: 'team:blue' });
   });
 
   it('refuses a channel in an unknown namespace or with a bad name, and a missing user', async () => {
