@@ -115,9 +115,11 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     await sseProxy.close();
   });
 
-  it('the JWT `channels` claim subscribes at connect, on WebSocket and SSE; a client subscribe takes it over', async () => {
+  it('the JWT `subs` claim subscribes at connect, on WebSocket and SSE; `channels` alone does not; a client subscribe takes it over', async () => {
     const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
-    const token = await makeToken('carol', { channels: ['team:red'] });
+    // `channels` keeps its meaning, a grant: it subscribes nothing
+    const granted = await WsClient.connect(n0.wsUrl, await makeToken('carol', { channels: ['team:red'] }));
+    const token = await makeToken('carol', { channels: ['team:red'], subs: ['team:red'] });
     const c = await WsClient.connect(n0.wsUrl, token);
     await c.until(() => c.pushes('subscribed').length === 1, 5000, 'subscribed push');
     assert.deepEqual({ ...c.pushes('subscribed')[0], position: undefined }, { type: 'subscribed', channel: 'team:red', recovered: false, server: true, position: undefined });
@@ -134,7 +136,10 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     await waitFor('SSE publication', () => got.some((m) => m.type === 'publication'));
     assert.deepEqual(c.pushes('publication').map((p) => p.data), ['r1']);
 
-    // the claim also grants the channel: the client's own subscribe works, and takes it over
+    assert.equal(granted.pushes('subscribed').length, 0);
+    assert.equal(granted.pushes('publication').length, 0);
+    granted.close();
+    // the `channels` claim grants the channel: the client's own subscribe works, and takes it over
     const reply = await c.command<{ position: { offset: number } }>('subscribe', { channel: 'team:red' });
     assert.equal(reply.position.offset, 1);
     await n0.publish('team:red', 'r2');
@@ -146,7 +151,7 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
 
   it('STOMP: server-side subscriptions arrive on the client\'s /user/subscriptions subscription, as /topic/<channel> MESSAGEs', async () => {
     const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
-    const token = await makeToken('dave', { channels: ['team:green'] });
+    const token = await makeToken('dave', { subs: ['team:green'] });
     const plain = await stompJs(n1.wsUrl, { connectHeaders: { passcode: token } });
     const { client } = await stompJs(n0.wsUrl, { connectHeaders: { passcode: token } });
     const unhandled: string[] = [];

@@ -70,7 +70,7 @@ export interface ClientEvents {
   /** The client stopped: `disconnect()` was called or the server's close code forbids reconnecting. */
   disconnected: { code: number; reason: string };
   error: TidingsError;
-  /** A server-side subscription (token `channels` claim, `POST /api/subscribe`) started or resumed. */
+  /** A server-side subscription (token `subs` claim, `POST /api/subscribe`) started or resumed. */
   subscribed: ServerSubscribedEvent;
   /** A server-side subscription ended. */
   unsubscribed: ServerUnsubscribedEvent;

@@ -4,7 +4,7 @@ import { StreamCursor } from './cursor.js';
 /** A server-side subscription started, or resumed after a reconnect (`client.on('subscribed', …)`). */
 export interface ServerSubscribedEvent {
   channel: string;
-  /** Always true: the server made this subscription (token `channels` claim, `POST /api/subscribe`). */
+  /** Always true: the server made this subscription (token `subs` claim, `POST /api/subscribe`). */
   server: true;
   /** True when every publication missed since the last position follows (or none was missed). */
   recovered: boolean;

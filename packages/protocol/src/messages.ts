@@ -40,7 +40,7 @@ export interface Publication {
 /**
  * `subs`: where the client is in each server-side subscription it had (channel → position, at most
  * 1000), so the server resumes them from there on reconnect. It subscribes nothing by itself: the
- * server decides which server-side subscriptions the connection has (token claim, `/api/subscribe`).
+ * server decides which server-side subscriptions the connection has (token `subs` claim, `/api/subscribe`).
  */
 export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string; subs?: Record<string, StreamPosition> }
 export interface SubscribeCommand { type: 'subscribe'; id: number; channel: string; since?: StreamPosition }
@@ -178,7 +178,7 @@ export interface ConnectedMessage extends ConnectResult {
 /**
  * On one-way transports, a subscription made by the server (channels in the request) or through
  * `/emulation`; on every transport, a server-side subscription (`server: true`: the token's
- * `channels` claim, or `POST /api/subscribe`). Replayed publications follow it as ordinary
+ * `subs` claim, or `POST /api/subscribe`). Replayed publications follow it as ordinary
  * `publication` messages.
  */
 export interface SubscribedMessage { type: 'subscribed'; channel: string; position: StreamPosition; recovered: boolean; server?: true }

@@ -25,11 +25,11 @@ describe('ServerSubscriptions', () => {
     await assert.rejects(subs.remember('alice', 'c'), (err: unknown) => err instanceof TidingsError && err.code === 106);
   });
 
-  it('at connect: the credentials\' channels, then the remembered ones, without repeats or skipped ones', async () => {
+  it('at connect: the credentials\' subs, then the remembered ones, without repeats or skipped ones', async () => {
     const subs = new ServerSubscriptions(new MemoryEngine(), 60, 10);
     await subs.remember('alice', 'r1');
     await subs.remember('alice', 'c1');
-    assert.deepEqual(await subs.forConnection({ user: 'alice', channels: ['c1', 'c2', 'url'] }, ['url']), ['c1', 'c2', 'r1']);
+    assert.deepEqual(await subs.forConnection({ user: 'alice', subs: ['c1', 'c2', 'url'] }, ['url']), ['c1', 'c2', 'r1']);
     assert.deepEqual(await subs.forConnection(undefined), []);
     assert.deepEqual(await subs.forConnection({ user: 'bob' }), []);
   });

@@ -50,12 +50,12 @@ export class ServerSubscriptions {
   }
 
   /**
-   * The server-side subscriptions a connection starts with: the credentials' `channels` (the JWT
-   * claim, or a connect proxy's answer), then the remembered ones, without repeats or any in
-   * `skip` (channels the connection subscribes to anyway).
+   * The server-side subscriptions a connection starts with: the credentials' `subs` (the JWT
+   * `subs` claim, or a connect proxy's `channels` answer), then the remembered ones, without
+   * repeats or any in `skip` (channels the connection subscribes to anyway).
    */
-  async forConnection(credentials: Pick<Credentials, 'user' | 'channels'> | { user: string; channels?: string[] | undefined } | undefined, skip: ReadonlySet<string> | readonly string[] = []): Promise<string[]> {
-    const out = new Set<string>(credentials?.channels ?? []);
+  async forConnection(credentials: Pick<Credentials, 'user' | 'subs'> | undefined, skip: readonly string[] = []): Promise<string[]> {
+    const out = new Set<string>(credentials?.subs ?? []);
     for (const channel of await this.of(credentials?.user ?? '')) out.add(channel);
     for (const channel of skip) out.delete(channel);
     return [...out];

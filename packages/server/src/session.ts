@@ -50,7 +50,7 @@ interface Subscription {
   /** Tracked in the engine's presence (presence or join/leave namespaces). */
   presence: boolean;
   joinLeave: boolean;
-  /** Made by the server (token claim, `POST /api/subscribe`), not by a client command. */
+  /** Made by the server (token `subs` claim, `POST /api/subscribe`), not by a client command. */
   server: boolean;
 }
 
@@ -338,7 +338,7 @@ export class Session implements Subscriber, Timed {
       channels = await this.host.serverSubs.forConnection(this.credentials, skip);
     } catch (err) {
       this.host.log.warn('server-side subscriptions unavailable', { client: this.id, err: String(err) });
-      channels = (this.credentials?.channels ?? []).filter((c) => !skip.includes(c));
+      channels = (this.credentials?.subs ?? []).filter((c) => !skip.includes(c));
     }
     for (const channel of channels) await this.serverSubscribe(channel, resume.get(channel));
   }

@@ -96,6 +96,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     return { user: this.user, channels: this.credentials?.channels };
   }
 
+  /** The token's server-side subscriptions (`Credentials.subs`). */
+  get subs(): readonly string[] | undefined {
+    return this.credentials?.subs;
+  }
+
   /** True when a subscription of this connection holds `channel`. */
   holds(channel: string): boolean {
     return this.session.holds(channel);

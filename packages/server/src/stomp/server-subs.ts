@@ -13,13 +13,15 @@ export interface SinkIO {
   readonly wire: StompWire;
   readonly info: ClientInfo;
   readonly principal: Principal;
+  /** The token's server-side subscriptions (`Credentials.subs`). */
+  readonly subs: readonly string[] | undefined;
   fail(err: StompError): void;
   receipt(frame: StompFrame, extra?: ReadonlyArray<readonly [string, string]>): void;
 }
 
 /**
  * The destination a STOMP client SUBSCRIBEs to to receive its server-side subscriptions (the
- * token's `channels` claim, `POST /api/subscribe`). Without it a STOMP connection gets none: STOMP
+ * token's `subs` claim, `POST /api/subscribe`). Without it a STOMP connection gets none: STOMP
  * sends MESSAGE frames only for subscriptions the client made.
  */
 export const SERVER_SUBSCRIPTIONS_DESTINATION = '/user/subscriptions';
@@ -57,13 +59,13 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
 
   /** Adds every server-side subscription the connection starts with, then answers the SUBSCRIBE's receipt. */
   async open(frame: StompFrame): Promise<void> {
-    const principal = this.io.principal;
+    const subs = this.io.subs === undefined ? [] : [...this.io.subs];
     let channels: string[];
     try {
-      channels = await this.host.serverSubs.forConnection(principal);
+      channels = await this.host.serverSubs.forConnection({ user: this.io.info.user, subs });
     } catch (err) {
       this.host.log.warn('server-side subscriptions unavailable', { client: this.io.info.client, err: String(err) });
-      channels = principal.channels ?? [];
+      channels = subs;
     }
     for (const channel of channels) await this.add(channel);
     this.io.receipt(frame, [['x-channels', String(this.channels.size)]]);

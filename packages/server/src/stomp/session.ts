@@ -23,6 +23,8 @@ export interface SessionIO {
   readonly wire: StompWire;
   readonly info: ClientInfo;
   readonly principal: Principal;
+  /** The token's server-side subscriptions (`Credentials.subs`). */
+  readonly subs: readonly string[] | undefined;
   /** Sends ERROR and closes. */
   fail(err: StompError): void;
   /** Sends RECEIPT when the frame asked for one. */
