@@ -323,6 +323,8 @@ export class Session implements Subscriber, Timed {
     try {
       await this.subscribe(channel, since, undefined, true);
     } catch (err) {
+      // a subscribe of the client's own to the channel started meanwhile: it has the channel
+      if (err instanceof TidingsError && err.code === ErrorCode.AlreadySubscribed) return;
       const { message } = this.host.publisher.mapError(err);
       this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Server, reason: message, server: true });
     }
