@@ -237,6 +237,34 @@ describe('server-side subscriptions on two nodes sharing Redis', availability, (
     await n0.api('POST', '/api/unsubscribe', { user: 'frank', channel: 'team:blue' });
   });
 
+  it('SDK over long polling: follows a server-side subscription while it polls, and resumes it after a reconnect', async () => {
+    const [n0, n1] = nodes as [TidingsProcess, TidingsProcess];
+    const proxy = await DropProxy.start(n0.port);
+    const client = new Client(`http://127.0.0.1:${proxy.port}`, { transports: ['poll'], pollWait: 2, token: await makeToken('gina'), minReconnectDelay: 50, maxReconnectDelay: 200 });
+    clients.push(client);
+    const got = recorder(client);
+    const own: unknown[] = [];
+    client.subscribe('lobby', { publication: (p) => own.push(p.data) }); // the poll loop runs for a channel of its own
+    client.connect();
+    await waitFor('connected', () => client.state === 'connected');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await n1.api('POST', '/api/subscribe', { user: 'gina', channel: 'team:blue' })).status, 200);
+    await n1.publish('lobby', 'wake'); // answers the waiting poll, so the next one carries the new subscription
+    await waitFor('subscribed', () => got.subscribed.length === 1, 10_000);
+    await n1.publish('team:blue', 'g1');
+    await waitFor('g1', () => got.pubs.length === 1, 10_000);
+    proxy.block();
+    await waitFor('reconnecting', () => client.state === 'connecting', 10_000);
+    await n1.publish('team:blue', 'g2');
+    proxy.allow();
+    await waitFor('g2 after the reconnect', () => got.pubs.length === 2, 15_000);
+    assert.deepEqual(dataOf(got.pubs, 'team:blue'), ['g1', 'g2']);
+    assert.deepEqual(own, ['wake']);
+    client.disconnect();
+    await proxy.close();
+    await n0.api('POST', '/api/unsubscribe', { user: 'gina', channel: 'team:blue' });
+  });
+
   it('refuses a channel in an unknown namespace or with a bad name, and a missing user', async () => {
     const n0 = nodes[0]!;
     const unknown = await n0.api('POST', '/api/subscribe', { user: 'alice', channel: 'nowhere:x' });
