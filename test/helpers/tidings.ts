@@ -153,9 +153,10 @@ export async function startTidings(options: StartOptions = {}): Promise<TidingsP
 }
 
 /** An HS256 token for `sub`, signed with the test secret. */
-export async function makeToken(sub: string, opts: { expiresIn?: number; channels?: string[]; secret?: string } = {}): Promise<string> {
+export async function makeToken(sub: string, opts: { expiresIn?: number; channels?: string[]; subs?: string[]; secret?: string } = {}): Promise<string> {
   const claims: Record<string, unknown> = {};
   if (opts.channels) claims.channels = opts.channels;
+  if (opts.subs) claims.subs = opts.subs;
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
   if (opts.expiresIn !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + opts.expiresIn);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));

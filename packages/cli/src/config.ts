@@ -133,6 +133,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     },
     tokenRefreshLead: get<number>('token-refresh-lead')!,
     connectTimeout: get<number>('connect-timeout')!,
+    serverSubscriptionTtl: get<number>('server-subscription-ttl')!,
     pingInterval: get<number>('ping-interval')!,
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,

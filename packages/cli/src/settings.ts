@@ -44,6 +44,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'history-ttl', type: 'int', min: 1, default: '600', description: 'Seconds history lives after a channel\'s last publication (default and `user` namespaces)' },
   { flag: 'token-refresh-lead', type: 'int', min: 1, default: '10', description: 'Seconds before token expiry at which the server asks for a refresh' },
   { flag: 'connect-timeout', type: 'int', min: 1, default: '10', description: 'Seconds a WebSocket connection has to send `connect`' },
+  { flag: 'server-subscription-ttl', type: 'int', min: 1, max: 2592000, default: '86400', description: 'Seconds a server-side subscription made by `POST /api/subscribe` is remembered for the user\'s reconnects (Redis; the memory engine keeps it until unsubscribed)' },
   { flag: 'ping-interval', type: 'int', min: 1, default: '25', description: 'Seconds between WebSocket pings; a missed pong closes the connection (3002)' },
   { flag: 'body-timeout', type: 'int', min: 1, max: 3600, default: '30', description: 'Seconds a request body (server API, /emulation) has to arrive in full after its head; also the head limit when under 10 s; slower ones get 408 (code 107)' },
   { flag: 'shutdown-timeout', type: 'int', min: 0, default: '10', description: 'Seconds a graceful shutdown waits for clients to leave' },

@@ -1,10 +1,11 @@
 import { CloseCode, ErrorCode, UnsubscribeCode, errorInfo, shouldReconnect } from '@tidings/protocol';
-import type { CommandType, ConnectResult, HistoryResult, PresenceResult, PublishResult, ResultOf } from '@tidings/protocol';
+import type { CommandType, ConnectResult, HistoryResult, PresenceResult, Publication, PublishResult, ResultOf } from '@tidings/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ClientErrorCode, TidingsError, isUnauthorized, toError } from './errors.js';
 import { TransportPicker } from './picker.js';
 import { Inbox, type InboxHost } from './inbox.js';
+import { ServerChannels, type ServerSubscribedEvent, type ServerUnsubscribedEvent } from './server-subs.js';
 import { Session, type CommandBody, type Push, type SessionClose } from './session.js';
 import {
   Subscription, type HistoryOptions, type SubscribeOptions, type SubscriptionHandlers, type SubscriptionHost,
@@ -69,6 +70,12 @@ export interface ClientEvents {
   /** The client stopped: `disconnect()` was called or the server's close code forbids reconnecting. */
   disconnected: { code: number; reason: string };
   error: TidingsError;
+  /** A server-side subscription (token `subs` claim, `POST /api/subscribe`) started or resumed. */
+  subscribed: ServerSubscribedEvent;
+  /** A server-side subscription ended. */
+  unsubscribed: ServerUnsubscribedEvent;
+  /** A publication of a server-side subscription, in order, without the duplicates of a recovery. */
+  publication: Publication;
 }
 
 type Waiter = (error?: TidingsError) => void;
@@ -91,6 +98,7 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs = new Map<string, Subscription>();
+  private readonly serverChannels = new ServerChannels();
   private inboxInstance: Inbox | undefined;
   private connectedUser: string | undefined;
   private readonly waiting = new Set<Waiter>();
@@ -139,12 +147,19 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     if (this.subs.has(channel)) throw new Error(`already subscribed to ${channel}`);
     const sub = new Subscription(channel, this, handlers, options);
     this.subs.set(channel, sub);
+    // the server hands a server-side subscription over to the client's own subscribe
+    this.serverChannels.forget(channel);
     if (this.current === 'connected' && this.session) this.sendSubscribe(sub, this.session);
     return sub;
   }
 
   getSubscription(channel: string): Subscription | undefined {
     return this.subs.get(channel);
+  }
+
+  /** Channels of the server-side subscriptions this client holds (and resumes after reconnects). */
+  get serverSubscriptions(): string[] {
+    return this.serverChannels.channels;
   }
 
   /** @internal Called by `Subscription.unsubscribe()`. */
@@ -220,7 +235,10 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     if (generation !== this.generation) return;
     const session: Session = new Session(
       transport,
-      { token, name: this.options.name, timeout: this.timeout, connectTimeout, pingInterval: this.options.pingInterval ?? 25_000 },
+      {
+        token, name: this.options.name, subs: this.serverChannels.positions(),
+        timeout: this.timeout, connectTimeout, pingInterval: this.options.pingInterval ?? 25_000,
+      },
       {
         onConnected: (result) => { if (this.session === session) this.onConnected(session, result); },
         onPush: (message) => { if (this.session === session) this.onPush(session, message); },
@@ -256,8 +274,15 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
       return;
     }
     if (message.type === 'connected') return;
+    if ((message.type === 'subscribed' || message.type === 'unsubscribed') && message.server) return this.onServerPush(message);
     const sub = this.subs.get(message.channel);
-    if (!sub) return;
+    if (!sub) {
+      if (message.type === 'publication') {
+        const { type: _, ...pub } = message;
+        if (this.serverChannels.accept(pub)) this.emit('publication', pub);
+      }
+      return;
+    }
     if (message.type === 'unsubscribed' && isResubscribe(message.code)) {
       sub.handleSubscribing(message.reason);
       this.sendSubscribe(sub, session);
@@ -265,6 +290,16 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     }
     if (message.type === 'unsubscribed') this.subs.delete(message.channel);
     sub.handlePush(message);
+  }
+
+  private onServerPush(message: Extract<Push, { type: 'subscribed' | 'unsubscribed' }>): void {
+    const { channel } = message;
+    if (message.type === 'subscribed') {
+      if (!this.subs.has(channel)) this.emit('subscribed', this.serverChannels.subscribed(message));
+      return;
+    }
+    this.serverChannels.forget(channel);
+    this.emit('unsubscribed', { channel, server: true, code: message.code, reason: message.reason });
   }
 
   private onClosed(session: Session, { code, reason, reconnect }: SessionClose): void {

@@ -1,6 +1,7 @@
 export { Client } from './client.js';
 export type { ClientEvents, ClientOptions, ClientState, ConnectedEvent, TransportName } from './client.js';
 export { Subscription } from './subscription.js';
+export type { ServerSubscribedEvent, ServerUnsubscribedEvent } from './server-subs.js';
 export { Inbox } from './inbox.js';
 export type { InboxEvents, InboxListOptions } from './inbox.js';
 export type {

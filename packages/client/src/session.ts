@@ -1,5 +1,5 @@
 import { CloseCode, ErrorCode, decodeServerFrame } from '@tidings/protocol';
-import type { Command, CommandType, ConnectResult, DisconnectMessage, ResultOf, ServerMessage } from '@tidings/protocol';
+import type { Command, CommandType, ConnectResult, DisconnectMessage, ResultOf, ServerMessage, StreamPosition } from '@tidings/protocol';
 import { ClientErrorCode, TidingsError } from './errors.js';
 import type { Transport, TransportFactory } from './transports/transport.js';
 
@@ -27,6 +27,8 @@ export interface SessionHandlers {
 export interface SessionOptions {
   token: string | undefined;
   name: string | undefined;
+  /** Positions of the server-side subscriptions the client had, sent with `connect` so the server resumes them. */
+  subs: Record<string, StreamPosition> | undefined;
   /** Milliseconds to wait for each reply. */
   timeout: number;
   /** Milliseconds to wait for the connection (transport open and `connect` answered). */
@@ -131,6 +133,7 @@ export class Session {
     const command: CommandBody & { type: 'connect' } = { type: 'connect' };
     if (this.options.token !== undefined) command.token = this.options.token;
     if (this.options.name !== undefined) command.name = this.options.name;
+    if (this.options.subs !== undefined) command.subs = this.options.subs;
     this.request(command, (error, result) => {
       if (error || !result) {
         if (error && error.code !== ClientErrorCode.ConnectionClosed) this.close(closeCodeFor(error), error.message);

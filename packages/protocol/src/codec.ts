@@ -41,6 +41,24 @@ export function parsePosition(v: unknown): StreamPosition | undefined | null {
   return { offset, epoch };
 }
 
+/** Most channels a `connect` command's `subs` may name. */
+export const MAX_CONNECT_SUBS = 1000;
+
+/** Parses `connect.subs` (channel → position) into an object without a prototype; null when malformed. */
+function parseSubs(v: unknown): Record<string, StreamPosition> | undefined | null {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return null;
+  const entries = Object.entries(v);
+  if (entries.length > MAX_CONNECT_SUBS) return null;
+  const out = Object.create(null) as Record<string, StreamPosition>;
+  for (const [channel, at] of entries) {
+    const position = parsePosition(at);
+    if (!isValidChannel(channel) || !position) return null;
+    out[channel] = position;
+  }
+  return out;
+}
+
 function channelOf(id: number, m: Obj): string | Decoded {
   const channel = m.channel;
   if (typeof channel !== 'string') return bad(id, '`channel` must be a string');
@@ -66,9 +84,12 @@ export function decodeCommand(value: unknown): Decoded {
       const name = optionalString(m, 'name');
       if (token === null) return bad(id, '`token` must be a string');
       if (name === null) return bad(id, '`name` must be a string');
+      const subs = parseSubs(m.subs);
+      if (subs === null) return bad(id, `\`subs\` must map at most ${MAX_CONNECT_SUBS} channels to {offset, epoch}`);
       const command: Command = { type: 'connect', id };
       if (token !== undefined) command.token = token;
       if (name !== undefined) command.name = name;
+      if (subs !== undefined) command.subs = subs;
       return { ok: true, command };
     }
     case 'subscribe': {

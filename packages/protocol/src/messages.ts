@@ -37,7 +37,12 @@ export interface Publication {
 
 // ---- client → server commands ----
 
-export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string }
+/**
+ * `subs`: where the client is in each server-side subscription it had (channel → position, at most
+ * 1000), so the server resumes them from there on reconnect. It subscribes nothing by itself: the
+ * server decides which server-side subscriptions the connection has (token `subs` claim, `/api/subscribe`).
+ */
+export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string; subs?: Record<string, StreamPosition> }
 export interface SubscribeCommand { type: 'subscribe'; id: number; channel: string; since?: StreamPosition }
 export interface UnsubscribeCommand { type: 'unsubscribe'; id: number; channel: string }
 /**
@@ -154,8 +159,8 @@ export interface ErrorMessage { type: 'error'; id: number; error: ProtocolError 
 export interface PublicationMessage extends Publication { type: 'publication' }
 export interface JoinMessage { type: 'join'; channel: string; info: ClientInfo }
 export interface LeaveMessage { type: 'leave'; channel: string; info: ClientInfo }
-/** The server ended a subscription (e.g. `POST /api/unsubscribe`). */
-export interface UnsubscribedMessage { type: 'unsubscribed'; channel: string; code: number; reason: string }
+/** The server ended a subscription (e.g. `POST /api/unsubscribe`); `server: true` for a server-side one. */
+export interface UnsubscribedMessage { type: 'unsubscribed'; channel: string; code: number; reason: string; server?: true }
 /** The token expires in `expiresIn` seconds: send `refresh` with a new one. */
 export interface RefreshRequiredMessage { type: 'refresh_required'; expiresIn: number }
 /**
@@ -172,9 +177,11 @@ export interface ConnectedMessage extends ConnectResult {
 }
 /**
  * On one-way transports, a subscription made by the server (channels in the request) or through
- * `/emulation`: replayed publications follow it as ordinary `publication` messages.
+ * `/emulation`; on every transport, a server-side subscription (`server: true`: the token's
+ * `subs` claim, or `POST /api/subscribe`). Replayed publications follow it as ordinary
+ * `publication` messages.
  */
-export interface SubscribedMessage { type: 'subscribed'; channel: string; position: StreamPosition; recovered: boolean }
+export interface SubscribedMessage { type: 'subscribed'; channel: string; position: StreamPosition; recovered: boolean; server?: true }
 /** Sent right before the server closes the connection. */
 export interface DisconnectMessage { type: 'disconnect'; code: number; reason: string; reconnect: boolean }
 

@@ -19,6 +19,7 @@ import { MemoryStore } from './notifications/memory-store.js';
 import { Scheduler } from './notifications/scheduler.js';
 import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
+import { ServerSubscriptions } from './server-subs.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
 import { StompBroker } from './stomp/index.js';
@@ -78,6 +79,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly publisher: Publisher;
   readonly store: NotificationStore;
   readonly inbox: Inbox;
+  /** Server-side subscriptions remembered per user (`POST /api/subscribe`). */
+  readonly serverSubs: ServerSubscriptions;
   private readonly scheduler: Scheduler;
   readonly timers = new TimerWheel();
   readonly http: Server;
@@ -118,6 +121,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
     this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
     this.inbox = new Inbox(this.store, this.publisher, this.log);
+    this.serverSubs = new ServerSubscriptions(this.engine, this.options.serverSubscriptionTtl, this.options.limits.maxSubscriptions);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);
     this.sockjs = new SockjsServer(this);
@@ -350,6 +354,7 @@ export class TidingsNode implements EngineHandler, Timed {
     if (!sessions) return;
     for (const s of [...sessions]) {
       if (message.type === 'disconnect') s.disconnect(message.code, message.reason);
+      else if (message.type === 'subscribe') void s.serverSubscribe(message.channel, message.since);
       else s.serverUnsubscribe(message.channel, message.code, message.reason);
     }
   }

@@ -92,6 +92,12 @@ export interface ServerOptions {
   tokenRefreshLead: number;
   /** Seconds a new WebSocket connection has to send `connect`. */
   connectTimeout: number;
+  /**
+   * Seconds a user's server-side subscription made by `POST /api/subscribe` is remembered (for the
+   * user's later connections and reconnects) after the call; the memory engine keeps it until
+   * `POST /api/unsubscribe`.
+   */
+  serverSubscriptionTtl: number;
   /** Seconds between WebSocket pings; a connection that missed the previous pong is closed. */
   pingInterval: number;
   /** Seconds a graceful shutdown waits for connections to close. */
@@ -172,6 +178,7 @@ export function defaultOptions(): ServerOptions {
     allowedOrigins: [],
     tokenRefreshLead: 10,
     connectTimeout: 10,
+    serverSubscriptionTtl: 86400,
     pingInterval: 25,
     shutdownTimeout: 10,
     stompPort: undefined,
@@ -266,6 +273,7 @@ export const serverOptionsSchema = z.strictObject({
   allowedOrigins: z.array(text, expected('an array of strings')).optional(),
   tokenRefreshLead: seconds('positive').optional(),
   connectTimeout: seconds('positive').optional(),
+  serverSubscriptionTtl: int(1, 30 * 86400).optional(),
   pingInterval: seconds('positive').optional(),
   shutdownTimeout: seconds('nonnegative').optional(),
   stompPort: int(0, 65535).optional(),

@@ -16,6 +16,7 @@ import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
+import type { ServerSubscriptions } from './server-subs.js';
 import { SmallMap } from './small-map.js';
 import type { Timed, TimerWheel } from './timer.js';
 import type { Transport } from './transports/transport.js';
@@ -33,6 +34,7 @@ export interface SessionHost {
   readonly refusals: Refusals;
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
+  readonly serverSubs: ServerSubscriptions;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -48,6 +50,8 @@ interface Subscription {
   /** Tracked in the engine's presence (presence or join/leave namespaces). */
   presence: boolean;
   joinLeave: boolean;
+  /** Made by the server (token `subs` claim, `POST /api/subscribe`), not by a client command. */
+  server: boolean;
 }
 
 type State = 'connecting' | 'connected' | 'closed';
@@ -166,10 +170,15 @@ export class Session implements Subscriber, Timed {
   private async handle(cmd: Command): Promise<void> {
     if (this.state === 'closed') return;
     try {
-      if (cmd.type === 'connect') return this.reply(cmd.id, await this.connect(cmd));
+      if (cmd.type === 'connect') {
+        this.reply(cmd.id, await this.connect(cmd));
+        // a one-request `/emulation` session ends with its commands: nothing to subscribe
+        if (this.transport.name !== 'emulation') await this.subscribeServerSide(new Map(Object.entries(cmd.subs ?? {})), []);
+        return;
+      }
       if (this.state !== 'connected') throw new TidingsError(ErrorCode.NotConnected, 'send `connect` first');
       switch (cmd.type) {
-        case 'subscribe': return await this.subscribe(cmd.channel, cmd.since, cmd.id);
+        case 'subscribe': return await this.subscribe(cmd.channel, cmd.since, cmd.id, false);
         case 'unsubscribe': return this.reply(cmd.id, this.unsubscribe(cmd.channel));
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
@@ -239,18 +248,22 @@ export class Session implements Subscriber, Timed {
    * Subscribes and recovers. `id` is the command's, absent for subscriptions the server makes
    * (`Session.open`). A `subscribe` command on a bidirectional transport gets the replay inside the
    * reply; otherwise a `subscribed` push is followed by the replayed publications, so every event
-   * moves the cursor.
+   * moves the cursor. A `server` subscription skips the permission check (the token or the server
+   * API made it) and is pushed with `server: true`; a client's own `subscribe` to the channel
+   * takes it over.
    */
-  private async subscribe(channel: string, since: StreamPosition | undefined, id: number | undefined): Promise<void> {
+  private async subscribe(channel: string, since: StreamPosition | undefined, id: number | undefined, server: boolean): Promise<void> {
     const { policy, options } = this.host;
     const ns = policy.resolve(channel);
-    policy.checkSubscribe(ns, channel, this.principal());
-    if (this.subs.has(channel)) throw new TidingsError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
+    if (!server) policy.checkSubscribe(ns, channel, this.principal());
+    const held = this.subs.get(channel);
+    if (held?.server && !server && !held.recovering) this.dropSubscription(channel, held);
+    else if (held) throw new TidingsError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     if (this.subs.size >= options.limits.maxSubscriptions) {
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
     }
     // join/leave channels are tracked in presence too, so a client whose node dies still leaves
-    const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave };
+    const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave, server };
     this.subs.set(channel, sub);
     try {
       await this.host.hub.add(channel, this);
@@ -271,7 +284,7 @@ export class Session implements Subscriber, Timed {
         if (id !== undefined) this.reply(id, { position, recovered, publications: [] });
         sub.offset = recovered && since !== undefined ? since.offset : position.offset;
         sub.recovering = false;
-        this.send({ type: 'subscribed', channel, position, recovered });
+        this.send(server ? { type: 'subscribed', channel, position, recovered, server } : { type: 'subscribed', channel, position, recovered });
         if (replay) for (let i = 0; i < replay.length; i++) this.write(sub, h.publications[i]!, replay[i]!);
       }
       sub.recovering = false;
@@ -297,7 +310,39 @@ export class Session implements Subscriber, Timed {
     const sub = this.subs.get(channel);
     if (!sub) return;
     this.dropSubscription(channel, sub);
-    this.send({ type: 'unsubscribed', channel, code, reason });
+    this.send(sub.server ? { type: 'unsubscribed', channel, code, reason, server: true } : { type: 'unsubscribed', channel, code, reason });
+  }
+
+  /**
+   * Adds a server-side subscription (`POST /api/subscribe`, or at connect), resuming from `since`.
+   * A channel the connection already has is left as it is; a failure (limit, unknown namespace,
+   * engine) reaches the client as `unsubscribed` (2000, `server: true`) with the reason.
+   */
+  async serverSubscribe(channel: string, since: StreamPosition | undefined): Promise<void> {
+    if (this.state !== 'connected' || this.subs.has(channel)) return;
+    try {
+      await this.subscribe(channel, since, undefined, true);
+    } catch (err) {
+      // a subscribe of the client's own to the channel started meanwhile: it has the channel
+      if (err instanceof TidingsError && err.code === ErrorCode.AlreadySubscribed) return;
+      const { message } = this.host.publisher.mapError(err);
+      this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Server, reason: message, server: true });
+    }
+  }
+
+  /**
+   * At connect: subscribes the server-side channels (`ServerSubscriptions.forConnection`), each
+   * from its position in `resume` (the `connect` command's `subs`, or a one-way stream's cursor).
+   */
+  private async subscribeServerSide(resume: Cursor, skip: readonly string[]): Promise<void> {
+    let channels: string[];
+    try {
+      channels = await this.host.serverSubs.forConnection(this.credentials, skip);
+    } catch (err) {
+      this.host.log.warn('server-side subscriptions unavailable', { client: this.id, err: String(err) });
+      channels = (this.credentials?.subs ?? []).filter((c) => !skip.includes(c));
+    }
+    for (const channel of channels) await this.serverSubscribe(channel, resume.get(channel));
   }
 
   private dropSubscription(channel: string, sub: Subscription): void {
@@ -320,6 +365,11 @@ export class Session implements Subscriber, Timed {
       if (pub.offset === sub.offset + 1) return this.write(sub, pub, message);
     }
     // the channel's stream jumped (engine lost history or messages): the client recovers by resubscribing
+    if (sub.server) {
+      this.dropSubscription(pub.channel, sub);
+      void this.serverSubscribe(pub.channel, { offset: sub.offset, epoch: sub.epoch });
+      return;
+    }
     this.serverUnsubscribe(pub.channel, UnsubscribeCode.Resubscribe, 'the channel\'s stream was interrupted: resubscribe to recover');
   }
 
@@ -361,23 +411,21 @@ export class Session implements Subscriber, Timed {
   async open(channels: readonly string[], cursor: Cursor, secret?: string): Promise<void> {
     const result = this.establish(this.handshake);
     if (!this.transport.bidirectional) result.ping = this.host.options.pingInterval;
-    const resuming: Cursor = new Map();
-    for (const channel of channels) {
-      const at = cursor.get(channel);
-      if (at !== undefined) resuming.set(channel, at);
-    }
+    // every position is kept until its channel subscribes: the server-side ones are known only later
+    const resuming: Cursor = new Map(cursor);
     if (resuming.size > 0) this.resuming = resuming;
     this.send(secret === undefined ? { type: 'connected', ...result } : { type: 'connected', ...result, secret });
     try {
       for (const channel of channels) {
         try {
-          await this.subscribe(channel, cursor.get(channel), undefined);
+          await this.subscribe(channel, cursor.get(channel), undefined, false);
         } catch (err) {
           resuming.delete(channel);
           const e = err instanceof TidingsError ? err : undefined;
           this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
         }
       }
+      await this.subscribeServerSide(cursor, channels);
     } finally {
       this.resuming = undefined;
     }

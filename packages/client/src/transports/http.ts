@@ -82,3 +82,12 @@ export async function postCommands(base: string, commands: Command[], auth: Emul
   if (res.status === 404 || res.status >= 500 || !error) return { type: 'failed', reason: `/emulation answered ${res.status}${error ? `: ${error.message}` : ''}` };
   return { type: 'refused', error };
 }
+
+/** `url` with `token=` and `cursor=` query parameters, each only when it has a value. */
+export function withQuery(url: string, token: string | undefined, cursor: string): string {
+  const params = new URLSearchParams();
+  if (token !== undefined) params.set('token', token);
+  if (cursor !== '') params.set('cursor', cursor);
+  const query = params.toString();
+  return query === '' ? url : `${url}?${query}`;
+}

@@ -1,6 +1,7 @@
 import type {
   Command, ProtocolError, Publication, PublicationMessage, ServerMessage, StreamPosition, SubscribeResult, SubscribedMessage,
 } from '@tidings/protocol';
+import { encodeCursor } from '@tidings/protocol';
 import type { EmulationAuth } from './http.js';
 import { HttpTransport } from './http-transport.js';
 import { ABNORMAL_CLOSURE, type TransportHandlers } from './transport.js';
@@ -21,8 +22,11 @@ export interface Downstream {
   close(): void;
 }
 
-/** Opens `GET /stream` or `GET /sse` (no channels) as the connect. */
-export type OpenDownstream = (token: string | undefined, handlers: DownstreamHandlers) => Downstream;
+/**
+ * Opens `GET /stream` or `GET /sse` (no channels) as the connect; `cursor` (a `cursor=` value, maybe
+ * empty) resumes the server-side subscriptions the client had.
+ */
+export type OpenDownstream = (token: string | undefined, cursor: string, handlers: DownstreamHandlers) => Downstream;
 
 /** At most this is added to twice the server's keepalive interval before a silent stream counts as dead. */
 const SILENCE_MARGIN_MS = 5000;
@@ -69,7 +73,7 @@ export class OneWayTransport extends HttpTransport {
   protected command(command: Command): void {
     if (command.type === 'connect') {
       this.connectId = command.id;
-      this.downstream = this.open(command.token, {
+      this.downstream = this.open(command.token, encodeCursor(new Map(Object.entries(command.subs ?? {}))), {
         onMessage: (message, text) => this.onMessage(message, text),
         onRefused: (status, error) => this.onRefused(status, error),
         onEnd: (reason) => this.finish(ABNORMAL_CLOSURE, reason),
@@ -100,6 +104,7 @@ export class OneWayTransport extends HttpTransport {
         return;
       }
       case 'subscribed':
+        if (message.server) break;
         return this.onSubscribed(message);
       case 'publication':
         if (this.collect(message)) return;

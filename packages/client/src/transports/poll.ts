@@ -1,6 +1,6 @@
 import {
   CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, decodeCursor, encodeCursor,
-  type Command, type Cursor, type ProtocolError, type Publication, type ServerMessage, type SubscribeCommand,
+  type Command, type Cursor, type ProtocolError, type Publication, type ServerMessage, type StreamPosition, type SubscribeCommand,
 } from '@tidings/protocol';
 import { HttpTransport } from './http-transport.js';
 import { httpBase, postCommands, readError, tokenClaims } from './http.js';
@@ -33,6 +33,8 @@ class PollTransport extends HttpTransport {
   private token: string | undefined;
   private user = '';
   private readonly cursor: Cursor = new Map();
+  /** Server-side subscriptions among the cursor's channels: the server adds and ends them, not the client. */
+  private readonly server = new Set<string>();
   private subscribing: SubscribeCommand[] = [];
   private loop = 0;
   private loopAbort: AbortController | undefined;
@@ -61,8 +63,9 @@ class PollTransport extends HttpTransport {
   protected command(command: Command): void {
     switch (command.type) {
       case 'connect':
+        return void this.checkToken(command.id, command.token, true).then(() => this.resumeServerSide(command.subs));
       case 'refresh':
-        return void this.checkToken(command.id, command.token, command.type === 'connect');
+        return void this.checkToken(command.id, command.token, false);
       case 'subscribe':
         this.subscribing.push(command);
         if (this.subscribing.length === 1) queueMicrotask(() => this.flushSubscribes());
@@ -93,6 +96,16 @@ class PollTransport extends HttpTransport {
     const expires = exp === undefined ? {} : { expires: exp };
     if (connect) this.emit({ type: 'reply', id, result: { client: '', user: sub, ...expires, version: PROTOCOL_VERSION } });
     else this.emit({ type: 'reply', id, result: expires });
+  }
+
+  /** Polls from the positions of the server-side subscriptions the client had (the server resumes the ones it still has). */
+  private resumeServerSide(subs: Record<string, StreamPosition> | undefined): void {
+    if (this.done || this.user === '' || subs === undefined) return;
+    for (const [channel, at] of Object.entries(subs)) {
+      this.cursor.set(channel, at);
+      this.server.add(channel);
+    }
+    this.restartLoop();
   }
 
   /** The server cannot push `refresh_required` to a poller: the transport does, 30 s before `exp`. */
@@ -171,12 +184,27 @@ class PollTransport extends HttpTransport {
   }
 
   private polled(m: ServerMessage): void {
+    if ((m.type === 'subscribed' || m.type === 'unsubscribed') && m.server) return this.serverPush(m);
     if (m.type === 'subscribed') return this.jumped(m.channel);
     if (m.type !== 'publication') return;
     const at = this.cursor.get(m.channel);
     if (!at || (at.epoch === m.epoch && m.offset <= at.offset)) return;
+    // a server-side subscription's gap is filled by the next poll's catch-up from the unchanged cursor
+    if ((at.epoch !== m.epoch || m.offset !== at.offset + 1) && this.server.has(m.channel)) return;
     if (at.epoch !== m.epoch || m.offset !== at.offset + 1) return this.jumped(m.channel);
     this.cursor.set(m.channel, { offset: m.offset, epoch: m.epoch });
+    this.emit(m);
+  }
+
+  /** A server-side subscription started (polled from its position from now on) or ended. */
+  private serverPush(m: Extract<ServerMessage, { type: 'subscribed' | 'unsubscribed' }>): void {
+    if (m.type === 'subscribed') {
+      this.cursor.set(m.channel, m.position);
+      this.server.add(m.channel);
+    } else {
+      this.cursor.delete(m.channel);
+      this.server.delete(m.channel);
+    }
     this.emit(m);
   }
 

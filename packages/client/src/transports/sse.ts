@@ -1,5 +1,5 @@
 import type { ServerMessage } from '@tidings/protocol';
-import { httpBase, statusError } from './http.js';
+import { httpBase, statusError, withQuery } from './http.js';
 import { OneWayTransport, type Downstream, type DownstreamHandlers } from './one-way.js';
 import type { TransportFactory } from './transport.js';
 
@@ -25,8 +25,8 @@ function defaultEventSource(): EventSourceConstructor {
  * Reads `GET /sse`. The SDK reconnects by itself (with backoff, resubscribing from its
  * positions), so the EventSource's own reconnect is cut short: any error ends the stream.
  */
-function openEventSource(Ctor: EventSourceConstructor, url: string, token: string | undefined, handlers: DownstreamHandlers): Downstream {
-  const es = new Ctor(token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`);
+function openEventSource(Ctor: EventSourceConstructor, url: string, token: string | undefined, cursor: string, handlers: DownstreamHandlers): Downstream {
+  const es = new Ctor(withQuery(url, token, cursor));
   let open = true;
   const close = (): void => {
     open = false;
@@ -67,7 +67,7 @@ export function sseTransport(url: string, EventSourceCtor?: EventSourceConstruct
     name: 'sse',
     open(handlers) {
       const Ctor = EventSourceCtor ?? defaultEventSource();
-      return new OneWayTransport(base, (token, h) => openEventSource(Ctor, `${base}/sse`, token, h), handlers);
+      return new OneWayTransport(base, (token, cursor, h) => openEventSource(Ctor, `${base}/sse`, token, cursor, h), handlers);
     },
   };
 }

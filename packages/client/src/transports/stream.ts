@@ -1,10 +1,11 @@
 import type { ServerMessage } from '@tidings/protocol';
-import { httpBase, readError } from './http.js';
+import { httpBase, readError, withQuery } from './http.js';
 import { OneWayTransport, type Downstream, type DownstreamHandlers } from './one-way.js';
 import type { TransportFactory } from './transport.js';
 
 /** Reads `GET /stream` (newline-delimited JSON) with `fetch` and a `ReadableStream`. */
 function openNdjson(url: string, token: string | undefined, handlers: DownstreamHandlers): Downstream {
+  // the token goes in a header here: only the cursor rides in the URL
   const controller = new AbortController();
   void (async () => {
     let res: Response;
@@ -46,6 +47,6 @@ export function streamTransport(url: string): TransportFactory {
   const base = httpBase(url);
   return {
     name: 'stream',
-    open: (handlers) => new OneWayTransport(base, (token, h) => openNdjson(`${base}/stream`, token, h), handlers),
+    open: (handlers) => new OneWayTransport(base, (token, cursor, h) => openNdjson(withQuery(`${base}/stream`, undefined, cursor), token, h), handlers),
   };
 }

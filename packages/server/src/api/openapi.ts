@@ -67,11 +67,18 @@ export function openApiDocument(): object {
         },
       },
       ...notificationPaths(json, ref, errors),
+      '/api/subscribe': {
+        post: {
+          summary: 'Server-side subscription: subscribe every connection of a user, on every node, to a channel (subscribed push with server: true), and remember it for the user\'s later connections and reconnects',
+          requestBody: { required: true, ...json({ type: 'object', required: ['user', 'channel'], properties: { user: { type: 'string', maxLength: 255 }, channel: { type: 'string' }, since: ref('StreamPosition') } }) },
+          responses: { 200: { description: 'Remembered and sent to the nodes; connections that cannot take it get an unsubscribed push (2000)', ...json(ref('SubscriptionAnswer')) }, 429: { description: 'The user already has maxSubscriptions remembered channels (106)', ...json(ref('Error')) }, ...errors, ...unknown },
+        },
+      },
       '/api/unsubscribe': {
         post: {
-          summary: 'End a user\'s subscription to a channel, on every node (unsubscribed push, code 2000)',
+          summary: 'End a user\'s subscription to a channel (server-side or the client\'s own), on every node (unsubscribed push, code 2000), and forget the server-side one',
           requestBody: { required: true, ...json({ type: 'object', required: ['user', 'channel'], properties: { user: { type: 'string' }, channel: { type: 'string' }, reason: { type: 'string' } } }) },
-          responses: { 200: { description: 'Done', ...json({ type: 'object' }) }, ...errors, ...unknown },
+          responses: { 200: { description: 'Forgotten and sent to the nodes', ...json(ref('SubscriptionAnswer')) }, ...errors, ...unknown },
         },
       },
     },
@@ -84,6 +91,11 @@ export function openApiDocument(): object {
           headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'User headers of the STOMP SEND that made it (docs/stomp.md, User headers).' } } },
         ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' }, idempotencyKey: { type: 'string', description: 'With 119 outcome_unknown from a publish: repeat it with this key and it happens exactly once' } } },
         Error: { type: 'object', required: ['error'], properties: { error: ref('ErrorBody') } },
+        SubscriptionAnswer: {
+          type: 'object', required: ['remembered', 'sent'],
+          description: 'What the server did (not what each connection did): the user\'s record was written or cleared, and the control message went to every node through a shared engine (cluster) or to this, the only, node',
+          properties: { remembered: { const: true }, sent: { enum: ['cluster', 'node'] } },
+        },
         Notification: {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
           properties: { id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' } },

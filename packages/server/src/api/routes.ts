@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
+import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
@@ -12,9 +12,10 @@ import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import { cancelSchedule, notificationRoutes, type NotificationsHost } from './notifications.js';
 import { openApiDocument } from './openapi.js';
+import { subscribeRoute, unsubscribeRoute, type SubscriptionsHost } from './subscriptions.js';
 
 /** What the server API needs from its node. */
-export interface ApiHost extends NotificationsHost {
+export interface ApiHost extends NotificationsHost, SubscriptionsHost {
   readonly options: ServerOptions;
   readonly publisher: Publisher;
   readonly hub: Hub;
@@ -81,14 +82,8 @@ const routes: Record<string, Handler> = {
     return {};
   },
 
-  'POST /api/unsubscribe': async (host, req) => {
-    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
-    const user = userField(body.user);
-    const channel = channelField(body.channel);
-    const reason = optionalString(body, 'reason') ?? 'unsubscribed by the server';
-    await host.engine.publishControl({ type: 'unsubscribe', user, channel, code: UnsubscribeCode.Server, reason });
-    return {};
-  },
+  'POST /api/subscribe': subscribeRoute,
+  'POST /api/unsubscribe': unsubscribeRoute,
 };
 
 /** Serves `/api/*`. Every route but the OpenAPI document needs the `X-API-Key` header. */

@@ -9,8 +9,13 @@ export interface Credentials {
   user: string;
   /** Expiry, seconds since the Unix epoch. */
   expires?: number;
-  /** Channels the token grants regardless of namespace policy. */
+  /** Channels the token grants regardless of namespace policy (the `channels` claim). It subscribes nothing. */
   channels?: string[];
+  /**
+   * Server-side subscriptions the connection starts with (the `subs` claim; a connect proxy's
+   * `channels` answer belongs here too): subscribed at connect without a permission check.
+   */
+  subs?: string[];
 }
 
 /** A token was refused; `code` is ErrorCode.Unauthorized or ErrorCode.TokenExpired. */
@@ -35,7 +40,8 @@ function algorithmsFor(key: KeyObject): string[] {
 
 /**
  * Verifies JWTs with jose against whichever keys are configured: an HMAC secret, a PEM public
- * key, and/or a JWKS (URL or file). `sub` is the user; `exp` is enforced; `channels` is optional.
+ * key, and/or a JWKS (URL or file). `sub` is the user; `exp` is enforced; `channels` (grants) and
+ * `subs` (server-side subscriptions at connect) are optional.
  */
 export class TokenVerifier {
   private readonly keys: Array<{ algs: string[]; key: KeyObject | Uint8Array | JWTVerifyGetKey }> = [];
@@ -79,15 +85,20 @@ export class TokenVerifier {
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError(ErrorCode.Unauthorized, 'invalid token: `sub` claim missing');
     const creds: Credentials = { user: payload.sub };
     if (typeof payload.exp === 'number') creds.expires = payload.exp;
-    const channels = payload.channels;
-    if (channels !== undefined) {
-      if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) {
-        throw new AuthError(ErrorCode.Unauthorized, 'invalid token: `channels` claim must be an array of strings');
-      }
-      creds.channels = channels;
-    }
+    const channels = stringList(payload.channels, 'channels');
+    if (channels !== undefined) creds.channels = channels;
+    const subs = stringList(payload.subs, 'subs');
+    if (subs !== undefined) creds.subs = subs;
     return creds;
   }
+}
+
+function stringList(value: unknown, claim: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((c) => typeof c === 'string')) {
+    throw new AuthError(ErrorCode.Unauthorized, `invalid token: \`${claim}\` claim must be an array of strings`);
+  }
+  return value;
 }
 
 function headerAlg(token: string): string {

@@ -10,7 +10,9 @@ import type { ClientInfo, Publication, ServerMessage, StreamPosition } from '@ti
 /** Acts on a user's connections wherever they are. */
 export type UserControlMessage =
   | { type: 'disconnect'; user: string; code: number; reason: string }
-  | { type: 'unsubscribe'; user: string; channel: string; code: number; reason: string };
+  | { type: 'unsubscribe'; user: string; channel: string; code: number; reason: string }
+  /** `POST /api/subscribe`: a server-side subscription for each of the user's connections, from `since` when given. */
+  | { type: 'subscribe'; user: string; channel: string; since?: StreamPosition };
 
 /**
  * A message from one node to all nodes: user controls, and `/emulation` commands forwarded to the

@@ -11,6 +11,7 @@ import type { Refusals } from '../observability/refusals.js';
 import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions, TlsOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
+import type { ServerSubscriptions } from '../server-subs.js';
 import type { TimerWheel } from '../timer.js';
 import { StompConnection, type ConnectionRegistry } from './connection.js';
 import { StompError } from './errors.js';
@@ -34,6 +35,7 @@ export interface BrokerNode {
   readonly refusals: Refusals;
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
+  readonly serverSubs: ServerSubscriptions;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -57,6 +59,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
+  readonly serverSubs: ServerSubscriptions;
   private readonly all = new Set<StompConnection>();
   private readonly byUser = new Map<string, Set<StompConnection>>();
   private readonly tcp: TcpListener;
@@ -71,6 +74,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.refusals = node.refusals;
     this.metrics = node.metrics;
     this.disconnects = node.disconnects;
+    this.serverSubs = node.serverSubs;
     this.topics = new TopicRouter(node.hub);
     this.queues = new QueueRegistry(node.timers);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket), node.options.stompTls ? node.options.tls : undefined);
@@ -174,12 +178,19 @@ export class StompBroker implements StompHost, ConnectionRegistry {
 
   // ---- node-wide operations ----
 
-  /** Carries out `POST /api/disconnect` and `/api/unsubscribe` for STOMP connections of the user. */
+  /**
+   * Carries out `POST /api/disconnect`, `/api/subscribe` and `/api/unsubscribe` for STOMP
+   * connections of the user: server-side subscriptions go to the connection's
+   * `/user/subscriptions` subscription (dropped quietly on unsubscribe); a client's own
+   * subscription cannot be ended from the server in STOMP, so its connection closes.
+   */
   control(message: UserControlMessage): void {
     const set = this.byUser.get(message.user);
     if (!set) return;
     for (const conn of [...set]) {
       if (message.type === 'disconnect') conn.fail(new StompError(message.reason, ErrorCode.PermissionDenied, message.code));
+      else if (message.type === 'subscribe') void conn.serverSubscribe(message.channel);
+      else if (conn.serverUnsubscribe(message.channel) && !conn.holds(message.channel)) continue;
       else if (conn.holds(message.channel)) {
         conn.fail(new StompError(`unsubscribed from ${message.channel}: ${message.reason}`, ErrorCode.NotSubscribed, CloseCode.ForceReconnect,
           'STOMP cannot end one subscription from the server, so the connection closes'));

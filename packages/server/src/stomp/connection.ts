@@ -96,6 +96,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     return { user: this.user, channels: this.credentials?.channels };
   }
 
+  /** The token's server-side subscriptions (`Credentials.subs`). */
+  get subs(): readonly string[] | undefined {
+    return this.credentials?.subs;
+  }
+
   /** True when a subscription of this connection holds `channel`. */
   holds(channel: string): boolean {
     return this.session.holds(channel);
@@ -103,6 +108,16 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   refreshPresence(): void {
     if (this.connected) this.session.refreshPresence();
+  }
+
+  /** Adds a server-side subscription (`POST /api/subscribe`) when the client SUBSCRIBEd to `/user/subscriptions`. */
+  serverSubscribe(channel: string): Promise<void> {
+    return this.connected ? this.session.serverSubscribe(channel) : Promise.resolve();
+  }
+
+  /** Drops a server-side subscription; true when there was one. */
+  serverUnsubscribe(channel: string): boolean {
+    return this.session.serverUnsubscribe(channel);
   }
 
   // ---- input ----

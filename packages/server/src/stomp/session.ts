@@ -11,6 +11,7 @@ import {
   MAX_UNACKED, SubscriptionTable,
   type AckMode, type QueueSubscription, type Subscription, type SubscriptionBase, type SubscriptionOwner, type TopicSubscription,
 } from './subscriptions.js';
+import { SERVER_SUBSCRIPTIONS_DESTINATION, ServerSubscriptionSink } from './server-subs.js';
 import { topicMessage } from './topics.js';
 import { Transactions, type TransactedFrame } from './transactions.js';
 import { userHeaders } from './user-headers.js';
@@ -22,6 +23,8 @@ export interface SessionIO {
   readonly wire: StompWire;
   readonly info: ClientInfo;
   readonly principal: Principal;
+  /** The token's server-side subscriptions (`Credentials.subs`). */
+  readonly subs: readonly string[] | undefined;
   /** Sends ERROR and closes. */
   fail(err: StompError): void;
   /** Sends RECEIPT when the frame asked for one. */
@@ -39,6 +42,8 @@ const ACK_MODES: ReadonlySet<string> = new Set(['auto', 'client', 'client-indivi
 export class StompSession implements SubscriptionOwner {
   private readonly subs = new SubscriptionTable();
   private readonly tx: Transactions;
+  /** Server-side subscriptions, once the client SUBSCRIBEd to SERVER_SUBSCRIPTIONS_DESTINATION. */
+  private sink: ServerSubscriptionSink | undefined;
 
   constructor(private readonly host: StompHost, private readonly io: SessionIO) {
     this.tx = new Transactions(host.options.limits.maxQueueBytes);
@@ -81,6 +86,7 @@ export class StompSession implements SubscriptionOwner {
 
   /** Ends every subscription (unacked queue messages go back to their queues) and transaction. */
   close(): void {
+    this.sink?.close();
     for (const sub of [...this.subs.byId.values()]) this.drop(sub);
     this.tx.clear();
   }
@@ -89,6 +95,16 @@ export class StompSession implements SubscriptionOwner {
   holds(channel: string): boolean {
     for (const sub of this.subs.byId.values()) if (sub.kind === 'topic' && sub.channel === channel) return true;
     return false;
+  }
+
+  /** Adds a server-side subscription (a no-op until the client SUBSCRIBEd to `/user/subscriptions`). */
+  async serverSubscribe(channel: string): Promise<void> {
+    await this.sink?.add(channel);
+  }
+
+  /** Drops a server-side subscription; true when there was one. */
+  serverUnsubscribe(channel: string): boolean {
+    return this.sink?.remove(channel) ?? false;
   }
 
   private async commit(frame: StompFrame): Promise<void> {
@@ -143,9 +159,10 @@ export class StompSession implements SubscriptionOwner {
     const { version } = this.io;
     const destination = required(frame, 'destination');
     const id = version === '1.0' ? (header(frame, 'id') ?? destination) : required(frame, 'id');
-    if (this.subs.byId.has(id)) throw new StompError(`subscription id ${JSON.stringify(id.slice(0, 80))} is already in use`, ErrorCode.AlreadySubscribed);
+    if (this.subs.byId.has(id) || this.sink?.id === id) throw new StompError(`subscription id ${JSON.stringify(id.slice(0, 80))} is already in use`, ErrorCode.AlreadySubscribed);
     const { policy, options } = this.host;
-    if (this.subs.size >= options.limits.maxSubscriptions) {
+    if (destination === SERVER_SUBSCRIPTIONS_DESTINATION) return this.openSink(id, frame);
+    if (this.subs.size + (this.sink?.size ?? 0) >= options.limits.maxSubscriptions) {
       throw new StompError('too many subscriptions', ErrorCode.LimitExceeded, undefined, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
     }
     const ack = ackMode(header(frame, 'ack'));
@@ -198,8 +215,20 @@ export class StompSession implements SubscriptionOwner {
     }
   }
 
+  private async openSink(id: string, frame: StompFrame): Promise<void> {
+    if (this.sink) throw new StompError(`${SERVER_SUBSCRIPTIONS_DESTINATION} is already subscribed`, ErrorCode.AlreadySubscribed);
+    if (ackMode(header(frame, 'ack')) !== 'auto') throw new StompError(`${SERVER_SUBSCRIPTIONS_DESTINATION} is ack:auto only`, ErrorCode.BadRequest);
+    this.sink = new ServerSubscriptionSink(id, this.host, this.io, () => this.subs.size);
+    await this.sink.open(frame);
+  }
+
   private unsubscribe(frame: StompFrame): void {
     const id = this.io.version === '1.0' ? (header(frame, 'id') ?? required(frame, 'destination')) : required(frame, 'id');
+    if (this.sink?.id === id) {
+      this.sink.close();
+      this.sink = undefined;
+      return;
+    }
     const sub = this.subs.byId.get(id);
     if (!sub) throw new StompError(`no subscription ${JSON.stringify(id.slice(0, 80))}`, ErrorCode.NotSubscribed);
     this.drop(sub);
@@ -221,6 +250,7 @@ export class StompSession implements SubscriptionOwner {
 
   /** Re-adds presence of live topic subscriptions, so an engine with expiry (Redis) keeps it. */
   refreshPresence(): void {
+    this.sink?.refreshPresence();
     const { engine, options, log } = this.host;
     for (const sub of this.subs.byId.values()) {
       if (sub.kind !== 'topic' || !sub.presence || !sub.live) continue;

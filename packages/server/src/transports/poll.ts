@@ -1,5 +1,5 @@
 import {
-  ErrorCode, encodeCursor, encodePublication,
+  ErrorCode, UnsubscribeCode, encodeCursor, encodePublication,
   type Cursor, type Publication, type StreamPosition,
 } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
@@ -16,6 +16,7 @@ import type { Hub, Subscriber } from '../hub.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
+import type { ServerSubscriptions } from '../server-subs.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { scheduleFlush, type Flushable } from './transport.js';
 
@@ -30,6 +31,7 @@ export interface PollHost {
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
   readonly proxies: ProxyTrust;
   readonly metrics: Metrics;
+  readonly serverSubs: ServerSubscriptions;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
 }
@@ -56,7 +58,20 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
   private collecting = true;
   private early: Array<{ pub: Publication; message: Buffer }> | undefined = undefined;
 
-  constructor(private readonly host: PollHost, private readonly polls: Set<LongPoll>, private readonly res: HttpResponse, private readonly cursor: Cursor) {}
+  constructor(
+    private readonly host: PollHost,
+    private readonly polls: Set<LongPoll>,
+    private readonly res: HttpResponse,
+    private readonly cursor: Cursor,
+    /** The user's server-side subscriptions among the cursor's channels (`subscribed` says `server: true`). */
+    private readonly server: ReadonlySet<string>,
+    /** Server-side subscriptions the cursor still named but the user no longer has: told with `unsubscribed` first. */
+    dropped: readonly string[],
+  ) {
+    for (const channel of dropped) {
+      this.push(Buffer.from(JSON.stringify({ type: 'unsubscribed', channel, code: UnsubscribeCode.Server, reason: 'not subscribed any more', server: true })));
+    }
+  }
 
   async run(wait: number): Promise<void> {
     const { hub, engine, policy } = this.host;
@@ -89,7 +104,8 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
     const recovered = !fresh && since.epoch === top.epoch && since.offset <= top.offset && pubs.length === top.offset - since.offset;
     if (!recovered) {
       this.cursor.set(channel, top);
-      this.push(Buffer.from(JSON.stringify({ type: 'subscribed', channel, position: top, recovered: false })));
+      const server = this.server.has(channel) ? { server: true } : {};
+      this.push(Buffer.from(JSON.stringify({ type: 'subscribed', channel, position: top, recovered: false, ...server })));
       return;
     }
     for (const p of pubs) this.add(p, Buffer.from(encodePublication(p)));
@@ -187,7 +203,7 @@ export class PollEndpoint {
 
   async handle(req: RequestHead, res: HttpResponse, url: URL): Promise<void> {
     const cursor = await checkPoll(this.host, req, res, url);
-    if (cursor && !res.writableEnded) await new LongPoll(this.host, this.polls, res, cursor.cursor).run(cursor.wait);
+    if (cursor && !res.writableEnded) await new LongPoll(this.host, this.polls, res, cursor.cursor, cursor.server, cursor.dropped).run(cursor.wait);
   }
 
   /** Draining: answers every waiting poll now, so its client polls again elsewhere with its cursor. */
@@ -196,8 +212,21 @@ export class PollEndpoint {
   }
 }
 
-/** The poll's cursor and wait, or undefined after answering with an error. */
-async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
+interface CheckedPoll {
+  cursor: Cursor;
+  wait: number;
+  server: ReadonlySet<string>;
+  dropped: string[];
+}
+
+/**
+ * The poll's cursor and wait, or undefined after answering with an error. An authenticated poll
+ * also carries the user's server-side subscriptions (`ServerSubscriptions.forConnection`): one the
+ * cursor lacks is added from now (while the subscription limit allows), and a channel the cursor
+ * names only from an earlier answer, which the user may no longer subscribe to, is dropped with an
+ * `unsubscribed` (2000) instead of refusing the poll (it was a server-side subscription since ended).
+ */
+async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<CheckedPoll | undefined> {
   const { options, policy, refusals } = host;
   if (!applyCors(req, res, options.allowedOrigins, refusals, host.proxies.requestScheme(req))) return undefined;
   if (req.method !== 'GET') {
@@ -211,24 +240,39 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   }
   let cursor: Cursor;
   let wait: number;
+  let server = new Set<string>();
+  const dropped: string[] = [];
   try {
     const credentials = await requestCredentials(req, url, (t) => host.verify(t));
     wait = waitParam(url);
     cursor = requestCursor(req, url);
-    for (const channel of channelParams(url)) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
+    const params = channelParams(url);
+    for (const channel of params) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
+    if (credentials) server = new Set(await host.serverSubs.forConnection(credentials));
+    for (const channel of server) if (!cursor.has(channel) && cursor.size < options.limits.maxSubscriptions) cursor.set(channel, { offset: -1, epoch: '' });
     if (cursor.size === 0) throw badRequest('give at least one `channel=` parameter or a cursor');
     if (cursor.size > options.limits.maxSubscriptions) {
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per poll`);
     }
     const who = { user: credentials?.user ?? '', channels: credentials?.channels };
-    for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
+    for (const channel of [...cursor.keys()]) {
+      try {
+        const ns = policy.resolve(channel);
+        if (!server.has(channel)) policy.checkSubscribe(ns, channel, who);
+      } catch (err) {
+        if (!credentials || params.includes(channel)) throw err;
+        cursor.delete(channel);
+        dropped.push(channel);
+      }
+    }
+    if (cursor.size === 0 && dropped.length === 0) throw badRequest('no channel left to poll');
   } catch (err) {
     const e = host.mapError(err);
     refusals.request(reasonOf(e.code), req, e.code, e.message);
     sendError(res, e.code, e.message);
     return undefined;
   }
-  return { cursor, wait };
+  return { cursor, wait, server, dropped };
 }
 
 function waitParam(url: URL): number {
