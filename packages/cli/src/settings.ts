@@ -23,6 +23,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'port', type: 'int', min: 0, max: 65535, default: '8080', description: 'HTTP port serving every endpoint' },
   { flag: 'host', type: 'string', default: '0.0.0.0', description: 'Interface to listen on' },
   { flag: 'stomp-port', type: 'int', min: 0, max: 65535, description: 'TCP port for STOMP 1.0–1.2 clients; off unless set (STOMP over /ws is always on)' },
+  { flag: 'stomp-queue-max-length', type: 'int', min: 1, default: '10000', description: 'Messages one STOMP `/queue/…` holds, waiting plus unacknowledged; a SEND beyond gets ERROR 121 (`queue_full`)' },
+  { flag: 'stomp-queue-redeliver-after', type: 'int', min: 100, default: '30000', description: 'Milliseconds before messages a dead node\'s STOMP queue consumers held unacknowledged go to other consumers (`--engine redis`)' },
   { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`)' },
   { flag: 'api-key', type: 'string', description: 'Key for the server API (`X-API-Key`); without one the API refuses every call' },
   { flag: 'jwt-secret', type: 'string', description: 'HS256/384/512 secret for client tokens' },

@@ -8,7 +8,7 @@ import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { TimerWheel } from '../timer.js';
-import type { QueueRegistry } from './queues.js';
+import type { StompQueues } from './queue-contract.js';
 import type { TopicRouter } from './topics.js';
 
 /** What STOMP connections need from the broker and its node. */
@@ -23,6 +23,6 @@ export interface StompHost {
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
-  readonly queues: QueueRegistry;
+  readonly queues: StompQueues;
   verify(token: string): Promise<Credentials>;
 }
