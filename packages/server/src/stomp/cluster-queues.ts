@@ -213,7 +213,7 @@ export class ClusterQueues implements StompQueues {
         const refs = [...q.held.keys(), ...q.buffer.map((m) => m.ref)];
         if (refs.length > 0) {
           const lost = await this.log.touch(q.name, refs);
-          if (lost.length > 0) this.logger.warn('stomp queue messages taken over by another node', { queue: q.name, count: lost.length });
+          if (lost.length > 0) this.logger.warn('stomp queue messages no longer held by this node (taken over by another node, or lost with Redis\'s data)', { queue: q.name, count: lost.length });
         }
         const room = q.consumers.room();
         if (q.buffer.length === 0 && room > 0) this.take(q.name, await this.log.claimStale(q.name, this.options.redeliverAfter, Math.min(room, MAX_READ)));
