@@ -1,11 +1,34 @@
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { ClusterQueues, createLogger } from '@tidings/server';
-import { queueConformance } from '@tidings/server/queue-conformance';
+import { ClusterQueues, EngineUnavailableError, createLogger, type QueueConsumer } from '@tidings/server';
+import { CONFORMANCE_QUEUE_OPTIONS, queueConformance } from '@tidings/server/queue-conformance';
 import { RedisProcess, redisAvailability } from '../../../test/helpers/redis.js';
 import { RedisQueueLog } from './queues.js';
 
 const availability = redisAvailability();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const body = (text: string) => ({ bytes: new TextEncoder().encode(text), contentType: undefined, binary: false });
+
+function clientOf(redis: RedisProcess): Redis {
+  const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, commandTimeout: 4000, retryStrategy: (n) => Math.min(n * 50, 500) });
+  client.on('error', () => {});
+  return client;
+}
+
+/** An auto-ack consumer that counts what it got. */
+function consumer(queue: string): QueueConsumer & { got: number } {
+  const c = {
+    queue, ack: 'auto' as const, prefetch: 10, unacked: { size: 0 }, got: 0,
+    owner: { congested: false, deliverQueued: () => { c.got++; } },
+  };
+  return c;
+}
+
+async function xreadgroupCalls(admin: Redis): Promise<number> {
+  const info = await admin.info('commandstats');
+  return Number(/cmdstat_xreadgroup:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
 
 describe('RedisQueueLog', availability, () => {
   let redis: RedisProcess;
@@ -15,7 +38,7 @@ describe('RedisQueueLog', availability, () => {
   queueConformance('redis streams', async (options) => {
     const clients: Redis[] = [];
     const node = () => {
-      const client = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1, commandTimeout: 4000 });
+      const client = clientOf(redis);
       clients.push(client);
       return new ClusterQueues(new RedisQueueLog({ client, blockMs: 1000 }), options, createLogger('silent'));
     };
@@ -30,5 +53,46 @@ describe('RedisQueueLog', availability, () => {
         for (const c of clients) c.disconnect();
       },
     };
+  });
+
+  it('waits in blocking reads, one per block time, while a consumer has nothing to do', async () => {
+    const client = clientOf(redis);
+    const queues = new ClusterQueues(new RedisQueueLog({ client, blockMs: 500 }), CONFORMANCE_QUEUE_OPTIONS, createLogger('silent'));
+    const c = consumer('idle');
+    queues.subscribe(c);
+    await sleep(300);
+    const before = await xreadgroupCalls(client);
+    await sleep(2000);
+    const reads = (await xreadgroupCalls(client)) - before;
+    assert.ok(reads >= 2 && reads <= 6, `about one read per 500 ms, got ${reads} in 2 s`);
+    await queues.close();
+    client.disconnect();
+  });
+
+  it('refuses SENDs with 113 while Redis is down, without crashing, and works again when it is back', async () => {
+    const own = await RedisProcess.start();
+    const client = clientOf(own);
+    await client.ping();
+    const queues = new ClusterQueues(new RedisQueueLog({ client, blockMs: 500 }), CONFORMANCE_QUEUE_OPTIONS, createLogger('silent'));
+    const c = consumer('down');
+    queues.subscribe(c);
+    await queues.send('down', body('before'), []);
+    const deadline = Date.now() + 5000;
+    while (c.got < 1 && Date.now() < deadline) await sleep(20);
+    assert.equal(c.got, 1);
+    await own.kill();
+    await sleep(200);
+    await assert.rejects(queues.send('down', body('while down'), []), EngineUnavailableError);
+    await sleep(1500);
+    await own.start();
+    const back = Date.now() + 10_000;
+    while (client.status !== 'ready' && Date.now() < back) await sleep(50);
+    const at = await queues.send('down', body('after'), []);
+    assert.equal(at.offset, 1, 'Redis lost its data: the queue starts again');
+    while (c.got < 2 && Date.now() < back) await sleep(20);
+    assert.equal(c.got, 2, 'the reader came back by itself and made the group again');
+    await queues.close();
+    client.disconnect();
+    await own.kill();
   });
 });

@@ -145,6 +145,7 @@ export class ClusterQueues implements StompQueues {
         backoff = 0;
         for (const b of batches) this.take(b.queue, b.messages);
       } catch (err) {
+        if (this.closed) break;
         this.failed('read', err);
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 100 : backoff * 2);
         await new Promise((r) => setTimeout(r, backoff).unref());
