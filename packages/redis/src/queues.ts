@@ -149,16 +149,17 @@ export class RedisQueueLog implements SharedQueueLog {
     if (refs.length > 0) await this.run(SCRIPTS.release, [this.stream(queue)], [GROUP, this.consumer, ...refs], true);
   }
 
-  async claimStale(queue: string, idleMs: number, count: number): Promise<LoggedMessage[]> {
+  async claimStale(queue: string, idleMs: number, count: number, cursor: string): Promise<{ messages: LoggedMessage[]; cursor: string }> {
     let reply: unknown;
     try {
-      reply = await this.guard(() => this.client.callBuffer('XAUTOCLAIM', this.stream(queue), GROUP, this.consumer, idleMs, '0-0', 'COUNT', count), true);
+      reply = await this.guard(() => this.client.callBuffer('XAUTOCLAIM', this.stream(queue), GROUP, this.consumer, idleMs, cursor === '' ? '0-0' : cursor, 'COUNT', count), true);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOGROUP')) return [];
+      if (err instanceof Error && err.message.startsWith('NOGROUP')) return { messages: [], cursor: '' };
       throw err;
     }
-    const entries = (reply as [Buffer, Entry[], Buffer[]?])[1];
-    return entries.flatMap((e) => (e[1] ? [toLogged(e[0].toString(), e[1], true)] : []));
+    const [next, entries] = reply as [Buffer, Entry[], Buffer[]?];
+    const messages = entries.flatMap((e) => (e[1] ? [toLogged(e[0].toString(), e[1], true)] : []));
+    return { messages, cursor: next.toString() === '0-0' ? '' : next.toString() };
   }
 
   async touch(queue: string, refs: readonly string[]): Promise<string[]> {

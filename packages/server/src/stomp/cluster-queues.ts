@@ -19,6 +19,8 @@ interface LocalQueue {
   buffer: QueueMessage[];
   /** Handed to a consumer and not settled, by ref. */
   readonly held: Map<string, QueueMessage>;
+  /** Where the next look for a dead node's messages goes on. */
+  claimCursor: string;
 }
 
 /**
@@ -58,7 +60,7 @@ export class ClusterQueues implements StompQueues {
   subscribe(consumer: QueueConsumer): void {
     let q = this.queues.get(consumer.queue);
     if (!q) {
-      q = { name: consumer.queue, consumers: new ConsumerRing(), buffer: [], held: new Map() };
+      q = { name: consumer.queue, consumers: new ConsumerRing(), buffer: [], held: new Map(), claimCursor: '' };
       this.queues.set(q.name, q);
     }
     q.consumers.add(consumer);
@@ -213,11 +215,16 @@ export class ClusterQueues implements StompQueues {
       for (const q of [...this.queues.values()]) {
         const refs = [...q.held.keys(), ...q.buffer.map((m) => m.ref)];
         if (refs.length > 0) {
-          const lost = await this.log.touch(q.name, refs);
+          // settled meanwhile is not lost
+          const lost = (await this.log.touch(q.name, refs)).filter((r) => q.held.has(r) || q.buffer.some((m) => m.ref === r));
           if (lost.length > 0) this.logger.warn('stomp queue messages no longer held by this node (taken over by another node, or lost with Redis\'s data)', { queue: q.name, count: lost.length });
         }
         const room = q.consumers.room();
-        if (q.buffer.length === 0 && room > 0) this.take(q.name, await this.log.claimStale(q.name, this.options.redeliverAfter, Math.min(room, MAX_READ)));
+        if (q.buffer.length === 0 && room > 0) {
+          const stale = await this.log.claimStale(q.name, this.options.redeliverAfter, Math.min(room, MAX_READ), q.claimCursor);
+          q.claimCursor = stale.cursor;
+          this.take(q.name, stale.messages);
+        }
       }
       this.up();
     } catch (err) {

@@ -48,8 +48,12 @@ export interface SharedQueueLog {
   ack(queue: string, refs: readonly string[]): Promise<void>;
   /** Gives entries this node holds back to every node, marked delivered. Entries it no longer holds are left alone. */
   release(queue: string, refs: readonly string[]): Promise<void>;
-  /** Takes over at most `count` entries any node has held for `idleMs` ms without vouching for them (`touch`). */
-  claimStale(queue: string, idleMs: number, count: number): Promise<LoggedMessage[]>;
+  /**
+   * Takes over at most `count` entries any node has held for `idleMs` ms without vouching for
+   * them (`touch`), looking at a bounded part of what is held, from `cursor` ('' for the start).
+   * Resolves with them and the cursor to go on from next time ('' when it went through all).
+   */
+  claimStale(queue: string, idleMs: number, count: number, cursor: string): Promise<{ messages: LoggedMessage[]; cursor: string }>;
   /** Vouches for entries this node holds (their idle time restarts); resolves with those it no longer holds. */
   touch(queue: string, refs: readonly string[]): Promise<string[]>;
   /** Stops reading (a waiting read resolves empty) and lets go of the log's own connections. */
