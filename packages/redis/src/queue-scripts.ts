@@ -87,3 +87,24 @@ if #held > 0 then
 end
 return lost
 `;
+
+/**
+ * Removes consumers of group ARGV[1] that hold nothing and were idle for more than ARGV[2] ms
+ * (nodes that are gone), never ARGV[3] (the caller). Atomic, so a consumer that just read is
+ * never removed with what it holds. Returns how many it removed.
+ */
+export const QUEUE_FORGET_CONSUMERS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local name, pending, idle
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pending = c[i + 1] elseif c[i] == 'idle' then idle = c[i + 1] end
+  end
+  if pending == 0 and idle > tonumber(ARGV[2]) and name ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    n = n + 1
+  end
+end
+return n
+`;

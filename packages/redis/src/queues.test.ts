@@ -69,6 +69,31 @@ describe('RedisQueueLog', availability, () => {
     client.disconnect();
   });
 
+  it('removes a gone node\'s consumer from the group once it holds nothing and was idle long enough', async () => {
+    const admin = clientOf(redis);
+    const clients = [clientOf(redis), clientOf(redis)];
+    await Promise.all([admin, ...clients].map((c) => c.ping()));
+    const options = { ...CONFORMANCE_QUEUE_OPTIONS, redeliverAfter: 300 };
+    const [live, gone] = clients.map((client) => new ClusterQueues(new RedisQueueLog({ client, blockMs: 500, forgetConsumersAfter: 800 }), options, createLogger('silent'))) as [ClusterQueues, ClusterQueues];
+    gone.subscribe(consumer('forget'));
+    await gone.send('forget', body('x'), []);
+    await sleep(300);
+    await gone.close();
+    const c = consumer('forget');
+    live.subscribe(c);
+    // a group knows a consumer once it was handed something
+    await live.send('forget', body('y'), []);
+    const names = async (): Promise<number> => ((await admin.call('XINFO', 'CONSUMERS', 'tidings:{queues}:s:forget', 'stomp')) as unknown[]).length;
+    const deadline = Date.now() + 5000;
+    while (await names() < 2 && Date.now() < deadline) await sleep(50);
+    assert.equal(await names(), 2, 'both nodes were consumers');
+    while (await names() > 1 && Date.now() < deadline) await sleep(100);
+    assert.equal(await names(), 1, 'the gone one was removed, the live one kept');
+    assert.equal(c.got, 1);
+    await live.close();
+    for (const c of [admin, ...clients]) c.disconnect();
+  });
+
   it('refuses SENDs with 113 while Redis is down, without crashing, and works again when it is back', async () => {
     const own = await RedisProcess.start();
     const client = clientOf(own);

@@ -4,7 +4,7 @@ import {
   type LoggedMessage, type QueuePosition, type QueuedBody, type SharedQueueLog,
 } from '@tidings/server';
 import type { RedisClient } from './engine.js';
-import { QUEUE_ACK, QUEUE_APPEND, QUEUE_RELEASE, QUEUE_TOUCH } from './queue-scripts.js';
+import { QUEUE_ACK, QUEUE_APPEND, QUEUE_FORGET_CONSUMERS, QUEUE_RELEASE, QUEUE_TOUCH } from './queue-scripts.js';
 
 export interface RedisQueueLogOptions {
   /** Runs commands and scripts; the caller creates and closes it. Give it a `commandTimeout` (ms). */
@@ -17,6 +17,12 @@ export interface RedisQueueLogOptions {
   consumer?: string;
   /** Milliseconds one XREADGROUP blocks (default 2000); keep it under the reader's `commandTimeout`. */
   blockMs?: number;
+  /**
+   * Milliseconds after which a consumer of a queue's group that holds nothing and did nothing is
+   * removed from the group (a node that is gone; default 1 hour). Checked by the nodes that look
+   * for stale messages in that queue, at most every `forgetConsumersAfter / 2`.
+   */
+  forgetConsumersAfter?: number;
 }
 
 /** The consumer group every node reads a queue's stream in. */
@@ -24,7 +30,9 @@ export const GROUP = 'stomp';
 
 interface Script { lua: string; sha: string }
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
-const SCRIPTS = { append: script(QUEUE_APPEND), ack: script(QUEUE_ACK), release: script(QUEUE_RELEASE), touch: script(QUEUE_TOUCH) };
+const SCRIPTS = {
+  append: script(QUEUE_APPEND), ack: script(QUEUE_ACK), release: script(QUEUE_RELEASE), touch: script(QUEUE_TOUCH), forget: script(QUEUE_FORGET_CONSUMERS),
+};
 
 type Fields = Buffer[];
 type Entry = [Buffer, Fields | null];
@@ -47,6 +55,9 @@ export class RedisQueueLog implements SharedQueueLog {
   private readonly prefix: string;
   readonly consumer: string;
   private readonly blockMs: number;
+  private readonly forgetConsumersAfter: number;
+  /** When each queue's group was last cleared of gone consumers (ms). */
+  private readonly forgotten = new Map<string, number>();
   private readerId: number | undefined;
   /** Counts reads; a read in flight has `inFlight` set. */
   private readGen = 0;
@@ -62,6 +73,7 @@ export class RedisQueueLog implements SharedQueueLog {
     this.prefix = options.prefix ?? 'tidings';
     this.consumer = options.consumer ?? randomUUID();
     this.blockMs = options.blockMs ?? 2000;
+    this.forgetConsumersAfter = options.forgetConsumersAfter ?? 3_600_000;
     // failures are reported by the reads themselves
     this.reader.on('error', () => {});
     if (!('nodes' in this.reader)) {
@@ -159,7 +171,18 @@ export class RedisQueueLog implements SharedQueueLog {
     }
     const [next, entries] = reply as [Buffer, Entry[], Buffer[]?];
     const messages = entries.flatMap((e) => (e[1] ? [toLogged(e[0].toString(), e[1], true)] : []));
+    await this.forgetConsumers(queue);
     return { messages, cursor: next.toString() === '0-0' ? '' : next.toString() };
+  }
+
+  /** Removes gone nodes' consumers from the queue's group, at most every `forgetConsumersAfter / 2`. */
+  private async forgetConsumers(queue: string): Promise<void> {
+    const now = Date.now();
+    const last = this.forgotten.get(queue);
+    if (last === undefined) this.forgotten.set(queue, now);
+    if (last === undefined || now - last < this.forgetConsumersAfter / 2) return;
+    this.forgotten.set(queue, now);
+    await this.run(SCRIPTS.forget, [this.stream(queue)], [GROUP, this.forgetConsumersAfter, this.consumer], false);
   }
 
   async touch(queue: string, refs: readonly string[]): Promise<string[]> {
