@@ -6,7 +6,7 @@ import { configFile, startTidings, type TidingsProcess } from '../helpers/tiding
 import { RawStomp, header, stompJs, type StompJs } from '../stomp/helpers.js';
 
 const availability = redisAvailability();
-const REDELIVER_AFTER = 1500;
+const REDELIVER_AFTER = 3000;
 
 async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -125,5 +125,22 @@ describe('STOMP /queue/jobs across three nodes on one Redis', availability, () =
     const acked = new Map<string, number>();
     for (const g of [...others(), ...victim.got.filter((g) => !held.includes(g.body))]) acked.set(g.body, (acked.get(g.body) ?? 0) + 1);
     assert.deepEqual(bodies.filter((x) => acked.get(x) !== 1), [], 'every message consumed exactly once in the end');
+  });
+
+  it('gives what a consumer held back at once when its node shuts down gracefully (SIGTERM), without waiting for the timeout', async () => {
+    const [a, b] = consumers as [Consumer, Consumer];
+    for (const c of consumers) c.got.length = 0;
+    b.acks = () => false;
+    await send(nodes[0]!, Array.from({ length: 30 }, (_, i) => `t-${i}`));
+    await until(() => a.got.length + b.got.length >= 30, 20_000, () => `30 deliveries (have ${a.got.length + b.got.length})`);
+    const held = [...b.held].filter((x) => x.startsWith('t-'));
+    assert.ok(held.length > 0, 'the consumer on node 1 holds some');
+    const stoppedAt = Date.now();
+    await nodes[1]!.kill('SIGTERM');
+    await until(() => a.got.filter((g) => g.redelivered).length >= held.length, REDELIVER_AFTER * 3,
+      () => `${held.length} redeliveries (have ${a.got.filter((g) => g.redelivered).length})`);
+    const waited = Date.now() - stoppedAt;
+    assert.deepEqual(a.got.filter((g) => g.redelivered).map((g) => g.body).sort(), held.sort());
+    assert.ok(waited < (REDELIVER_AFTER * 2) / 3, `released at shutdown, not taken over after the timeout (${waited} ms)`);
   });
 });
