@@ -85,10 +85,12 @@ export class ClusterQueues implements StompQueues {
 
   async ack(consumer: QueueConsumer, messages: QueueMessage[]): Promise<void> {
     const q = this.queues.get(consumer.queue);
-    if (!q) return;
-    const refs = this.settle(q, messages);
-    this.dispatch(q);
-    await this.log.ack(q.name, refs);
+    const refs = messages.map((m) => m.ref);
+    if (q) {
+      this.settle(q, messages);
+      this.dispatch(q);
+    }
+    await this.log.ack(consumer.queue, refs);
   }
 
   /** Another local consumer with room takes them at once; else they go back to the log for any node. */
