@@ -134,3 +134,34 @@ describe('/queue/… point-to-point with competing consumers', () => {
     consumer.end();
   });
 });
+
+describe('/queue/… length limit', () => {
+  let s: StompTidings;
+  before(async () => {
+    s = await startStompTidings(['--stomp-queue-max-length', '3']);
+  });
+  after(async () => {
+    await s.t.stop();
+  });
+
+  it('refuses a SEND to a full queue with ERROR 121 queue_full (and the receipt-id), and queues nothing of it', async () => {
+    const producer = await RawStomp.tcp(s.stompPort);
+    await producer.connect();
+    for (const job of ['a', 'b', 'c']) producer.frame('SEND', [['destination', '/queue/small'], ['receipt', job]], job);
+    for (let i = 0; i < 3; i++) await producer.next('RECEIPT');
+    producer.frame('SEND', [['destination', '/queue/small'], ['receipt', 'd']], 'd');
+    const error = await producer.errorThenClose();
+    assert.equal(header(error, 'x-code'), '121');
+    assert.equal(header(error, 'x-close-code'), '3004');
+    assert.equal(header(error, 'x-reconnect'), 'true');
+    assert.equal(header(error, 'receipt-id'), 'd');
+    assert.match(header(error, 'message') ?? '', /queue small is full/);
+    const consumer = await RawStomp.tcp(s.stompPort);
+    await consumer.connect();
+    consumer.frame('SUBSCRIBE', [['id', 's'], ['destination', '/queue/small']]);
+    await consumer.until(() => consumer.frames.filter((f) => f.command === 'MESSAGE').length === 3, 3000, '3 messages');
+    await sleep(200);
+    assert.deepEqual(consumer.frames.filter((f) => f.command === 'MESSAGE').map((m) => text(m)), ['a', 'b', 'c']);
+    consumer.end();
+  });
+});

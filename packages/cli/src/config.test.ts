@@ -32,6 +32,15 @@ describe('loadConfig', () => {
     assert.equal(c.server.limits?.maxMessageSize, 65536);
   });
 
+  it('takes the STOMP queue settings from flags, env and file, with their defaults and bounds', () => {
+    assert.deepEqual(loadConfig([], {}).server.stompQueues, { maxLength: 10_000, redeliverAfter: 30_000 });
+    const file = configFile({ stompQueueMaxLength: 5 });
+    assert.deepEqual(loadConfig(['--config', file, '--stomp-queue-redeliver-after', '1500'], {}).server.stompQueues, { maxLength: 5, redeliverAfter: 1500 });
+    assert.equal(loadConfig([], { TIDINGS_STOMP_QUEUE_MAX_LENGTH: '7' }).server.stompQueues?.maxLength, 7);
+    assert.match(problems(['--stomp-queue-redeliver-after', '50'])[0]!, /--stomp-queue-redeliver-after: expected an integer ≥ 100/);
+    assert.match(problems(['--stomp-queue-max-length', '0'])[0]!, /--stomp-queue-max-length: expected an integer ≥ 1/);
+  });
+
   it('reads a list from an array or a comma-separated string in the file, and from a flag', () => {
     assert.deepEqual(loadConfig(['--config', configFile({ allowedOrigins: ['https://a.example', 'https://b.example'] })], {}).server.allowedOrigins,
       ['https://a.example', 'https://b.example']);

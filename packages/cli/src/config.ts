@@ -138,6 +138,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
+    stompQueues: { maxLength: get<number>('stomp-queue-max-length')!, redeliverAfter: get<number>('stomp-queue-redeliver-after')! },
     sockjs: {
       prefix: get<string>('sockjs-prefix')!,
       aliases: get<string[]>('sockjs-aliases') ?? [],

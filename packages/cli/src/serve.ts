@@ -1,11 +1,11 @@
 import { Cluster, Redis } from 'ioredis';
-import { RedisEngine } from '@tidings/redis';
+import { RedisEngine, RedisQueueLog } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
-import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
+import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type SharedQueueLog } from '@tidings/server';
 import { readTlsPair, type ServeConfig, type TlsFiles } from './config.js';
 
-interface EngineSetup { engine?: Engine; close(): void }
+interface EngineSetup { engine?: Engine; queueLog?: SharedQueueLog; close(): void }
 
 function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   if (config.engine === 'memory') return { close: () => {} };
@@ -24,7 +24,9 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
     if (down) log.info('engine up: redis reconnected', { engine: 'redis' });
     down = false;
   });
-  return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), close: () => client.disconnect() };
+  // STOMP queues on Streams, read on their own duplicated connection (blocking XREADGROUP)
+  const queueLog = new RedisQueueLog({ client, prefix: config.redisPrefix });
+  return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), queueLog, close: () => client.disconnect() };
 }
 
 /**
@@ -48,7 +50,8 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
     : createLogger(config.logLevel);
   const engine = createEngine(config, log);
   const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
-  const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
+  const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}),
+    ...(engine.queueLog ? { queueLog: engine.queueLog } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
   log.info('listening', { host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');

@@ -14,3 +14,8 @@ export { SqliteStore } from './notifications/sqlite-store.js';
 export { Inbox, inboxChannel, MAX_NOTIFICATION_USERS } from './notifications/inbox.js';
 export * from './notifications/store.js';
 export { ProxyTrust, isTrustEntry, type ForwardedRequest, type Scheme } from './http/forwarded.js';
+export type { SharedQueueLog, LoggedMessage, QueuedBody } from './stomp/queue-log.js';
+export type { QueuePosition } from './stomp/queue-contract.js';
+export type { StompQueues, QueueConsumer } from './stomp/queue-contract.js';
+export { ClusterQueues } from './stomp/cluster-queues.js';
+export { MemoryQueues } from './stomp/queues.js';

@@ -23,6 +23,7 @@ import { ServerSubscriptions } from './server-subs.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
 import { StompBroker } from './stomp/index.js';
+import type { SharedQueueLog } from './stomp/queue-log.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
 import { answerPreflight } from './http/cors.js';
@@ -55,6 +56,8 @@ export interface TidingsNodeInit extends ServerOptionsInput {
   /** Where notifications and schedules are kept; in memory when absent (`tidings serve` uses SQLite). */
   store?: NotificationStore;
   logger?: Logger;
+  /** Where STOMP `/queue/…` lives across nodes (`RedisQueueLog` with the Redis engine); node-local queues when absent. Closed by `close()`. */
+  queueLog?: SharedQueueLog;
 }
 
 /**
@@ -86,6 +89,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly http: Server;
   readonly stomp: StompBroker;
   readonly sockjs: SockjsServer;
+  readonly queueLog: SharedQueueLog | undefined;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -100,7 +104,8 @@ export class TidingsNode implements EngineHandler, Timed {
   private state: 'new' | 'running' | 'draining' | 'closed' = 'new';
 
   constructor(init: TidingsNodeInit = {}) {
-    const { engine, logger, store, ...options } = init;
+    const { engine, logger, store, queueLog, ...options } = init;
+    this.queueLog = queueLog;
     this.options = resolveOptions(options);
     this.metrics = new Metrics({
       connections: () => this.connectionCounts(), subscriptions: () => this.subscriptionCount(),
@@ -227,6 +232,7 @@ export class TidingsNode implements EngineHandler, Timed {
     await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.timers.stop();
+    await this.stomp.queues.close();
     await this.engine.close();
     this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();

@@ -79,6 +79,17 @@ export interface TlsOptions {
   key: string;
 }
 
+export interface StompQueueOptions {
+  /** Messages one `/queue/…` holds (waiting plus unacknowledged); a SEND beyond gets ERROR 121 `queue_full`. */
+  maxLength: number;
+  /**
+   * Redis engine: milliseconds a message may stay unacknowledged on a node that stopped
+   * vouching for it (the node died or lost Redis) before another node takes it and delivers it
+   * again. Live nodes refresh what their consumers hold, so a slow consumer keeps its messages.
+   */
+  redeliverAfter: number;
+}
+
 export interface ServerOptions {
   /** API key for `/api/*` (`X-API-Key`); without one the API refuses every call. */
   apiKey: string | undefined;
@@ -104,6 +115,8 @@ export interface ServerOptions {
   shutdownTimeout: number;
   /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
   stompPort: number | undefined;
+  /** STOMP `/queue/…` limits and redelivery. */
+  stompQueues: StompQueueOptions;
   /** Seconds a request body (API call, `/emulation`) has to arrive in full after its head, and the head limit (from the connection) when under 10 s; slower ones get 408. */
   bodyTimeout: number;
   /** The SockJS endpoint. */
@@ -134,6 +147,11 @@ export const DEFAULT_SOCKJS: SockjsOptions = {
   disconnectDelay: 5,
   responseLimit: 128 * 1024,
   jsessionid: false,
+};
+
+export const DEFAULT_STOMP_QUEUES: StompQueueOptions = {
+  maxLength: 10_000,
+  redeliverAfter: 30_000,
 };
 
 export const DEFAULT_NAMESPACE: NamespaceOptions = {
@@ -182,6 +200,7 @@ export function defaultOptions(): ServerOptions {
     pingInterval: 25,
     shutdownTimeout: 10,
     stompPort: undefined,
+    stompQueues: { ...DEFAULT_STOMP_QUEUES },
     bodyTimeout: 30,
     sockjs: { ...DEFAULT_SOCKJS, aliases: [] },
     metrics: true,
@@ -193,9 +212,10 @@ export function defaultOptions(): ServerOptions {
   };
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls' | 'stompQueues'>> & {
   tls?: TlsOptions | undefined;
   limits?: Partial<LimitOptions>;
+  stompQueues?: Partial<StompQueueOptions>;
   sockjs?: Partial<SockjsOptions>;
   namespaces?: Record<string, Partial<NamespaceOptions>>;
 };
@@ -277,6 +297,10 @@ export const serverOptionsSchema = z.strictObject({
   pingInterval: seconds('positive').optional(),
   shutdownTimeout: seconds('nonnegative').optional(),
   stompPort: int(0, 65535).optional(),
+  stompQueues: z.strictObject({
+    maxLength: int(1).optional(),
+    redeliverAfter: int(100).optional(),
+  }, object).optional(),
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
@@ -328,6 +352,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     limits: { ...base.limits, ...stripUndefined(input.limits ?? {}) },
     namespaces,
     sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
+    stompQueues: { ...base.stompQueues, ...stripUndefined(input.stompQueues ?? {}) },
   };
 }
 

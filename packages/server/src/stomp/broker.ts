@@ -16,7 +16,10 @@ import type { TimerWheel } from '../timer.js';
 import { StompConnection, type ConnectionRegistry } from './connection.js';
 import { StompError } from './errors.js';
 import type { StompHost } from './host.js';
-import { QueueRegistry } from './queues.js';
+import { ClusterQueues } from './cluster-queues.js';
+import type { StompQueues } from './queue-contract.js';
+import type { SharedQueueLog } from './queue-log.js';
+import { MemoryQueues } from './queues.js';
 import { versionsFor } from './subprotocols.js';
 import { TcpListener } from './tcp.js';
 import { TopicRouter } from './topics.js';
@@ -39,13 +42,15 @@ export interface BrokerNode {
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
+  /** Where `/queue/…` lives when shared by the cluster (Redis Streams); node-local queues without. */
+  readonly queueLog: SharedQueueLog | undefined;
   verify(token: string): Promise<Credentials>;
 }
 
 /**
  * The node's STOMP broker: STOMP over WebSocket (`/ws` with a `v1x.stomp` subprotocol, or none
- * and a first CONNECT frame) and over TCP (`stompPort`), topics on the shared channels,
- * node-local queues.
+ * and a first CONNECT frame) and over TCP (`stompPort`), topics on the shared channels, queues
+ * node-local (memory engine) or shared by the cluster (a SharedQueueLog: Redis engine).
  */
 export class StompBroker implements StompHost, ConnectionRegistry {
   readonly options: ServerOptions;
@@ -58,7 +63,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
-  readonly queues: QueueRegistry;
+  readonly queues: StompQueues;
   readonly serverSubs: ServerSubscriptions;
   private readonly all = new Set<StompConnection>();
   private readonly byUser = new Map<string, Set<StompConnection>>();
@@ -76,7 +81,9 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.disconnects = node.disconnects;
     this.serverSubs = node.serverSubs;
     this.topics = new TopicRouter(node.hub);
-    this.queues = new QueueRegistry(node.timers);
+    this.queues = node.queueLog
+      ? new ClusterQueues(node.queueLog, node.options.stompQueues, node.log)
+      : new MemoryQueues(node.timers, node.options.stompQueues.maxLength);
     this.tcp = new TcpListener((socket) => this.acceptSocket(socket), node.options.stompTls ? node.options.tls : undefined);
   }
 

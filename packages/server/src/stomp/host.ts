@@ -9,7 +9,7 @@ import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { ServerSubscriptions } from '../server-subs.js';
 import type { TimerWheel } from '../timer.js';
-import type { QueueRegistry } from './queues.js';
+import type { StompQueues } from './queue-contract.js';
 import type { TopicRouter } from './topics.js';
 
 /** What STOMP connections need from the broker and its node. */
@@ -24,7 +24,7 @@ export interface StompHost {
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
-  readonly queues: QueueRegistry;
+  readonly queues: StompQueues;
   readonly serverSubs: ServerSubscriptions;
   verify(token: string): Promise<Credentials>;
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { TimerWheel } from '../timer.js';
 import { StompError } from './errors.js';
-import { MAX_QUEUE_LENGTH, QueueRegistry, type QueueMessage } from './queues.js';
+import type { QueueMessage } from './queue-contract.js';
+import { queueConformance } from './queue-conformance.js';
+import { MAX_QUEUE_LENGTH, MemoryQueues, QueueRegistry } from './queues.js';
 import type { AckMode, QueueSubscription, SubscriptionOwner } from './subscriptions.js';
 
 const timers = new TimerWheel(10);
@@ -23,8 +25,8 @@ class FakeOwner implements SubscriptionOwner {
 
 function consumer(registry: QueueRegistry, name: string, ack: AckMode = 'client-individual', prefetch = 1000): { sub: QueueSubscription; owner: FakeOwner } {
   const owner = new FakeOwner();
-  const sub: QueueSubscription = { kind: 'queue', id: name, destination: '/queue/q', ack, prefix: Buffer.alloc(0), owner, unacked: new Map(), queue: registry.get('q'), prefetch };
-  sub.queue.addConsumer(sub);
+  const sub: QueueSubscription = { kind: 'queue', id: name, destination: '/queue/q', ack, prefix: Buffer.alloc(0), owner, unacked: new Map(), queue: 'q', prefetch };
+  registry.get('q').addConsumer(sub);
   return { sub, owner };
 }
 
@@ -70,14 +72,16 @@ describe('node-local queues', () => {
     const r = new QueueRegistry(timers);
     const q = r.get('full');
     for (let i = 0; i < MAX_QUEUE_LENGTH; i++) q.send(body('x'), []);
-    assert.throws(() => q.send(body('one too many'), []), (e: unknown) => e instanceof StompError && /is full/.test(e.message));
+    assert.throws(() => q.send(body('one too many'), []), (e: unknown) => e instanceof StompError && /is full/.test(e.message) && e.code === 121);
   });
 
   it('forgets idle queues', () => {
     const r = new QueueRegistry(timers);
     const a = consumer(r, 'a', 'auto');
     r.get('q').send(body('x'), []);
-    a.sub.queue.removeConsumer(a.sub, []);
+    r.get('q').removeConsumer(a.sub, []);
     assert.deepEqual(r.list(), []);
   });
 });
+
+queueConformance('memory', async (options) => ({ queues: new MemoryQueues(timers, options.maxLength), cleanup: async () => {} }));

@@ -2,40 +2,20 @@ import { ErrorCode } from '@tidings/protocol';
 import { newEpoch } from '../engine/memory.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import type { OutgoingBody } from './body.js';
+import { ConsumerRing } from './consumer-ring.js';
 import { StompError } from './errors.js';
-import { EncodedMessage } from './message.js';
+import { QueueMessage, type QueueConsumer, type QueueHeaders, type QueuePosition, type StompQueues } from './queue-contract.js';
 
-/**
- * What a queue needs of a consumer: a STOMP queue subscription (`QueueSubscription` in
- * subscriptions.ts), seen through this narrow shape so the two files do not import each other.
- */
-export interface QueueConsumer {
-  readonly ack: 'auto' | 'client' | 'client-individual';
-  /** Unacked messages the queue may hand this consumer at once. */
-  readonly prefetch: number;
-  readonly unacked: { readonly size: number };
-  readonly owner: {
-    /** True while the connection's outbound queue is half full: the queue waits. */
-    readonly congested: boolean;
-    deliverQueued(sub: QueueConsumer, message: QueueMessage): void;
-  };
-}
-
-/** Messages one queue holds, waiting or unacknowledged. */
+/** Messages one queue holds by default, waiting or unacknowledged (`--stomp-queue-max-length`). */
 export const MAX_QUEUE_LENGTH = 10_000;
-/** Body bytes all queues of a node hold together. */
+/** Body bytes all queues of a node hold together (memory engine). */
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /** How soon a queue retries consumers that were congested. */
-const RETRY_MS = 250;
+export const RETRY_MS = 250;
 
-/** A message sent to a `/queue/…`: delivered to one consumer, redelivered until acknowledged. */
-export class QueueMessage extends EncodedMessage {
-  /** Set once delivered: a later delivery carries `redelivered:true`. */
-  delivered = false;
-
-  constructor(queue: Queue, seq: number, body: OutgoingBody, headers: ReadonlyArray<readonly [string, string]>, readonly size: number) {
-    super(`q-${queue.epoch}-${seq}`, body, [...headers, ['x-offset', String(seq)], ['x-epoch', queue.epoch]], seq);
-  }
+/** The error a SEND to a full queue gets (121 `queue_full`). */
+export function queueFull(queue: string, maxLength: number): StompError {
+  return new StompError(`queue ${queue} is full`, ErrorCode.QueueFull, undefined, `a queue holds at most ${maxLength} messages (--stomp-queue-max-length)`);
 }
 
 /**
@@ -47,8 +27,7 @@ export class QueueMessage extends EncodedMessage {
 export class Queue {
   readonly epoch = newEpoch();
   private ready: QueueMessage[] = [];
-  private readonly consumers: QueueConsumer[] = [];
-  private next = 0;
+  private readonly consumers = new ConsumerRing();
   private seq = 0;
   private held = 0;
   private dispatching = false;
@@ -56,7 +35,7 @@ export class Queue {
   constructor(readonly name: string, private readonly registry: QueueRegistry) {}
 
   get idle(): boolean {
-    return this.consumers.length === 0 && this.ready.length === 0 && this.held === 0;
+    return this.consumers.size === 0 && this.ready.length === 0 && this.held === 0;
   }
 
   /** Messages waiting for a consumer. */
@@ -64,30 +43,23 @@ export class Queue {
     return this.ready.length;
   }
 
-  send(body: OutgoingBody, headers: ReadonlyArray<readonly [string, string]>): QueueMessage {
-    if (this.ready.length + this.held >= MAX_QUEUE_LENGTH) {
-      throw new StompError(`queue ${this.name} is full`, ErrorCode.LimitExceeded, undefined, `a queue holds at most ${MAX_QUEUE_LENGTH} messages`);
-    }
-    const size = body.bytes.length;
-    this.registry.reserve(size);
-    const msg = new QueueMessage(this, ++this.seq, body, headers, size);
+  send(body: OutgoingBody, headers: QueueHeaders): QueueMessage {
+    if (this.ready.length + this.held >= this.registry.maxLength) throw queueFull(this.name, this.registry.maxLength);
+    this.registry.reserve(body.bytes.length);
+    const msg = new QueueMessage(this.name, ++this.seq, this.epoch, body, headers);
     this.ready.push(msg);
     this.dispatch();
     return msg;
   }
 
   addConsumer(sub: QueueConsumer): void {
-    this.consumers.push(sub);
+    this.consumers.add(sub);
     this.dispatch();
   }
 
   /** Removes a consumer; what it held unacknowledged goes back to the front of the queue. */
   removeConsumer(sub: QueueConsumer, unacked: QueueMessage[]): void {
-    const i = this.consumers.indexOf(sub);
-    if (i >= 0) {
-      this.consumers.splice(i, 1);
-      if (this.next > i) this.next--;
-    }
+    this.consumers.remove(sub);
     this.requeue(unacked);
   }
 
@@ -98,21 +70,21 @@ export class Queue {
     this.dispatch();
   }
 
-  /** Not acknowledged (NACK, unsubscribe, disconnect): back to the front, in order. */
-  requeue(messages: QueueMessage[]): void {
+  /** Not acknowledged (NACK, unsubscribe, disconnect): back to the front, in order, for a consumer other than `from` where one has room. */
+  requeue(messages: QueueMessage[], from?: QueueConsumer): void {
     this.held -= messages.length;
     if (messages.length > 0) this.ready = [...messages, ...this.ready];
-    this.dispatch();
+    this.dispatch(from);
   }
 
-  /** Hands waiting messages to consumers with room, round-robin. */
-  dispatch(): void {
+  /** Hands waiting messages to consumers with room, round-robin (other than `avoid` where possible). */
+  dispatch(avoid?: QueueConsumer): void {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
       let congested = false;
-      while (this.ready.length > 0 && this.consumers.length > 0) {
-        const sub = this.pick();
+      while (this.ready.length > 0 && this.consumers.size > 0) {
+        const sub = this.consumers.pick(avoid);
         if (sub === 'congested') {
           congested = true;
           break;
@@ -129,33 +101,16 @@ export class Queue {
       this.dispatching = false;
     }
   }
-
-  private pick(): QueueConsumer | 'congested' | undefined {
-    let congested = false;
-    const n = this.consumers.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.next + k) % n;
-      const sub = this.consumers[i]!;
-      if (sub.unacked.size >= sub.prefetch) continue;
-      if (sub.owner.congested) {
-        congested = true;
-        continue;
-      }
-      this.next = (i + 1) % n;
-      return sub;
-    }
-    return congested ? 'congested' : undefined;
-  }
 }
 
-/** The node's queues by name. In-process only: queues are not shared between nodes (yet). */
+/** The node's queues by name. In-process only: queues are not shared between nodes. */
 export class QueueRegistry implements Timed {
   private readonly queues = new Map<string, Queue>();
   private readonly retry = new Set<Queue>();
   private retryScheduled = false;
   private bytes = 0;
 
-  constructor(private readonly timers: TimerWheel) {}
+  constructor(private readonly timers: TimerWheel, readonly maxLength = MAX_QUEUE_LENGTH) {}
 
   get(name: string): Queue {
     let q = this.queues.get(name);
@@ -172,7 +127,7 @@ export class QueueRegistry implements Timed {
 
   reserve(size: number): void {
     if (this.bytes + size > MAX_QUEUED_BYTES) {
-      throw new StompError('queues are full', ErrorCode.LimitExceeded, undefined, `queues on one node hold at most ${MAX_QUEUED_BYTES} bytes`);
+      throw new StompError('queues are full', ErrorCode.QueueFull, undefined, `queues on one node hold at most ${MAX_QUEUED_BYTES} bytes`);
     }
     this.bytes += size;
   }
@@ -197,5 +152,42 @@ export class QueueRegistry implements Timed {
     const queues = [...this.retry];
     this.retry.clear();
     for (const q of queues) q.dispatch();
+  }
+}
+
+/** The memory engine's queues: node-local (`QueueRegistry`), through the StompQueues contract. */
+export class MemoryQueues implements StompQueues {
+  readonly registry: QueueRegistry;
+
+  constructor(timers: TimerWheel, maxLength = MAX_QUEUE_LENGTH) {
+    this.registry = new QueueRegistry(timers, maxLength);
+  }
+
+  async send(queue: string, body: OutgoingBody, headers: QueueHeaders): Promise<QueuePosition> {
+    const q = this.registry.get(queue);
+    const msg = q.send(body, headers);
+    return { offset: msg.offset, epoch: q.epoch };
+  }
+
+  subscribe(consumer: QueueConsumer): void {
+    this.registry.get(consumer.queue).addConsumer(consumer);
+  }
+
+  unsubscribe(consumer: QueueConsumer, unacked: QueueMessage[]): void {
+    this.registry.get(consumer.queue).removeConsumer(consumer, unacked);
+  }
+
+  ack(consumer: QueueConsumer, messages: QueueMessage[]): Promise<void> {
+    this.registry.get(consumer.queue).acked(messages);
+    return Promise.resolve();
+  }
+
+  nack(consumer: QueueConsumer, messages: QueueMessage[]): Promise<void> {
+    this.registry.get(consumer.queue).requeue(messages, consumer);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -5,7 +5,7 @@ import { bodyToData, checkQueueBody, utf8Text } from './body.js';
 import { parseDestination } from './destinations.js';
 import { StompError, required } from './errors.js';
 import { REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
-import type { QueueMessage } from './queues.js';
+import type { QueueMessage } from './queue-contract.js';
 import type { StompHost } from './host.js';
 import {
   MAX_UNACKED, SubscriptionTable,
@@ -115,8 +115,8 @@ export class StompSession implements SubscriptionOwner {
   private async perform(frame: TransactedFrame, withReceipt: boolean): Promise<void> {
     let extra: Extra = [];
     if (frame.command === 'SEND') extra = await this.send(frame);
-    else if (frame.command === 'ACK') this.ack(frame);
-    else this.nack(frame);
+    else if (frame.command === 'ACK') await this.ack(frame);
+    else await this.nack(frame);
     if (withReceipt) this.io.receipt(frame, extra);
   }
 
@@ -139,19 +139,18 @@ export class StompSession implements SubscriptionOwner {
     }
     checkQueueBody(frame.body, contentType, this.host.options.limits.maxDepth);
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
-    const queue = this.host.queues.get(dest.queue);
-    const msg = queue.send(body, userHeaders(frame));
-    return [['x-offset', String(msg.offset)], ['x-epoch', queue.epoch]];
+    const at = await this.host.queues.send(dest.queue, body, userHeaders(frame));
+    return [['x-offset', String(at.offset)], ['x-epoch', at.epoch]];
   }
 
-  private ack(frame: StompFrame): void {
+  private async ack(frame: StompFrame): Promise<void> {
     const settled = this.subs.settle(this.io.version, frame);
-    if (settled.kind === 'queue') settled.sub.queue.acked(settled.messages);
+    if (settled.kind === 'queue') await this.host.queues.ack(settled.sub, settled.messages);
   }
 
-  private nack(frame: StompFrame): void {
+  private async nack(frame: StompFrame): Promise<void> {
     const settled = this.subs.settle(this.io.version, frame);
-    if (settled.kind === 'queue') settled.sub.queue.requeue(settled.messages);
+    if (settled.kind === 'queue') await this.host.queues.nack(settled.sub, settled.messages);
     else for (const m of settled.messages) this.emit(settled.sub, m, true);
   }
 
@@ -173,10 +172,10 @@ export class StompSession implements SubscriptionOwner {
     const prefix = subscriptionPrefix(id, version);
     if (dest.kind === 'queue') {
       const sub: QueueSubscription = {
-        kind: 'queue', id, destination, ack, prefix, owner: this, unacked: new Map(), queue: this.host.queues.get(dest.queue), prefetch: prefetchOf(frame),
+        kind: 'queue', id, destination, ack, prefix, owner: this, unacked: new Map(), queue: dest.queue, prefetch: prefetchOf(frame),
       };
       this.subs.byId.set(id, sub);
-      sub.queue.addConsumer(sub);
+      this.host.queues.subscribe(sub);
       return this.io.receipt(frame);
     }
     const since = sinceOf(frame);
@@ -237,7 +236,7 @@ export class StompSession implements SubscriptionOwner {
   private drop(sub: Subscription): void {
     this.subs.byId.delete(sub.id);
     if (sub.kind === 'queue') {
-      sub.queue.removeConsumer(sub, this.subs.release(sub));
+      this.host.queues.unsubscribe(sub, this.subs.release(sub));
       return;
     }
     this.subs.release(sub);

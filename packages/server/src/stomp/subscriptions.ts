@@ -2,7 +2,7 @@ import { header, type StompFrame, type StompVersion } from '@tidings/stomp';
 import { ErrorCode } from '@tidings/protocol';
 import { StompError, required } from './errors.js';
 import type { Deliverable, EncodedMessage } from './message.js';
-import type { Queue, QueueMessage } from './queues.js';
+import type { QueueMessage } from './queue-contract.js';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
@@ -44,7 +44,8 @@ export interface TopicSubscription extends SubscriptionBase<EncodedMessage> {
 
 export interface QueueSubscription extends SubscriptionBase<QueueMessage> {
   readonly kind: 'queue';
-  readonly queue: Queue;
+  /** The queue's name (after `/queue/`). */
+  readonly queue: string;
   /** Unacked messages the queue may hand this consumer at once. */
   readonly prefetch: number;
 }
