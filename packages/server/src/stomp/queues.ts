@@ -34,7 +34,7 @@ export class QueueMessage extends EncodedMessage {
   delivered = false;
 
   constructor(queue: Queue, seq: number, body: OutgoingBody, headers: ReadonlyArray<readonly [string, string]>, readonly size: number) {
-    super(`q-${queue.epoch}-${seq}`, body, [...headers, ['x-offset', String(seq)], ['x-epoch', queue.epoch]], seq);
+    super(`q-${queue.epoch}-${seq}`, body, [...headers, ['x-offset', String(seq)], ['x-epoch', queue.epoch]], seq, queue.epoch);
   }
 }
 
