@@ -1,6 +1,6 @@
 import {
   ErrorCode, encodeCursor, encodePublication,
-  type Cursor, type Publication, type StreamPosition,
+  type ClientInfo, type Cursor, type Publication, type StreamPosition,
 } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
@@ -12,10 +12,12 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
 import type { Hub, Subscriber } from '../hub.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { Timed, TimerWheel } from '../timer.js';
+import { leaseParam, leaseTtl, pollerId, renewLease } from './poll-presence.js';
 import { scheduleFlush, type Flushable } from './transport.js';
 
 export interface PollHost {
@@ -27,6 +29,7 @@ export interface PollHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly log: Logger;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
 }
@@ -55,12 +58,14 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
 
   constructor(private readonly host: PollHost, private readonly polls: Set<LongPoll>, private readonly res: HttpResponse, private readonly cursor: Cursor) {}
 
-  async run(wait: number): Promise<void> {
+  /** `poller`: the client's presence while it polls (`lease=`), renewed for this poll's wait. */
+  async run(wait: number, poller: ClientInfo | undefined): Promise<void> {
     const { hub, engine, policy } = this.host;
     this.polls.add(this);
     this.res.onClose(this);
     try {
       for (const channel of this.cursor.keys()) await hub.add(channel, this);
+      if (poller) void renewLease(this.host, poller, [...this.cursor.keys()], leaseTtl(wait, this.host.options.pingInterval));
       for (const [channel, since] of this.cursor) {
         const ns = policy.resolve(channel);
         const h = await engine.history(channel, since.offset < 0 ? { limit: 0 } : { since: since.offset, limit: ns.historySize });
@@ -183,8 +188,8 @@ export class PollEndpoint {
   }
 
   async handle(req: RequestHead, res: HttpResponse, url: URL): Promise<void> {
-    const cursor = await checkPoll(this.host, req, res, url);
-    if (cursor && !res.writableEnded) await new LongPoll(this.host, this.polls, res, cursor.cursor).run(cursor.wait);
+    const poll = await checkPoll(this.host, req, res, url);
+    if (poll && !res.writableEnded) await new LongPoll(this.host, this.polls, res, poll.cursor).run(poll.wait, poll.poller);
   }
 
   /** Draining: answers every waiting poll now, so its client polls again elsewhere with its cursor. */
@@ -193,8 +198,8 @@ export class PollEndpoint {
   }
 }
 
-/** The poll's cursor and wait, or undefined after answering with an error. */
-async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number } | undefined> {
+/** The poll's cursor, wait and presence (with `lease=`), or undefined after answering with an error. */
+async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<{ cursor: Cursor; wait: number; poller: ClientInfo | undefined } | undefined> {
   const { options, policy, refusals } = host;
   if (!applyCors(req, res, options.allowedOrigins, refusals)) return undefined;
   if (req.method !== 'GET') {
@@ -208,9 +213,12 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   }
   let cursor: Cursor;
   let wait: number;
+  let poller: ClientInfo | undefined;
   try {
     const credentials = await requestCredentials(req, url, (t) => host.verify(t));
     wait = waitParam(url);
+    const lease = leaseParam(url);
+    if (lease !== undefined) poller = { client: pollerId(lease), user: credentials?.user ?? '' };
     cursor = requestCursor(req, url);
     for (const channel of channelParams(url)) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
     if (cursor.size === 0) throw badRequest('give at least one `channel=` parameter or a cursor');
@@ -225,7 +233,7 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     sendError(res, e.code, e.message);
     return undefined;
   }
-  return { cursor, wait };
+  return { cursor, wait, poller };
 }
 
 function waitParam(url: URL): number {
