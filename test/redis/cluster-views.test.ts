@@ -109,4 +109,14 @@ describe('cluster-wide views', availability, () => {
     assert.equal((await fetch(`${nodes[0]!.url}/poll?channel=room:polled&wait=0&lease=short`)).status, 400, 'a malformed lease is refused');
     watcher.close();
   });
+
+  it('stops waiting for a node that shut down gracefully', async () => {
+    const before = await view(nodes[0]!);
+    assert.equal(before.answered.length, 2);
+    await nodes[1]!.kill('SIGTERM');
+    const started = Date.now();
+    const v = await view(nodes[0]!);
+    assert.deepEqual(v, { ...v, answered: [before.answered[0]], missing: [], complete: true });
+    assert.ok(Date.now() - started < 900, `answered in ${Date.now() - started} ms, without waiting for the node that left`);
+  });
 });

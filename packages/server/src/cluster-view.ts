@@ -41,8 +41,8 @@ interface Pending {
 
 /**
  * Cluster-wide views through the engine's control messages. Every node says `hello` each
- * heartbeat (and once when it starts, asking the others to answer with theirs), so each node
- * knows which nodes are alive: those heard within `liveFor` ms. A view asks every node and waits
+ * heartbeat (and once when it starts, asking the others to answer with theirs) and `bye` when it
+ * shuts down, so each node knows which nodes are alive: those heard within `liveFor` ms. A view asks every node and waits
  * until every live node answered, or VIEW_TIMEOUT_MS; the answer names the nodes that did not.
  * On an engine that is not shared (memory), the view is this node's own, at once.
  */
@@ -67,8 +67,18 @@ export class ClusterView {
       .catch((err: unknown) => this.log.debug('view hello failed', { err: String(err) }));
   }
 
+  /** Tells the others this node is going away, so views stop waiting for it. Never rejects. */
+  async bye(): Promise<void> {
+    if (!this.engine.shared) return;
+    await this.engine.publishControl({ type: 'view', op: 'bye', from: this.id }).catch(() => { /* they forget it after liveFor */ });
+  }
+
   onControl(message: ViewControl): void {
     if (message.from === this.id) return;
+    if (message.op === 'bye') {
+      this.seen.delete(message.from);
+      return;
+    }
     if (message.op === 'hello') {
       const known = this.seen.has(message.from);
       this.seen.set(message.from, Date.now());

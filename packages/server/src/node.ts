@@ -227,6 +227,7 @@ export class TidingsNode implements EngineHandler, Timed {
     await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.timers.stop();
+    await this.views.bye();
     await this.engine.close();
     this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();

@@ -27,11 +27,13 @@ export type ControlMessage =
 /**
  * Cluster-wide views (cluster-view.ts). `from`: the sender's node id.
  * - `hello`: a node is alive (each heartbeat); `ask`: the others answer with their own hello.
+ * - `bye`: a node is shutting down: no longer expected to answer.
  * - `ask`: every node answers with `channels` to `from`, naming the `request`.
  * - `channels` (to `node`): the sender's channels with local subscribers; `truncated` when it has more.
  */
 export type ViewControl =
   | { type: 'view'; op: 'hello'; from: string; ask: boolean }
+  | { type: 'view'; op: 'bye'; from: string }
   | { type: 'view'; op: 'ask'; from: string; request: string }
   | { type: 'view'; op: 'channels'; from: string; node: string; request: string; channels: Array<{ channel: string; subscribers: number }>; truncated: boolean };
 
