@@ -5,7 +5,6 @@ import type { ClusterView } from '../cluster-view.js';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
-import type { Hub } from '../hub.js';
 import { RequestGone, sendError, sendJson, sendProtocolError } from '../http/json.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
@@ -18,7 +17,6 @@ import { openApiDocument } from './openapi.js';
 export interface ApiHost extends NotificationsHost {
   readonly options: ServerOptions;
   readonly publisher: Publisher;
-  readonly hub: Hub;
   readonly engine: Engine;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
