@@ -215,10 +215,10 @@ export class RedisEngine implements Engine {
     return { position: { offset: Number(top), epoch }, publications };
   }
 
-  async addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<void> {
+  async addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<boolean> {
     if (this.sequencer.isTracked(channel)) this.presenceChannels.add(channel);
     if (ttl < this.shortestPresenceTtl) this.shortestPresenceTtl = ttl;
-    await this.run(SCRIPTS.presenceAdd, [this.key(channel, 'pr'), this.key(channel, 'px')], [clientId, JSON.stringify(info), Date.now() + ttl * 1000, ttl]);
+    return Number(await this.run(SCRIPTS.presenceAdd, [this.key(channel, 'pr'), this.key(channel, 'px')], [clientId, JSON.stringify(info), Date.now() + ttl * 1000, Math.ceil(ttl)])) === 1;
   }
 
   async removePresence(channel: string, clientId: string): Promise<void> {

@@ -79,13 +79,17 @@ end
 return {epoch, top, entries}
 `;
 
-/** KEYS: presence hash, expiry zset. ARGV: client id, info JSON, expire-at ms, ttl s. */
+/**
+ * KEYS: presence hash, expiry zset. ARGV: client id, info JSON, expire-at ms, ttl s.
+ * Returns 1 when the client had no entry, 0 when it refreshed one (even one past its expiry that
+ * no sweep or read dropped yet: no `leave` went out for it, so no new `join` is due).
+ */
 export const PRESENCE_ADD = `
+local added = redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
-redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
 redis.call('expire', KEYS[1], ARGV[4])
 redis.call('expire', KEYS[2], ARGV[4])
-return 1
+return added
 `;
 
 /**

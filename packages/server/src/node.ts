@@ -8,6 +8,7 @@ import { ErrorCode, type ClientInfo, type Publication, type ServerMessage } from
 import { handleApi } from './api/routes.js';
 import { TokenVerifier, type Credentials } from './auth/jwt.js';
 import { ChannelPolicy } from './channels.js';
+import { ClusterView, type ChannelCount } from './cluster-view.js';
 import type { ControlMessage, Engine, EngineHandler } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { sendError, sendJson } from './http/json.js';
@@ -90,6 +91,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly stomp: StompBroker;
   readonly sockjs: SockjsServer;
   readonly queueLog: SharedQueueLog | undefined;
+  /** Cluster-wide views (`GET /api/channels`). */
+  readonly views: ClusterView;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -130,6 +133,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.stomp = new StompBroker(this);
     this.sockjs = new SockjsServer(this);
+    this.views = new ClusterView(this.engine, this.id, () => this.localChannels(), this.log, this.options.pingInterval * 3000);
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
@@ -167,6 +171,15 @@ export class TidingsNode implements EngineHandler, Timed {
     return counts;
   }
 
+  /** Channels with subscribers on this node, and how many connections (or waiting long polls) each. */
+  localChannels(): ChannelCount[] {
+    return this.hub.list().map(({ channel, subscribers }) => {
+      const stomp = this.stomp.topics.subscribersOf(channel);
+      // the STOMP subscriptions of a channel are one hub subscriber
+      return { channel, subscribers: subscribers - (stomp > 0 ? 1 : 0) + stomp };
+    });
+  }
+
   subscriptionCount(): number {
     let n = this.stomp.topics.subscriptions;
     for (const s of this.sessions.values()) n += s.subscriptions;
@@ -183,6 +196,7 @@ export class TidingsNode implements EngineHandler, Timed {
     await this.engine.start(this);
     this.log.info('engine up', { engine: this.engine.name, shared: this.engine.shared });
     this.state = 'running';
+    this.views.hello(true);
     this.scheduler.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
     await new Promise<void>((resolve, reject) => {
@@ -233,6 +247,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.scheduler.stop();
     this.timers.stop();
     await this.stomp.queues.close();
+    await this.views.bye();
     await this.engine.close();
     this.log.info('engine down', { engine: this.engine.name });
     await this.store.close();
@@ -350,6 +365,7 @@ export class TidingsNode implements EngineHandler, Timed {
   onControl(message: ControlMessage): void {
     if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
     if (message.type === 'sockjs') return this.sockjs.onControl(message);
+    if (message.type === 'view') return this.views.onControl(message);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);
@@ -372,6 +388,7 @@ export class TidingsNode implements EngineHandler, Timed {
     for (const session of this.sessions.values()) session.refreshPresence();
     this.stomp.refreshPresence();
     this.stomp.ping();
+    this.views.hello();
     this.refusals.flush();
     this.disconnects.flush();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);

@@ -16,6 +16,14 @@ type PollOutcome =
   | { type: 'refused'; status: number; error: ProtocolError | undefined }
   | { type: 'failed' };
 
+/** 128 random bits as 22 base64url characters: a poll's `lease`. */
+function newLease(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** The most channels one poll may carry (the server's default `--max-subscriptions` is 128). */
 const MAX_POLL_CHANNELS = 100;
 /** Seconds a poll may take beyond `wait` before it counts as lost. */
@@ -40,6 +48,8 @@ class PollTransport extends HttpTransport {
   private loopAbort: AbortController | undefined;
   private readonly controller = new AbortController();
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sent with every poll, so the server counts this transport's polls as one client in presence. */
+  private readonly lease = newLease();
 
   constructor(private readonly base: string, private readonly wait: number, handlers: TransportHandlers) {
     super(base, handlers);
@@ -215,6 +225,7 @@ class PollTransport extends HttpTransport {
   }
 
   private async poll(query: URLSearchParams, signal: AbortSignal): Promise<PollOutcome> {
+    query.set('lease', this.lease);
     const headers: Record<string, string> = this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
     try {
       const res = await fetch(`${this.base}/poll?${query}`, { headers, signal });

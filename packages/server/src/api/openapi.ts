@@ -55,8 +55,19 @@ export function openApiDocument(): object {
       },
       '/api/channels': {
         get: {
-          summary: 'Channels with subscribers on this node',
-          responses: { 200: { description: 'Channels', ...json({ type: 'object', properties: { channels: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: { type: 'integer' } } } } } }) }, ...errors },
+          summary: 'Channels with subscribers on every node of the cluster',
+          description: 'Asks every node through the engine and waits at most 1 s for the nodes heard from in the last 3 ping intervals. `channels` sums the nodes that answered (`answered`); `missing` names those that did not; `complete` is false when a node is missing or reported more than 10,000 channels (it sends its busiest 10,000, `truncated`). On the memory engine, the node alone.',
+          parameters: [{ name: 'nodes', in: 'query', schema: { type: 'string', enum: ['0', '1'] }, description: '1: add `nodes`, each answering node\'s own channels' }],
+          responses: { 200: { description: 'Channels', ...json({
+            type: 'object', required: ['channels', 'answered', 'missing', 'complete'],
+            properties: {
+              channels: { type: 'array', items: ref('ChannelCount') },
+              answered: { type: 'array', items: { type: 'string' }, description: 'ids of the nodes counted, this one first' },
+              missing: { type: 'array', items: { type: 'string' }, description: 'ids of live nodes that did not answer in time' },
+              complete: { type: 'boolean' },
+              nodes: { type: 'array', items: { type: 'object', properties: { node: { type: 'string' }, channels: { type: 'array', items: ref('ChannelCount') }, truncated: { type: 'boolean' } } } },
+            },
+          }) }, ...errors },
         },
       },
       '/api/disconnect': {
@@ -87,6 +98,7 @@ export function openApiDocument(): object {
       schemas: {
         StreamPosition: { type: 'object', required: ['offset', 'epoch'], properties: { offset: { type: 'integer' }, epoch: { type: 'string' } } },
         ClientInfo: { type: 'object', properties: { client: { type: 'string' }, user: { type: 'string' } } },
+        ChannelCount: { type: 'object', properties: { channel: { type: 'string' }, subscribers: { type: 'integer', description: 'connections subscribed (a waiting long poll counts while it waits)' } } },
         Publication: { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' }, data: {}, time: { type: 'integer' }, info: ref('ClientInfo'),
           headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'User headers of the STOMP SEND that made it (docs/stomp.md, User headers).' } } },
         ErrorBody: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer', enum: ERROR_CODES.map((e) => e.code) }, message: { type: 'string' }, idempotencyKey: { type: 'string', description: 'With 119 outcome_unknown from a publish: repeat it with this key and it happens exactly once' } } },

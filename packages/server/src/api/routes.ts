@@ -1,10 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CloseCode, ErrorCode } from '@tidings/protocol';
+import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
+import type { ClusterView } from '../cluster-view.js';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { channelField, intParam, jsonObject, optionalString, userField } from './fields.js';
-import type { Hub } from '../hub.js';
 import { RequestGone, sendError, sendJson, sendProtocolError } from '../http/json.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
@@ -18,10 +18,10 @@ import { subscribeRoute, unsubscribeRoute, type SubscriptionsHost } from './subs
 export interface ApiHost extends NotificationsHost, SubscriptionsHost {
   readonly options: ServerOptions;
   readonly publisher: Publisher;
-  readonly hub: Hub;
   readonly engine: Engine;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
+  readonly views: ClusterView;
 }
 
 const MAX_BROADCAST_CHANNELS = 1000;
@@ -72,7 +72,12 @@ const routes: Record<string, Handler> = {
     return { clients: await host.publisher.presence(channel) };
   },
 
-  'GET /api/channels': async (host) => ({ channels: host.hub.list() }),
+  'GET /api/channels': async (host, _req, url) => {
+    const perNode = url.searchParams.get('nodes');
+    if (perNode !== null && perNode !== '0' && perNode !== '1') throw badRequest('`nodes` must be 0 or 1');
+    const { nodes, ...view } = await host.views.channels();
+    return perNode === '1' ? { ...view, nodes } : view;
+  },
 
   'POST /api/disconnect': async (host, req) => {
     const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);

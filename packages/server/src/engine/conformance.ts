@@ -256,6 +256,14 @@ export function engineConformance(name: string, create: () => Promise<EngineFixt
       assert.deepEqual(await fx.engine.presence(ch), {});
     });
 
+    it('says whether addPresence added a client, and leaves out entries past their TTL', async () => {
+      const info = { client: 'c3', user: 'u3' };
+      assert.equal(await fx.engine.addPresence(ch, 'c3', info, 60), true);
+      assert.equal(await fx.engine.addPresence(ch, 'c3', info, 0.2), false, 'a refresh');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(await fx.engine.presence(ch), {});
+    });
+
     it('reports ready once started', () => {
       assert.equal(fx.engine.isReady(), true);
     });

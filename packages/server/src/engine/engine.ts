@@ -23,7 +23,21 @@ export type ControlMessage =
   | UserControlMessage
   | { type: 'command'; node: string; request: string; client: string; secret: string; commands: unknown[] }
   | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] }
-  | SockjsControl;
+  | SockjsControl
+  | ViewControl;
+
+/**
+ * Cluster-wide views (cluster-view.ts). `from`: the sender's node id.
+ * - `hello`: a node is alive (each heartbeat); `ask`: the others answer with their own hello.
+ * - `bye`: a node is shutting down: no longer expected to answer.
+ * - `ask`: every node answers with `channels` to `from`, naming the `request`.
+ * - `channels` (to `node`): the sender's channels with local subscribers; `truncated` when it has more.
+ */
+export type ViewControl =
+  | { type: 'view'; op: 'hello'; from: string; ask: boolean }
+  | { type: 'view'; op: 'bye'; from: string }
+  | { type: 'view'; op: 'ask'; from: string; request: string }
+  | { type: 'view'; op: 'channels'; from: string; node: string; request: string; channels: Array<{ channel: string; subscribers: number }>; truncated: boolean };
 
 /**
  * A SockJS request for a session held by another node, and the answers (sockjs/cluster.ts).
@@ -149,8 +163,12 @@ export interface Broker {
 }
 
 export interface PresenceManager {
-  /** Adds or refreshes a client's presence; an entry not refreshed within `ttl` seconds may expire. */
-  addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<void>;
+  /**
+   * Adds or refreshes a client's presence. An entry not refreshed within `ttl` seconds expires:
+   * it is dropped, with a `leave` to the nodes subscribed to the channel, within about half a TTL
+   * (the engine's sweep). Resolves true when the client was not present (or had expired) before.
+   */
+  addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<boolean>;
   removePresence(channel: string, clientId: string): Promise<void>;
   /** Clients present in the channel, by client id. */
   presence(channel: string): Promise<Record<string, ClientInfo>>;

@@ -42,6 +42,15 @@ export function newEpoch(): string {
  * Delivery to the handler is synchronous, inside `publish`. A periodic sweep frees what has expired,
  * so memory follows the channels in use rather than every channel ever published to.
  */
+interface PresenceEntry {
+  info: ClientInfo;
+  /** When the entry expires unless refreshed (ms). */
+  expiresAt: number;
+}
+
+/** How often the presence sweep checks whether it is due (ms). */
+const PRESENCE_CHECK_MS = 1000;
+
 export class MemoryEngine implements Engine {
   readonly name = 'memory';
   readonly shared = false;
@@ -49,7 +58,10 @@ export class MemoryEngine implements Engine {
   private handler: EngineHandler | undefined;
   private readonly channels = new Map<string, ChannelState>();
   private readonly subscribed = new Set<string>();
-  private readonly presenceByChannel = new Map<string, Map<string, ClientInfo>>();
+  private readonly presenceByChannel = new Map<string, Map<string, PresenceEntry>>();
+  private presenceSweeper: NodeJS.Timeout | undefined;
+  private shortestPresenceTtl = Infinity;
+  private lastPresenceSweep = 0;
   /** Insertion-ordered, so expired keys are found at the front. */
   private readonly idempotency = new Map<string, Remembered>();
   private readonly metaTtlMs: number;
@@ -68,6 +80,8 @@ export class MemoryEngine implements Engine {
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(Date.now()), this.sweepIntervalMs);
       this.sweeper.unref();
+      this.presenceSweeper = setInterval(() => this.sweepPresence(Date.now()), PRESENCE_CHECK_MS);
+      this.presenceSweeper.unref();
     }
   }
 
@@ -142,13 +156,21 @@ export class MemoryEngine implements Engine {
     return { position, publications: pubs };
   }
 
-  async addPresence(channel: string, clientId: string, info: ClientInfo): Promise<void> {
+  /**
+   * Entries not refreshed within `ttl` seconds expire: a sweep (every half the shortest TTL, 1–30 s)
+   * drops them, each with a `leave`. True when the client had no entry (a refreshed one, even past
+   * its expiry but not swept yet, had no `leave`).
+   */
+  async addPresence(channel: string, clientId: string, info: ClientInfo, ttl: number): Promise<boolean> {
     let clients = this.presenceByChannel.get(channel);
     if (!clients) {
       clients = new Map();
       this.presenceByChannel.set(channel, clients);
     }
-    clients.set(clientId, info);
+    const added = !clients.has(clientId);
+    if (ttl < this.shortestPresenceTtl) this.shortestPresenceTtl = ttl;
+    clients.set(clientId, { info, expiresAt: Date.now() + ttl * 1000 });
+    return added;
   }
 
   async removePresence(channel: string, clientId: string): Promise<void> {
@@ -159,13 +181,32 @@ export class MemoryEngine implements Engine {
   }
 
   async presence(channel: string): Promise<Record<string, ClientInfo>> {
-    return Object.fromEntries(this.presenceByChannel.get(channel) ?? []);
+    const now = Date.now();
+    const out: Record<string, ClientInfo> = {};
+    for (const [id, e] of this.presenceByChannel.get(channel) ?? []) if (e.expiresAt > now) out[id] = e.info;
+    return out;
+  }
+
+  private sweepPresence(now: number): void {
+    const interval = Math.min(30_000, Math.max(1000, this.shortestPresenceTtl * 500));
+    if (now - this.lastPresenceSweep < interval) return;
+    this.lastPresenceSweep = now;
+    for (const [channel, clients] of this.presenceByChannel) {
+      for (const [id, e] of clients) {
+        if (e.expiresAt > now) continue;
+        clients.delete(id);
+        if (this.subscribed.has(channel)) this.handler?.onLeave(channel, e.info);
+      }
+      if (clients.size === 0) this.presenceByChannel.delete(channel);
+    }
   }
 
   async close(): Promise<void> {
     this.handler = undefined;
     clearInterval(this.sweeper);
+    clearInterval(this.presenceSweeper);
     this.sweeper = undefined;
+    this.presenceSweeper = undefined;
   }
 
   private state(channel: string, now: number): ChannelState {

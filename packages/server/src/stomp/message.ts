@@ -36,6 +36,8 @@ export class EncodedMessage implements Deliverable {
     /** `x-offset`, `x-epoch` and, for queues, forwarded user headers. */
     private readonly extra: Headers,
     readonly offset: number,
+    /** The channel's epoch (topics) or the queue's. */
+    readonly epoch: string,
   ) {
     this.binary = body.binary;
   }
@@ -82,3 +84,5 @@ export function subscriptionPrefix(id: string, version: StompVersion): Buffer {
 }
 
 export const REDELIVERED_LINE = Buffer.from('redelivered:true\n');
+/** On the first MESSAGE after publications the subscription may have missed (docs/stomp.md#gaps). */
+export const NOT_RECOVERED_LINE = Buffer.from('x-recovered:false\n');

@@ -12,7 +12,7 @@ export class QueueMessage extends EncodedMessage {
     /** The queue's sequence number of the message: 1, 2, 3… per queue epoch. */
     seq: number,
     /** Changes when the queue's numbering restarts (node restart; Redis lost its data). */
-    readonly epoch: string,
+    override readonly epoch: string,
     body: OutgoingBody,
     headers: QueueHeaders,
     /** Where the implementation keeps it (a Redis stream entry id); '' for memory. */
@@ -20,7 +20,7 @@ export class QueueMessage extends EncodedMessage {
     /** Delivered before: the next delivery carries `redelivered:true`. */
     public delivered = false,
   ) {
-    super(`q-${epoch}-${seq}`, body, [...headers, ['x-offset', String(seq)], ['x-epoch', epoch]], seq);
+    super(`q-${epoch}-${seq}`, body, [...headers, ['x-offset', String(seq)], ['x-epoch', epoch]], seq, epoch);
     this.size = body.bytes.length;
   }
 

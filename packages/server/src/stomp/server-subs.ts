@@ -85,7 +85,7 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
     }
     const sub: TopicSubscription = {
       kind: 'topic', id: this.id, destination: `/topic/${channel}`, ack: 'auto', prefix: this.prefix, owner: this, unacked: new Map(),
-      channel, live: false, pending: [], offset: 0, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
+      channel, live: false, pending: [], offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.channels.set(channel, sub);
     try {
@@ -93,6 +93,7 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
       const h = await engine.history(channel, { limit: 0 });
       if (this.channels.get(channel) !== sub) return;
       sub.offset = h.position.offset;
+      sub.epoch = h.position.epoch;
       sub.live = true;
       for (const m of sub.pending) this.deliverTopic(sub, m);
       sub.pending = [];
@@ -138,7 +139,8 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
       sub.pending.push(message);
       return;
     }
-    if (message.offset <= sub.offset) return;
+    if (message.epoch === sub.epoch && message.offset <= sub.offset) return;
+    sub.epoch = message.epoch;
     sub.offset = message.offset;
     const { wire, version } = this.io;
     wire.written.messages++;

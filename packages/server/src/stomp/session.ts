@@ -4,7 +4,8 @@ import type { Principal } from '../channels.js';
 import { bodyToData, checkQueueBody, utf8Text } from './body.js';
 import { parseDestination } from './destinations.js';
 import { StompError, required } from './errors.js';
-import { REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
+import { breaksSequence, readGap } from './gaps.js';
+import { NOT_RECOVERED_LINE, REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
 import type { QueueMessage } from './queue-contract.js';
 import type { StompHost } from './host.js';
 import {
@@ -182,7 +183,7 @@ export class StompSession implements SubscriptionOwner {
     // A literal, not a spread: spread-built objects get slow properties, and fan-out reads these for every delivery.
     const sub: TopicSubscription = {
       kind: 'topic', id, destination, ack, prefix, owner: this, unacked: new Map(),
-      channel: dest.channel, live: false, pending: [], offset: 0, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
+      channel: dest.channel, live: false, pending: [], offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.subs.byId.set(id, sub);
     try {
@@ -201,9 +202,9 @@ export class StompSession implements SubscriptionOwner {
       if (recovered) for (const m of replay) this.emit(sub, m, false);
       if (this.subs.byId.get(id) !== sub) return;
       sub.offset = top;
-      sub.live = true;
-      for (const m of sub.pending) this.deliverTopic(sub, m);
-      sub.pending = [];
+      sub.epoch = h.position.epoch;
+      sub.unrecovered = since !== undefined && !recovered;
+      this.goLive(sub);
       this.io.receipt(frame, [['x-recovered', String(recovered)], ['x-offset', String(top)], ['x-epoch', h.position.epoch]]);
       const { engine } = this.host;
       if (sub.presence) await engine.addPresence(sub.channel, this.io.info.client, this.io.info, options.pingInterval * 3);
@@ -263,9 +264,49 @@ export class StompSession implements SubscriptionOwner {
       sub.pending.push(message);
       return;
     }
-    if (message.offset <= sub.offset) return;
+    if (message.epoch === sub.epoch && message.offset <= sub.offset) return;
+    if (breaksSequence(sub, message)) return void this.recoverGap(sub, message);
+    this.deliverNext(sub, message);
+  }
+
+  private deliverNext(sub: TopicSubscription, message: EncodedMessage): void {
     sub.offset = message.offset;
-    this.emit(sub, message, false);
+    const unrecovered = sub.unrecovered;
+    sub.unrecovered = false;
+    this.emit(sub, message, false, unrecovered);
+  }
+
+  /** Delivers what waited while the subscription was not live, in order; a new break may stop it again. */
+  private goLive(sub: TopicSubscription): void {
+    const pending = sub.pending;
+    sub.pending = [];
+    sub.live = true;
+    for (const m of pending) this.deliverTopic(sub, m);
+  }
+
+  /**
+   * `first` does not follow the last publication `sub` delivered (the engine lost messages, or
+   * the channel's history and epoch). Live publications wait while the gap is read from history
+   * and replayed; when it cannot be, `first` goes out with `x-recovered:false` and the sequence
+   * goes on from it (docs/stomp.md#gaps). Never a silent skip.
+   */
+  private async recoverGap(sub: TopicSubscription, first: EncodedMessage): Promise<void> {
+    sub.live = false;
+    sub.pending = [first];
+    const { engine, policy, options, metrics } = this.host;
+    const replay = first.epoch === sub.epoch
+      ? await readGap(engine, sub, policy.resolve(sub.channel).historySize, options.limits.maxQueueBytes / 2, this.io.version)
+      : undefined;
+    if (this.subs.byId.get(sub.id) !== sub) return;
+    metrics.recoveries[replay ? 'true' : 'false']++;
+    if (replay) {
+      for (const m of replay) this.deliverNext(sub, m);
+    } else {
+      sub.epoch = first.epoch;
+      sub.offset = first.offset - 1;
+      sub.unrecovered = true;
+    }
+    this.goLive(sub);
   }
 
   deliverQueued(sub: QueueSubscription, message: QueueMessage): void {
@@ -275,7 +316,7 @@ export class StompSession implements SubscriptionOwner {
   }
 
   /** Writes one MESSAGE: the subscription's prefix, the delivery's own lines, the shared tail. */
-  private emit<M extends Deliverable>(sub: SubscriptionBase<M> & Subscription, message: M, redelivered: boolean): void {
+  private emit<M extends Deliverable>(sub: SubscriptionBase<M> & Subscription, message: M, redelivered: boolean, unrecovered = false): void {
     const { wire, version } = this.io;
     wire.written.messages++;
     wire.write(sub.prefix, false);
@@ -285,6 +326,7 @@ export class StompSession implements SubscriptionOwner {
       if (version === '1.2') wire.write(headerLine('ack', key, version), false);
     }
     if (redelivered) wire.write(REDELIVERED_LINE, false);
+    if (unrecovered) wire.write(NOT_RECOVERED_LINE, false);
     if (!wire.write(message.tail(version, sub.destination), message.binary)) {
       this.io.fail(new StompError('slow consumer: outbound queue over its limit', ErrorCode.LimitExceeded, CloseCode.Slow));
     } else if (sub.kind === 'topic' && sub.unacked.size > MAX_UNACKED) {

@@ -36,8 +36,11 @@ export interface TopicSubscription extends SubscriptionBase<EncodedMessage> {
   /** False while recovering: live publications wait in `pending` until the replay is out. */
   live: boolean;
   pending: EncodedMessage[];
-  /** The last offset delivered (or replayed past); older publications are skipped. */
+  /** The last offset delivered (or replayed past) in `epoch`; older publications are skipped. */
   offset: number;
+  epoch: string;
+  /** The next MESSAGE carries `x-recovered:false`: publications before it may be missing. */
+  unrecovered: boolean;
   presence: boolean;
   joinLeave: boolean;
 }

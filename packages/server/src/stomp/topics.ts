@@ -9,7 +9,7 @@ export function topicMessage(pub: Publication): EncodedMessage {
   const extra: Array<[string, string]> = [['x-offset', String(pub.offset)], ['x-epoch', pub.epoch]];
   if (pub.info) extra.push(['x-client', pub.info.client], ['x-user', pub.info.user]);
   if (pub.headers) for (const name of Object.keys(pub.headers)) extra.push([name, pub.headers[name]!]);
-  return new EncodedMessage(`${pub.epoch}-${pub.offset}`, dataToBody(pub.data), extra, pub.offset);
+  return new EncodedMessage(`${pub.epoch}-${pub.offset}`, dataToBody(pub.data), extra, pub.offset, pub.epoch);
 }
 
 /**

@@ -1,6 +1,6 @@
 import {
   ErrorCode, UnsubscribeCode, encodeCursor, encodePublication,
-  type Cursor, type Publication, type StreamPosition,
+  type ClientInfo, type Cursor, type Publication, type StreamPosition,
 } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
@@ -13,11 +13,13 @@ import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
 import type { Hub, Subscriber } from '../hub.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerSubscriptions } from '../server-subs.js';
 import type { Timed, TimerWheel } from '../timer.js';
+import { leaseParam, leaseTtl, pollerId, renewLease } from './poll-presence.js';
 import { scheduleFlush, type Flushable } from './transport.js';
 
 export interface PollHost {
@@ -32,6 +34,7 @@ export interface PollHost {
   readonly proxies: ProxyTrust;
   readonly metrics: Metrics;
   readonly serverSubs: ServerSubscriptions;
+  readonly log: Logger;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
 }
@@ -73,12 +76,14 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
     }
   }
 
-  async run(wait: number): Promise<void> {
+  /** `poller`: the client's presence while it polls (`lease=`), renewed for this poll's wait. */
+  async run(wait: number, poller: ClientInfo | undefined): Promise<void> {
     const { hub, engine, policy } = this.host;
     this.polls.add(this);
     this.res.onClose(this);
     try {
       for (const channel of this.cursor.keys()) await hub.add(channel, this);
+      if (poller) void renewLease(this.host, poller, [...this.cursor.keys()], leaseTtl(wait, this.host.options.pingInterval));
       for (const [channel, since] of this.cursor) {
         const ns = policy.resolve(channel);
         const h = await engine.history(channel, since.offset < 0 ? { limit: 0 } : { since: since.offset, limit: ns.historySize });
@@ -202,8 +207,8 @@ export class PollEndpoint {
   }
 
   async handle(req: RequestHead, res: HttpResponse, url: URL): Promise<void> {
-    const cursor = await checkPoll(this.host, req, res, url);
-    if (cursor && !res.writableEnded) await new LongPoll(this.host, this.polls, res, cursor.cursor, cursor.server, cursor.dropped).run(cursor.wait);
+    const poll = await checkPoll(this.host, req, res, url);
+    if (poll && !res.writableEnded) await new LongPoll(this.host, this.polls, res, poll.cursor, poll.server, poll.dropped).run(poll.wait, poll.poller);
   }
 
   /** Draining: answers every waiting poll now, so its client polls again elsewhere with its cursor. */
@@ -217,10 +222,12 @@ interface CheckedPoll {
   wait: number;
   server: ReadonlySet<string>;
   dropped: string[];
+  /** The poller's presence while it polls (`lease=`). */
+  poller: ClientInfo | undefined;
 }
 
 /**
- * The poll's cursor and wait, or undefined after answering with an error. An authenticated poll
+ * The poll's cursor, wait and presence (with `lease=`), or undefined after answering with an error. An authenticated poll
  * also carries the user's server-side subscriptions (`ServerSubscriptions.forConnection`): one the
  * cursor lacks is added from now (while the subscription limit allows), and a channel the cursor
  * names only from an earlier answer, which the user may no longer subscribe to, is dropped with an
@@ -242,9 +249,12 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   let wait: number;
   let server = new Set<string>();
   const dropped: string[] = [];
+  let poller: ClientInfo | undefined;
   try {
     const credentials = await requestCredentials(req, url, (t) => host.verify(t));
     wait = waitParam(url);
+    const lease = leaseParam(url);
+    if (lease !== undefined) poller = { client: pollerId(lease), user: credentials?.user ?? '' };
     cursor = requestCursor(req, url);
     const params = channelParams(url);
     for (const channel of params) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
@@ -272,7 +282,7 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     sendError(res, e.code, e.message);
     return undefined;
   }
-  return { cursor, wait, server, dropped };
+  return { cursor, wait, server, dropped, poller };
 }
 
 function waitParam(url: URL): number {
