@@ -44,13 +44,16 @@ const page = `<!doctype html>
 <style>
   body { font: 16px system-ui, sans-serif; margin: 2rem; }
   header { display: flex; justify-content: space-between; align-items: center; max-width: 40rem; }
-  #bell { position: relative; font-size: 1.6rem; background: none; border: 0; cursor: pointer; }
+  #bell { position: relative; background: none; border: 0; cursor: pointer; color: #444; }
   #count { position: absolute; top: -0.3rem; right: -0.6rem; min-width: 1.2rem; padding: 0 0.25rem; border-radius: 0.6rem;
     background: #d33; color: #fff; font-size: 0.75rem; line-height: 1.2rem; text-align: center; }
   #count[data-unread="0"] { display: none; }
   li { margin: 0.4rem 0; }
 </style>
-<header><h1>News</h1><button id="bell" title="mark all read">&#x1F514;<span id="count" data-unread="0">0</span></button></header>
+<header><h1>News</h1><button id="bell" title="mark all read" aria-label="notifications">
+  <svg width="28" height="28" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true">
+    <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"/>
+  </svg><span id="count" data-unread="0">0</span></button></header>
 <p id="status">connecting…</p>
 <ul id="news"></ul>
 <script type="module">
