@@ -12,8 +12,8 @@
 // NEWS_USER (the demo user, 43), TIDINGS_API_KEY (optional: `--once` then also prints the count).
 // `--once`: start, fetch the page, the SDK and a token from itself, print what it served, exit.
 //
-// The SDK bundle comes from packages/client/dist (built by `npm ci`'s prepare step, or
-// `node packages/client/scripts/bundle.mjs`); a Tidings that serves `/client/tidings-fallback.min.js`
+// The SDK bundle comes from packages/client/dist: build it once with
+// `node packages/client/scripts/bundle.mjs`. A Tidings that serves `/client/tidings-fallback.min.js`
 // can serve it instead: point the page's import there.
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
