@@ -120,7 +120,10 @@ async function measure(kind: Kind): Promise<number> {
     const after = await collectedRssKb(server.pid);
     return ((after - before) * 1024) / N;
   } finally {
-    for (const c of clients) c instanceof WebSocket ? c.terminate() : c.destroy();
+    for (const c of clients) {
+      if (c instanceof WebSocket) c.terminate();
+      else c.destroy();
+    }
     agent.destroy();
     await server.stop();
   }

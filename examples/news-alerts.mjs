@@ -1,19 +1,24 @@
 // News alerts, the seed notes' use case: a scheduled job "crawls" a source (here a local JSON
 // file of headlines), finds what is new, and notifies the users subscribed to each topic.
-// Tidings stores each notification durably, counts it unread and pushes it to the users' devices.
+// Tidings stores each notification durably, counts it unread and pushes it to the users' devices;
+// news-bell.mjs is the page that shows the bell.
 //
-//   TIDINGS_URL=http://localhost:8080 TIDINGS_API_KEY=secret node examples/news-alerts.mjs news.json subscribers.json
+//   TIDINGS_URL=http://localhost:8080 TIDINGS_API_KEY=secret node examples/news-alerts.mjs [--once] [news.json subscribers.json]
 //
 // news.json:        [{"id": "a1", "topic": "markets", "title": "KOSPI closes higher", "url": "https://…"}]
 // subscribers.json: {"markets": ["42", "43"], "tech": ["43"]}
+// Without files it reads examples/data/. It crawls on the cron schedule CRAWL_CRON (every 30 s)
+// until stopped; `--once` (or CRAWL_ONCE=1) crawls once and exits, non-zero when a call failed.
 import { readFile } from 'node:fs/promises';
 import { Cron } from 'croner';
 
-const [newsFile, subscribersFile] = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => a !== '--once');
+const data = (name) => new URL(`data/${name}`, import.meta.url);
+const [newsFile = data('news.json'), subscribersFile = data('subscribers.json')] = args;
 const base = process.env.TIDINGS_URL ?? 'http://localhost:8080';
 const apiKey = process.env.TIDINGS_API_KEY ?? '';
 const every = process.env.CRAWL_CRON ?? '*/30 * * * * *'; // every 30 seconds
-const once = process.env.CRAWL_ONCE === '1';
+const once = process.argv.includes('--once') || process.env.CRAWL_ONCE === '1';
 
 async function crawl() {
   const news = JSON.parse(await readFile(newsFile, 'utf8'));

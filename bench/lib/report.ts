@@ -81,7 +81,7 @@ export function summarize(runs: readonly RunRecord[]): Summary {
   const push = (peer: string, key: string, v: number | undefined): void => {
     if (v === undefined || v < 0) return;
     let m = acc.get(peer);
-    if (!m) acc.set(peer, (m = new Map()));
+    if (!m) acc.set(peer, (m = new Map<string, number[]>()));
     let list = m.get(key);
     if (!list) m.set(key, (list = []));
     list.push(v);

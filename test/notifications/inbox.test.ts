@@ -37,7 +37,7 @@ describe('notifications: durable inbox with live unread counts', () => {
     for (const d of [phone, laptop]) await d.command('subscribe', { channel: 'inbox:lee' });
     const sse: InboxEvent[] = [];
     const stream = await fetch(`${t.url}/stream?channel=inbox:lee&token=${token}`);
-    const reader = stream.body!.getReader();
+    const reader = stream.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     void (async () => {
       let buf = '';
       for (;;) {

@@ -80,7 +80,7 @@ describe('three nodes on one Redis', availability, () => {
 
   it('reaches a stream session on another node through /emulation', async () => {
     const res = await fetch(`${nodes[0]!.url}/stream?channel=emu-a`);
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     while (!text.includes('"connected"')) text += new TextDecoder().decode((await reader.read()).value);
     const { client, secret } = JSON.parse(text.split('\n')[0]!) as { client: string; secret: string };

@@ -106,13 +106,12 @@ describe('Redis restarted under load', availability, () => {
 
     const acked = new Map<string, { offset: number; epoch: string }>();
     let running = true;
-    let failures = 0;
     const publishers = CHANNELS.map(async (channel, i) => {
       for (let n = 0; running; n++) {
         try {
           acked.set(channel, await nodes[(n + i) % 2]!.publish(channel, n));
         } catch {
-          failures++;
+          // refused while Redis is away: not acknowledged, so not expected by any client
         }
         await sleep(2);
       }

@@ -4,9 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { SETTINGS, envName } from '@tidings/cli';
-import { startTidings } from '../helpers/tidings.js';
+import { freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
@@ -209,7 +210,7 @@ describe('tidings CLI', () => {
   });
 
   it('logs start, drain and engine up and down at info, one JSON object per line on stderr', async () => {
-    const t = await startTidings({ env: { TIDINGS_LOG_LEVEL: 'info' } });
+    const t = await startTidings({ args: ['--allowed-origins', 'https://app.example'], env: { TIDINGS_LOG_LEVEL: 'info' } });
     const c = await WsClient.connect(t.wsUrl);
     assert.equal(await t.kill('SIGTERM'), 0);
     assert.equal(await c.closed(), 3000);
@@ -225,9 +226,61 @@ describe('tidings CLI', () => {
     assert.equal(await t.kill('SIGTERM'), 0);
     const lines = t.output.split('\n').filter((l) => l !== '');
     assert.ok(!lines.some((l) => l.startsWith('{')), `no JSON lines:\n${t.output}`);
-    assert.match(t.output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening$/m);
+    assert.match(t.output, /^Tidings [\d.]+ is listening$/m);
     assert.match(t.output, /^\[[\d:.]+\] INFO: refused\n(    .*\n)*    reason: "origin"$/m);
     assert.match(t.output, /^\[[\d:.]+\] INFO: stopped$/m);
     assert.equal(tidings(['serve', '--log-format', 'xml']).status, 2);
   });
+
+  it('prints a banner whose URLs answer, with the engine, the store and a warning per foot-gun (pretty)', async () => {
+    const stompPort = await freePort();
+    const t = await startTidings({ args: ['--log-format', 'pretty', '--stomp-port', String(stompPort), '--store', 'memory'], env: { TIDINGS_LOG_LEVEL: 'info' } });
+    try {
+      const banner = await bannerOf(t);
+      const url = (name: string): string => new RegExp(`^  ${name} +(\\S+)`, 'm').exec(banner)?.[1] ?? assert.fail(`no ${name} in\n${banner}`);
+      assert.equal(url('WebSocket'), `ws://127.0.0.1:${t.port}/ws`);
+      assert.equal(url('STOMP TCP'), `stomp://127.0.0.1:${stompPort}`);
+      assert.match(banner, /^  Engine +memory +\(one process, a single node;/m);
+      assert.match(banner, /^  Store +memory +\(notifications are gone/m);
+      // the server the helper starts has an API key and a JWT secret, not allowed origins
+      assert.deepEqual(banner.split('\n').filter((l) => l.startsWith('  warning: ')).map((l) => l.slice(11, 32)), ['no --allowed-origins:']);
+      (await WsClient.connect(url('WebSocket'))).close();
+      await new Promise<void>((resolve, reject) => connect(stompPort, '127.0.0.1', resolve).on('error', reject).unref());
+      for (const [name, path] of [['Health', ''], ['Metrics', ''], ['SockJS', '/info']] as const) {
+        assert.equal((await fetch(url(name) + path)).status, 200, name);
+      }
+      assert.equal((await fetch(`${url('Server API')}openapi.json`)).status, 200);
+      assert.equal((await fetch(url('SSE'), { headers: { origin: 'https://app.example' } })).status, 403, 'the warning is true: a page is refused');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('JSON log mode: the endpoints in the `listening` line and each foot-gun as one warn line naming its setting', async () => {
+    const t = await startTidings({ apiKey: null, env: { TIDINGS_LOG_LEVEL: 'info' } });
+    try {
+      await until(() => t.output.includes('"setting":"api-key"'));
+      const lines = t.output.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; setting?: string; endpoints?: Record<string, string> });
+      const listening = lines.find((l) => l.msg === 'listening');
+      assert.equal(listening?.endpoints?.SSE, `http://127.0.0.1:${t.port}/sse`);
+      assert.equal(listening?.endpoints?.Health, `http://127.0.0.1:${t.port}/healthz`);
+      assert.deepEqual(lines.filter((l) => l.level === 'warn').map((l) => l.setting), ['allowed-origins', 'api-key']);
+    } finally {
+      await t.stop();
+    }
+  });
 });
+
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The banner on the server's stderr, once it is complete (its `Store` row follows every endpoint). */
+async function bannerOf(t: TidingsProcess): Promise<string> {
+  await until(() => /^ {2}Store .*\n(( {2}warning: .*)?\n)*/m.test(t.output) && t.output.endsWith('\n'));
+  return t.output.slice(t.output.indexOf('Tidings '));
+}

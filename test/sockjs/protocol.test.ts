@@ -172,7 +172,7 @@ describe('the SockJS protocol', () => {
     const s = sessionPath();
     const res = await fetch(`${base}${s}/xhr_streaming`, { method: 'POST' });
     assert.equal(res.headers.get('content-type'), 'application/javascript; charset=UTF-8');
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     const decoder = new TextDecoder();
     while (!text.includes('o\n')) text += decoder.decode((await reader.read()).value);
@@ -187,7 +187,7 @@ describe('the SockJS protocol', () => {
     }
     assert.ok(text.length >= 4096, `ended after ${text.length} bytes`);
     const next = await fetch(`${base}${s}/xhr_streaming`, { method: 'POST' });
-    const rest = next.body!.getReader();
+    const rest = next.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let more = '';
     while (!more.includes('\\"i\\":11')) more += decoder.decode((await rest.read()).value);
     assert.ok(!more.slice(2049).startsWith('o\n'), 'no second open frame');
@@ -199,7 +199,7 @@ describe('the SockJS protocol', () => {
   it('eventsource and htmlfile frame as their formats want; htmlfile and jsonp need a valid callback', async () => {
     const es = await fetch(`${base}${sessionPath()}/eventsource`);
     assert.equal(es.headers.get('content-type'), 'text/event-stream; charset=UTF-8');
-    const esReader = es.body!.getReader();
+    const esReader = es.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     while (!text.includes('data: o')) text += new TextDecoder().decode((await esReader.read()).value);
     assert.equal(text, '\r\ndata: o\r\n\r\n');
@@ -211,7 +211,7 @@ describe('the SockJS protocol', () => {
     assert.equal((await req('GET', `${sessionPath()}/jsonp?c=x%3Cy`)).text, 'invalid "callback" parameter');
     const html = await fetch(`${base}${sessionPath()}/htmlfile?c=cb`);
     assert.equal(html.headers.get('content-type'), 'text/html; charset=UTF-8');
-    const htmlReader = html.body!.getReader();
+    const htmlReader = html.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let page = '';
     while (!page.includes('p("o")')) page += new TextDecoder().decode((await htmlReader.read()).value);
     assert.match(page, /var c = parent\.cb;/);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RawStomp, StompitInbox, header, startStompTidings, stompit, type StompTidings } from './helpers.js';

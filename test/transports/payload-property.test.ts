@@ -63,7 +63,7 @@ async function ndjsonSubscriber(t: TidingsProcess): Promise<Subscriber> {
     const decoder = new TextDecoder();
     let buffered = '';
     try {
-      for await (const chunk of res.body!) {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
         buffered += decoder.decode(chunk, { stream: true });
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {

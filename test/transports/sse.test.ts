@@ -108,7 +108,7 @@ describe('SSE with a stock EventSource', () => {
       assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
       assert.match(res.headers.get('cache-control') ?? '', /no-cache/);
       assert.equal(res.headers.get('x-accel-buffering'), 'no');
-      const reader = res.body!.getReader();
+      const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
       let text = '';
       const deadline = Date.now() + 5000;
       while (!text.includes('event: ping') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);

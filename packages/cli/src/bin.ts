@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { EngineUnavailableError } from '@tidings/server';
 import { ConfigError, loadConfig } from './config.js';
-import { serve } from './serve.js';
+import { VERSION, serve } from './serve.js';
 import { helpText } from './settings.js';
-
-const VERSION = '0.1.0';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

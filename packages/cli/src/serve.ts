@@ -2,8 +2,12 @@ import { Cluster, Redis } from 'ioredis';
 import { RedisEngine, RedisQueueLog } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
-import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type SharedQueueLog } from '@tidings/server';
+import { LOG_LEVELS, SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type SharedQueueLog } from '@tidings/server';
+import { bannerText, startupReport } from './banner.js';
 import { readTlsPair, type ServeConfig, type TlsFiles } from './config.js';
+
+/** The version `tidings --version` and the start-up banner print. */
+export const VERSION = '0.1.0';
 
 interface EngineSetup { engine?: Engine; queueLog?: SharedQueueLog; close(): void }
 
@@ -53,8 +57,19 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}),
     ...(engine.queueLog ? { queueLog: engine.queueLog } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
-  if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
+  const report = startupReport(config, { http: addr, stomp: node.stomp.address(), metrics: node.metricsAddress() }, VERSION);
+  if (config.logFormat === 'pretty') {
+    // a banner for a person at a terminal, when the level would show the `listening` line
+    const level = LOG_LEVELS.indexOf(config.logLevel);
+    if (level <= LOG_LEVELS.indexOf('info')) process.stderr.write(bannerText(report));
+    else if (level <= LOG_LEVELS.indexOf('warn')) for (const w of report.warnings) log.warn(w.message, { setting: w.setting });
+  } else {
+    log.info('listening', {
+      host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: VERSION,
+      endpoints: Object.fromEntries(report.endpoints.map((e) => [e.name, e.url])),
+    });
+    for (const w of report.warnings) log.warn(w.message, { setting: w.setting });
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -297,6 +297,18 @@ test('a refused subscribe ends the subscription; unsubscribe() tells the server'
   client.disconnect();
 });
 
+test('a reply without a result rejects with a TidingsError, not with undefined', async () => {
+  const { client, server } = setup();
+  client.connect();
+  await tick();
+  await server.last.accept();
+  const published = client.publish('news', 1);
+  await tick();
+  server.last.push({ type: 'reply', id: server.last.last('publish').id } as ServerMessage);
+  await assert.rejects(published, { name: 'TidingsError', code: 3, message: 'the reply to publish has no result' });
+  client.disconnect();
+});
+
 test('commands wait for the connection, reject with the server code, and fail when disconnected', async () => {
   const { client, server } = setup();
   await assert.rejects(client.publish('news', 1), { code: 115 });

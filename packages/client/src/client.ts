@@ -202,7 +202,8 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
   private call<T extends CommandType>(command: CommandBody & { type: T }): Promise<ResultOf[T]> {
     return new Promise((resolve, reject) => {
       const run = (session: Session): void => session.request<T>(command, (error, result) => {
-        if (error || result === undefined) reject(error);
+        if (error) reject(error);
+        else if (result === undefined) reject(new TidingsError(ClientErrorCode.Transport, `the reply to ${command.type} has no result`));
         else resolve(result);
       });
       if (this.current === 'connected' && this.session) return run(this.session);

@@ -59,7 +59,7 @@ function clean(value: unknown, depth: number): unknown {
     let out: unknown[] | undefined;
     value.forEach((v: unknown, i) => {
       const c = typeof v === 'string' ? cleanString('', v) : clean(v, depth + 1);
-      if (c !== v) (out ??= [...value])[i] = c;
+      if (c !== v) (out ??= [...(value as unknown[])])[i] = c;
     });
     return out ?? value;
   }

@@ -15,7 +15,7 @@ function openNdjson(url: string, token: string | undefined, handlers: Downstream
       return handlers.onEnd('stream request failed');
     }
     if (!res.ok || !res.body) return handlers.onRefused(res.status, await readError(res));
-    const reader = res.body.getReader();
+    const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     const decoder = new TextDecoder();
     let buffered = '';
     try {

@@ -217,7 +217,7 @@ export function engineConformance(name: string, create: () => Promise<EngineFixt
     it('keeps a publication\'s info and headers, delivered and in history', async () => {
       await fx.engine.subscribe(ch);
       const info = { client: 'c1', user: 'u1' };
-      const entries = [['x-foo', 'bar'], ['priority', '5'], ['__proto__', 'p'], ['quote"\\', 'a\nb']];
+      const entries: Array<[string, string]> = [['x-foo', 'bar'], ['priority', '5'], ['__proto__', 'p'], ['quote"\\', 'a\nb']];
       const pub = await fx.engine.publish(ch, { n: 1 }, { ...opts, info, headers: Object.fromEntries(entries) });
       await fx.engine.publish(ch, 2, opts);
       await rec.until(() => rec.pubs.length >= 2);
