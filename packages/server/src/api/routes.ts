@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CloseCode, ErrorCode, UnsubscribeCode } from '@tidings/protocol';
+import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { ClusterView } from '../cluster-view.js';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
