@@ -13,3 +13,4 @@ export { MemoryStore } from './notifications/memory-store.js';
 export { SqliteStore } from './notifications/sqlite-store.js';
 export { Inbox, inboxChannel, MAX_NOTIFICATION_USERS } from './notifications/inbox.js';
 export * from './notifications/store.js';
+export { ClientBundles, CLIENT_BUNDLES, findClientPackage, type ClientPackage } from './static/client-bundles.js';

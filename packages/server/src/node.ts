@@ -19,6 +19,7 @@ import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
+import { CLIENT_PREFIX, ClientBundles } from './static/client-bundles.js';
 import { StompBroker } from './stomp/index.js';
 import { TimerWheel, type Timed } from './timer.js';
 import { answerClientError } from './http/client-error.js';
@@ -54,7 +55,7 @@ export interface TidingsNodeInit extends ServerOptionsInput {
 }
 
 /**
- * One Tidings node: the HTTP server with `/ws`, `/api/*`, `/healthz` and `/readyz`, its sessions,
+ * One Tidings node: the HTTP server with `/ws`, `/api/*`, `/healthz`, `/readyz` and the SDK at `/client/`, its sessions,
  * the local hub and the engine that connects it to other nodes.
  */
 export class TidingsNode implements EngineHandler, Timed {
@@ -78,6 +79,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly http: Server;
   readonly stomp: StompBroker;
   readonly sockjs: SockjsServer;
+  /** The SDK's browser bundles at `/client/`. */
+  readonly clientBundles = new ClientBundles();
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -365,6 +368,7 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    if (path.startsWith(CLIENT_PREFIX)) return this.clientBundles.handle(req, res, path);
     const sockjs = this.sockjs.route(path);
     if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
