@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { SETTINGS, envName } from '@tidings/cli';
+import { SETTINGS, envName } from 'tidings';
 import { startTidings } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 

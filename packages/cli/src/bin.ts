@@ -3,8 +3,7 @@ import { EngineUnavailableError } from '@tidings/server';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
 import { helpText } from './settings.js';
-
-const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
 import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
 import type { ServeConfig } from './config.js';
+import { VERSION } from './version.js';
 
 interface EngineSetup { engine?: Engine; close(): void }
 
@@ -36,7 +37,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
+  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: VERSION });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
 
   let stopping = false;
