@@ -23,7 +23,8 @@ import { freePort } from '../helpers/tidings.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const API_KEY = 'pack-test-key';
-const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
+// without the registry, npm gives up after two retries, each waited for at most 10 s
+const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--fetch-retry-maxtimeout=10000'];
 
 interface Packed {
   name: string;
