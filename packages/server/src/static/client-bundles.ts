@@ -12,6 +12,9 @@ export const CLIENT_PREFIX = '/client/';
 
 /** The browser bundles `@tidings/client` builds into `dist/browser/` (`scripts/bundle.mjs`); each has a `.map` beside it. */
 export const CLIENT_BUNDLES = ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js'] as const;
+/** Every name served under /client/: the bundles and their maps. */
+const FILES = new Set(CLIENT_BUNDLES.flatMap((name) => [name, `${name}.map`]));
+const UNKNOWN = `/client/ serves ${CLIENT_BUNDLES.join(', ')} and their .map`;
 
 /** `Cache-Control` of `/client/<version>/<file>`: the bytes behind a version never change. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -99,19 +102,12 @@ export class ClientBundles {
     if (this.assets.size === 0) this.absent = `${pkg.dir} has no browser bundles in dist/browser/: build them with npm run build`;
   }
 
-  /** The file names served, for messages and documentation. */
-  get files(): string[] {
-    return CLIENT_BUNDLES.flatMap((name) => [name, `${name}.map`]);
-  }
-
   /** Answers a request whose path starts with CLIENT_PREFIX. */
   handle(req: { method?: string | undefined; headers: IncomingHttpHeaders }, res: CorsResponse, path: string): void {
     const parts = path.slice(CLIENT_PREFIX.length).split('/');
     const name = parts.length === 1 ? parts[0] : parts.length === 2 ? parts[1] : undefined;
     const version = parts.length === 2 ? parts[0] : undefined;
-    if (name === undefined || !this.files.includes(name)) {
-      return sendError(res, ErrorCode.NotFound, `no file ${path}: /client/ serves ${this.files.filter((f) => !f.endsWith('.map')).join(', ')} and their .map`);
-    }
+    if (name === undefined || !FILES.has(name)) return sendError(res, ErrorCode.NotFound, `no file ${path}: ${UNKNOWN}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendError(res, ErrorCode.NotFound, `${path} answers GET and HEAD only`, 405);
