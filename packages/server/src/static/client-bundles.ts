@@ -34,7 +34,7 @@ export type ClientPackage = { dir: string; version: string } | { missing: string
 /**
  * Finds the installed `@tidings/client` next to this package (a workspace link in the clone,
  * `node_modules/@tidings/client` when installed from npm). Never throws: a missing or unreadable
- * package is `{missing}`.
+ * package is `{missing}`, with a reason fit for an HTTP answer (no file system paths).
  */
 export function findClientPackage(resolve: (id: string) => string = createRequire(import.meta.url).resolve): ClientPackage {
   let manifest: string;
@@ -45,10 +45,10 @@ export function findClientPackage(resolve: (id: string) => string = createRequir
   }
   try {
     const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown };
-    if (typeof version !== 'string') return { missing: `${manifest} has no version` };
+    if (typeof version !== 'string') return { missing: '@tidings/client\'s package.json has no version' };
     return { dir: dirname(manifest), version };
-  } catch (err) {
-    return { missing: `${manifest} is unreadable: ${err instanceof Error ? err.message : String(err)}` };
+  } catch {
+    return { missing: '@tidings/client\'s package.json is unreadable' };
   }
 }
 
@@ -92,14 +92,14 @@ export class ClientBundles {
       return;
     }
     this.version = pkg.version;
+    const dir = join(pkg.dir, 'dist', 'browser');
     for (const name of CLIENT_BUNDLES) {
-      const dir = join(pkg.dir, 'dist', 'browser');
       const js = load(join(dir, name), 'text/javascript; charset=utf-8');
       const map = load(join(dir, `${name}.map`), 'application/json');
       if (js) this.assets.set(name, js);
       if (map) this.assets.set(`${name}.map`, map);
     }
-    if (this.assets.size === 0) this.absent = `${pkg.dir} has no browser bundles in dist/browser/: build them with npm run build`;
+    if (this.assets.size === 0) this.absent = '@tidings/client has no browser bundles in dist/browser/: build them with npm run build';
   }
 
   /** Answers a request whose path starts with CLIENT_PREFIX. */
