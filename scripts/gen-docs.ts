@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CLOSE_CODES, ERROR_CODES, UNSUBSCRIBE_CODES } from '@tidings/protocol';
-import { SETTINGS, configKey, envName, type Setting } from '@tidings/cli';
+import { SETTINGS, configKey, envName, type Setting } from 'tidings';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,10 +1,10 @@
 /**
  * The SDK's browser bundles in a real Chromium (Debian's, driven by playwright-core): native
- * WebSocket, fetch streams, EventSource and long polling against the real server, cross-origin.
+ * WebSocket, fetch streams, EventSource and long polling against the real server, cross-origin,
+ * the bundles imported from the server's own /client/ by a page on another origin.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -25,13 +25,8 @@ describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () =>
     assert.equal(built.status, 0, built.stderr);
     const pagePort = await freePort();
     origin = `http://127.0.0.1:${pagePort}`;
-    pages = createServer((req, res) => {
-      const file = req.url === '/tidings.min.js' || req.url === '/tidings-fallback.min.js' ? `${clientDir}dist${req.url}` : undefined;
-      if (!file) {
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>tidings</title>');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
+    pages = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>tidings</title>');
     });
     await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
     t = await startTidings({ args: ['--allowed-origins', origin] });
@@ -52,7 +47,7 @@ describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () =>
         const channel = `bt-${transport}`;
         // a string, not a function: the test runner's transpiler would add helpers the page lacks
         await page.evaluate(`(async () => {
-          const { Client } = await import('/tidings-fallback.min.js');
+          const { Client } = await import(${JSON.stringify(`${t.url}/client/tidings-fallback.min.js`)});
           window.received = [];
           const client = new Client(${JSON.stringify(t.url)}, { transports: [${JSON.stringify(transport)}], token: ${JSON.stringify(token)} });
           client.on('connected', (e) => { window.transportUsed = e.transport; });
@@ -83,7 +78,7 @@ describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () =>
       await page.goto(origin);
       const token = await makeToken('ws-only');
       const user = await page.evaluate(`(async () => {
-        const { Client } = await import('/tidings.min.js');
+        const { Client } = await import(${JSON.stringify(`${t.url}/client/tidings.min.js`)});
         const client = new Client(${JSON.stringify(t.wsUrl)}, { token: ${JSON.stringify(token)} });
         return new Promise((resolve) => {
           client.on('connected', (e) => { resolve(e.user); client.disconnect(); });
@@ -91,6 +86,23 @@ describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () =>
         });
       })()`);
       assert.equal(user, 'ws-only');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('loads the IIFE bundle as a classic script from the server: the global Tidings.Client connects', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(origin);
+      await page.addScriptTag({ url: `${t.url}/client/tidings-fallback.iife.min.js` });
+      const token = await makeToken('iife');
+      const user = await page.evaluate(`new Promise((resolve) => {
+        const client = new Tidings.Client(${JSON.stringify(t.url)}, { transports: ['sse'], token: ${JSON.stringify(token)} });
+        client.on('connected', (e) => { resolve(e.user); client.disconnect(); });
+        client.connect();
+      })`);
+      assert.equal(user, 'iife');
     } finally {
       await page.close();
     }

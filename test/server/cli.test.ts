@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { SETTINGS, envName } from '@tidings/cli';
+import { SETTINGS, envName } from 'tidings';
 import { freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { EngineUnavailableError } from '@tidings/server';
 import { ConfigError, loadConfig } from './config.js';
-import { VERSION, serve } from './serve.js';
+import { serve } from './serve.js';
 import { helpText } from './settings.js';
+import { VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

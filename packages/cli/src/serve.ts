@@ -5,9 +5,7 @@ import { PinoPretty } from 'pino-pretty';
 import { LOG_LEVELS, SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type SharedQueueLog } from '@tidings/server';
 import { bannerText, startupReport } from './banner.js';
 import { readTlsPair, type ServeConfig, type TlsFiles } from './config.js';
-
-/** The version `tidings --version` and the start-up banner print. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 interface EngineSetup { engine?: Engine; queueLog?: SharedQueueLog; close(): void }
 

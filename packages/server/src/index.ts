@@ -19,3 +19,4 @@ export type { QueuePosition } from './stomp/queue-contract.js';
 export type { StompQueues, QueueConsumer } from './stomp/queue-contract.js';
 export { ClusterQueues } from './stomp/cluster-queues.js';
 export { MemoryQueues } from './stomp/queues.js';
+export { ClientBundles, CLIENT_BUNDLES, findClientPackage, type ClientPackage } from './static/client-bundles.js';

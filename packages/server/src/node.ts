@@ -23,6 +23,7 @@ import { Publisher } from './publisher.js';
 import { ServerSubscriptions } from './server-subs.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
+import { CLIENT_PREFIX, ClientBundles } from './static/client-bundles.js';
 import { StompBroker } from './stomp/index.js';
 import type { SharedQueueLog } from './stomp/queue-log.js';
 import { TimerWheel, type Timed } from './timer.js';
@@ -62,7 +63,7 @@ export interface TidingsNodeInit extends ServerOptionsInput {
 }
 
 /**
- * One Tidings node: the HTTP server with `/ws`, `/api/*`, `/healthz` and `/readyz`, its sessions,
+ * One Tidings node: the HTTP server with `/ws`, `/api/*`, `/healthz`, `/readyz` and the SDK at `/client/`, its sessions,
  * the local hub and the engine that connects it to other nodes.
  */
 export class TidingsNode implements EngineHandler, Timed {
@@ -93,6 +94,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly queueLog: SharedQueueLog | undefined;
   /** Cluster-wide views (`GET /api/channels`). */
   readonly views: ClusterView;
+  /** The SDK's browser bundles at `/client/`. */
+  readonly clientBundles = new ClientBundles();
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -420,6 +423,7 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    if (path.startsWith(CLIENT_PREFIX)) return this.clientBundles.handle(req, res, path);
     const sockjs = this.sockjs.route(path);
     if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);
