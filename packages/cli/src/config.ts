@@ -1,6 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput } from '@tidings/server';
+import {
+  optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ProxyOptionsInput, type ServerOptionsInput,
+} from '@tidings/server';
 import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
 
 /** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
@@ -69,6 +71,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     if ('error' in r) problems.push(`${source}: ${r.error}`);
   }
   let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
+  let proxy: ProxyOptionsInput = {};
   const file = values.get('config');
   if (file) {
     const name = file.value as string;
@@ -80,6 +83,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
         if (result.data[key] !== undefined && !values.has(s.flag)) values.set(s.flag, { value: result.data[key], source: `${name}: ${key}` });
       }
       namespaces = result.data.namespaces;
+      proxy = result.data.proxy ?? {};
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -134,6 +138,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     metrics: get<string>('metrics') === 'on',
     metricsPort: get<number>('metrics-port'),
     metricsKey: get<string>('metrics-key'),
+    proxy: proxySettings(get, proxy),
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
@@ -149,6 +154,25 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     logLevel: get<LogLevel>('log-level')!,
     logFormat: get<'json' | 'pretty'>('log-format')!,
     server,
+  };
+}
+
+/** The flat proxy settings (flags, env, config keys), with the config file's `proxy` object over them. */
+function proxySettings(get: <T>(flag: string) => T | undefined, file: ProxyOptionsInput): ProxyOptionsInput {
+  const connect = get<string>('connect-proxy');
+  const fileConnect = typeof file.connect === 'string' ? { url: file.connect } : file.connect;
+  const always = get<string>('connect-proxy-always') === 'on';
+  return {
+    secret: file.secret ?? get<string>('proxy-secret'),
+    timeout: file.timeout ?? get<number>('proxy-timeout'),
+    headers: file.headers ?? get<string[]>('proxy-headers'),
+    concurrency: file.concurrency ?? get<number>('proxy-concurrency'),
+    queue: file.queue ?? get<number>('proxy-queue'),
+    connect: fileConnect ? { always, ...fileConnect } : connect !== undefined ? { url: connect, always } : undefined,
+    refresh: file.refresh ?? get<string>('refresh-proxy'),
+    subscribe: file.subscribe ?? get<string>('subscribe-proxy'),
+    publish: file.publish ?? get<string>('publish-proxy'),
+    rpc: file.rpc ?? get<string>('rpc-proxy'),
   };
 }
 

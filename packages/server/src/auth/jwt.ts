@@ -11,6 +11,8 @@ export interface Credentials {
   expires?: number;
   /** Channels the token grants regardless of namespace policy. */
   channels?: string[];
+  /** Made from the connect proxy's answer, not a token: refreshed through the refresh proxy. */
+  proxied?: boolean;
 }
 
 /** A token was refused; `code` is ErrorCode.Unauthorized or ErrorCode.TokenExpired. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
+import type { ConnectRequest, WireProtocol } from '../proxy/request.js';
 import { TidingsError } from '../errors.js';
 import { requestCredentials } from '../http/handshake.js';
 import { originAllowed } from '../http/origin.js';
@@ -42,9 +43,11 @@ export interface SockjsHost {
   readonly connections: number;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
+  /** What the connect proxy is told about the request that opened a SockJS session. */
+  connectRequest(req: RequestHead, transport: string, protocol: WireProtocol): ConnectRequest;
   /** A JSON-protocol session; undefined when the node is full. */
-  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
-  readonly stomp: { acceptWire(wire: StompWire, credentials: Credentials | undefined): void };
+  newSession(transport: Transport, credentials: Credentials | undefined, request?: ConnectRequest): Session | undefined;
+  readonly stomp: { acceptWire(wire: StompWire, credentials: Credentials | undefined, request: ConnectRequest): void };
 }
 
 const SWEEP_MS = 1000;
@@ -228,7 +231,7 @@ export class SockjsServer implements SessionOwner, Timed {
     }
     const existing = key === undefined ? undefined : this.byId.get(key);
     if (existing) return existing;
-    const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs);
+    const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs, this.host.connectRequest(req, 'sockjs', 'sockjs'));
     this.all.add(session);
     if (key !== undefined) this.byId.set(key, session);
     if (refusal) {
@@ -246,11 +249,11 @@ export class SockjsServer implements SessionOwner, Timed {
     const { maxQueueBytes, maxMessageSize } = this.host.options.limits;
     if (isStompStart(first)) {
       const wire = new SockjsStompWire(session, maxQueueBytes, this.host.metrics.written.sockjs);
-      this.host.stomp.acceptWire(wire, session.credentials);
+      this.host.stomp.acceptWire(wire, session.credentials, { ...session.request, protocol: 'stomp' });
       return wire;
     }
     const transport = new SockjsTransport(session, maxQueueBytes, maxMessageSize, this.host.metrics.written.sockjs);
-    const s = this.host.newSession(transport, session.credentials);
+    const s = this.host.newSession(transport, session.credentials, session.request);
     if (!s) {
       this.host.refusals.refused('limit', { transport: 'sockjs', code: CloseCode.ConnectionLimit, message: 'connection limit reached' });
       session.close(CloseCode.ConnectionLimit, 'connection limit reached');

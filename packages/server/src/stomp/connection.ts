@@ -7,6 +7,8 @@ import {
 import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
+import { allowedHeaders, type ConnectRequest } from '../proxy/request.js';
+import type { ProxyClient } from '../proxy/proxies.js';
 import type { Timed } from '../timer.js';
 import { CLOSE_TIMEOUT_MS } from '../websocket/close-sweep.js';
 import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
@@ -73,6 +75,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     private readonly handshake: Credentials | undefined,
     /** Versions this connection may negotiate (a WebSocket subprotocol caps it). */
     private readonly versions: readonly StompVersion[],
+    /** What the connect proxy is told (the opening HTTP request's); over TCP, made from CONNECT's headers. */
+    private readonly request?: ConnectRequest,
   ) {
     this.parser = new StompParser({
       side: 'server',
@@ -94,6 +98,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   get principal(): Principal {
     return { user: this.user, channels: this.credentials?.channels };
+  }
+
+  /** Who proxy calls are for. */
+  get proxyClient(): ProxyClient {
+    return { client: this.id, user: this.user, transport: transportOf(this.wire.kind), protocol: 'stomp' };
   }
 
   /** True when a subscription of this connection holds `channel`. */
@@ -168,7 +177,12 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     const theirs = parseHeartbeat(header(frame, 'heart-beat'));
     if (!theirs) throw new StompError('malformed heart-beat header', ErrorCode.BadRequest, undefined, 'heart-beat is "<cx>,<cy>" in ms');
     const token = connectToken(frame);
-    const creds = token !== undefined ? await this.host.verify(token) : this.handshake;
+    let creds = token !== undefined ? await this.host.verify(token) : this.handshake;
+    const request = this.request ?? {
+      transport: transportOf(this.wire.kind), protocol: 'stomp', remoteAddr: this.wire.remoteAddress ?? '',
+      headers: allowedHeaders(frame.headers, this.host.proxies.connectHeaders),
+    };
+    creds = await this.host.proxies.authenticate(creds, request, this.id, undefined);
     if (this.state !== 'connecting') return;
     this.credentials = creds;
     this.user = creds?.user ?? '';

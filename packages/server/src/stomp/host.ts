@@ -7,6 +7,7 @@ import type { Refusals } from '../observability/refusals.js';
 import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
+import type { Proxies } from '../proxy/proxies.js';
 import type { TimerWheel } from '../timer.js';
 import type { QueueRegistry } from './queues.js';
 import type { TopicRouter } from './topics.js';
@@ -24,5 +25,6 @@ export interface StompHost {
   readonly disconnects: Disconnects;
   readonly topics: TopicRouter;
   readonly queues: QueueRegistry;
+  readonly proxies: Proxies;
   verify(token: string): Promise<Credentials>;
 }

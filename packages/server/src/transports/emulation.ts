@@ -1,9 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, decodeCommand, type ServerMessage } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import { badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
-import { requestCredentials } from '../http/handshake.js';
 import { RequestGone, isObject, readJson, sendError, sendJson } from '../http/json.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
@@ -13,17 +13,18 @@ import type { Transport } from './transport.js';
 export interface EmulationHost {
   readonly options: ServerOptions;
   readonly refusals: Refusals;
-  verify(token: string): Promise<Credentials>;
+  /** The request's token's credentials, or the connect proxy's (`TidingsNode.connectCredentials`). */
+  connectCredentials(req: IncomingMessage, url: URL, transport: string, client: string): Promise<Credentials | undefined>;
   mapError(err: unknown): { code: number; message: string };
   /** The one-way stream session `client` on this node, when `secret` is its secret; else undefined. */
   ownedSession(client: string, secret: string | undefined): Session | undefined;
   /** Runs the commands in the session on whichever node holds it and takes `secret`; undefined when none does. */
   forward(client: string, secret: string, commands: unknown[]): Promise<ServerMessage[] | undefined>;
-  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
+  newSession(transport: Transport, credentials: Credentials | undefined, request: undefined, id: string): Session | undefined;
 }
 
 export const MAX_EMULATION_COMMANDS = 100;
-const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count']);
+const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'rpc', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count']);
 
 /** Answers nothing: the transport of a one-request session, whose replies go in the HTTP response. */
 class NoTransport implements Transport {
@@ -67,8 +68,9 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
         return sendError(res, ErrorCode.NotFound, message);
       }
     } else {
-      const credentials = await requestCredentials(req, url, (t) => host.verify(t));
-      const session = host.newSession(new NoTransport(), credentials);
+      const id = randomUUID();
+      const credentials = await host.connectCredentials(req, url, 'emulation', id);
+      const session = host.newSession(new NoTransport(), credentials, undefined, id);
       if (!session) {
         host.refusals.request('limit', req, ErrorCode.LimitExceeded, 'connection limit reached');
         return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);

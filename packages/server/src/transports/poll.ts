@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ErrorCode, encodeCursor, encodePublication,
   type Cursor, type Publication, type StreamPosition,
@@ -7,7 +8,7 @@ import type { ChannelPolicy } from '../channels.js';
 import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
-import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
+import { channelParams, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
@@ -15,6 +16,7 @@ import type { Hub, Subscriber } from '../hub.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
+import type { Proxies } from '../proxy/proxies.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { scheduleFlush, type Flushable } from './transport.js';
 
@@ -27,7 +29,9 @@ export interface PollHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
-  verify(token: string): Promise<Credentials>;
+  readonly proxies: Proxies;
+  /** The request's token's credentials, or the connect proxy's (`TidingsNode.connectCredentials`). */
+  connectCredentials(req: RequestHead, url: URL, transport: string, client: string): Promise<Credentials | undefined>;
   mapError(err: unknown): { code: number; message: string };
 }
 
@@ -209,7 +213,8 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   let cursor: Cursor;
   let wait: number;
   try {
-    const credentials = await requestCredentials(req, url, (t) => host.verify(t));
+    const client = randomUUID();
+    const credentials = await host.connectCredentials(req, url, 'poll', client);
     wait = waitParam(url);
     cursor = requestCursor(req, url);
     for (const channel of channelParams(url)) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
@@ -219,6 +224,9 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     }
     const who = { user: credentials?.user ?? '', channels: credentials?.channels };
     for (const channel of cursor.keys()) policy.checkSubscribe(policy.resolve(channel), channel, who);
+    // a long poll keeps no state: each one is a connect and a subscribe as far as the backend knows
+    const proxyClient = { client, user: who.user, transport: 'poll', protocol: 'json' } as const;
+    for (const channel of cursor.keys()) if (policy.resolve(channel).subscribeProxy) await host.proxies.subscribe(proxyClient, channel);
   } catch (err) {
     const e = host.mapError(err);
     refusals.request(reasonOf(e.code), req, e.code, e.message);

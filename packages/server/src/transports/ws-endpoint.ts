@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
@@ -12,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
+import type { ConnectRequest, WireProtocol } from '../proxy/request.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
@@ -30,13 +32,17 @@ export interface WebSocketHost {
   readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
+  /** What the connect proxy is told about the upgrade request. */
+  connectRequest(req: RequestHead, transport: string, protocol: WireProtocol): ConnectRequest;
+  /** The connect seam (`Proxies.authenticate`), for `/ws?connect=1`. */
+  authenticate(credentials: Credentials | undefined, request: ConnectRequest, client: string, data: unknown): Promise<Credentials | undefined>;
   /** Creates a session for a new connection; `undefined` when the node is full. */
-  newSession(transport: WebSocketTransport, credentials: Credentials | undefined): Session | undefined;
+  newSession(transport: WebSocketTransport, credentials: Credentials | undefined, request?: ConnectRequest, id?: string): Session | undefined;
   /**
    * Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`), and
    * those without one whose first message is a STOMP CONNECT (`first`, to be read as input).
    */
-  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, first?: Buffer): void };
+  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, request: ConnectRequest, first?: Buffer): void };
 }
 
 /** Until a connection takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
@@ -48,6 +54,8 @@ export function destroyOnError(this: Duplex): void {
 interface OpenAtOnce {
   readonly channels: string[];
   readonly cursor: Cursor;
+  /** The client id the connect proxy was told. */
+  readonly client: string;
 }
 
 /**
@@ -90,10 +98,16 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     }
     let credentials: Credentials | undefined;
     let open: OpenAtOnce | undefined;
+    const stomp = upgrade.protocol !== undefined;
+    const request = this.host.connectRequest(req, stomp ? 'stomp-ws' : 'websocket', stomp ? 'stomp' : 'json');
     try {
       const token = handshakeToken(req, url);
       if (token !== undefined) credentials = await this.host.verify(token);
-      if (upgrade.protocol === undefined && url.searchParams.get('connect') === '1') open = this.openParams(req, url, credentials);
+      if (!stomp && url.searchParams.get('connect') === '1') {
+        const client = randomUUID();
+        credentials = await this.host.authenticate(credentials, request, client, undefined);
+        open = this.openParams(req, url, credentials, client);
+      }
     } catch (err) {
       if (!(err instanceof AuthError) && !(err instanceof TidingsError)) throw err;
       const e = this.host.mapError(err);
@@ -104,12 +118,12 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     socket.removeListener('error', destroyOnError);
     if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open);
     socket.write(switchingProtocols(upgrade));
-    const transport = this.accept(req, upgrade, socket, head, credentials);
+    const transport = this.accept(req, upgrade, socket, head, credentials, request);
     if (transport) transport.stompCandidate = true;
   }
 
   /** Checks `channel=` and `cursor=` of `/ws?connect=1` as `/sse` does. */
-  private openParams(req: RequestHead, url: URL, credentials: Credentials | undefined): OpenAtOnce {
+  private openParams(req: RequestHead, url: URL, credentials: Credentials | undefined, client: string): OpenAtOnce {
     const { options, policy } = this.host;
     const channels = channelParams(url);
     if (channels.length > options.limits.maxSubscriptions) {
@@ -117,19 +131,24 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     }
     const who = { user: credentials?.user ?? '', channels: credentials?.channels };
     for (const channel of channels) policy.checkSubscribe(policy.resolve(channel), channel, who);
-    return { channels, cursor: requestCursor(req, url) };
+    return { channels, cursor: requestCursor(req, url), client };
   }
 
-  private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
+  /**
+   * `request` is what the connect proxy is told at the `connect` command (or STOMP CONNECT); absent
+   * when the handshake was the connect (`open.client` is then the session's id).
+   */
+  private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined,
+    request: ConnectRequest | undefined, client?: string): WebSocketTransport | undefined {
     const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
     if (upgrade.protocol !== undefined) {
-      this.host.stomp.acceptWebSocket(conn, credentials);
+      this.host.stomp.acceptWebSocket(conn, credentials, request ?? this.host.connectRequest(req, 'stomp-ws', 'stomp'));
       conn.start(head);
       return undefined;
     }
-    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket, credentials);
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket, credentials, request);
     conn.attach(transport);
-    const session = this.host.newSession(transport, credentials);
+    const session = this.host.newSession(transport, credentials, request, client);
     if (!session) {
       this.host.refusals.request('limit', req, CloseCode.ConnectionLimit, 'connection limit reached');
       conn.start(head);
@@ -147,7 +166,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     socket.cork();
     try {
       socket.write(switchingProtocols(upgrade));
-      const transport = this.accept(req, upgrade, socket, head, credentials);
+      const transport = this.accept(req, upgrade, socket, head, credentials, undefined, open.client);
       if (!transport) return;
       await transport.session?.open(open.channels, open.cursor);
       transport.flush();
@@ -166,7 +185,8 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     this.transports.delete(transport);
     transport.discard();
     transport.session?.closed();
-    this.host.stomp.acceptWebSocket(transport.connection, transport.handshake, first);
+    const request = transport.request ?? { transport: 'stomp-ws', protocol: 'stomp', remoteAddr: '', headers: {} };
+    this.host.stomp.acceptWebSocket(transport.connection, transport.handshake, { ...request, transport: 'stomp-ws', protocol: 'stomp' }, first);
   }
 
   remove(transport: WebSocketTransport): void {
