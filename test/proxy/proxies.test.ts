@@ -241,3 +241,28 @@ describe('long polling with stateless /emulation', () => {
     assert.deepEqual(next.messages[0]!.data, { rewritten: true, original: { text: 'poll' }, by: 'kate' });
   });
 });
+
+describe('refresh proxy', () => {
+  it('renews a session whose expireAt passed, or closes it with the backend\'s code (WebSocket JSON, STOMP)', async () => {
+    const short = await wsAs('short-ws');
+    await short.command('connect');
+    const expiring = await wsAs('expiring-ws');
+    await expiring.command('connect');
+    const stomp = await stompJs(t.wsUrl, { protocols: ['v12.stomp'], wsOptions: cookie('short-stomp') });
+    const stompExpiring = await stompJs(t.wsUrl, { protocols: ['v12.stomp'], wsOptions: cookie('expiring-stomp') });
+    const stompError = new Promise<Record<string, string>>((resolve) => { stompExpiring.client.onStompError = (f) => resolve(f.headers); });
+    assert.equal(await expiring.closed(6000), 4502);
+    assert.equal((await stompError)['x-close-code'], '4502');
+    const deadline = Date.now() + 5000;
+    while (!(backend.last('/refresh', (b) => b.user === 'short-ws') && backend.last('/refresh', (b) => b.user === 'short-stomp')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(backend.last('/refresh', (b) => b.user === 'short-stomp')?.body.transport, 'stomp-ws');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(short.closeCode, undefined, 'the refreshed session is open');
+    assert.deepEqual(await short.command('ping'), {});
+    assert.equal(stomp.client.connected, true);
+    short.ws.close();
+    await stomp.client.deactivate();
+  });
+});

@@ -449,7 +449,7 @@ export class Session implements Subscriber, Timed {
     }
     const expires = this.credentials?.expires;
     if (this.state === 'connected' && expires !== undefined) {
-      if (this.credentials?.proxied && this.host.proxies.refreshes) {
+      if (this.host.proxies.refreshes(this.credentials)) {
         if (now >= expires * 1000) return void this.refreshThroughProxy();
         return this.reschedule();
       }
@@ -471,13 +471,10 @@ export class Session implements Subscriber, Timed {
     if (this.refreshing || !creds) return;
     this.refreshing = true;
     try {
-      const expires = await this.host.proxies.refresh(this.proxyClient());
+      const next = await this.host.proxies.refresh(this.proxyClient(), creds);
       if (this.state !== 'connected' || this.credentials !== creds) return;
-      if (expires !== undefined && expires * 1000 <= Date.now()) return this.disconnect(CloseCode.TokenExpired, 'the refresh proxy gave an expiry in the past');
-      const next: Credentials = { ...creds };
-      if (expires === undefined) delete next.expires;
-      else next.expires = expires;
       this.credentials = next;
+      this.refreshing = false;
       this.reschedule();
     } catch (err) {
       const code = err instanceof TidingsError && isApplicationCode(err.code) ? err.code : CloseCode.TokenExpired;
@@ -493,7 +490,7 @@ export class Session implements Subscriber, Timed {
     else if (this.state === 'connected' && this.refreshing) due = 0;
     else if (this.state === 'connected' && this.credentials?.expires !== undefined) {
       const exp = this.credentials.expires * 1000;
-      const byProxy = this.credentials.proxied === true && this.host.proxies.refreshes;
+      const byProxy = this.host.proxies.refreshes(this.credentials);
       due = this.refreshRequested || byProxy ? exp : Math.min(exp, exp - this.host.options.tokenRefreshLead * 1000);
     }
     if (due === this.dueAt && this.timerHandle !== -1) return;

@@ -34,11 +34,6 @@ export class Proxies {
     return connect !== undefined && (connect.always || credentials === undefined);
   }
 
-  /** Whether sessions whose credentials came from the connect proxy are refreshed through the refresh proxy. */
-  get refreshes(): boolean {
-    return this.options.refresh !== undefined;
-  }
-
   /**
    * The connect seam of every transport: the credentials a connection goes on with. `credentials`
    * (a verified token, or none) are kept unless the connect proxy is on and they are absent (or
@@ -57,11 +52,24 @@ export class Proxies {
     return creds;
   }
 
-  /** A new expiry (Unix seconds), or undefined for none, from the refresh proxy. */
-  async refresh(who: ProxyClient): Promise<number | undefined> {
+  /** Whether `credentials` are renewed through the refresh proxy when they expire (rather than the connection closing). */
+  refreshes(credentials: Credentials | undefined): boolean {
+    return this.options.refresh !== undefined && credentials?.proxied === true;
+  }
+
+  /**
+   * `credentials` with the refresh proxy's new expiry (none when it gave none). Throws as the
+   * other calls do, and TidingsError 109 when the new expiry has passed already.
+   */
+  async refresh(who: ProxyClient, credentials: Credentials): Promise<Credentials> {
     const refresh = this.options.refresh;
     if (refresh === undefined) throw new TidingsError(ErrorCode.TokenExpired, 'the session expired');
-    return (await this.caller.call('refresh', refresh, { ...who })).expireAt;
+    const { expireAt } = await this.caller.call('refresh', refresh, { ...who });
+    if (expireAt !== undefined && expireAt * 1000 <= Date.now()) throw new TidingsError(ErrorCode.TokenExpired, 'the refresh proxy gave an expiry in the past');
+    const next: Credentials = { ...credentials };
+    if (expireAt === undefined) delete next.expires;
+    else next.expires = expireAt;
+    return next;
   }
 
   /** Resolves when the backend allows `who` to subscribe to `channel`. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CloseCode, ErrorCode, shouldReconnect, type ClientInfo } from '@tidings/protocol';
+import { CloseCode, ErrorCode, isApplicationCode, shouldReconnect, type ClientInfo } from '@tidings/protocol';
+import { TidingsError } from '../errors.js';
 import {
   StompParser, header, negotiateHeartbeat, negotiateVersion, parseHeartbeat, serializeFrame,
   type HeartbeatTiming, type StompFrame, type StompParseError, type StompVersion,
@@ -66,6 +67,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   private closeDeadline = 0;
   private timerHandle = -1;
   private dueAt = 0;
+  /** While the refresh proxy is being asked for a new expiry. */
+  private refreshing = false;
 
   constructor(
     private readonly host: StompHost,
@@ -284,7 +287,9 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     }
     if (this.state === 'connected') {
       const expires = this.credentials?.expires;
-      if (expires !== undefined && now >= expires * 1000) {
+      if (expires !== undefined && now >= expires * 1000 && this.host.proxies.refreshes(this.credentials)) {
+        void this.refresh();
+      } else if (expires !== undefined && now >= expires * 1000) {
         return this.fail(new StompError('token expired', ErrorCode.TokenExpired, CloseCode.TokenExpired, 'reconnect with a fresh token'));
       }
       const { expectEvery, sendEvery } = this.heartbeat;
@@ -295,6 +300,23 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       if (sendEvery > 0 && now >= this.sendDue()) this.wire.write(EOL, false);
     }
     this.reschedule();
+  }
+
+  /** Proxied credentials expired: the refresh proxy renews them, or the connection ends (3005, or the backend's code). */
+  private async refresh(): Promise<void> {
+    const creds = this.credentials;
+    if (this.refreshing || !creds) return;
+    this.refreshing = true;
+    try {
+      const next = await this.host.proxies.refresh(this.proxyClient, creds);
+      if (this.state === 'connected' && this.credentials === creds) this.credentials = next;
+    } catch (err) {
+      const code = err instanceof TidingsError && isApplicationCode(err.code) ? err.code : CloseCode.TokenExpired;
+      this.fail(new StompError('session expired', ErrorCode.TokenExpired, code, err instanceof Error ? err.message : ''));
+    } finally {
+      this.refreshing = false;
+      if (this.state === 'connected') this.reschedule();
+    }
   }
 
   private sendDue(): number {
@@ -308,7 +330,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     else if (this.state === 'closing') due = this.closeDeadline;
     else if (this.state === 'connected') {
       const { expectEvery, sendEvery } = this.heartbeat;
-      if (this.credentials?.expires !== undefined) due = this.credentials.expires * 1000;
+      if (this.credentials?.expires !== undefined && !this.refreshing) due = this.credentials.expires * 1000;
       if (expectEvery > 0) due = Math.min(due, this.lastRead + expectEvery * HEARTBEAT_GRACE + 1);
       if (sendEvery > 0) due = Math.min(due, this.sendDue());
     }
