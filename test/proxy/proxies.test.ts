@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IMessage } from '@stomp/stompjs';
+import { Client, TidingsError, type WebSocketConstructor } from '@tidings/client';
+import WebSocket from 'ws';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { stompJs } from '../stomp/helpers.js';
@@ -264,5 +266,25 @@ describe('refresh proxy', () => {
     assert.equal(stomp.client.connected, true);
     short.ws.close();
     await stomp.client.deactivate();
+  });
+});
+
+describe('SDK', () => {
+  it('client.rpc resolves with the backend\'s data and rejects with its application code', async () => {
+    /** `ws` with the app's session cookie, as a browser would send it. */
+    class CookieWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url, cookie('sdk-user'));
+      }
+    }
+    const client = new Client(t.wsUrl, { WebSocket: CookieWebSocket as unknown as WebSocketConstructor });
+    client.connect();
+    try {
+      assert.deepEqual(await client.rpc('echo', { n: 1 }), { echo: { n: 1 }, user: 'sdk-user', transport: 'websocket' });
+      const err = await client.rpc('deny').then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof TidingsError && err.code === 4040, String(err));
+    } finally {
+      client.disconnect();
+    }
   });
 });
