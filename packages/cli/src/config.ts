@@ -87,6 +87,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const given = new Set(values.keys());
   for (const s of SETTINGS) {
     if (values.has(s.flag) || s.default === undefined) continue;
     const r = fromText(s, s.default);
@@ -138,7 +139,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     metrics: get<string>('metrics') === 'on',
     metricsPort: get<number>('metrics-port'),
     metricsKey: get<string>('metrics-key'),
-    proxy: proxySettings(get, proxy),
+    proxy: proxySettings((flag, file) => (given.has(flag) || file === undefined ? get(flag) : file), proxy),
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
@@ -157,22 +158,32 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   };
 }
 
-/** The flat proxy settings (flags, env, config keys), with the config file's `proxy` object over them. */
-function proxySettings(get: <T>(flag: string) => T | undefined, file: ProxyOptionsInput): ProxyOptionsInput {
-  const connect = get<string>('connect-proxy');
+/**
+ * The proxy settings: a flat setting given (flag, env or its config key) wins over the same thing
+ * in the config file's `proxy` object, which wins over the flat setting's default. `pick(flag, fromFile)`
+ * makes that choice.
+ */
+function proxySettings(pick: (flag: string, fromFile: unknown) => unknown, file: ProxyOptionsInput): ProxyOptionsInput {
   const fileConnect = typeof file.connect === 'string' ? { url: file.connect } : file.connect;
-  const always = get<string>('connect-proxy-always') === 'on';
+  const url = pick('connect-proxy', fileConnect?.url) as string | undefined;
+  const always = pick('connect-proxy-always', fileConnect?.always === undefined ? undefined : fileConnect.always ? 'on' : 'off') === 'on';
+  const endpoint = (flag: string, e: ProxyOptionsInput['rpc']): ProxyOptionsInput['rpc'] => {
+    const fileUrl = typeof e === 'string' ? e : e?.url;
+    const chosen = pick(flag, fileUrl) as string | undefined;
+    if (chosen === undefined) return undefined;
+    return typeof e === 'object' && e.url === chosen ? e : chosen;
+  };
   return {
-    secret: file.secret ?? get<string>('proxy-secret'),
-    timeout: file.timeout ?? get<number>('proxy-timeout'),
-    headers: file.headers ?? get<string[]>('proxy-headers'),
-    concurrency: file.concurrency ?? get<number>('proxy-concurrency'),
-    queue: file.queue ?? get<number>('proxy-queue'),
-    connect: fileConnect ? { always, ...fileConnect } : connect !== undefined ? { url: connect, always } : undefined,
-    refresh: file.refresh ?? get<string>('refresh-proxy'),
-    subscribe: file.subscribe ?? get<string>('subscribe-proxy'),
-    publish: file.publish ?? get<string>('publish-proxy'),
-    rpc: file.rpc ?? get<string>('rpc-proxy'),
+    secret: pick('proxy-secret', file.secret) as string | undefined,
+    timeout: pick('proxy-timeout', file.timeout) as number | undefined,
+    headers: pick('proxy-headers', file.headers) as string[] | undefined,
+    concurrency: pick('proxy-concurrency', file.concurrency) as number | undefined,
+    queue: pick('proxy-queue', file.queue) as number | undefined,
+    connect: url === undefined ? undefined : { ...fileConnect, url, always },
+    refresh: endpoint('refresh-proxy', file.refresh),
+    subscribe: endpoint('subscribe-proxy', file.subscribe),
+    publish: endpoint('publish-proxy', file.publish),
+    rpc: endpoint('rpc-proxy', file.rpc),
   };
 }
 

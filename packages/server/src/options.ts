@@ -359,7 +359,17 @@ export const serverOptionsSchema = z.strictObject({
     jsessionid: z.boolean(expected('a boolean')).optional(),
   }, object).optional(),
   bodyTimeout: seconds('positive').max(3600, expected('a number of seconds > 0 and ≤ 3600')).optional(),
-}, object);
+}, object).superRefine((o, ctx) => {
+  // a namespace that asks a proxy needs that proxy's URL
+  for (const [name, ns] of Object.entries(o.namespaces ?? {})) {
+    if (ns.subscribeProxy && o.proxy?.subscribe === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['namespaces', name, 'subscribeProxy'], message: 'needs a subscribe proxy (proxy.subscribe, --subscribe-proxy)' });
+    }
+    if (ns.publishProxy && o.proxy?.publish === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['namespaces', name, 'publishProxy'], message: 'needs a publish proxy (proxy.publish, --publish-proxy)' });
+    }
+  }
+});
 
 /** Every problem with `input` (`namespaces.chat.publish: expected boolean, got string`); empty when it is valid. */
 export function optionProblems(input: unknown): SettingProblem[] {
@@ -379,10 +389,6 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   const namespaces = base.namespaces;
   for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
   const proxy = resolveProxy(input.proxy ?? {});
-  for (const [name, ns] of Object.entries(namespaces)) {
-    if (ns.subscribeProxy && !proxy.subscribe) throw new TypeError(`namespaces.${name}.subscribeProxy: needs a subscribe proxy (proxy.subscribe, --subscribe-proxy)`);
-    if (ns.publishProxy && !proxy.publish) throw new TypeError(`namespaces.${name}.publishProxy: needs a publish proxy (proxy.publish, --publish-proxy)`);
-  }
   return {
     ...base,
     ...stripUndefined(input),
