@@ -1,4 +1,4 @@
-import { ErrorCode } from '@tidings/protocol';
+import { ErrorCode, isApplicationCode } from '@tidings/protocol';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
 import { LINES_PER_WINDOW, LOG_WINDOW_MS, LogBudget } from './log-budget.js';
@@ -42,9 +42,14 @@ export function reasonOf(code: number): RefusalReason | undefined {
       return 'limit';
     case ErrorCode.ShuttingDown:
     case ErrorCode.EngineUnavailable:
+    case ErrorCode.ProxyUnavailable:
+    case ErrorCode.ProxyTimeout:
+    case ErrorCode.ProxyBadResponse:
+    case ErrorCode.ProxyOverloaded:
       return 'unavailable';
     default:
-      return 'bad_request';
+      // an application code is the app backend's refusal
+      return isApplicationCode(code) ? 'auth' : 'bad_request';
   }
 }
 
