@@ -187,7 +187,7 @@ describe('SSE with /emulation', () => {
   });
 
   it('subscribe refused; publish rewritten; RPC round trip; slow backend → 125', async () => {
-    const res = await fetch(`${t.url}/sse?channel=chat:sse`, { headers: cookie('ivy').headers });
+    const res = await fetch(`${t.url}/sse?channel=chat:sse&channel=chat:secret-sse`, { headers: cookie('ivy').headers });
     const reader = res.body!.getReader();
     let text = '';
     const readUntil = async (what: string): Promise<void> => {
@@ -199,7 +199,9 @@ describe('SSE with /emulation', () => {
         text += Buffer.from(value).toString('utf8');
       }
     };
-    await readUntil('"subscribed"');
+    await readUntil('"unsubscribed"');
+    const unsubscribed = JSON.parse(text.split('\n').find((l) => l.includes('"unsubscribed"'))!.slice(5)) as { channel: string; code: number };
+    assert.deepEqual([unsubscribed.channel, unsubscribed.code], ['chat:secret-sse', 2000], 'a channel of the request the backend refused: final');
     const { client, secret } = JSON.parse(text.split('\n').find((l) => l.includes('"connected"'))!.slice(5)) as { client: string; secret: string };
     const { replies } = await emulate({ client, secret, commands: [
       { id: 1, type: 'subscribe', channel: 'chat:secret' },

@@ -405,7 +405,9 @@ export class Session implements Subscriber, Timed {
           if (err instanceof ProxyDisconnect) return this.disconnect(err.code, err.reason);
           resuming.delete(channel);
           const e = err instanceof TidingsError ? err : undefined;
-          this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+          // the app backend's refusal is final: resubscribing would be refused again
+          const code = e !== undefined && isApplicationCode(e.code) ? UnsubscribeCode.Server : UnsubscribeCode.Resubscribe;
+          this.send({ type: 'unsubscribed', channel, code, reason: e?.message ?? this.host.publisher.mapError(err).message });
         }
       }
     } finally {
