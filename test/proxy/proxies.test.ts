@@ -109,8 +109,17 @@ describe('WebSocket JSON', () => {
     const c = await wsAs('slow');
     assert.equal(await replyError(c.command('connect')), 125);
     assert.equal(await c.closed(), 3004, 'a connect the backend did not answer closes with "reconnect"');
+    const g = await wsAs('garbage');
+    assert.equal(await replyError(g.command('connect')), 126);
     slow.ws.close();
     other.ws.close();
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /tidings_proxy_calls_total\{proxy="rpc",outcome="timeout"\} [1-9]/);
+    assert.match(metrics, /tidings_proxy_calls_total\{proxy="connect",outcome="bad_response"\} [1-9]/);
+    assert.match(metrics, /tidings_proxy_duration_seconds_count\{proxy="rpc"\} [1-9]/);
+    assert.match(t.output, /"proxy":"rpc".*"outcome":"timeout".*"msg":"proxy call failed"/);
+    assert.ok(!t.output.includes(PROXY_SECRET), 'the shared secret is never logged');
+    assert.ok(!t.output.includes('sid='), 'cookies are never logged');
   });
 });
 
