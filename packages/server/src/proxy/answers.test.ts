@@ -23,6 +23,7 @@ describe('readAnswer', () => {
       { error: { code: 100, message: 'not an application code' } }, { error: { code: 5000, message: 'x' } },
       { disconnect: { code: 3000, reason: 'x' } }, { result: { user: 'u' }, error: { code: 4000, message: 'both' } },
     ];
+    assert.throws(() => readAnswer('connect', { result: { user: 7 } }), (e: unknown) => e instanceof ProxyError && /result\.user/.test(e.message));
     for (const value of bad) {
       assert.throws(() => readAnswer('connect', value), (e: unknown) => e instanceof ProxyError && e.code === 126, JSON.stringify(value));
     }

@@ -50,6 +50,18 @@ const ANSWERS: { [K in ProxyKind]: z.ZodType<{ result: ResultOfProxy[K] } | { er
   rpc: answerSchema(rpcResult),
 };
 
+/** Of a union's failures, the one that got furthest into the value: it names what the backend got wrong. */
+function closest(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue | undefined {
+  const first = issues[0];
+  if (first?.code !== 'invalid_union') return first;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of first.errors) {
+    const issue = branch[0];
+    if (issue && (best === undefined || issue.path.length > best.path.length)) best = issue;
+  }
+  return best !== undefined && best.path.length > 1 ? best : first;
+}
+
 /**
  * Reads a backend's answer to a `kind` call: returns its `result`; throws a TidingsError with the
  * application code for `{error}`, a ProxyDisconnect for `{disconnect}`, and a ProxyError
@@ -58,7 +70,7 @@ const ANSWERS: { [K in ProxyKind]: z.ZodType<{ result: ResultOfProxy[K] } | { er
 export function readAnswer<K extends ProxyKind>(kind: K, value: unknown): ResultOfProxy[K] {
   const parsed = ANSWERS[kind].safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = closest(parsed.error.issues);
     const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'the answer';
     throw new ProxyError('bad_response', `the ${kind} proxy answered something else than {result}, {error} or {disconnect}: ${where}: ${issue?.message ?? 'invalid'}`);
   }
