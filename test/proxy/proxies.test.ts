@@ -8,16 +8,18 @@ import type { IMessage } from '@stomp/stompjs';
 import { Client, TidingsError, type WebSocketConstructor } from '@tidings/client';
 import WebSocket from 'ws';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
-import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
-import { stompJs } from '../stomp/helpers.js';
+import { configFile, freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { RawStomp, stompJs } from '../stomp/helpers.js';
 import { Backend, PROXY_SECRET, SLOW_MS } from './backend.js';
 
 let backend: Backend;
 let t: TidingsProcess;
+let stompPort: number;
 
 before(async () => {
   backend = await Backend.start();
-  t = await startTidings({ args: ['--config', configFile(backend.config())] });
+  stompPort = await freePort();
+  t = await startTidings({ args: ['--config', configFile(backend.config()), '--stomp-port', String(stompPort)] });
 });
 after(async () => {
   await t?.stop();
@@ -133,6 +135,15 @@ describe('STOMP over WebSocket', () => {
     assert.equal(call?.body.transport, 'stomp-ws');
     assert.equal(call?.body.protocol, 'stomp');
     await s.client.deactivate();
+  });
+
+  it('over TCP the CONNECT frame\'s allowlisted headers go to the connect proxy', async () => {
+    const raw = await RawStomp.tcp(stompPort);
+    const connected = await raw.connect([['cookie', 'sid=tcp-user'], ['x-other', 'not forwarded']]);
+    assert.equal(connected.headers.find(([n]) => n === 'user-name')?.[1], 'tcp-user');
+    const call = backend.last('/connect', (b) => b.transport === 'stomp-tcp');
+    assert.deepEqual(call?.body.headers, { cookie: 'sid=tcp-user' });
+    raw.frame('DISCONNECT');
   });
 
   it('a refused connect reaches the client as the application code', async () => {
