@@ -14,6 +14,9 @@ export interface ConnectRequest {
   headers: Record<string, string>;
 }
 
+/** The headers of every request while the connect proxy is off: nothing is copied. */
+const NO_HEADERS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
 /** Longest header value forwarded; longer ones are left out rather than cut. */
 const MAX_HEADER_VALUE = 8192;
 
@@ -31,5 +34,6 @@ export function allowedHeaders(headers: Iterable<readonly [string, string | stri
 
 /** A connect request from an HTTP request head (the handshake of every transport but STOMP over TCP). */
 export function connectRequest(req: RequestHead, allow: readonly string[], transport: string, protocol: WireProtocol): ConnectRequest {
-  return { transport, protocol, remoteAddr: req.socket?.remoteAddress ?? '', headers: allowedHeaders(Object.entries(req.headers), allow) };
+  const headers = allow.length === 0 ? NO_HEADERS : allowedHeaders(Object.entries(req.headers), allow);
+  return { transport, protocol, remoteAddr: req.socket?.remoteAddress ?? '', headers };
 }
