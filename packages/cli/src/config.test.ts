@@ -95,4 +95,22 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig([], {}).server.trustProxy, []);
     assert.match(problems([], { TIDINGS_TRUST_PROXY: '10.0.0.0/8,nginx' }).join('\n'), /TIDINGS_TRUST_PROXY: expected CIDRs like 10\.0\.0\.0\/8 or IP addresses, got "nginx"/);
   });
+
+  it('reads the proxies from flags and from the config file\'s `proxy` object, a given flag winning', () => {
+    const flags = loadConfig(['--connect-proxy', 'http://app/connect', '--rpc-proxy', 'http://app/rpc', '--proxy-timeout', '700', '--connect-proxy-always', 'on'], {}).server.proxy;
+    assert.deepEqual(flags?.connect, { url: 'http://app/connect', always: true });
+    assert.equal(flags?.rpc, 'http://app/rpc');
+    assert.equal(flags?.timeout, 700);
+    assert.deepEqual(flags?.headers, ['cookie', 'authorization', 'origin', 'user-agent', 'x-forwarded-for']);
+    const file = configFile({ proxy: { timeout: 900, connect: { url: 'http://file/connect', timeout: 100, headers: ['cookie'] }, rpc: { url: 'http://file/rpc', timeout: 50 } } });
+    const fromFile = loadConfig(['--config', file], {}).server.proxy;
+    assert.deepEqual(fromFile?.connect, { url: 'http://file/connect', timeout: 100, headers: ['cookie'], always: false });
+    assert.deepEqual(fromFile?.rpc, { url: 'http://file/rpc', timeout: 50 });
+    assert.equal(fromFile?.timeout, 900);
+    const both = loadConfig(['--config', file, '--rpc-proxy', 'http://flag/rpc', '--proxy-timeout', '300'], {}).server.proxy;
+    assert.equal(both?.rpc, 'http://flag/rpc');
+    assert.equal(both?.timeout, 300);
+    assert.ok(problems(['--config', configFile({ proxy: { rpc: 'ftp://x' } })]).some((p) => p.includes('proxy.rpc')));
+    assert.ok(problems(['--config', configFile({ namespaces: { chat: { subscribeProxy: true } } })]).some((p) => p.includes('subscribeProxy')));
+  });
 });

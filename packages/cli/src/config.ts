@@ -1,7 +1,9 @@
 import { createPublicKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { isTrustEntry, optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ServerOptionsInput, type TlsOptions } from '@tidings/server';
+import {
+  isTrustEntry, optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ProxyOptionsInput, type ServerOptionsInput, type TlsOptions,
+} from '@tidings/server';
 import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
 
 /** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
@@ -78,6 +80,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     if ('error' in r) problems.push(`${source}: ${r.error}`);
   }
   let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
+  let proxy: ProxyOptionsInput = {};
   const file = values.get('config');
   if (file) {
     const name = file.value as string;
@@ -89,9 +92,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
         if (result.data[key] !== undefined && !values.has(s.flag)) values.set(s.flag, { value: result.data[key], source: `${name}: ${key}` });
       }
       namespaces = result.data.namespaces;
+      proxy = result.data.proxy ?? {};
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const given = new Set(values.keys());
   for (const s of SETTINGS) {
     if (values.has(s.flag) || s.default === undefined) continue;
     const r = fromText(s, s.default);
@@ -154,6 +159,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     tls,
     stompTls: get<string>('stomp-tls') === 'on',
     trustProxy: get<string[]>('trust-proxy') ?? [],
+    proxy: proxySettings((flag, file) => (given.has(flag) || file === undefined ? get(flag) : file), proxy),
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
@@ -170,6 +176,35 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     logFormat: get<'json' | 'pretty'>('log-format')!,
     tlsFiles,
     server,
+  };
+}
+
+/**
+ * The proxy settings: a flat setting given (flag, env or its config key) wins over the same thing
+ * in the config file's `proxy` object, which wins over the flat setting's default. `pick(flag, fromFile)`
+ * makes that choice.
+ */
+function proxySettings(pick: (flag: string, fromFile: unknown) => unknown, file: ProxyOptionsInput): ProxyOptionsInput {
+  const fileConnect = typeof file.connect === 'string' ? { url: file.connect } : file.connect;
+  const url = pick('connect-proxy', fileConnect?.url) as string | undefined;
+  const always = pick('connect-proxy-always', fileConnect?.always === undefined ? undefined : fileConnect.always ? 'on' : 'off') === 'on';
+  const endpoint = (flag: string, e: ProxyOptionsInput['rpc']): ProxyOptionsInput['rpc'] => {
+    const fileUrl = typeof e === 'string' ? e : e?.url;
+    const chosen = pick(flag, fileUrl) as string | undefined;
+    if (chosen === undefined) return undefined;
+    return typeof e === 'object' && e.url === chosen ? e : chosen;
+  };
+  return {
+    secret: pick('proxy-secret', file.secret) as string | undefined,
+    timeout: pick('proxy-timeout', file.timeout) as number | undefined,
+    headers: pick('proxy-headers', file.headers) as string[] | undefined,
+    concurrency: pick('proxy-concurrency', file.concurrency) as number | undefined,
+    queue: pick('proxy-queue', file.queue) as number | undefined,
+    connect: url === undefined ? undefined : { ...fileConnect, url, always },
+    refresh: endpoint('refresh-proxy', file.refresh),
+    subscribe: endpoint('subscribe-proxy', file.subscribe),
+    publish: endpoint('publish-proxy', file.publish),
+    rpc: endpoint('rpc-proxy', file.rpc),
   };
 }
 

@@ -3,7 +3,7 @@
  * type, default and description. The schema that validates flags, env and the config file,
  * `--help` and docs/configuration.md all come from here.
  */
-import { expected, namespacesSchema, type NamespaceOptions } from '@tidings/server';
+import { expected, namespacesSchema, proxyOptionsSchema, type NamespaceOptions, type ProxyOptionsInput } from '@tidings/server';
 import { z } from 'zod';
 
 export type SettingType = 'int' | 'string' | 'list' | 'enum' | 'file';
@@ -66,6 +66,17 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format); `off` also times and samples nothing' },
   { flag: 'metrics-port', type: 'int', min: 0, max: 65535, description: 'Serve /metrics only on this separate (internal) port, not the main one' },
   { flag: 'metrics-key', type: 'string', description: 'Key /metrics then requires (`Authorization: Bearer <key>` or `X-Metrics-Key`); open when unset' },
+  { flag: 'connect-proxy', type: 'string', description: 'URL the connect proxy POSTs to when a client brings no token (docs/proxy.md); off unless set' },
+  { flag: 'connect-proxy-always', type: 'enum', values: ['off', 'on'], default: 'off', description: 'Ask the connect proxy on every connect, also when the client brought a valid token' },
+  { flag: 'refresh-proxy', type: 'string', description: 'URL that refreshes sessions the connect proxy made when their `expireAt` passes; without it they close (3005)' },
+  { flag: 'subscribe-proxy', type: 'string', description: 'URL asked before subscriptions in namespaces with `subscribeProxy: true`' },
+  { flag: 'publish-proxy', type: 'string', description: 'URL asked (and able to replace the data) before client publications in namespaces with `publishProxy: true`' },
+  { flag: 'rpc-proxy', type: 'string', description: 'URL the `rpc` command (and STOMP SEND to `/app/<method>`) is forwarded to' },
+  { flag: 'proxy-timeout', type: 'int', min: 1, max: 600000, default: '5000', description: 'Milliseconds the backend has to answer a proxy call; then the client gets 125' },
+  { flag: 'proxy-secret', type: 'string', description: 'Sent as `X-Tidings-Proxy-Secret` on every proxy call, so the backend can tell the call is from Tidings; never logged' },
+  { flag: 'proxy-headers', type: 'list', default: 'cookie,authorization,origin,user-agent,x-forwarded-for', description: 'Comma-separated request headers the connect proxy is sent (lowercase)' },
+  { flag: 'proxy-concurrency', type: 'int', min: 1, max: 100000, default: '64', description: 'Proxy calls in flight at once on a node' },
+  { flag: 'proxy-queue', type: 'int', min: 0, max: 1000000, default: '1024', description: 'Proxy calls waiting for a free slot; one more fails at once with 127' },
   { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },
   { flag: 'log-format', type: 'enum', values: ['json', 'pretty'], default: 'json', description: 'Log lines as JSON (one object per line) or `pretty`: readable, colored on a terminal' },
 ];
@@ -131,13 +142,15 @@ export function fromText(s: Setting, text: string): { value: unknown } | { error
 export interface ConfigFile {
   [key: string]: unknown;
   namespaces?: Record<string, Partial<NamespaceOptions>> | undefined;
+  /** Per-proxy settings (`proxy.connect.{url,timeout,headers,always}`, …), over the flat ones. */
+  proxy?: ProxyOptionsInput | undefined;
 }
 
-/** The config file: any setting but `config` by its camelCase key, plus `namespaces`; unknown keys are refused. */
+/** The config file: any setting but `config` by its camelCase key, plus `namespaces` and `proxy`; unknown keys are refused. */
 export function configFileSchema(): z.ZodType<ConfigFile> {
   const shape: Record<string, z.ZodType<unknown>> = {};
   for (const s of SETTINGS) if (s.flag !== 'config') shape[configKey(s.flag)] = settingSchema(s).optional();
-  return z.strictObject({ ...shape, namespaces: namespacesSchema.optional() }, expected('a JSON object'));
+  return z.strictObject({ ...shape, namespaces: namespacesSchema.optional(), proxy: proxyOptionsSchema.optional() }, expected('a JSON object'));
 }
 
 export function helpText(): string {

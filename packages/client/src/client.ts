@@ -198,6 +198,17 @@ export class Client extends Emitter<ClientEvents> implements SubscriptionHost {
     return this.call({ type: 'presence', channel });
   }
 
+  /**
+   * Calls `method` on the app backend through the server's RPC proxy (`--rpc-proxy`) and resolves
+   * with the backend's `data` (undefined when it gave none). Rejects with a TidingsError: the
+   * backend's application code (4000–4999), 124–127 when the backend failed or was slow, 108 when
+   * the server has no RPC proxy.
+   */
+  async rpc(method: string, data?: unknown): Promise<unknown> {
+    const result = await this.call(data === undefined ? { type: 'rpc', method } : { type: 'rpc', method, data });
+    return result.data;
+  }
+
   /** Sends a command once connected (waiting up to `timeout` while connecting). */
   private call<T extends CommandType>(command: CommandBody & { type: T }): Promise<ResultOf[T]> {
     return new Promise((resolve, reject) => {

@@ -15,6 +15,15 @@ describe('decodeCommand', () => {
       { ok: true, command: { type: 'publish', id: 3, channel: 'x', data: 1, idempotencyKey: 'k' } });
     assert.deepEqual(decodeCommand({ id: 4, type: 'history', channel: 'x', limit: 0 }), { ok: true, command: { type: 'history', id: 4, channel: 'x', limit: 0 } });
     assert.equal(decodeCommand({ id: 5, type: 'ping' }).ok, true);
+    assert.deepEqual(decodeCommand({ id: 6, type: 'connect', data: { app: 1 } }), { ok: true, command: { type: 'connect', id: 6, data: { app: 1 } } });
+    assert.deepEqual(decodeCommand({ id: 8, type: 'rpc', method: 'rooms.list', data: [1] }), { ok: true, command: { type: 'rpc', id: 8, method: 'rooms.list', data: [1] } });
+    assert.deepEqual(decodeCommand({ id: 9, type: 'rpc', method: 'm' }), { ok: true, command: { type: 'rpc', id: 9, method: 'm' } });
+  });
+
+  it('refuses an rpc without a method of 1 to 255 characters', () => {
+    for (const method of [undefined, '', 7, 'x'.repeat(256)]) {
+      assert.deepEqual(decodeCommand({ id: 3, type: 'rpc', method }), { ok: false, id: 3, error: { code: 107, message: '`method` must be a string of 1 to 255 characters' } });
+    }
   });
 
   it('refuses bad shapes with a code, keeping the id when there is one', () => {

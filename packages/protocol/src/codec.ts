@@ -20,6 +20,9 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Longest `method` of an `rpc` command. */
+export const MAX_RPC_METHOD = 255;
+
 /** Most notifications one `inbox.list` page returns. */
 export const MAX_INBOX_PAGE = 100;
 
@@ -90,6 +93,7 @@ export function decodeCommand(value: unknown): Decoded {
       if (token !== undefined) command.token = token;
       if (name !== undefined) command.name = name;
       if (subs !== undefined) command.subs = subs;
+      if (m.data !== undefined) command.data = m.data;
       return { ok: true, command };
     }
     case 'subscribe': {
@@ -161,6 +165,11 @@ export function decodeCommand(value: unknown): Decoded {
       if (read !== undefined) command.read = read;
       if (seen) command.seen = true;
       return { ok: true, command };
+    }
+    case 'rpc': {
+      const method = m.method;
+      if (typeof method !== 'string' || method === '' || method.length > MAX_RPC_METHOD) return bad(id, `\`method\` must be a string of 1 to ${MAX_RPC_METHOD} characters`);
+      return { ok: true, command: m.data === undefined ? { type: 'rpc', id, method } : { type: 'rpc', id, method, data: m.data } };
     }
     case 'inbox.delete': {
       if (!isIdList(m.ids) || m.ids.length === 0) return bad(id, '`ids` must be a non-empty array of at most 1000 notification ids');

@@ -51,6 +51,10 @@ export const ErrorCode = {
   ShuttingDown: 118,
   OutcomeUnknown: 119,
   QueueFull: 121,
+  ProxyUnavailable: 124,
+  ProxyTimeout: 125,
+  ProxyBadResponse: 126,
+  ProxyOverloaded: 127,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -76,6 +80,10 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 118, name: 'shutting_down', status: 503, temporary: true, description: 'The node is draining; retry on another node.' },
   { code: 119, name: 'outcome_unknown', status: 504, temporary: true, description: 'The engine did not confirm a command that was sent: it may have run, or may still run. Retry a publish with the `idempotencyKey` the error carries (yours, or one the server made; kept 60 s) and it runs exactly once.' },
   { code: 121, name: 'queue_full', status: 429, temporary: true, description: 'A STOMP `/queue/…` holds its most messages (waiting plus unacknowledged, `--stomp-queue-max-length`); nothing was queued. Send again once consumers caught up.' },
+  { code: 124, name: 'proxy_unavailable', status: 502, temporary: true, description: 'The app backend behind a proxy (connect, refresh, subscribe, publish, rpc) could not be reached or answered with an HTTP error; retry later.' },
+  { code: 125, name: 'proxy_timeout', status: 504, temporary: true, description: 'The app backend did not answer a proxy call within that proxy\'s timeout; retry later.' },
+  { code: 126, name: 'proxy_bad_response', status: 502, temporary: true, description: 'The app backend answered a proxy call with something other than the documented JSON (docs/proxy.md), or more than `--max-message-size` bytes.' },
+  { code: 127, name: 'proxy_overloaded', status: 503, temporary: true, description: 'Too many proxy calls are waiting for the app backend (`--proxy-queue`); retry later.' },
 ];
 
 export const CloseCode = {
@@ -143,7 +151,13 @@ export function closeInfo(code: number): CloseCodeInfo | undefined {
   return closeByCode.get(code);
 }
 
-/** HTTP status for an error code; 500 for codes outside the table. */
+/** Whether `code` is an application code (4000–4999): an app backend's answer, passed to the client as it is. */
+export function isApplicationCode(code: number): boolean {
+  return Number.isInteger(code) && code >= 4000 && code <= 4999;
+}
+
+/** HTTP status for an error code; 403 for application codes (4000–4999), 500 for other codes outside the table. */
 export function httpStatusOf(code: number): number {
+  if (isApplicationCode(code)) return 403;
   return errorByCode.get(code)?.status ?? 500;
 }

@@ -41,8 +41,9 @@ export interface Publication {
  * `subs`: where the client is in each server-side subscription it had (channel → position, at most
  * 1000), so the server resumes them from there on reconnect. It subscribes nothing by itself: the
  * server decides which server-side subscriptions the connection has (token `subs` claim, `/api/subscribe`).
+ * `data`: anything the app wants its backend's connect proxy to see (docs/proxy.md); ignored without one.
  */
-export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string; subs?: Record<string, StreamPosition> }
+export interface ConnectCommand { type: 'connect'; id: number; token?: string; name?: string; subs?: Record<string, StreamPosition>; data?: unknown }
 export interface SubscribeCommand { type: 'subscribe'; id: number; channel: string; since?: StreamPosition }
 export interface UnsubscribeCommand { type: 'unsubscribe'; id: number; channel: string }
 /**
@@ -60,6 +61,12 @@ export interface InboxListCommand { type: 'inbox.list'; id: number; cursor?: str
 export interface InboxMarkCommand { type: 'inbox.mark'; id: number; ids?: string[]; all?: boolean; read?: boolean; seen?: boolean }
 export interface InboxDeleteCommand { type: 'inbox.delete'; id: number; ids: string[] }
 export interface InboxCountCommand { type: 'inbox.count'; id: number }
+/**
+ * A call to the app backend through the RPC proxy (`--rpc-proxy`): `method` (1–255 characters) and
+ * `data` go to the backend, and its answer comes back as the reply (`{data}`) or an error (an
+ * application code 4000–4999 from the backend, or 124–127 when the backend failed).
+ */
+export interface RpcCommand { type: 'rpc'; id: number; method: string; data?: unknown }
 
 export type Command =
   | ConnectCommand
@@ -73,7 +80,8 @@ export type Command =
   | InboxListCommand
   | InboxMarkCommand
   | InboxDeleteCommand
-  | InboxCountCommand;
+  | InboxCountCommand
+  | RpcCommand;
 
 export type CommandType = Command['type'];
 
@@ -102,6 +110,8 @@ export interface PublishResult { offset: number; epoch: string }
 export interface HistoryResult { position: StreamPosition; publications: Publication[] }
 export interface PresenceResult { clients: Record<string, ClientInfo> }
 export interface RefreshResult { expires?: number }
+/** The backend's answer to an `rpc` command (absent when it gave none). */
+export interface RpcResult { data?: unknown }
 
 /** A durable notification in a user's inbox. Times are milliseconds since the Unix epoch. */
 export interface Notification {
@@ -144,6 +154,7 @@ export interface ResultOf {
   'inbox.mark': InboxCountResult;
   'inbox.delete': InboxCountResult;
   'inbox.count': InboxCountResult;
+  rpc: RpcResult;
 }
 
 // ---- server → client messages ----

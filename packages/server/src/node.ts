@@ -21,6 +21,10 @@ import { Scheduler } from './notifications/scheduler.js';
 import type { NotificationStore } from './notifications/store.js';
 import { Publisher } from './publisher.js';
 import { ServerSubscriptions } from './server-subs.js';
+import { ProxyCaller } from './proxy/caller.js';
+import { Proxies } from './proxy/proxies.js';
+import { connectRequest, type ConnectRequest } from './proxy/request.js';
+import { requestCredentials } from './http/handshake.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
 import { CLIENT_PREFIX, ClientBundles } from './static/client-bundles.js';
@@ -71,7 +75,7 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly engine: Engine;
   readonly log: Logger;
   /** Whose forwarding headers are believed (`trustProxy`): ask it for a request's client address and scheme. */
-  readonly proxies: ProxyTrust;
+  readonly trust: ProxyTrust;
   /** The refusal log (rate-limited, at `info`). */
   readonly refusals: Refusals;
   /** This node's Prometheus metrics (`GET /metrics`). */
@@ -86,6 +90,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly inbox: Inbox;
   /** Server-side subscriptions remembered per user (`POST /api/subscribe`). */
   readonly serverSubs: ServerSubscriptions;
+  /** Calls to the app backend (connect, refresh, subscribe, publish, RPC). */
+  readonly proxies: Proxies;
   private readonly scheduler: Scheduler;
   readonly timers = new TimerWheel();
   readonly http: Server;
@@ -121,13 +127,18 @@ export class TidingsNode implements EngineHandler, Timed {
     const measured = this.options.metrics;
     this.engine = measured ? timed(engine ?? new MemoryEngine(), 'command', this.metrics.engineDuration, this.metrics.engineErrors) : engine ?? new MemoryEngine();
     this.log = logger ?? createLogger('info');
-    this.proxies = new ProxyTrust(this.options.trustProxy);
-    this.refusals = new Refusals(this.log, Date.now, this.metrics, this.proxies);
+    this.trust = new ProxyTrust(this.options.trustProxy);
+    this.refusals = new Refusals(this.log, Date.now, this.metrics, this.trust);
     this.metricsEndpoint = new MetricsEndpoint({ metrics: this.metrics, refusals: this.refusals, key: this.options.metricsKey }, this.options,
       (err) => this.log.error('metrics failure', { err: String(err) }));
     this.disconnects = new Disconnects(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
     this.verifier = new TokenVerifier(this.options.jwt);
+    const { proxy } = this.options;
+    this.proxies = new Proxies(proxy, new ProxyCaller(
+      { concurrency: proxy.concurrency, queue: proxy.queue, maxResponseBytes: this.options.limits.maxMessageSize, secret: proxy.secret },
+      this.log, measured ? { calls: this.metrics.proxyCalls, duration: this.metrics.proxyDuration } : undefined,
+    ));
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), measured ? this.metrics.latency : undefined);
     this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
     this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
@@ -278,9 +289,34 @@ export class TidingsNode implements EngineHandler, Timed {
     return this.verifier.verify(token);
   }
 
-  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined {
+  /**
+   * The credentials of a request that is itself the connect (SSE, HTTP streaming, a long poll,
+   * stateless `/emulation`, `/ws?connect=1`): its token, or else (or always, as configured) the
+   * connect proxy's answer for client id `client`. Throws as `Proxies.authenticate` does.
+   */
+  async connectCredentials(req: RequestHead, url: URL, transport: string, client: string): Promise<Credentials | undefined> {
+    const credentials = await requestCredentials(req, url, (t) => this.verify(t));
+    return this.authenticate(credentials, this.connectRequest(req, transport, 'json'), client, undefined);
+  }
+
+  /** See `Proxies.authenticate`. */
+  authenticate(credentials: Credentials | undefined, request: ConnectRequest, client: string, data: unknown): Promise<Credentials | undefined> {
+    return this.proxies.authenticate(credentials, request, client, data);
+  }
+
+  /** What the connect proxy will be told about `req`; only the allowlisted headers are kept. */
+  connectRequest(req: RequestHead, transport: string, protocol: ConnectRequest['protocol']): ConnectRequest {
+    return connectRequest(req, this.proxies.connectHeaders, transport, protocol, this.trust.clientAddress(req) ?? '');
+  }
+
+  /**
+   * A session for a new connection; undefined when the node is full. `request`: for a connection
+   * whose `connect` command is still to come, what the connect proxy is told then. `id`: the
+   * client id already given to the connect proxy.
+   */
+  newSession(transport: Transport, credentials: Credentials | undefined, request?: ConnectRequest, id?: string): Session | undefined {
     if (this.connections >= this.options.limits.maxConnections) return undefined;
-    const session = new Session(this, transport, credentials);
+    const session = new Session(this, transport, credentials, request, id);
     this.sessions.set(session.id, session);
     this.log.debug('connection opened', { transport: transport.name, client: session.id });
     return session;
@@ -394,6 +430,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.views.hello();
     this.refusals.flush();
     this.disconnects.flush();
+    this.proxies.flush();
     if (this.state === 'running') this.timers.schedule(this, now + this.options.pingInterval * 1000);
   }
 
@@ -430,7 +467,7 @@ export class TidingsNode implements EngineHandler, Timed {
   }
 
   private handleTransport(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins, this.refusals, this.proxies.requestScheme(req));
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, this.options.allowedOrigins, this.refusals, this.trust.requestScheme(req));
     if (RESPONSE_TRANSPORTS.has(url.pathname)) return this.handleBare(req, new NodeResponse(res), url);
     this.transportDone(url, res, handleEmulation(this, req, res, url));
   }

@@ -23,6 +23,47 @@ export interface NamespaceOptions {
   subscribe: SubscribePolicy;
   /** Whether clients may publish (they also need permission to subscribe). The server API always may. */
   publish: boolean;
+  /** Ask the app backend (`proxy.subscribe`) before each subscription, after the `subscribe` rule passed. */
+  subscribeProxy: boolean;
+  /**
+   * Send each client publication to the app backend (`proxy.publish`) first: it allows (and may
+   * replace the data) or refuses. Clients may then publish whatever `publish` says.
+   */
+  publishProxy: boolean;
+}
+
+/** One backend endpoint a proxy calls. */
+export interface ProxyEndpoint {
+  /** http(s) URL that gets the JSON POST. */
+  url: string;
+  /** Milliseconds the backend has to answer; then the call fails with 125. */
+  timeout: number;
+}
+
+export interface ConnectProxyOptions extends ProxyEndpoint {
+  /** Ask the backend on every connect, also when the client brought a valid token (its answer wins). */
+  always: boolean;
+  /** Request headers forwarded (lowercase names); the proxies' `headers` when not set. */
+  headers: string[];
+}
+
+/** Calls to the app's own HTTP backend (docs/proxy.md). A proxy without a URL is off. */
+export interface ProxyOptions {
+  /** Sent as `X-Tidings-Proxy-Secret` on every call, so the backend knows it is Tidings; never logged. */
+  secret: string | undefined;
+  /** Default timeout of each proxy, in milliseconds. */
+  timeout: number;
+  /** Request headers forwarded to the connect proxy (lowercase names). */
+  headers: string[];
+  /** Proxy calls in flight at once on this node, all proxies together. */
+  concurrency: number;
+  /** Calls waiting for a free slot; one more fails at once with 127. */
+  queue: number;
+  connect: ConnectProxyOptions | undefined;
+  refresh: ProxyEndpoint | undefined;
+  subscribe: ProxyEndpoint | undefined;
+  publish: ProxyEndpoint | undefined;
+  rpc: ProxyEndpoint | undefined;
 }
 
 export interface JwtOptions {
@@ -137,6 +178,8 @@ export interface ServerOptions {
    * is the TCP peer.
    */
   trustProxy: string[];
+  /** Connect, refresh, subscribe, publish and RPC proxies to the app backend. */
+  proxy: ProxyOptions;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -161,7 +204,18 @@ export const DEFAULT_NAMESPACE: NamespaceOptions = {
   joinLeave: false,
   subscribe: 'anyone',
   publish: false,
+  subscribeProxy: false,
+  publishProxy: false,
 };
+
+export const DEFAULT_PROXY_HEADERS = ['cookie', 'authorization', 'origin', 'user-agent', 'x-forwarded-for'];
+
+export function defaultProxy(): ProxyOptions {
+  return {
+    secret: undefined, timeout: 5000, headers: [...DEFAULT_PROXY_HEADERS], concurrency: 64, queue: 1024,
+    connect: undefined, refresh: undefined, subscribe: undefined, publish: undefined, rpc: undefined,
+  };
+}
 
 /** The highest `limits.maxDepth` allowed. */
 export const MAX_DEPTH_LIMIT = 1000;
@@ -209,11 +263,28 @@ export function defaultOptions(): ServerOptions {
     tls: undefined,
     stompTls: false,
     trustProxy: [],
+    proxy: defaultProxy(),
   };
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls' | 'stompQueues'>> & {
+/** A proxy endpoint as given: a URL, or `{url, timeout?}` (the connect proxy also `always?`, `headers?`). */
+export interface ProxyEndpointInput { url: string; timeout?: number | undefined }
+export interface ProxyOptionsInput {
+  secret?: string | undefined;
+  timeout?: number | undefined;
+  headers?: string[] | undefined;
+  concurrency?: number | undefined;
+  queue?: number | undefined;
+  connect?: string | (ProxyEndpointInput & { always?: boolean | undefined; headers?: string[] | undefined }) | undefined;
+  refresh?: string | ProxyEndpointInput | undefined;
+  subscribe?: string | ProxyEndpointInput | undefined;
+  publish?: string | ProxyEndpointInput | undefined;
+  rpc?: string | ProxyEndpointInput | undefined;
+}
+
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls' | 'stompQueues' | 'proxy'>> & {
   tls?: TlsOptions | undefined;
+  proxy?: ProxyOptionsInput;
   limits?: Partial<LimitOptions>;
   stompQueues?: Partial<StompQueueOptions>;
   sockjs?: Partial<SockjsOptions>;
@@ -239,7 +310,35 @@ export const namespaceOptionsSchema = z.strictObject({
   joinLeave: z.boolean(expected('boolean')),
   subscribe: z.enum(['anyone', 'authenticated', 'owner'], expected('one of anyone, authenticated, owner')),
   publish: z.boolean(expected('boolean')),
+  subscribeProxy: z.boolean(expected('boolean')),
+  publishProxy: z.boolean(expected('boolean')),
 }, object).partial();
+
+const proxyUrl = z.string(expected('an http(s) URL')).refine((u) => {
+  try {
+    const url = new URL(u);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}, expected('an http(s) URL without user:password'));
+const millis = int(1, 600_000);
+const headerNames = z.array(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, expected('lowercase header names')), expected('an array of lowercase header names')).max(64);
+const endpoint = z.union([proxyUrl, z.strictObject({ url: proxyUrl, timeout: millis.optional() }, object)]);
+
+/** `proxy`: the backend proxies (docs/proxy.md); unknown keys are refused. */
+export const proxyOptionsSchema = z.strictObject({
+  secret: text.min(1).optional(),
+  timeout: millis.optional(),
+  headers: headerNames.optional(),
+  concurrency: int(1, 100_000).optional(),
+  queue: int(0, 1_000_000).optional(),
+  connect: z.union([proxyUrl, z.strictObject({ url: proxyUrl, timeout: millis.optional(), always: z.boolean(expected('a boolean')).optional(), headers: headerNames.optional() }, object)]).optional(),
+  refresh: endpoint.optional(),
+  subscribe: endpoint.optional(),
+  publish: endpoint.optional(),
+  rpc: endpoint.optional(),
+}, object);
 
 /**
  * Namespaces by name: `` or 1–255 of the channel characters without `:`, except `__proto__`, which
@@ -304,6 +403,7 @@ export const serverOptionsSchema = z.strictObject({
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
+  proxy: proxyOptionsSchema.optional(),
   sockjs: z.strictObject({
     prefix: sockjsPath.optional(),
     aliases: z.array(sockjsPath, expected('an array of paths')).optional(),
@@ -318,8 +418,17 @@ export const serverOptionsSchema = z.strictObject({
   stompTls: z.boolean(expected('a boolean')).optional(),
   trustProxy: z.array(z.string(expected('a CIDR')).refine(isTrustEntry, { error: (issue) => `expected a CIDR like 10.0.0.0/8 or an IP address, got ${JSON.stringify(issue.input)}` }),
     expected('an array of CIDRs')).optional(),
-}, object).superRefine((input, ctx) => {
-  if (input.stompTls === true && input.tls === undefined) ctx.addIssue({ code: 'custom', path: ['stompTls'], message: 'STOMP over TLS needs a certificate (tls)' });
+}, object).superRefine((o, ctx) => {
+  if (o.stompTls === true && o.tls === undefined) ctx.addIssue({ code: 'custom', path: ['stompTls'], message: 'STOMP over TLS needs a certificate (tls)' });
+  // a namespace that asks a proxy needs that proxy's URL
+  for (const [name, ns] of Object.entries(o.namespaces ?? {})) {
+    if (ns.subscribeProxy && o.proxy?.subscribe === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['namespaces', name, 'subscribeProxy'], message: 'needs a subscribe proxy (proxy.subscribe, --subscribe-proxy)' });
+    }
+    if (ns.publishProxy && o.proxy?.publish === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['namespaces', name, 'publishProxy'], message: 'needs a publish proxy (proxy.publish, --publish-proxy)' });
+    }
+  }
 });
 
 /** A PEM block of this kind (`CERTIFICATE`; `PRIVATE KEY` also matches `RSA PRIVATE KEY`, `EC PRIVATE KEY`); the message never quotes the text. */
@@ -345,6 +454,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   const base = defaultOptions();
   const namespaces = base.namespaces;
   for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
+  const proxy = resolveProxy(input.proxy ?? {});
   return {
     ...base,
     ...stripUndefined(input),
@@ -353,6 +463,29 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     namespaces,
     sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
     stompQueues: { ...base.stompQueues, ...stripUndefined(input.stompQueues ?? {}) },
+    proxy,
+  };
+}
+
+function resolveProxy(input: ProxyOptionsInput): ProxyOptions {
+  const base = { ...defaultProxy(), ...stripUndefined({ secret: input.secret, timeout: input.timeout, headers: input.headers, concurrency: input.concurrency, queue: input.queue }) };
+  const at = (e: string | ProxyEndpointInput | undefined): ProxyEndpoint | undefined => {
+    if (e === undefined) return undefined;
+    return typeof e === 'string' ? { url: e, timeout: base.timeout } : { url: e.url, timeout: e.timeout ?? base.timeout };
+  };
+  const c = input.connect;
+  const connect = at(c);
+  return {
+    ...base,
+    connect: connect && {
+      ...connect,
+      always: typeof c === 'object' && c.always === true,
+      headers: typeof c === 'object' && c.headers !== undefined ? c.headers : base.headers,
+    },
+    refresh: at(input.refresh),
+    subscribe: at(input.subscribe),
+    publish: at(input.publish),
+    rpc: at(input.rpc),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, shouldReconnect,
+  CloseCode, ErrorCode, PROTOCOL_VERSION, UnsubscribeCode, isApplicationCode, shouldReconnect,
   type ClientInfo, type Command, type ConnectCommand, type ProtocolError, type Publication, type StreamPosition,
   cursorEntry, encodeCursor, encodePublication, type Cursor, type ResultOf, type ServerMessage,
 } from '@tidings/protocol';
@@ -17,6 +17,9 @@ import type { ServerOptions } from './options.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
 import type { ServerSubscriptions } from './server-subs.js';
+import { ProxyDisconnect, ProxyError } from './proxy/errors.js';
+import type { Proxies, ProxyClient } from './proxy/proxies.js';
+import type { ConnectRequest } from './proxy/request.js';
 import { SmallMap } from './small-map.js';
 import type { Timed, TimerWheel } from './timer.js';
 import type { Transport } from './transports/transport.js';
@@ -35,6 +38,7 @@ export interface SessionHost {
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
   readonly serverSubs: ServerSubscriptions;
+  readonly proxies: Proxies;
   verify(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
@@ -83,7 +87,7 @@ function encodeReplay(publications: readonly Publication[], maxBytes: number): B
  * them to `handle`; the session replies and pushes through the transport's `write`.
  */
 export class Session implements Subscriber, Timed {
-  readonly id = randomUUID();
+  readonly id: string;
   user = '';
   private state: State = 'connecting';
   private credentials: Credentials | undefined;
@@ -91,6 +95,8 @@ export class Session implements Subscriber, Timed {
   private timerHandle = -1;
   private dueAt = 0;
   private refreshRequested = false;
+  /** While the refresh proxy is being asked for a new expiry. */
+  private refreshing = false;
   private readonly connectDeadline: number;
   private readonly queue: Queued[] = [];
   private busy = false;
@@ -104,7 +110,11 @@ export class Session implements Subscriber, Timed {
     readonly transport: Transport,
     /** Credentials from the handshake (header, query or cookie), already verified. */
     private readonly handshake?: Credentials,
+    /** What the connect proxy is told at `connect`; absent when the handshake was the connect. */
+    private request?: ConnectRequest,
+    id?: string,
   ) {
+    this.id = id ?? randomUUID();
     this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
     this.reschedule();
   }
@@ -182,8 +192,14 @@ export class Session implements Subscriber, Timed {
         case 'unsubscribe': return this.reply(cmd.id, this.unsubscribe(cmd.channel));
         case 'publish': {
           const ns = this.host.policy.resolve(cmd.channel);
-          this.host.policy.checkPublish(ns, cmd.channel, this.principal());
-          const pub = await this.host.publisher.publish(cmd.channel, cmd.data, { info: this.info, idempotencyKey: cmd.idempotencyKey, source: 'client' });
+          let data = cmd.data;
+          if (ns.publishProxy) {
+            this.host.policy.checkSubscribe(ns, cmd.channel, this.principal());
+            data = await this.host.proxies.publish(this.proxyClient(), cmd.channel, data);
+          } else {
+            this.host.policy.checkPublish(ns, cmd.channel, this.principal());
+          }
+          const pub = await this.host.publisher.publish(cmd.channel, data, { info: this.info, idempotencyKey: cmd.idempotencyKey, source: 'client' });
           return this.reply(cmd.id, { offset: pub.offset, epoch: pub.epoch });
         }
         case 'history': {
@@ -199,6 +215,7 @@ export class Session implements Subscriber, Timed {
         }
         case 'refresh': return this.reply(cmd.id, await this.refresh(cmd.token));
         case 'ping': return this.reply(cmd.id, {});
+        case 'rpc': return this.reply(cmd.id, await this.host.proxies.rpc(this.proxyClient(), cmd.method, cmd.data));
         case 'inbox.list': return this.reply(cmd.id, await this.host.inbox.list(this.owner(), cmd));
         case 'inbox.count': return this.reply(cmd.id, { unread: await this.host.inbox.count(this.owner()) });
         case 'inbox.delete': return this.reply(cmd.id, { unread: await this.host.inbox.remove(this.owner(), cmd.ids) });
@@ -211,20 +228,28 @@ export class Session implements Subscriber, Timed {
       const { code, message } = this.fail(cmd.id, err);
       const reason = reasonOf(code);
       if (reason === 'auth' || reason === 'limit') this.host.refusals.refused(reason, { transport: this.transport.name, code, message });
-      if (cmd.type === 'connect' && this.state === 'connecting' && err instanceof AuthError) {
-        this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
-      }
+      if (err instanceof ProxyDisconnect) this.disconnect(err.code, err.reason);
+      else if (cmd.type === 'connect' && this.state === 'connecting') this.refuseConnect(err, code, message);
     }
+  }
+
+  /** Closes a connection whose `connect` failed: a refused token, a refusal (or failure) of the connect proxy. */
+  private refuseConnect(err: unknown, code: number, message: string): void {
+    if (err instanceof AuthError) this.disconnect(err.code === ErrorCode.TokenExpired ? CloseCode.TokenExpired : CloseCode.InvalidToken, err.message);
+    else if (isApplicationCode(code)) this.disconnect(code, message);
+    else if (err instanceof ProxyError) this.disconnect(CloseCode.ForceReconnect, message);
   }
 
   private async connect(cmd: ConnectCommand): Promise<ResultOf['connect']> {
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
-    const creds = cmd.token !== undefined ? await this.host.verify(cmd.token) : this.handshake;
+    let creds = cmd.token !== undefined ? await this.host.verify(cmd.token) : this.handshake;
+    if (this.request) creds = await this.host.proxies.authenticate(creds, this.request, this.id, cmd.data);
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
     return this.establish(creds);
   }
 
   private establish(creds: Credentials | undefined): ResultOf['connect'] {
+    this.request = undefined;
     this.credentials = creds;
     this.user = creds?.user ?? '';
     this.state = 'connected';
@@ -261,6 +286,10 @@ export class Session implements Subscriber, Timed {
     else if (held) throw new TidingsError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     if (this.subs.size >= options.limits.maxSubscriptions) {
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} subscriptions per connection`);
+    }
+    if (ns.subscribeProxy) {
+      await this.host.proxies.subscribe(this.proxyClient(), channel);
+      if (this.subs.has(channel) || this.state === 'closed') throw new TidingsError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     }
     // join/leave channels are tracked in presence too, so a client whose node dies still leaves
     const sub: Subscription = { recovering: true, pending: [], offset: 0, epoch: '', presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave, server };
@@ -420,9 +449,12 @@ export class Session implements Subscriber, Timed {
         try {
           await this.subscribe(channel, cursor.get(channel), undefined, false);
         } catch (err) {
+          if (err instanceof ProxyDisconnect) return this.disconnect(err.code, err.reason);
           resuming.delete(channel);
           const e = err instanceof TidingsError ? err : undefined;
-          this.send({ type: 'unsubscribed', channel, code: UnsubscribeCode.Resubscribe, reason: e?.message ?? this.host.publisher.mapError(err).message });
+          // the app backend's refusal is final: resubscribing would be refused again
+          const code = e !== undefined && isApplicationCode(e.code) ? UnsubscribeCode.Server : UnsubscribeCode.Resubscribe;
+          this.send({ type: 'unsubscribed', channel, code, reason: e?.message ?? this.host.publisher.mapError(err).message });
         }
       }
       await this.subscribeServerSide(cursor, channels);
@@ -467,6 +499,10 @@ export class Session implements Subscriber, Timed {
     }
     const expires = this.credentials?.expires;
     if (this.state === 'connected' && expires !== undefined) {
+      if (this.host.proxies.refreshes(this.credentials)) {
+        if (now >= expires * 1000) return void this.refreshThroughProxy();
+        return this.reschedule();
+      }
       if (now >= expires * 1000) return this.disconnect(CloseCode.TokenExpired, 'token expired');
       if (!this.refreshRequested && now >= (expires - this.host.options.tokenRefreshLead) * 1000) {
         this.refreshRequested = true;
@@ -476,12 +512,36 @@ export class Session implements Subscriber, Timed {
     this.reschedule();
   }
 
+  /**
+   * The session's proxied credentials expired: the refresh proxy gives a new expiry (or none), or
+   * the session closes (3005; the backend's code for `{disconnect}` or `{error}`).
+   */
+  private async refreshThroughProxy(): Promise<void> {
+    const creds = this.credentials;
+    if (this.refreshing || !creds) return;
+    this.refreshing = true;
+    try {
+      const next = await this.host.proxies.refresh(this.proxyClient(), creds);
+      if (this.state !== 'connected' || this.credentials !== creds) return;
+      this.credentials = next;
+      this.refreshing = false;
+      this.reschedule();
+    } catch (err) {
+      const code = err instanceof TidingsError && isApplicationCode(err.code) ? err.code : CloseCode.TokenExpired;
+      this.disconnect(code, err instanceof ProxyError ? `session expired and could not be refreshed: ${err.message}` : err instanceof Error ? err.message : 'session expired');
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
   private reschedule(): void {
     let due = 0;
     if (this.state === 'connecting') due = this.connectDeadline;
+    else if (this.state === 'connected' && this.refreshing) due = 0;
     else if (this.state === 'connected' && this.credentials?.expires !== undefined) {
       const exp = this.credentials.expires * 1000;
-      due = this.refreshRequested ? exp : Math.min(exp, exp - this.host.options.tokenRefreshLead * 1000);
+      const byProxy = this.host.proxies.refreshes(this.credentials);
+      due = this.refreshRequested || byProxy ? exp : Math.min(exp, exp - this.host.options.tokenRefreshLead * 1000);
     }
     if (due === this.dueAt && this.timerHandle !== -1) return;
     if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
@@ -494,6 +554,10 @@ export class Session implements Subscriber, Timed {
   private owner(): string {
     if (this.user === '') throw new TidingsError(ErrorCode.Unauthorized, 'the inbox needs an authenticated connection');
     return this.user;
+  }
+
+  private proxyClient(): ProxyClient {
+    return { client: this.id, user: this.user, transport: this.transport.name, protocol: this.transport.name === 'sockjs' ? 'sockjs' : 'json' };
   }
 
   private principal(): { user: string; channels?: string[] | undefined } {

@@ -16,6 +16,8 @@ export interface Credentials {
    * `channels` answer belongs here too): subscribed at connect without a permission check.
    */
   subs?: string[];
+  /** Made from the connect proxy's answer, not a token: refreshed through the refresh proxy. */
+  proxied?: boolean;
 }
 
 /** A token was refused; `code` is ErrorCode.Unauthorized or ErrorCode.TokenExpired. */

@@ -108,6 +108,9 @@ export class Metrics {
   readonly schedulerRuns: Counter<'outcome'>;
   readonly schedulerMisses: Counter;
   readonly apiRequests: Counter<'route' | 'status'>;
+  /** Calls to the app backend, by proxy (connect, refresh, subscribe, publish, rpc) and outcome. */
+  readonly proxyCalls: Counter<'proxy' | 'outcome'>;
+  readonly proxyDuration: Histogram<'proxy'>;
 
   /** `defaults`: also collect the exporter's process metrics (event-loop lag, GC, heap, file descriptors; see process-metrics.ts). */
   constructor(gauges: NodeGauges, defaults = true) {
@@ -148,6 +151,11 @@ export class Metrics {
     this.schedulerRuns = new Counter({ name: 'tidings_scheduler_runs_total', help: 'Scheduled runs fired, by outcome (ok, failed).', labelNames: ['outcome'], registers });
     this.schedulerMisses = new Counter({ name: 'tidings_scheduler_missed_total', help: 'Scheduled runs fired more than 5 s after their time.', registers });
     this.apiRequests = new Counter({ name: 'tidings_api_requests_total', help: 'Server API requests by route and status.', labelNames: ['route', 'status'], registers });
+    this.proxyCalls = new Counter({
+      name: 'tidings_proxy_calls_total', help: 'Calls to the app backend by proxy and outcome (ok, refused, unavailable, timeout, bad_response, overloaded).',
+      labelNames: ['proxy', 'outcome'], registers,
+    });
+    this.proxyDuration = new Histogram({ name: 'tidings_proxy_duration_seconds', help: 'Proxy call latency, waiting for a slot included.', labelNames: ['proxy'], buckets: LATENCY_BUCKETS, registers });
   }
 
   /** Counts a refusal (called by Refusals for every refused connection or request). */

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@tidings/protocol';
+import { ErrorCode, isApplicationCode } from '@tidings/protocol';
 import type { ProxyTrust } from '../http/forwarded.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { Logger } from '../log.js';
@@ -43,9 +43,14 @@ export function reasonOf(code: number): RefusalReason | undefined {
       return 'limit';
     case ErrorCode.ShuttingDown:
     case ErrorCode.EngineUnavailable:
+    case ErrorCode.ProxyUnavailable:
+    case ErrorCode.ProxyTimeout:
+    case ErrorCode.ProxyBadResponse:
+    case ErrorCode.ProxyOverloaded:
       return 'unavailable';
     default:
-      return 'bad_request';
+      // an application code is the app backend's refusal
+      return isApplicationCode(code) ? 'auth' : 'bad_request';
   }
 }
 
@@ -73,7 +78,7 @@ export class Refusals {
     /** Told of every refusal, logged or not (the metrics). */
     private readonly counter?: { refused(reason: RefusalReason): void },
     /** Whose forwarding headers are believed for a request's `remote` (none when absent: the TCP peer). */
-    private readonly proxies?: ProxyTrust,
+    private readonly trust?: ProxyTrust,
   ) {
     this.budget = new LogBudget((reason, suppressed, seconds) => log.info('refusals suppressed', { reason, suppressed, seconds }), now);
   }
@@ -94,7 +99,7 @@ export class Refusals {
     const end = url.search(/[?#]/);
     this.refused(reason, {
       transport: end === -1 ? url : url.slice(0, end), code, message,
-      remote: this.proxies ? this.proxies.clientAddress(req) : req.socket?.remoteAddress, origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
+      remote: this.trust ? this.trust.clientAddress(req) : req.socket?.remoteAddress, origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
     });
   }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
+import type { ConnectRequest, WireProtocol } from '../proxy/request.js';
 import { TidingsError } from '../errors.js';
 import { requestCredentials } from '../http/handshake.js';
 import type { ProxyTrust } from '../http/forwarded.js';
@@ -37,7 +38,7 @@ export interface SockjsHost {
   readonly timers: TimerWheel;
   readonly refusals: Refusals;
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
-  readonly proxies: ProxyTrust;
+  readonly trust: ProxyTrust;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly draining: boolean;
@@ -45,9 +46,11 @@ export interface SockjsHost {
   readonly connections: number;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
+  /** What the connect proxy is told about the request that opened a SockJS session. */
+  connectRequest(req: RequestHead, transport: string, protocol: WireProtocol): ConnectRequest;
   /** A JSON-protocol session; undefined when the node is full. */
-  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
-  readonly stomp: { acceptWire(wire: StompWire, credentials: Credentials | undefined): void };
+  newSession(transport: Transport, credentials: Credentials | undefined, request?: ConnectRequest): Session | undefined;
+  readonly stomp: { acceptWire(wire: StompWire, credentials: Credentials | undefined, request: ConnectRequest): void };
 }
 
 const SWEEP_MS = 1000;
@@ -200,7 +203,7 @@ export class SockjsServer implements SessionOwner, Timed {
     if (socket.destroyed) return session.close(1000, 'gone');
     socket.write(switchingProtocols({ key: upgrade.key, protocol: undefined }));
     const conn = new WebSocketConnection(socket, undefined, sendLimit(this.host.options.limits.maxMessageSize), this.closeSweep);
-    conn.remoteAddress = this.host.proxies.clientAddress(req);
+    conn.remoteAddress = this.host.trust.clientAddress(req);
     const receiver = route.raw ? new RawWebSocket(conn, session) : new FramedWebSocket(conn, session);
     conn.attach(receiver);
     conn.start(head);
@@ -232,7 +235,7 @@ export class SockjsServer implements SessionOwner, Timed {
     }
     const existing = key === undefined ? undefined : this.byId.get(key);
     if (existing) return existing;
-    const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs);
+    const session = new SockjsSession(this, credentials, this.host.metrics.written.sockjs, this.host.connectRequest(req, 'sockjs', 'sockjs'));
     this.all.add(session);
     if (key !== undefined) this.byId.set(key, session);
     if (refusal) {
@@ -250,11 +253,11 @@ export class SockjsServer implements SessionOwner, Timed {
     const { maxQueueBytes, maxMessageSize } = this.host.options.limits;
     if (isStompStart(first)) {
       const wire = new SockjsStompWire(session, maxQueueBytes, this.host.metrics.written.sockjs);
-      this.host.stomp.acceptWire(wire, session.credentials);
+      this.host.stomp.acceptWire(wire, session.credentials, { ...session.request, protocol: 'stomp' });
       return wire;
     }
     const transport = new SockjsTransport(session, maxQueueBytes, maxMessageSize, this.host.metrics.written.sockjs);
-    const s = this.host.newSession(transport, session.credentials);
+    const s = this.host.newSession(transport, session.credentials, session.request);
     if (!s) {
       this.host.refusals.refused('limit', { transport: 'sockjs', code: CloseCode.ConnectionLimit, message: 'connection limit reached' });
       session.close(CloseCode.ConnectionLimit, 'connection limit reached');
@@ -317,7 +320,7 @@ export class SockjsServer implements SessionOwner, Timed {
    */
   private originAllowed(req: RequestHead): boolean {
     const { origin, host } = req.headers;
-    const scheme = this.host.proxies.requestScheme(req);
+    const scheme = this.host.trust.requestScheme(req);
     return originAllowed(origin, host, this.host.options.allowedOrigins, scheme) || originAllowed(origin, host, [], scheme);
   }
 
@@ -333,7 +336,7 @@ export class SockjsServer implements SessionOwner, Timed {
   private refused(reason: RefusalReason, req: RequestHead, label: string, code: number, message: string): void {
     const header = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(', ') : v;
     this.host.refusals.refused(reason, {
-      transport: label, code, message, remote: this.host.proxies.clientAddress(req), origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
+      transport: label, code, message, remote: this.host.trust.clientAddress(req), origin: header(req.headers.origin), userAgent: header(req.headers['user-agent']),
     });
   }
 }

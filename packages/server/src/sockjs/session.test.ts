@@ -35,7 +35,7 @@ function session(): { s: SockjsSession; user: FakeUser; written: Written } {
   const user = new FakeUser();
   const owner: SessionOwner = { detect: () => user };
   const written = new Written();
-  return { s: new SockjsSession(owner, undefined, written), user, written };
+  return { s: new SockjsSession(owner, undefined, written, { transport: 'sockjs', protocol: 'sockjs', remoteAddr: '', headers: {} }), user, written };
 }
 
 const timing = { heartbeatMs: 1000, disconnectDelayMs: 5000, connectTimeoutMs: 10_000 };

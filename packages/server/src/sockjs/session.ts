@@ -1,5 +1,6 @@
 import { CloseCode } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
+import type { ConnectRequest } from '../proxy/request.js';
 import type { Written } from '../observability/metrics.js';
 import { scheduleFlush, type Flushable } from '../transports/transport.js';
 import { HEARTBEAT_FRAME, OPEN_FRAME, closeFrame, messageFrame } from './frames.js';
@@ -88,6 +89,8 @@ export class SockjsSession implements Flushable {
     readonly credentials: Credentials | undefined,
     /** Counts the `a` frames written and their bytes (SockJS frame text, before any HTTP wrapping). */
     private readonly written: Written,
+    /** What the connect proxy is told at the session's `connect` (or STOMP CONNECT). */
+    readonly request: ConnectRequest,
   ) {}
 
   /** `new` until the first receiver, `open`, then `closed`. */

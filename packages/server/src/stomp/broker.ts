@@ -2,6 +2,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { StompVersion } from '@tidings/stomp';
 import type { Credentials } from '../auth/jwt.js';
+import type { Proxies } from '../proxy/proxies.js';
+import type { ConnectRequest } from '../proxy/request.js';
 import type { ChannelPolicy } from '../channels.js';
 import type { Engine, UserControlMessage } from '../engine/engine.js';
 import type { Hub } from '../hub.js';
@@ -39,6 +41,7 @@ export interface BrokerNode {
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
   readonly serverSubs: ServerSubscriptions;
+  readonly proxies: Proxies;
   readonly draining: boolean;
   /** Open connections of every protocol on the node. */
   readonly connections: number;
@@ -62,6 +65,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
   readonly refusals: Refusals;
   readonly metrics: Metrics;
   readonly disconnects: Disconnects;
+  readonly proxies: Proxies;
   readonly topics: TopicRouter;
   readonly queues: StompQueues;
   readonly serverSubs: ServerSubscriptions;
@@ -80,6 +84,7 @@ export class StompBroker implements StompHost, ConnectionRegistry {
     this.metrics = node.metrics;
     this.disconnects = node.disconnects;
     this.serverSubs = node.serverSubs;
+    this.proxies = node.proxies;
     this.topics = new TopicRouter(node.hub);
     this.queues = node.queueLog
       ? new ClusterQueues(node.queueLog, node.options.stompQueues, node.log)
@@ -133,26 +138,27 @@ export class StompBroker implements StompHost, ConnectionRegistry {
    * first (`first`, read as its first input; any version may be negotiated). `credentials` come
    * from its handshake.
    */
-  acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, first?: Buffer): void {
+  acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, request: ConnectRequest, first?: Buffer): void {
     const wire = new WebSocketWire(conn, this.options.limits.maxQueueBytes, this.metrics.written['stomp-ws']);
-    this.open(wire, credentials, versionsFor(conn.protocol));
+    this.open(wire, credentials, versionsFor(conn.protocol), request);
     if (first !== undefined) wire.onMessage(first);
   }
 
   /** STOMP over another wire (a SockJS session); `credentials` come from its opening request. */
-  acceptWire(wire: StompWire, credentials: Credentials | undefined): void {
-    this.open(wire, credentials, versionsFor(undefined));
+  acceptWire(wire: StompWire, credentials: Credentials | undefined, request: ConnectRequest): void {
+    this.open(wire, credentials, versionsFor(undefined), request);
   }
 
   acceptSocket(socket: Socket): void {
     this.open(new TcpWire(socket, this.options.limits.maxQueueBytes, this.metrics.written['stomp-tcp']), undefined, versionsFor(undefined));
   }
 
-  private open(wire: StompWire, credentials: Credentials | undefined, versions: readonly StompVersion[]): void {
+  /** `request`: what the connect proxy is told at CONNECT; over TCP it is made from the CONNECT frame's headers. */
+  private open(wire: StompWire, credentials: Credentials | undefined, versions: readonly StompVersion[], request?: ConnectRequest): void {
     const refusal = this.node.draining ? new StompError('the node is shutting down', ErrorCode.ShuttingDown, CloseCode.Shutdown)
       : this.node.connections >= this.options.limits.maxConnections ? new StompError('connection limit reached', ErrorCode.LimitExceeded, CloseCode.ConnectionLimit)
       : undefined;
-    const conn = new StompConnection(this, this, wire, credentials, versions);
+    const conn = new StompConnection(this, this, wire, credentials, versions, request);
     wire.attach(conn);
     this.all.add(conn);
     this.log.debug('connection opened', { transport: `stomp-${wire.kind}`, client: conn.id });

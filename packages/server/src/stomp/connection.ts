@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CloseCode, ErrorCode, shouldReconnect, type ClientInfo } from '@tidings/protocol';
+import { CloseCode, ErrorCode, isApplicationCode, shouldReconnect, type ClientInfo } from '@tidings/protocol';
+import { TidingsError } from '../errors.js';
 import {
   StompParser, header, negotiateHeartbeat, negotiateVersion, parseHeartbeat, serializeFrame,
   type HeartbeatTiming, type StompFrame, type StompParseError, type StompVersion,
@@ -7,6 +8,8 @@ import {
 import type { Credentials } from '../auth/jwt.js';
 import type { Principal } from '../channels.js';
 import { reasonOf } from '../observability/refusals.js';
+import { allowedHeaders, type ConnectRequest } from '../proxy/request.js';
+import type { ProxyClient } from '../proxy/proxies.js';
 import type { Timed } from '../timer.js';
 import { CLOSE_TIMEOUT_MS } from '../websocket/close-sweep.js';
 import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
@@ -64,6 +67,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   private closeDeadline = 0;
   private timerHandle = -1;
   private dueAt = 0;
+  /** While the refresh proxy is being asked for a new expiry. */
+  private refreshing = false;
 
   constructor(
     private readonly host: StompHost,
@@ -73,6 +78,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     private readonly handshake: Credentials | undefined,
     /** Versions this connection may negotiate (a WebSocket subprotocol caps it). */
     private readonly versions: readonly StompVersion[],
+    /** What the connect proxy is told (the opening HTTP request's); over TCP, made from CONNECT's headers. */
+    private readonly request?: ConnectRequest,
   ) {
     this.parser = new StompParser({
       side: 'server',
@@ -99,6 +106,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   /** The token's server-side subscriptions (`Credentials.subs`). */
   get subs(): readonly string[] | undefined {
     return this.credentials?.subs;
+  }
+
+  /** Who proxy calls are for. */
+  get proxyClient(): ProxyClient {
+    return { client: this.id, user: this.user, transport: transportOf(this.wire.kind), protocol: 'stomp' };
   }
 
   /** True when a subscription of this connection holds `channel`. */
@@ -183,7 +195,12 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     const theirs = parseHeartbeat(header(frame, 'heart-beat'));
     if (!theirs) throw new StompError('malformed heart-beat header', ErrorCode.BadRequest, undefined, 'heart-beat is "<cx>,<cy>" in ms');
     const token = connectToken(frame);
-    const creds = token !== undefined ? await this.host.verify(token) : this.handshake;
+    let creds = token !== undefined ? await this.host.verify(token) : this.handshake;
+    const request = this.request ?? {
+      transport: transportOf(this.wire.kind), protocol: 'stomp', remoteAddr: this.wire.remoteAddress ?? '',
+      headers: allowedHeaders(frame.headers, this.host.proxies.connectHeaders),
+    };
+    creds = await this.host.proxies.authenticate(creds, request, this.id, undefined);
     if (this.state !== 'connecting') return;
     this.credentials = creds;
     this.user = creds?.user ?? '';
@@ -285,7 +302,9 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     }
     if (this.state === 'connected') {
       const expires = this.credentials?.expires;
-      if (expires !== undefined && now >= expires * 1000) {
+      if (expires !== undefined && now >= expires * 1000 && this.host.proxies.refreshes(this.credentials)) {
+        void this.refresh();
+      } else if (expires !== undefined && now >= expires * 1000) {
         return this.fail(new StompError('token expired', ErrorCode.TokenExpired, CloseCode.TokenExpired, 'reconnect with a fresh token'));
       }
       const { expectEvery, sendEvery } = this.heartbeat;
@@ -296,6 +315,23 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       if (sendEvery > 0 && now >= this.sendDue()) this.wire.write(EOL, false);
     }
     this.reschedule();
+  }
+
+  /** Proxied credentials expired: the refresh proxy renews them, or the connection ends (3005, or the backend's code). */
+  private async refresh(): Promise<void> {
+    const creds = this.credentials;
+    if (this.refreshing || !creds) return;
+    this.refreshing = true;
+    try {
+      const next = await this.host.proxies.refresh(this.proxyClient, creds);
+      if (this.state === 'connected' && this.credentials === creds) this.credentials = next;
+    } catch (err) {
+      const code = err instanceof TidingsError && isApplicationCode(err.code) ? err.code : CloseCode.TokenExpired;
+      this.fail(new StompError('session expired', ErrorCode.TokenExpired, code, err instanceof Error ? err.message : ''));
+    } finally {
+      this.refreshing = false;
+      if (this.state === 'connected') this.reschedule();
+    }
   }
 
   private sendDue(): number {
@@ -309,7 +345,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     else if (this.state === 'closing') due = this.closeDeadline;
     else if (this.state === 'connected') {
       const { expectEvery, sendEvery } = this.heartbeat;
-      if (this.credentials?.expires !== undefined) due = this.credentials.expires * 1000;
+      if (this.credentials?.expires !== undefined && !this.refreshing) due = this.credentials.expires * 1000;
       if (expectEvery > 0) due = Math.min(due, this.lastRead + expectEvery * HEARTBEAT_GRACE + 1);
       if (sendEvery > 0) due = Math.min(due, this.sendDue());
     }

@@ -1,11 +1,15 @@
-import { CloseCode, ErrorCode, errorInfo } from '@tidings/protocol';
+import { CloseCode, ErrorCode, errorInfo, isApplicationCode } from '@tidings/protocol';
 import { header, type StompFrame, type StompParseError } from '@tidings/stomp';
 import { AuthError } from '../auth/jwt.js';
 import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError } from '../engine/engine.js';
 import { TidingsError } from '../errors.js';
 
-/** The close code for an error code: auth and permission codes keep theirs; temporary errors say reconnect. */
+/**
+ * The close code for an error code: auth and permission codes keep theirs; an application code
+ * (4000–4999, from the app backend) is its own close code; temporary errors say reconnect.
+ */
 export function closeFor(code: number): number {
+  if (isApplicationCode(code)) return code;
   switch (code) {
     case ErrorCode.Unauthorized: return CloseCode.InvalidToken;
     case ErrorCode.TokenExpired: return CloseCode.TokenExpired;

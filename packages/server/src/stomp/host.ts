@@ -8,6 +8,7 @@ import type { Disconnects } from '../observability/disconnects.js';
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import type { ServerSubscriptions } from '../server-subs.js';
+import type { Proxies } from '../proxy/proxies.js';
 import type { TimerWheel } from '../timer.js';
 import type { StompQueues } from './queue-contract.js';
 import type { TopicRouter } from './topics.js';
@@ -26,5 +27,6 @@ export interface StompHost {
   readonly topics: TopicRouter;
   readonly queues: StompQueues;
   readonly serverSubs: ServerSubscriptions;
+  readonly proxies: Proxies;
   verify(token: string): Promise<Credentials>;
 }

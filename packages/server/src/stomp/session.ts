@@ -1,6 +1,9 @@
-import { CloseCode, ErrorCode, type ClientInfo, type StreamPosition } from '@tidings/protocol';
+import { CloseCode, ErrorCode, MAX_RPC_METHOD, type ClientInfo, type StreamPosition } from '@tidings/protocol';
 import { header, type StompFrame, type StompVersion } from '@tidings/stomp';
 import type { Principal } from '../channels.js';
+import { ProxyDisconnect } from '../proxy/errors.js';
+import type { ProxyClient } from '../proxy/proxies.js';
+import { TidingsError } from '../errors.js';
 import { bodyToData, checkQueueBody, utf8Text } from './body.js';
 import { parseDestination } from './destinations.js';
 import { StompError, required } from './errors.js';
@@ -26,6 +29,7 @@ export interface SessionIO {
   readonly principal: Principal;
   /** The token's server-side subscriptions (`Credentials.subs`). */
   readonly subs: readonly string[] | undefined;
+  readonly proxyClient: ProxyClient;
   /** Sends ERROR and closes. */
   fail(err: StompError): void;
   /** Sends RECEIPT when the frame asked for one. */
@@ -35,6 +39,8 @@ export interface SessionIO {
 type Extra = Array<readonly [string, string]>;
 
 const ACK_MODES: ReadonlySet<string> = new Set(['auto', 'client', 'client-individual']);
+/** SEND destinations under this prefix are RPCs to the app backend: `/app/<method>` (docs/stomp.md). */
+export const APP_PREFIX = '/app/';
 
 /**
  * The broker side of one connected STOMP client: subscriptions (topics with recovery, queues),
@@ -122,17 +128,23 @@ export class StompSession implements SubscriptionOwner {
   }
 
   private async send(frame: StompFrame): Promise<Extra> {
-    const dest = parseDestination(required(frame, 'destination'), this.io.info.user, true);
+    const destination = required(frame, 'destination');
+    if (destination.startsWith(APP_PREFIX)) return this.rpc(frame, destination.slice(APP_PREFIX.length));
+    const dest = parseDestination(destination, this.io.info.user, true);
     const name = dest.kind === 'channel' ? dest.channel : dest.queue;
     const { policy } = this.host;
-    policy.checkPublish(policy.resolve(name), name, this.io.principal);
+    const ns = policy.resolve(name);
+    const proxied = ns.publishProxy && dest.kind === 'channel';
+    if (proxied) policy.checkSubscribe(ns, name, this.io.principal);
+    else policy.checkPublish(ns, name, this.io.principal);
     const contentType = header(frame, 'content-type');
     if (dest.kind === 'channel') {
       const idempotencyKey = header(frame, 'x-idempotency-key');
       if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) {
         throw new StompError('x-idempotency-key must have 1 to 255 characters', ErrorCode.BadRequest);
       }
-      const data = bodyToData(frame.body, contentType, this.host.options.limits.maxDepth);
+      let data = bodyToData(frame.body, contentType, this.host.options.limits.maxDepth);
+      if (proxied) data = await this.host.proxies.publish(this.io.proxyClient, dest.channel, data);
       const user = userHeaders(frame);
       const headers = user.length > 0 ? Object.fromEntries(user) : undefined;
       const pub = await this.host.publisher.publish(dest.channel, data, { info: this.io.info, idempotencyKey, headers, source: 'stomp' });
@@ -142,6 +154,27 @@ export class StompSession implements SubscriptionOwner {
     const body = { bytes: frame.body, contentType, binary: utf8Text(frame.body) === undefined };
     const at = await this.host.queues.send(dest.queue, body, userHeaders(frame));
     return [['x-offset', String(at.offset)], ['x-epoch', at.epoch]];
+  }
+
+  /**
+   * SEND to `/app/<method>`: the body (as `data`, read like a publication's) goes to the RPC proxy.
+   * The answer rides on the RECEIPT (send a `receipt` header to get it): `x-rpc-data` (the JSON of
+   * the backend's `data`, absent when none), or `x-rpc-error-code` and `x-rpc-error-message` (an
+   * application code, or 124–127 when the backend failed, or 108 without an RPC proxy); the
+   * connection stays open. A `{disconnect}` answer closes it with the backend's code.
+   */
+  private async rpc(frame: StompFrame, method: string): Promise<Extra> {
+    if (method === '' || method.length > MAX_RPC_METHOD) {
+      throw new StompError(`the method after ${APP_PREFIX} must have 1 to ${MAX_RPC_METHOD} characters`, ErrorCode.BadRequest);
+    }
+    const data = bodyToData(frame.body, header(frame, 'content-type'), this.host.options.limits.maxDepth);
+    try {
+      const result = await this.host.proxies.rpc(this.io.proxyClient, method, frame.body.length === 0 ? undefined : data);
+      return result.data === undefined ? [] : [['x-rpc-data', JSON.stringify(result.data)]];
+    } catch (err) {
+      if (err instanceof ProxyDisconnect || !(err instanceof TidingsError)) throw err;
+      return [['x-rpc-error-code', String(err.code)], ['x-rpc-error-message', err.message.replace(/[\r\n]+/g, ' ')]];
+    }
   }
 
   private async ack(frame: StompFrame): Promise<void> {
@@ -170,6 +203,10 @@ export class StompSession implements SubscriptionOwner {
     const name = dest.kind === 'channel' ? dest.channel : dest.queue;
     const ns = policy.resolve(name);
     policy.checkSubscribe(ns, name, this.io.principal);
+    if (ns.subscribeProxy) {
+      await this.host.proxies.subscribe(this.io.proxyClient, name);
+      if (this.subs.byId.has(id)) throw new StompError(`subscription id ${JSON.stringify(id.slice(0, 80))} is already in use`, ErrorCode.AlreadySubscribed);
+    }
     const prefix = subscriptionPrefix(id, version);
     if (dest.kind === 'queue') {
       const sub: QueueSubscription = {

@@ -1,10 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, decodeCommand, type ServerMessage } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import { badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import type { ProxyTrust } from '../http/forwarded.js';
-import { requestCredentials } from '../http/handshake.js';
 import { RequestGone, isObject, readJson, sendError, sendJson } from '../http/json.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
@@ -15,18 +15,19 @@ export interface EmulationHost {
   readonly options: ServerOptions;
   readonly refusals: Refusals;
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
-  readonly proxies: ProxyTrust;
-  verify(token: string): Promise<Credentials>;
+  readonly trust: ProxyTrust;
+  /** The request's token's credentials, or the connect proxy's (`TidingsNode.connectCredentials`). */
+  connectCredentials(req: IncomingMessage, url: URL, transport: string, client: string): Promise<Credentials | undefined>;
   mapError(err: unknown): { code: number; message: string };
   /** The one-way stream session `client` on this node, when `secret` is its secret; else undefined. */
   ownedSession(client: string, secret: string | undefined): Session | undefined;
   /** Runs the commands in the session on whichever node holds it and takes `secret`; undefined when none does. */
   forward(client: string, secret: string, commands: unknown[]): Promise<ServerMessage[] | undefined>;
-  newSession(transport: Transport, credentials: Credentials | undefined): Session | undefined;
+  newSession(transport: Transport, credentials: Credentials | undefined, request: undefined, id: string): Session | undefined;
 }
 
 export const MAX_EMULATION_COMMANDS = 100;
-const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count']);
+const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'rpc', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count']);
 
 /** Answers nothing: the transport of a one-request session, whose replies go in the HTTP response. */
 class NoTransport implements Transport {
@@ -47,7 +48,7 @@ class NoTransport implements Transport {
  * Answers `{replies: [...]}`, one reply or error per command, in order.
  */
 export async function handleEmulation(host: EmulationHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  if (!applyCors(req, res, host.options.allowedOrigins, host.refusals, host.proxies.requestScheme(req))) return;
+  if (!applyCors(req, res, host.options.allowedOrigins, host.refusals, host.trust.requestScheme(req))) return;
   if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/emulation answers POST only', 405);
   try {
     const body = await readJson(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
@@ -70,8 +71,9 @@ export async function handleEmulation(host: EmulationHost, req: IncomingMessage,
         return sendError(res, ErrorCode.NotFound, message);
       }
     } else {
-      const credentials = await requestCredentials(req, url, (t) => host.verify(t));
-      const session = host.newSession(new NoTransport(), credentials);
+      const id = randomUUID();
+      const credentials = await host.connectCredentials(req, url, 'emulation', id);
+      const session = host.newSession(new NoTransport(), credentials, undefined, id);
       if (!session) {
         host.refusals.request('limit', req, ErrorCode.LimitExceeded, 'connection limit reached');
         return sendError(res, ErrorCode.LimitExceeded, 'connection limit reached', 503);

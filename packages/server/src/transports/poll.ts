@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ErrorCode, UnsubscribeCode, encodeCursor, encodePublication,
   type ClientInfo, type Cursor, type Publication, type StreamPosition,
@@ -8,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { TidingsError, badRequest } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import type { ProxyTrust } from '../http/forwarded.js';
-import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
+import { channelParams, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse, ResponseListener } from '../http/response.js';
@@ -18,6 +19,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerSubscriptions } from '../server-subs.js';
+import type { Proxies } from '../proxy/proxies.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { leaseParam, leaseTtl, pollerId, renewLease } from './poll-presence.js';
 import { scheduleFlush, type Flushable } from './transport.js';
@@ -31,11 +33,13 @@ export interface PollHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
-  readonly proxies: ProxyTrust;
+  readonly trust: ProxyTrust;
   readonly metrics: Metrics;
   readonly serverSubs: ServerSubscriptions;
+  readonly proxies: Proxies;
   readonly log: Logger;
-  verify(token: string): Promise<Credentials>;
+  /** The request's token's credentials, or the connect proxy's (`TidingsNode.connectCredentials`). */
+  connectCredentials(req: RequestHead, url: URL, transport: string, client: string): Promise<Credentials | undefined>;
   mapError(err: unknown): { code: number; message: string };
 }
 
@@ -235,7 +239,7 @@ interface CheckedPoll {
  */
 async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, url: URL): Promise<CheckedPoll | undefined> {
   const { options, policy, refusals } = host;
-  if (!applyCors(req, res, options.allowedOrigins, refusals, host.proxies.requestScheme(req))) return undefined;
+  if (!applyCors(req, res, options.allowedOrigins, refusals, host.trust.requestScheme(req))) return undefined;
   if (req.method !== 'GET') {
     sendError(res, ErrorCode.NotFound, '/poll answers GET only', 405);
     return undefined;
@@ -251,7 +255,8 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   const dropped: string[] = [];
   let poller: ClientInfo | undefined;
   try {
-    const credentials = await requestCredentials(req, url, (t) => host.verify(t));
+    const client = randomUUID();
+    const credentials = await host.connectCredentials(req, url, 'poll', client);
     wait = waitParam(url);
     const lease = leaseParam(url);
     if (lease !== undefined) poller = { client: pollerId(lease), user: credentials?.user ?? '' };
@@ -276,6 +281,9 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
       }
     }
     if (cursor.size === 0 && dropped.length === 0) throw badRequest('no channel left to poll');
+    // a long poll keeps no state: each one is a connect and a subscribe as far as the backend knows
+    const proxyClient = { client, user: who.user, transport: 'poll', protocol: 'json' } as const;
+    for (const channel of cursor.keys()) if (policy.resolve(channel).subscribeProxy) await host.proxies.subscribe(proxyClient, channel);
   } catch (err) {
     const e = host.mapError(err);
     refusals.request(reasonOf(e.code), req, e.code, e.message);

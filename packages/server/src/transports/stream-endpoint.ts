@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { CloseCode, ErrorCode } from '@tidings/protocol';
 import type { Credentials } from '../auth/jwt.js';
 import type { ChannelPolicy } from '../channels.js';
 import { TidingsError } from '../errors.js';
 import { applyCors } from '../http/cors.js';
 import type { ProxyTrust } from '../http/forwarded.js';
-import { channelParams, requestCredentials, requestCursor } from '../http/handshake.js';
+import { channelParams, requestCursor } from '../http/handshake.js';
 import { sendError } from '../http/json.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { HttpResponse } from '../http/response.js';
@@ -25,11 +26,12 @@ export interface StreamHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
-  readonly proxies: ProxyTrust;
+  readonly trust: ProxyTrust;
   readonly timers: TimerWheel;
   readonly metrics: Metrics;
-  verify(token: string): Promise<Credentials>;
-  newSession(transport: HttpStreamTransport, credentials: Credentials | undefined): Session | undefined;
+  /** The request's token's credentials, or the connect proxy's (`TidingsNode.connectCredentials`). */
+  connectCredentials(req: RequestHead, url: URL, transport: string, client: string): Promise<Credentials | undefined>;
+  newSession(transport: HttpStreamTransport, credentials: Credentials | undefined, request: undefined, id: string): Session | undefined;
   /** Makes the session reachable through `/emulation`; returns the secret that proves ownership. */
   issueSecret(session: Session): string;
   mapError(err: unknown): { code: number; message: string };
@@ -60,14 +62,15 @@ export class StreamEndpoint implements StreamOwner {
 
   async handle(req: RequestHead, res: HttpResponse, url: URL, format: StreamFormat): Promise<void> {
     const { options, policy, refusals } = this.host;
-    if (!applyCors(req, res, options.allowedOrigins, refusals, this.host.proxies.requestScheme(req))) return;
+    if (!applyCors(req, res, options.allowedOrigins, refusals, this.host.trust.requestScheme(req))) return;
     if (req.method !== 'GET') return sendError(res, ErrorCode.NotFound, `${url.pathname} answers GET only`, 405);
     if (this.host.draining) return this.refuse(req, res, ErrorCode.ShuttingDown, 'the node is shutting down');
     let credentials: Credentials | undefined;
     let channels: string[];
     let cursor;
+    const client = randomUUID();
     try {
-      credentials = await requestCredentials(req, url, (t) => this.host.verify(t));
+      credentials = await this.host.connectCredentials(req, url, format === 'sse' ? 'sse' : 'stream', client);
       channels = channelParams(url);
       if (channels.length > options.limits.maxSubscriptions) {
         throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per connection`);
@@ -82,7 +85,7 @@ export class StreamEndpoint implements StreamOwner {
     if (res.writableEnded) return;
 
     const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this, this.host.metrics.written[format === 'sse' ? 'sse' : 'stream']);
-    const session = this.host.newSession(transport, credentials);
+    const session = this.host.newSession(transport, credentials, undefined, client);
     if (!session) return this.refuse(req, res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);
     this.streams.set(transport, session);

@@ -1,4 +1,5 @@
 import { decodeFrame } from '@tidings/protocol';
+import type { ConnectRequest } from '../proxy/request.js';
 import type { Credentials } from '../auth/jwt.js';
 import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
@@ -104,6 +105,8 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     private readonly written: Written,
     /** Verified credentials of the handshake, if any (kept for a hand-over to STOMP). */
     readonly handshake: Credentials | undefined = undefined,
+    /** What the connect proxy is told (kept for a hand-over to STOMP). */
+    readonly request: ConnectRequest | undefined = undefined,
   ) {}
 
   get name(): string {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
@@ -12,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
+import type { ConnectRequest, WireProtocol } from '../proxy/request.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
@@ -28,17 +31,21 @@ export interface WebSocketHost {
   readonly draining: boolean;
   readonly refusals: Refusals;
   /** Client address and scheme through trusted proxies (`--trust-proxy`). */
-  readonly proxies: ProxyTrust;
+  readonly trust: ProxyTrust;
   readonly metrics: Metrics;
   verify(token: string): Promise<Credentials>;
   mapError(err: unknown): { code: number; message: string };
+  /** What the connect proxy is told about the upgrade request. */
+  connectRequest(req: RequestHead, transport: string, protocol: WireProtocol): ConnectRequest;
+  /** The connect seam (`Proxies.authenticate`), for `/ws?connect=1`. */
+  authenticate(credentials: Credentials | undefined, request: ConnectRequest, client: string, data: unknown): Promise<Credentials | undefined>;
   /** Creates a session for a new connection; `undefined` when the node is full. */
-  newSession(transport: WebSocketTransport, credentials: Credentials | undefined): Session | undefined;
+  newSession(transport: WebSocketTransport, credentials: Credentials | undefined, request?: ConnectRequest, id?: string): Session | undefined;
   /**
    * Takes connections that chose a STOMP subprotocol (`v10.stomp`, `v11.stomp`, `v12.stomp`), and
    * those without one whose first message is a STOMP CONNECT (`first`, to be read as input).
    */
-  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, first?: Buffer): void };
+  readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, request: ConnectRequest, first?: Buffer): void };
 }
 
 /** Until a connection takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */
@@ -50,6 +57,8 @@ export function destroyOnError(this: Duplex): void {
 interface OpenAtOnce {
   readonly channels: string[];
   readonly cursor: Cursor;
+  /** The client id the connect proxy was told. */
+  readonly client: string;
 }
 
 /**
@@ -81,7 +90,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
       refusals.request('bad_request', req, ErrorCode.BadRequest, upgrade.message);
       return refuseUpgrade(socket, upgrade);
     }
-    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins, this.host.proxies.requestScheme(req))) {
+    if (!originAllowed(req.headers.origin, req.headers.host, options.allowedOrigins, this.host.trust.requestScheme(req))) {
       const message = `origin ${req.headers.origin ?? ''} is not allowed (see --allowed-origins)`;
       refusals.request('origin', req, ErrorCode.PermissionDenied, message);
       return refuse(socket, ErrorCode.PermissionDenied, message);
@@ -92,10 +101,16 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     }
     let credentials: Credentials | undefined;
     let open: OpenAtOnce | undefined;
+    const stomp = upgrade.protocol !== undefined;
+    const request = this.host.connectRequest(req, stomp ? 'stomp-ws' : 'websocket', stomp ? 'stomp' : 'json');
     try {
       const token = handshakeToken(req, url);
       if (token !== undefined) credentials = await this.host.verify(token);
-      if (upgrade.protocol === undefined && url.searchParams.get('connect') === '1') open = this.openParams(req, url, credentials);
+      if (!stomp && url.searchParams.get('connect') === '1') {
+        const client = randomUUID();
+        credentials = await this.host.authenticate(credentials, request, client, undefined);
+        open = this.openParams(req, url, credentials, client);
+      }
     } catch (err) {
       if (!(err instanceof AuthError) && !(err instanceof TidingsError)) throw err;
       const e = this.host.mapError(err);
@@ -106,12 +121,12 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     socket.removeListener('error', destroyOnError);
     if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open);
     socket.write(switchingProtocols(upgrade));
-    const transport = this.accept(req, upgrade, socket, head, credentials);
+    const transport = this.accept(req, upgrade, socket, head, credentials, request);
     if (transport) transport.stompCandidate = true;
   }
 
   /** Checks `channel=` and `cursor=` of `/ws?connect=1` as `/sse` does. */
-  private openParams(req: RequestHead, url: URL, credentials: Credentials | undefined): OpenAtOnce {
+  private openParams(req: RequestHead, url: URL, credentials: Credentials | undefined, client: string): OpenAtOnce {
     const { options, policy } = this.host;
     const channels = channelParams(url);
     if (channels.length > options.limits.maxSubscriptions) {
@@ -119,20 +134,25 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     }
     const who = { user: credentials?.user ?? '', channels: credentials?.channels };
     for (const channel of channels) policy.checkSubscribe(policy.resolve(channel), channel, who);
-    return { channels, cursor: requestCursor(req, url) };
+    return { channels, cursor: requestCursor(req, url), client };
   }
 
-  private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined): WebSocketTransport | undefined {
+  /**
+   * `request` is what the connect proxy is told at the `connect` command (or STOMP CONNECT); absent
+   * when the handshake was the connect (`open.client` is then the session's id).
+   */
+  private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined,
+    request: ConnectRequest | undefined, client?: string): WebSocketTransport | undefined {
     const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
-    conn.remoteAddress = this.host.proxies.clientAddress(req);
+    conn.remoteAddress = this.host.trust.clientAddress(req);
     if (upgrade.protocol !== undefined) {
-      this.host.stomp.acceptWebSocket(conn, credentials);
+      this.host.stomp.acceptWebSocket(conn, credentials, request ?? this.host.connectRequest(req, 'stomp-ws', 'stomp'));
       conn.start(head);
       return undefined;
     }
-    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket, credentials);
+    const transport = new WebSocketTransport(conn, this, this.host.options.limits.maxQueueBytes, this.host.metrics.written.websocket, credentials, request);
     conn.attach(transport);
-    const session = this.host.newSession(transport, credentials);
+    const session = this.host.newSession(transport, credentials, request, client);
     if (!session) {
       this.host.refusals.request('limit', req, CloseCode.ConnectionLimit, 'connection limit reached');
       conn.start(head);
@@ -150,7 +170,7 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     socket.cork();
     try {
       socket.write(switchingProtocols(upgrade));
-      const transport = this.accept(req, upgrade, socket, head, credentials);
+      const transport = this.accept(req, upgrade, socket, head, credentials, undefined, open.client);
       if (!transport) return;
       await transport.session?.open(open.channels, open.cursor);
       transport.flush();
@@ -168,7 +188,8 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     this.transports.delete(transport);
     transport.discard();
     transport.session?.closed();
-    this.host.stomp.acceptWebSocket(transport.connection, transport.handshake, first);
+    const request = transport.request ?? { transport: 'stomp-ws', protocol: 'stomp', remoteAddr: '', headers: {} };
+    this.host.stomp.acceptWebSocket(transport.connection, transport.handshake, { ...request, transport: 'stomp-ws', protocol: 'stomp' }, first);
   }
 
   remove(transport: WebSocketTransport): void {
