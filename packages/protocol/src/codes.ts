@@ -50,6 +50,7 @@ export const ErrorCode = {
   Conflict: 117,
   ShuttingDown: 118,
   OutcomeUnknown: 119,
+  StoreUnavailable: 120,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -74,6 +75,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 117, name: 'conflict', status: 409, temporary: false, description: 'The idempotency key was used before with different content.' },
   { code: 118, name: 'shutting_down', status: 503, temporary: true, description: 'The node is draining; retry on another node.' },
   { code: 119, name: 'outcome_unknown', status: 504, temporary: true, description: 'The engine did not confirm a command that was sent: it may have run, or may still run. Retry a publish with the `idempotencyKey` the error carries (yours, or one the server made; kept 60 s) and it runs exactly once.' },
+  { code: 120, name: 'store_unavailable', status: 503, temporary: true, description: 'The notification store (e.g. PostgreSQL) is down or did not answer within its statement timeout. Retry later: a create retried with the same `idempotencyKey` is stored once, even if the first try was.' },
 ];
 
 export const CloseCode = {
