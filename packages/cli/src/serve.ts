@@ -1,8 +1,9 @@
 import { Cluster, Redis } from 'ioredis';
+import { PostgresStore } from '@tidings/postgres';
 import { RedisEngine } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
-import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger } from '@tidings/server';
+import { SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type NotificationStore } from '@tidings/server';
 import type { ServeConfig } from './config.js';
 
 interface EngineSetup { engine?: Engine; close(): void }
@@ -27,16 +28,34 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
   return { engine: new RedisEngine({ client, prefix: config.redisPrefix }), close: () => client.disconnect() };
 }
 
+/**
+ * The configured store; undefined for `memory` (the node's default). PostgreSQL is connected and
+ * migrated first: rejects with StoreUnavailableError when it cannot be reached.
+ */
+async function createStore(config: ServeConfig, log: Logger): Promise<{ store?: NotificationStore; where: string }> {
+  if (config.store === 'sqlite') return { store: new SqliteStore(join(config.dataDir, 'tidings.db')), where: join(config.dataDir, 'tidings.db') };
+  if (config.store === 'memory' || !config.postgres) return { where: 'memory' };
+  const store = await PostgresStore.open({
+    ...config.postgres,
+    onStatus: (up, err) => {
+      if (up) log.info('store up: postgres reachable again', { store: 'postgres' });
+      else log.warn('store down: postgres unavailable; the notification API answers 503 (120) until it returns', { store: 'postgres', err: err?.message });
+    },
+  });
+  if (store.migrationsApplied.length > 0) log.info('store migrated', { store: 'postgres', versions: store.migrationsApplied });
+  return { store, where: 'postgres' };
+}
+
 /** Starts a node and wires SIGTERM/SIGINT to a graceful shutdown. Resolves once listening. */
 export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const log = config.logFormat === 'pretty'
     ? createLogger(config.logLevel, PinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss.l' }))
     : createLogger(config.logLevel);
   const engine = createEngine(config, log);
-  const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
+  const { store, where } = await createStore(config, log);
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: '0.1.0' });
+  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: where, version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
 
   let stopping = false;

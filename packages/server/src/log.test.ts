@@ -58,3 +58,13 @@ it('leaves the caller\'s fields as they were', () => {
   log.info('x', fields);
   assert.deepEqual(fields, { token: 't', err: 'eyJa.eyJb.c' });
 });
+
+it('redacts a database URL\'s password and a postgresUrl field', () => {
+  const { log, lines } = capture();
+  log.warn('store down', { url: 'postgres://tidings:hunter2@db:5432/tidings?sslmode=require', postgresUrl: 'postgres://u:hunter3@db/x', db: { connectionString: 'postgres://u:hunter4@db/x' } });
+  const text = lines.join('');
+  for (const secret of ['hunter2', 'hunter3', 'hunter4', 'sslmode']) assert.ok(!text.includes(secret), `${secret} is redacted: ${text}`);
+  const line = JSON.parse(text) as { url: string; postgresUrl: string };
+  assert.equal(line.url, `postgres://tidings:${REDACTED}@db:5432/tidings`);
+  assert.equal(line.postgresUrl, REDACTED);
+});

@@ -42,6 +42,7 @@ export function reasonOf(code: number): RefusalReason | undefined {
       return 'limit';
     case ErrorCode.ShuttingDown:
     case ErrorCode.EngineUnavailable:
+    case ErrorCode.StoreUnavailable:
       return 'unavailable';
     default:
       return 'bad_request';
