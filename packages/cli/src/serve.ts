@@ -55,7 +55,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
   const { store, where } = await createStore(config, log);
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
-  log.info('listening', { host: addr.address, port: addr.port, engine: node.engine.name, store: where, version: '0.1.0' });
+  log.info('listening', { node: node.id, host: addr.address, port: addr.port, engine: node.engine.name, store: where, version: '0.1.0' });
   if (!config.server.apiKey) log.warn('the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*');
 
   let stopping = false;
