@@ -43,6 +43,24 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     await Promise.all([...stores, again].map((s) => s.close()));
   });
 
+  it('cancels a statement over the statement timeout with StoreUnavailableError, and the pool goes on', async () => {
+    const url = await server!.freshDatabase('slow');
+    const store = await PostgresStore.open({ url, statementTimeout: 300 });
+    const { notifications } = await store.create(['s'], { type: 't', payload: 1 }, { now: 1000 });
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT * FROM notifications FOR UPDATE');
+    const started = Date.now();
+    await assert.rejects(store.mark('s', [notifications[0]!.id], { read: true }, 2000), StoreUnavailableError);
+    const waited = Date.now() - started;
+    assert.ok(waited >= 250 && waited < 3000, `cancelled after the timeout, not before or much later: ${waited} ms`);
+    await locker.query('ROLLBACK');
+    await locker.end();
+    assert.equal((await store.mark('s', [notifications[0]!.id], { read: true }, 2000)).length, 1);
+    await store.close();
+  });
+
   it('answers StoreUnavailableError while PostgreSQL is stopped, and works again when it returns', async () => {
     const url = await server!.freshDatabase('outage');
     const changes: boolean[] = [];
