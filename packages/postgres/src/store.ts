@@ -60,7 +60,8 @@ export function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (err instanceof pg.DatabaseError) return typeof code === 'string' && UNAVAILABLE_CLASSES.has(code.slice(0, 2));
   if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return true;
-  return CONNECTION_TROUBLE.test(err.message);
+  // only a plain Error, as node-postgres throws them: never ours (IdempotencyConflict may name any key)
+  return Object.getPrototypeOf(err) === Error.prototype && CONNECTION_TROUBLE.test(err.message);
 }
 
 const VISIBLE = 'visible_at <= $2 AND (expire_at IS NULL OR expire_at > $2)';
