@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
-import { API_KEY, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { API_KEY, TidingsProcess, freePort, makeToken, startTidings } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,5 +116,16 @@ describe('PostgreSQL store under failure', { skip: postgresAvailability().skip }
     assert.equal(lines.filter((l) => l.includes('"msg":"scheduler tick failed')).length, 1, 'said once per outage, not per tick');
     assert.ok(lines.some((l) => l.includes('"msg":"store up')));
     assert.ok(!t.output.includes('not-a-real-secret'), 'the URL\'s password never reaches the log');
+  });
+
+  it('exits 1 at start when PostgreSQL cannot be reached, naming the URL without its password', async () => {
+    const url = `postgres://tidings:not-a-real-secret@127.0.0.1:${await freePort()}/tidings`;
+    const t = new TidingsProcess(await freePort(), { args: ['--store', 'postgres', '--postgres-url', url] });
+    await assert.rejects(t.start(), (err: Error) => {
+      assert.match(err.message, /exited with 1/);
+      assert.match(err.message, /PostgreSQL unavailable: .*ECONNREFUSED.*--postgres-url postgres:\/\/tidings:\[redacted\]@127\.0\.0\.1/s);
+      assert.ok(!err.message.includes('not-a-real-secret'), err.message);
+      return true;
+    });
   });
 });

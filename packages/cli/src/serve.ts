@@ -1,5 +1,4 @@
 import { Cluster, Redis } from 'ioredis';
-import { PostgresStore } from '@tidings/postgres';
 import { RedisEngine } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
@@ -35,6 +34,8 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
 async function createStore(config: ServeConfig, log: Logger): Promise<{ store?: NotificationStore; where: string }> {
   if (config.store === 'sqlite') return { store: new SqliteStore(join(config.dataDir, 'tidings.db')), where: join(config.dataDir, 'tidings.db') };
   if (config.store === 'memory' || !config.postgres) return { where: 'memory' };
+  // loaded only when used: nodes on SQLite or memory start without pg
+  const { PostgresStore } = await import('@tidings/postgres');
   const store = await PostgresStore.open({
     ...config.postgres,
     onStatus: (up, err) => {
