@@ -98,6 +98,7 @@ describe('PostgreSQL store under failure', { skip: postgresAvailability().skip }
     await client.until(() => client.pushes('publication').length === 1, 5000, 'a publication while PostgreSQL is down');
     await sleep(1000);
     assert.ok(t.pid !== undefined && (await t.api('GET', '/healthz')).status === 200, 'the node is up');
+    assert.equal((await t.api('GET', '/readyz')).status, 200, 'still ready: it serves everything but the notifications');
 
     await db.start();
     let status = 0;
