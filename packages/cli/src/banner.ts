@@ -26,7 +26,7 @@ export interface StartupReport {
   version: string;
   endpoints: Endpoint[];
   engine: { name: 'memory' | 'redis'; note: string };
-  store: { name: 'sqlite' | 'memory'; note: string };
+  store: { name: 'sqlite' | 'memory' | 'postgres'; note: string };
   warnings: Warning[];
 }
 
@@ -67,6 +67,7 @@ export function startupReport(config: ServeConfig, at: Listening, version: strin
     const url = at.metrics ? `http://${hostForUrl(at.metrics.address)}:${at.metrics.port}/metrics` : `${http}/metrics`;
     endpoints.push({ name: 'Metrics', url, note: s.metricsKey ? 'needs the metrics key' : 'open to anyone who reaches the port' });
   }
+  endpoints.push({ name: 'SDK', url: `${http}/client/tidings.min.js`, note: 'also tidings-fallback.min.js and IIFE forms' });
   endpoints.push({ name: 'Health', url: `${http}/healthz`, note: `readiness at ${http}/readyz` });
   if (at.stomp) endpoints.push({ name: 'STOMP TCP', url: `${config.server.stompTls ? 'stomp+ssl' : 'stomp'}://${hostForUrl(at.stomp.address)}:${at.stomp.port}` });
 
@@ -75,7 +76,9 @@ export function startupReport(config: ServeConfig, at: Listening, version: strin
     : { name: 'redis' as const, note: config.redisCluster.length > 0 ? `Redis Cluster (${config.redisCluster.length} seeds), prefix ${config.redisPrefix}` : `prefix ${config.redisPrefix}` };
   const store = config.store === 'sqlite'
     ? { name: 'sqlite' as const, note: `${config.dataDir}/tidings.db` }
-    : { name: 'memory' as const, note: 'notifications are gone when the process exits' };
+    : config.store === 'postgres'
+      ? { name: 'postgres' as const, note: `pool of ${config.postgres?.poolSize ?? 0}, shared by every node on the database` }
+      : { name: 'memory' as const, note: 'notifications are gone when the process exits' };
   return { version, endpoints, engine, store, warnings: warnings(config) };
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { EngineUnavailableError } from '@tidings/server';
+import { EngineUnavailableError, StoreUnavailableError } from '@tidings/server';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
 import { helpText } from './settings.js';
@@ -41,11 +41,15 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`tidings: ${err.message} (--redis-url ${withoutPassword(config.redisUrl)})\n`);
       process.exit(1);
     }
+    if (err instanceof StoreUnavailableError) {
+      process.stderr.write(`tidings: ${err.message} (--postgres-url ${withoutPassword(config.postgres?.url ?? '')})\n`);
+      process.exit(1);
+    }
     throw err;
   }
 }
 
-/** A Redis URL fit to print: its password replaced. */
+/** A Redis or PostgreSQL URL fit to print: its password replaced. */
 function withoutPassword(url: string): string {
   return url.replace(/\/\/([^/@]*):[^/@]*@/, '//$1:[redacted]@');
 }

@@ -113,4 +113,14 @@ describe('loadConfig', () => {
     assert.ok(problems(['--config', configFile({ proxy: { rpc: 'ftp://x' } })]).some((p) => p.includes('proxy.rpc')));
     assert.ok(problems(['--config', configFile({ namespaces: { chat: { subscribeProxy: true } } })]).some((p) => p.includes('subscribeProxy')));
   });
+
+  it('reads the PostgreSQL store settings from flags or env, needs a URL, and never echoes it', () => {
+    const c = loadConfig(['--store', 'postgres', '--postgres-pool-size', '4'], { TIDINGS_POSTGRES_URL: 'postgres://u:s3cret@db/tidings', TIDINGS_POSTGRES_STATEMENT_TIMEOUT: '250' });
+    assert.deepEqual(c.postgres, { url: 'postgres://u:s3cret@db/tidings', poolSize: 4, statementTimeout: 250 });
+    assert.equal(loadConfig([], {}).postgres, undefined);
+    assert.deepEqual(problems(['--store', 'postgres']), ['--store: postgres needs --postgres-url (or TIDINGS_POSTGRES_URL)']);
+    const bad = problems(['--store', 'postgres', '--postgres-url', 'mysql://u:s3cret@db/x']);
+    assert.deepEqual(bad, ['--postgres-url: expected a postgres:// or postgresql:// URL']);
+    assert.deepEqual(problems(['--postgres-pool-size', '0']), ['--postgres-pool-size: expected an integer from 1 to 1000, got 0']);
+  });
 });

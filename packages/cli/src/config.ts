@@ -22,8 +22,10 @@ export interface ServeConfig {
   /** Redis Cluster seeds; empty for a standalone Redis. */
   redisCluster: Array<{ host: string; port: number }>;
   redisPrefix: string;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'postgres';
   dataDir: string;
+  /** Only with `store: 'postgres'`: a secret, never logged. */
+  postgres?: { url: string; poolSize: number; statementTimeout: number };
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty';
   /** The certificate and key files (`--tls-cert`, `--tls-key`), reread on SIGHUP; undefined without TLS. */
@@ -163,6 +165,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
+  const store = get<'sqlite' | 'memory' | 'postgres'>('store')!;
+  const postgresUrl = get<string>('postgres-url');
+  if (store === 'postgres' && !postgresUrl) throw new ConfigError([`${values.get('store')!.source}: postgres needs --postgres-url (or TIDINGS_POSTGRES_URL)`]);
+  if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    throw new ConfigError([`${values.get('postgres-url')!.source}: expected a postgres:// or postgresql:// URL`]);
+  }
   return {
     port: get<number>('port')!,
     host: get<string>('host')!,
@@ -170,8 +178,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     redisUrl: get<string>('redis-url')!,
     redisCluster: (get<string[]>('redis-cluster') ?? []).map((seed) => parseSeed(seed, values.get('redis-cluster')!.source)),
     redisPrefix: get<string>('redis-prefix')!,
-    store: get<'sqlite' | 'memory'>('store')!,
+    store,
     dataDir: get<string>('data-dir')!,
+    ...(store === 'postgres' ? { postgres: { url: postgresUrl!, poolSize: get<number>('postgres-pool-size')!, statementTimeout: get<number>('postgres-statement-timeout')! } } : {}),
     logLevel: get<LogLevel>('log-level')!,
     logFormat: get<'json' | 'pretty'>('log-format')!,
     tlsFiles,

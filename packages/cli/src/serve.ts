@@ -2,7 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import { RedisEngine, RedisQueueLog } from '@tidings/redis';
 import { join } from 'node:path';
 import { PinoPretty } from 'pino-pretty';
-import { LOG_LEVELS, SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type SharedQueueLog } from '@tidings/server';
+import { LOG_LEVELS, SqliteStore, TidingsNode, createLogger, type Engine, type Logger, type NotificationStore, type SharedQueueLog } from '@tidings/server';
 import { bannerText, startupReport } from './banner.js';
 import { readTlsPair, type ServeConfig, type TlsFiles } from './config.js';
 import { VERSION } from './version.js';
@@ -32,6 +32,27 @@ function createEngine(config: ServeConfig, log: Logger): EngineSetup {
 }
 
 /**
+ * The configured store; undefined for `memory` (the node's default). PostgreSQL is connected and
+ * migrated first: rejects with StoreUnavailableError when it cannot be reached.
+ */
+async function createStore(config: ServeConfig, log: Logger): Promise<{ store?: NotificationStore; where: string }> {
+  if (config.store === 'sqlite') return { store: new SqliteStore(join(config.dataDir, 'tidings.db')), where: join(config.dataDir, 'tidings.db') };
+  if (config.store === 'memory' || !config.postgres) return { where: 'memory' };
+  // loaded only when used: nodes on SQLite or memory start without pg
+  const { PostgresStore } = await import('@tidings/postgres');
+  const store = await PostgresStore.open({
+    ...config.postgres,
+    onStatus: (up, err) => {
+      if (up) log.info('store up: postgres reachable again', { store: 'postgres' });
+      else log.warn('store down: postgres unavailable; the notification API answers 503 (120) until it returns', { store: 'postgres', err: err?.message });
+    },
+  });
+  if (store.migrationsApplied.length > 0) log.info('store migrated', { store: 'postgres', versions: store.migrationsApplied });
+  return { store, where: 'postgres' };
+}
+
+
+/**
  * SIGHUP: rereads the certificate and key and serves new TLS connections with them; open ones keep
  * theirs. A pair that cannot be read or does not fit keeps the old certificate and logs an error
  * (file names and OpenSSL's reason; never the key).
@@ -51,7 +72,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
     ? createLogger(config.logLevel, PinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss.l' }))
     : createLogger(config.logLevel);
   const engine = createEngine(config, log);
-  const store = config.store === 'sqlite' ? new SqliteStore(join(config.dataDir, 'tidings.db')) : undefined;
+  const { store, where } = await createStore(config, log);
   const node = new TidingsNode({ ...config.server, logger: log, ...(engine.engine ? { engine: engine.engine } : {}),
     ...(engine.queueLog ? { queueLog: engine.queueLog } : {}), ...(store ? { store } : {}) });
   const addr = await node.listen(config.port, config.host);
@@ -63,7 +84,7 @@ export async function serve(config: ServeConfig): Promise<TidingsNode> {
     else if (level <= LOG_LEVELS.indexOf('warn')) for (const w of report.warnings) log.warn(w.message, { setting: w.setting });
   } else {
     log.info('listening', {
-      host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: config.store === 'sqlite' ? join(config.dataDir, 'tidings.db') : 'memory', version: VERSION,
+      node: node.id, host: addr.address, port: addr.port, tls: node.secure, engine: node.engine.name, store: where, version: VERSION,
       endpoints: Object.fromEntries(report.endpoints.map((e) => [e.name, e.url])),
     });
     for (const w of report.warnings) log.warn(w.message, { setting: w.setting });

@@ -69,3 +69,13 @@ it('redacts PEM private-key blocks in any string field, whole or cut short', () 
   assert.equal(fields.err, `bad: ${REDACTED} after`);
   assert.equal(fields.nested.text, REDACTED);
 });
+
+it('redacts a database URL\'s password and a postgresUrl field', () => {
+  const { log, lines } = capture();
+  log.warn('store down', { url: 'postgres://tidings:hunter2@db:5432/tidings?sslmode=require', postgresUrl: 'postgres://u:hunter3@db/x', db: { connectionString: 'postgres://u:hunter4@db/x' } });
+  const text = lines.join('');
+  for (const secret of ['hunter2', 'hunter3', 'hunter4', 'sslmode']) assert.ok(!text.includes(secret), `${secret} is redacted: ${text}`);
+  const line = JSON.parse(text) as { url: string; postgresUrl: string };
+  assert.equal(line.url, `postgres://tidings:${REDACTED}@db:5432/tidings`);
+  assert.equal(line.postgresUrl, REDACTED);
+});

@@ -21,7 +21,7 @@ export const REDACTED = '[redacted]';
 const SECRET_KEYS = [
   'token', 'accesstoken', 'refreshtoken', 'access_token', 'refresh_token', 'jwt', 'authorization', 'proxy-authorization',
   'cookie', 'set-cookie', 'apikey', 'api_key', 'x-api-key', 'key', 'secret', 'jwtsecret', 'sessionsecret', 'password', 'passcode',
-  'credentials',
+  'credentials', 'postgresurl', 'connectionstring',
 ];
 const SECRET = new Set(SECRET_KEYS);
 /** Fields that may hold a URL: logged without their query (where a token may ride). */
@@ -36,11 +36,14 @@ const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[^]*?(-----END [A-Z ]*PRIVATE
  * pino's own redaction, for the top-level names (the cheap paths: fast-redact's wildcard paths cost
  * tens of microseconds per line); `clean` covers the same names deeper, and more.
  */
-const REDACT_PATHS = [...SECRET_KEYS, 'accessToken', 'refreshToken', 'apiKey', 'jwtSecret', 'sessionSecret']
+const REDACT_PATHS = [...SECRET_KEYS, 'accessToken', 'refreshToken', 'apiKey', 'jwtSecret', 'sessionSecret', 'postgresUrl', 'connectionString']
   .map((k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`));
 
+/** `scheme://user:password@`: the password of a database URL. */
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
+
 function cleanString(key: string, v: string): string {
-  if (URL_KEYS.has(key)) v = v.replace(/[?#].*$/s, '');
+  if (URL_KEYS.has(key)) v = v.replace(/[?#].*$/s, '').replace(URL_PASSWORD, `$1:${REDACTED}@`);
   if (v.includes('PRIVATE KEY-----')) v = v.replace(PEM_KEY, REDACTED);
   return v.includes('eyJ') ? v.replace(JWT, REDACTED) : v;
 }
@@ -77,9 +80,9 @@ function clean(value: unknown, depth: number): unknown {
 /**
  * Structured logs through pino: one JSON object per line, `{level: "info", time: ISO 8601, msg,
  * ...fields}`, on stderr unless `out` says otherwise. Fields named like a secret (token,
- * authorization, cookie, apiKey, key, secret, password, passcode, …; any case) are replaced by
- * REDACTED up to four objects deep; `url` and `href` fields lose their query; JWT-shaped text and
- * PEM private-key blocks in string fields are redacted. Costs a few microseconds per line written, nothing for a disabled level.
+ * authorization, cookie, apiKey, key, secret, password, passcode, postgresUrl, …; any case) are replaced by
+ * REDACTED up to four objects deep; `url` and `href` fields lose their query and a password in `scheme://user:password@`;
+ * JWT-shaped text and PEM private-key blocks in string fields are redacted. Costs a few microseconds per line written, nothing for a disabled level.
  */
 export function createLogger(level: LogLevel = 'info', out: LogOutput = pino.destination({ fd: 2, sync: true })): Logger {
   const stream: DestinationStream = typeof out === 'function' ? { write: out } : out;

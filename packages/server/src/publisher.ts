@@ -4,6 +4,7 @@ import type { ChannelPolicy } from './channels.js';
 import { EngineUnavailableError, IdempotencyConflictError, OutcomeUnknownError, type Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Logger } from './log.js';
+import { StoreUnavailableError } from './notifications/store.js';
 import type { Metrics, PublicationSource } from './observability/metrics.js';
 
 /** Options of `Publisher.publish`. */
@@ -83,6 +84,7 @@ export class Publisher {
     if (err instanceof TidingsError || err instanceof AuthError) return { code: err.code, message: err.message };
     if (err instanceof EngineUnavailableError) return { code: ErrorCode.EngineUnavailable, message: err.message };
     if (err instanceof IdempotencyConflictError) return { code: ErrorCode.Conflict, message: err.message };
+    if (err instanceof StoreUnavailableError) return { code: ErrorCode.StoreUnavailable, message: err.message };
     if (err instanceof OutcomeUnknownError) {
       const error: ProtocolError = { code: ErrorCode.OutcomeUnknown, message: err.message };
       if (err.idempotencyKey !== undefined) error.idempotencyKey = err.idempotencyKey;

@@ -10,7 +10,7 @@ export function openApiDocument(): object {
     403: { description: 'Forbidden (103 permission_denied)', ...json(ref('Error')) },
     404: { description: 'Unknown namespace (102) or endpoint (114)', ...json(ref('Error')) },
     413: { description: 'Body over the maximum message size (112)', ...json(ref('Error')) },
-    503: { description: 'Engine down or not answering; nothing was done (113)', ...json(ref('Error')) },
+    503: { description: 'Engine down or not answering; nothing was done (113). Notification and schedule calls: the store (PostgreSQL) unreachable or over its statement timeout (120)', ...json(ref('Error')) },
   };
   const unknown = { 504: { description: 'Sent to the engine but not confirmed: it may or may not have happened (119); `error.idempotencyKey` is the key to retry with', ...json(ref('Error')) } };
   const channelParam = { name: 'channel', in: 'query', required: true, schema: { type: 'string' } };

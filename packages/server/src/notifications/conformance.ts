@@ -8,6 +8,11 @@ import { IdempotencyConflict, InvalidCursor, type NotificationStore } from './st
 
 export interface StoreFixture {
   store: NotificationStore;
+  /**
+   * Another instance on the same data, as a second node would open it (the same object for a store
+   * that cannot be shared). The suite closes it.
+   */
+  second(): Promise<NotificationStore>;
   cleanup(): Promise<void>;
 }
 
@@ -18,11 +23,14 @@ export function storeConformance(name: string, create: () => Promise<StoreFixtur
   describe(`notification store conformance: ${name}`, () => {
     let fx: StoreFixture;
     let store: NotificationStore;
+    let other: NotificationStore;
     beforeEach(async () => {
       fx = await create();
       store = fx.store;
+      other = await fx.second();
     });
     afterEach(async () => {
+      if (other !== store) await other.close();
       await store.close();
       await fx.cleanup();
     });
@@ -139,6 +147,82 @@ export function storeConformance(name: string, create: () => Promise<StoreFixtur
       assert.equal(await store.cancelSchedule(s.id), true);
       assert.equal(await store.cancelSchedule(s.id), false);
       assert.deepEqual(await store.listSchedules(), []);
+    });
+
+    it('keeps unread counts exact under concurrent marks from two instances', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(...(await store.create(['u'], { type: 't', payload: i }, { now: T0 + i })).notifications.map((n) => n.id));
+      for (let i = 0; i < 180; i++) ids.push((await store.create(['u'], { type: 't', payload: i }, { now: T0 + 20 })).notifications[0]!.id);
+      const chunks = (list: string[], size: number): string[][] => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, i * size + size));
+      // both instances mark every id read, in differently sized overlapping batches, at once
+      const marked = await Promise.all([
+        ...chunks(ids, 7).map((c) => store.mark('u', c, { read: true }, T0 + 100)),
+        ...chunks([...ids].reverse(), 11).map((c) => other.mark('u', c, { read: true }, T0 + 100)),
+        other.mark('u', 'all', { read: true }, T0 + 100),
+      ]);
+      const changed = marked.flat().map((n) => n.id);
+      assert.equal(changed.length, 200, 'each notification reported changed exactly once');
+      assert.equal(new Set(changed).size, 200);
+      assert.equal(await store.unreadCount('u', T0 + 100), 0);
+      assert.equal(await other.unreadCount('u', T0 + 100), 0);
+      const half = ids.filter((_, i) => i % 2 === 0);
+      const unmarked = await Promise.all([...chunks(half, 9).map((c) => store.mark('u', c, { read: false }, T0 + 200)), ...chunks(half, 4).map((c) => other.mark('u', c, { read: false }, T0 + 200))]);
+      assert.equal(unmarked.flat().length, 100);
+      assert.equal(await other.unreadCount('u', T0 + 200), 100);
+      assert.equal((await store.list('u', { limit: 100, unread: true }, T0 + 200)).notifications.length, 100);
+    });
+
+    it('pages stably while another instance inserts', async () => {
+      for (let i = 0; i < 500; i++) await store.create(['p'], { type: 't', payload: i }, { now: T0 + Math.floor(i / 3) });
+      const seen: unknown[] = [];
+      let cursor: string | undefined;
+      let page = 0;
+      do {
+        const [result] = await Promise.all([
+          store.list('p', { limit: 30, cursor }, T0 + 1000 + page),
+          other.create(['p'], { type: 't', payload: `new-${page}` }, { now: T0 + 1000 + page }),
+        ]);
+        seen.push(...result.notifications.map((n) => n.payload));
+        cursor = result.cursor;
+        page++;
+      } while (cursor && page < 100);
+      const old = seen.filter((p) => typeof p === 'number');
+      assert.equal(old.length, 500, 'no notification skipped');
+      assert.equal(new Set(seen).size, seen.length, 'none repeated');
+      assert.deepEqual(old, [...old].sort((a, b) => (b as number) - (a as number)), 'newest first');
+      assert.ok(seen.filter((p) => typeof p === 'string').length <= 1, 'insertions after the first page do not enter later pages');
+    });
+
+    it('claims each due schedule exactly once across two instances claiming at once', async () => {
+      const made = new Set<string>();
+      for (let i = 0; i < 40; i++) made.add((await store.createSchedule({ cron: '* * * * *', timezone: 'UTC', target: { type: 'publication', channel: 'c', data: i }, nextRunAt: T0 + i }, T0 - 1)).id);
+      const claimed: Array<{ owner: string; id: string }> = [];
+      // each owner runs what it leased (completing it, next run far away) until nothing is left
+      const claimer = async (s: NotificationStore, owner: string): Promise<void> => {
+        for (let round = 0; round < 40; round++) {
+          const got = await s.claimSchedules(T0 + 100, owner, 60_000, 3);
+          if (got.length === 0) return;
+          for (const x of got) {
+            claimed.push({ owner, id: x.id });
+            await s.completeSchedule(x.id, owner, T0 + 100, T0 + 3_600_000);
+          }
+        }
+      };
+      await Promise.all([claimer(store, 'n1'), claimer(other, 'n2'), claimer(store, 'n3'), claimer(other, 'n4')]);
+      const ids = claimed.map((c) => c.id);
+      assert.equal(ids.length, new Set(ids).size, 'no run leased twice');
+      assert.deepEqual(new Set(ids), made, 'every due run leased');
+      assert.ok((await store.listSchedules()).every((x) => x.lastRunAt === T0 + 100 && x.nextRunAt === T0 + 3_600_000));
+    });
+
+    it('stores a create repeated with one idempotency key on two instances at once exactly once', async () => {
+      const [a, b] = await Promise.all([
+        store.create(['x', 'y'], note, { idempotencyKey: 'race', now: T0 }),
+        other.create(['x', 'y'], note, { idempotencyKey: 'race', now: T0 }),
+      ]);
+      assert.deepEqual([a.duplicate, b.duplicate].sort(), [false, true]);
+      assert.deepEqual(a.notifications.map((n) => n.id).sort(), b.notifications.map((n) => n.id).sort());
+      assert.equal(await store.unreadCount('x', T0), 1);
     });
   });
 }

@@ -24,6 +24,8 @@ export class Scheduler implements Timed {
   private running = false;
   private stopped = false;
   private lastPurge = 0;
+  /** The last tick failed (the store is down): said once, until a tick succeeds. */
+  private failing = false;
 
   constructor(
     private readonly store: NotificationStore,
@@ -52,7 +54,14 @@ export class Scheduler implements Timed {
     if (this.running) return;
     this.running = true;
     this.tick(now)
-      .catch((err: unknown) => this.log.warn('scheduler tick failed', { err: String(err) }))
+      .then(() => {
+        if (this.failing) this.log.info('scheduler recovered: due work is fired again');
+        this.failing = false;
+      }, (err: unknown) => {
+        // once per outage, not once per tick (four times a second while the store is down)
+        if (!this.failing) this.log.warn('scheduler tick failed; retrying every tick', { err: String(err) });
+        this.failing = true;
+      })
       .finally(() => { this.running = false; });
   }
 

@@ -7,11 +7,15 @@ import { storeConformance } from './conformance.js';
 import { MemoryStore } from './memory-store.js';
 import { SqliteStore } from './sqlite-store.js';
 
-storeConformance('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
+storeConformance('memory', async () => {
+  const store = new MemoryStore();
+  return { store, second: async () => store, cleanup: async () => {} };
+});
 
 storeConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
-  return { store: new SqliteStore(join(dir, 'nested', 'tidings.db')), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  const file = join(dir, 'nested', 'tidings.db');
+  return { store: new SqliteStore(file), second: async () => new SqliteStore(file), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 });
 
 it('sqlite: migrates once, and what was stored is there after reopening', async () => {

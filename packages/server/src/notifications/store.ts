@@ -71,6 +71,18 @@ export class InvalidCursor extends Error {
   }
 }
 
+/**
+ * The store cannot be reached or did not answer in time (a networked store that is down, or a
+ * statement over its timeout). The API answers 503 with code 120 (`store_unavailable`); retrying
+ * later is safe (a create with its idempotency key is stored at most once).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export interface NotificationStore {
   /**
    * Stores one notification per user, in one transaction: all of them or none. With an

@@ -43,6 +43,7 @@ export function reasonOf(code: number): RefusalReason | undefined {
       return 'limit';
     case ErrorCode.ShuttingDown:
     case ErrorCode.EngineUnavailable:
+    case ErrorCode.StoreUnavailable:
     case ErrorCode.ProxyUnavailable:
     case ErrorCode.ProxyTimeout:
     case ErrorCode.ProxyBadResponse:

@@ -1,0 +1,3 @@
+export { PostgresStore, isUnavailable, type PostgresStoreOptions } from './store.js';
+export { MIGRATION_LOCK, migrate } from './migrate.js';
+export { MIGRATIONS } from './schema.js';

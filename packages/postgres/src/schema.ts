@@ -1,0 +1,43 @@
+/**
+ * Schema migrations, applied in order at start and recorded in `tidings_migrations`.
+ * Never edit a released migration: append a new one. Times are bigint milliseconds since the
+ * Unix epoch; ids sort bytewise (`COLLATE "C"`), as the inbox cursor expects.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE notifications (
+     id text COLLATE "C" PRIMARY KEY,
+     user_id text NOT NULL,
+     type text NOT NULL,
+     payload text NOT NULL,
+     created_at bigint NOT NULL,
+     visible_at bigint NOT NULL,
+     deliver_at bigint,
+     expire_at bigint,
+     seen_at bigint,
+     read_at bigint,
+     announced boolean NOT NULL DEFAULT true
+   );
+   CREATE INDEX notifications_inbox ON notifications (user_id, visible_at DESC, id DESC);
+   CREATE INDEX notifications_unread ON notifications (user_id, visible_at) WHERE read_at IS NULL;
+   CREATE INDEX notifications_due ON notifications (visible_at) WHERE NOT announced;
+   CREATE INDEX notifications_expiry ON notifications (expire_at) WHERE expire_at IS NOT NULL;
+   CREATE TABLE idempotency (
+     key text PRIMARY KEY,
+     hash text NOT NULL,
+     result text NOT NULL,
+     created_at bigint NOT NULL
+   );
+   CREATE INDEX idempotency_age ON idempotency (created_at);
+   CREATE TABLE schedules (
+     id text COLLATE "C" PRIMARY KEY,
+     cron text NOT NULL,
+     timezone text NOT NULL,
+     target text NOT NULL,
+     created_at bigint NOT NULL,
+     next_run_at bigint,
+     last_run_at bigint,
+     lease_owner text,
+     lease_until bigint
+   );
+   CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+];
