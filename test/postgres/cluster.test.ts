@@ -14,8 +14,6 @@ import { WsClient } from '../helpers/ws-client.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events = (c: WsClient): InboxEvent[] => c.pushes('publication').map((p) => p.data as InboxEvent);
 const counts = (c: WsClient): number[] => events(c).flatMap((e) => (e.type === 'unread.count' ? [e.unread] : []));
-/** The scheduler's lease (packages/server/src/notifications/scheduler.ts). */
-const LEASE_MS = 30_000;
 
 const skip = postgresAvailability().skip || redisAvailability().skip;
 

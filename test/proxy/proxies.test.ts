@@ -40,7 +40,7 @@ async function replyError(p: Promise<unknown>): Promise<number> {
 
 /** Reads an SSE or NDJSON response until `until` holds for the text so far. */
 async function readStream(res: Response, until: (text: string) => boolean, ms = 5000): Promise<string> {
-  const reader = res.body!.getReader();
+  const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   let text = '';
   const deadline = Date.now() + ms;
   while (!until(text)) {
@@ -208,7 +208,7 @@ describe('SSE with /emulation', () => {
 
   it('subscribe refused; publish rewritten; RPC round trip; slow backend → 125', async () => {
     const res = await fetch(`${t.url}/sse?channel=chat:sse&channel=chat:secret-sse`, { headers: cookie('ivy').headers });
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     let text = '';
     const readUntil = async (what: string): Promise<void> => {
       const deadline = Date.now() + 5000;

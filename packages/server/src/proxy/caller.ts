@@ -158,7 +158,7 @@ export class ProxyCaller {
       throw tooBig();
     }
     if (!res.body) return '';
-    const reader = res.body.getReader();
+    const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     const chunks: Uint8Array[] = [];
     let size = 0;
     try {

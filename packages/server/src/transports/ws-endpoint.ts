@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type Cursor } from '@tidings/protocol';
 import { AuthError, type Credentials } from '../auth/jwt.js';
