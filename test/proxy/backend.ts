@@ -1,7 +1,7 @@
 /**
  * A real app backend for the proxy tests: node:http on a free port, cookie `sid=<name>` → user.
  * `sid=refuse` is refused (4003), `sid=kick` disconnected (4501), `sid=slow` answered after
- * SLOW_MS, `sid=short*` and `sid=expiring*` expire in 2 s and are refreshed or disconnected (4502); channels `*:secret*` are refused (4030); publications are rewritten; RPC `echo`
+ * SLOW_MS, `sid=feed*` gets the server-side subscription `feed:<sid>`, `sid=short*` and `sid=expiring*` expire in 2 s and are refreshed or disconnected (4502); channels `*:secret*` are refused (4030); publications are rewritten; RPC `echo`
  * answers, `slow` sleeps past the proxy timeout. Every call is recorded with its headers.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -63,6 +63,7 @@ export class Backend {
         if (who === 'kick') return { disconnect: { code: 4501, reason: 'go away' } };
         if (who === 'slow') await sleep(SLOW_MS);
         if (who === 'garbage') return 'garbage';
+        if (who.startsWith('feed')) return { result: { user: who, channels: [`feed:${who}`] } };
         if (who.startsWith('short') || who.startsWith('expiring')) return { result: { user: who, expireAt: Math.floor(Date.now() / 1000) + 2 } };
         return { result: { user: who } };
       }
@@ -89,7 +90,7 @@ export class Backend {
         secret: PROXY_SECRET, timeout: 1000,
         connect: `${this.url}/connect`, refresh: `${this.url}/refresh`, subscribe: `${this.url}/subscribe`, publish: `${this.url}/publish`, rpc: `${this.url}/rpc`,
       },
-      namespaces: { chat: { publish: true, subscribeProxy: true, publishProxy: true } },
+      namespaces: { chat: { publish: true, subscribeProxy: true, publishProxy: true }, feed: {} },
     };
   }
 

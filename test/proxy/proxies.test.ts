@@ -84,6 +84,20 @@ describe('WebSocket JSON', () => {
     assert.equal(await k.closed(), 4501);
   });
 
+  it('the connect proxy\'s channels are server-side subscriptions: subscribed at connect, granting nothing else', async () => {
+    const c = await wsAs('feedcarol');
+    await c.command('connect');
+    await c.until(() => c.pushes('subscribed').length === 1);
+    const sub = c.pushes('subscribed')[0] as unknown as { channel: string; server?: boolean };
+    assert.equal(sub.channel, 'feed:feedcarol');
+    assert.equal(sub.server, true);
+    await t.publish('feed:feedcarol', { n: 1 });
+    await c.until(() => c.pushes('publication').length === 1);
+    assert.deepEqual(c.pushes('publication')[0]!.data, { n: 1 });
+    assert.equal(await replyError(c.command('history', { channel: 'feed:feedcarol' })), 103, 'a server-side subscription is no grant');
+    c.ws.close();
+  });
+
   it('subscribe refused by the backend; publish rewritten by it; RPC round trip', async () => {
     const c = await wsAs('bob');
     await c.command('connect');

@@ -18,6 +18,7 @@ describe('startup banner', () => {
       ['SockJS', 'http://localhost:4711/sockjs'],
       ['Server API', 'http://localhost:4711/api/'],
       ['Metrics', 'http://localhost:4711/metrics'],
+      ['SDK', 'http://localhost:4711/client/tidings.min.js'],
       ['Health', 'http://localhost:4711/healthz'],
       ['STOMP TCP', 'stomp://localhost:4712'],
     ]);
