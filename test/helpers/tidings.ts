@@ -14,6 +14,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 
 export const API_KEY = 'test-api-key';
+/** How long `start()` waits for `/healthz`. */
+const START_TIMEOUT_MS = 45_000;
 export const JWT_SECRET = 'test-jwt-secret-that-is-long-enough-for-hs256';
 
 /** Writes `settings` to a fresh temporary `tidings.json` and returns its path (for `--config`). */
@@ -79,7 +81,8 @@ export class TidingsProcess {
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
     child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
-    const deadline = Date.now() + 20_000;
+    // generous: a loaded 2-core machine compiles with tsx slowly; a healthy start ends the wait at once
+    const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`tidings exited with ${child.exitCode}:\n${this.output}`);
       try {
@@ -91,7 +94,7 @@ export class TidingsProcess {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`tidings did not start within 20 s:\n${this.output}`);
+    throw new Error(`tidings did not start within ${START_TIMEOUT_MS / 1000} s:\n${this.output}`);
   }
 
   /** Sends a signal and waits for the process to exit; returns its exit code. */
