@@ -73,14 +73,14 @@ const accent = v('accent', '#2563eb');
 
 /** The shadow root's style sheet; every color and size is a `--tidings-inbox-*` custom property. */
 export const STYLE = `
-:host{position:relative;display:inline-block;font:${v('font', 'inherit')};color:${v('text', '#111827')}}
+:host{position:relative;display:inline-block;font:${v('font', 'inherit')}}
 :host([hidden]){display:none}
 button{font:inherit;color:inherit;cursor:pointer}
 button:focus-visible,[part~=panel]:focus-visible{outline:2px solid ${accent};outline-offset:2px}
 [part~=bell]{position:relative;display:inline-flex;align-items:center;justify-content:center;padding:.35em;border:0;border-radius:50%;background:${v('bell-bg', 'transparent')};color:${v('bell-color', 'currentColor')}}
 [part~=icon]{width:${v('bell-size', '1.5rem')};height:${v('bell-size', '1.5rem')};fill:currentColor}
 [part~=badge]{position:absolute;top:0;right:0;min-width:1.15em;padding:0 .3em;box-sizing:border-box;border-radius:1em;background:${accent};color:${v('accent-text', '#fff')};font-size:.7em;font-weight:700;line-height:1.15em;text-align:center}
-[part~=panel]{position:absolute;z-index:${v('z-index', '10')};top:calc(100% + .4em);right:0;width:${v('width', '22rem')};max-width:90vw;max-height:${v('max-height', '26rem')};display:flex;flex-direction:column;background:${v('bg', '#fff')};border:1px solid ${v('border', '#e5e7eb')};border-radius:${v('radius', '8px')};box-shadow:${v('shadow', '0 10px 30px rgba(0,0,0,.15)')};overflow:hidden;text-align:left}
+[part~=panel]{position:absolute;z-index:${v('z-index', '10')};top:calc(100% + .4em);right:0;width:${v('width', '22rem')};max-width:90vw;max-height:${v('max-height', '26rem')};display:flex;flex-direction:column;color:${v('text', '#111827')};background:${v('bg', '#fff')};border:1px solid ${v('border', '#e5e7eb')};border-radius:${v('radius', '8px')};box-shadow:${v('shadow', '0 10px 30px rgba(0,0,0,.15)')};overflow:hidden;text-align:left}
 [part~=panel][hidden],[hidden]{display:none}
 [part~=header]{display:flex;align-items:center;justify-content:space-between;gap:.5em;padding:.6em .8em;border-bottom:1px solid ${v('border', '#e5e7eb')}}
 [part~=heading]{margin:0;font-size:1em;font-weight:600}
