@@ -82,10 +82,16 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
     return `${origin}/${name}`;
   }
 
+  /** WebSockets each page opened, counted from before its first request. */
+  const sockets = new WeakMap<Page, string[]>();
+
   async function open(context: BrowserContext, url: string): Promise<Page> {
     const page = await context.newPage();
     const errors: string[] = [];
+    const opened: string[] = [];
+    sockets.set(page, opened);
     page.on('pageerror', (err) => errors.push(err.message));
+    page.on('websocket', (ws) => opened.push(ws.url()));
     await page.goto(url);
     await page.waitForFunction('customElements.get("tidings-inbox") !== undefined', undefined, WAIT);
     assert.deepEqual(errors, []);
@@ -101,6 +107,7 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
       const [a, b] = [await open(ca, url), await open(cb, url)];
       for (const page of [a, b]) await until(page, `$s.querySelector('[part~=badge]').textContent === '3'`);
       assert.deepEqual(await badge(a), { text: '3', hidden: false, label: 'Notifications, 3 unread' });
+      assert.deepEqual(sockets.get(a), [`${t.wsUrl}`], 'one connection per element');
       assert.equal(await inShadow(a, `$s.querySelector('[part~=bell]').getAttribute('aria-expanded')`), 'false');
       assert.equal(await inShadow(a, `$s.querySelector('[part~=bell]').getAttribute('aria-controls')`), 'panel');
 
@@ -218,6 +225,25 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
       await page.waitForFunction('document.getElementById("react-unread").textContent === "1"', undefined, WAIT);
       assert.equal(await page.textContent('#react-selected'), 'digest');
       assert.deepEqual((await t.api('GET', `/api/notifications/unread-count?user=${user}`)).body, { unread: 1 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('follows a new token: the old connection closes and the inbox is the new user\'s', async () => {
+    await notify('inbox-first', { title: 'for the first user' });
+    for (const n of [1, 2]) await notify('inbox-second', { title: `for the second user ${n}` });
+    const context = await browser.newContext();
+    try {
+      const page = await open(context, await plainPage('switch', 'inbox-first'));
+      await until(page, `$s.querySelector('[part~=badge]').textContent === '1'`);
+      await page.evaluate(`document.querySelector('tidings-inbox').token = ${JSON.stringify(await makeToken('inbox-second'))}`);
+      await until(page, `$s.querySelector('[part~=badge]').textContent === '2'`);
+      await page.locator('tidings-inbox [part~=bell]').click();
+      await until(page, `$s.querySelectorAll('[part~=item]').length === 2`);
+      assert.deepEqual(await titles(page), ['for the second user 2', 'for the second user 1']);
+      assert.equal(sockets.get(page)?.length, 2);
+      await page.waitForFunction('document.querySelector("tidings-inbox").client.state === "connected"', undefined, WAIT);
     } finally {
       await context.close();
     }

@@ -1,6 +1,6 @@
-/// <reference lib="dom" />
-/// <reference lib="dom.iterable" />
-/// <reference lib="dom.asynciterable" />
+/// <reference lib="dom" preserve="true" />
+/// <reference lib="dom.iterable" preserve="true" />
+/// <reference lib="dom.asynciterable" preserve="true" />
 import type { Notification } from '@tidings/protocol';
 import { Client } from '../client.js';
 import { STYLE, ago, bellIcon, defaultFormat, h, type InboxFormatter } from './inbox-view.js';
@@ -52,6 +52,8 @@ export class TidingsInboxElement extends HTMLElement {
   private given: Client | undefined;
   private owned: Client | undefined;
   private active: Client | undefined;
+  /** The `url` and `token` the owned client was made with. */
+  private madeFor: string | undefined;
   private stops: Array<() => void> = [];
   private readonly items = new Map<string, Item>();
   private cursor: string | undefined;
@@ -132,7 +134,7 @@ export class TidingsInboxElement extends HTMLElement {
   }
 
   connectedCallback(): void {
-    this.attach();
+    if (!this.active) this.attach();
   }
 
   disconnectedCallback(): void {
@@ -141,7 +143,8 @@ export class TidingsInboxElement extends HTMLElement {
 
   attributeChangedCallback(name: string, before: string | null, after: string | null): void {
     if (name === 'label') this.label();
-    else if (before !== after && this.isConnected && !this.given) this.restart();
+    // attributes set one by one (or seen one by one on upgrade) make one client, not one each
+    else if (before !== after && this.isConnected && !this.given && this.madeFor !== `${this.url} ${this.token}`) this.restart();
   }
 
   /** Opens the list (loading its first page the first time) and moves focus into it. */
@@ -194,6 +197,7 @@ export class TidingsInboxElement extends HTMLElement {
       const { url, token } = this;
       if (!url || !token) return;
       client = this.owned = new Client(url, { token });
+      this.madeFor = `${url} ${token}`;
       client.connect();
     }
     this.active = client;
@@ -217,9 +221,12 @@ export class TidingsInboxElement extends HTMLElement {
   private detach(): void {
     for (const stop of this.stops.splice(0)) stop();
     this.owned?.disconnect();
-    this.owned = this.active = undefined;
+    this.owned = this.active = this.madeFor = undefined;
     this.close(false);
     this.clear();
+    this.unread = undefined;
+    this.badge.hidden = this.markAll.disabled = true;
+    this.label();
   }
 
   private clear(): void {

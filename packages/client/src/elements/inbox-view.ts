@@ -1,4 +1,4 @@
-/// <reference lib="dom" />
+/// <reference lib="dom" preserve="true" />
 /**
  * The look of `<tidings-inbox>`: its shadow style sheet, a text-only element builder, what an
  * item says, and relative times. No notification data ever goes through HTML parsing.

@@ -1,4 +1,4 @@
-/// <reference lib="dom" />
+/// <reference lib="dom" preserve="true" />
 /**
  * The `<tidings-inbox>` entry point: the whole WebSocket SDK (as `@tidings/client`) plus the
  * element, defined as `tidings-inbox` when this module is first imported (unless a page already
