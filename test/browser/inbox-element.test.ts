@@ -17,6 +17,7 @@ import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpe
 const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
 const screenshot = fileURLToPath(new URL('../../docs/img/inbox.png', import.meta.url));
 const reactPage = fileURLToPath(new URL('./fixtures/inbox-react.jsx', import.meta.url));
+const vuePage = fileURLToPath(new URL('./fixtures/inbox-vue.js', import.meta.url));
 const WAIT = { timeout: 10_000 };
 
 /** Waits until `expr` is true in the page; `$s` is the first `<tidings-inbox>`'s shadow root. */
@@ -186,6 +187,8 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
       // marking the oldest, from the third page, reaches the server
       await page.locator('tidings-inbox [part~=item-button]').last().click();
       await until(page, `$s.querySelector('[part~=badge]').textContent === '6'`);
+      await page.mouse.click(5, 300); // outside: closes
+      await until(page, `$s.getElementById('panel').hidden`);
       const unread = (await t.api('GET', `/api/notifications?user=${user}&unread=true&limit=100`)).body as { notifications: Array<{ payload: { title: string } }> };
       assert.deepEqual(unread.notifications.map((n) => n.payload.title), ['N7', 'N6', 'N5', 'N4', 'N3', 'N2']);
     } finally {
@@ -193,28 +196,34 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
     }
   });
 
+  /** Bundles a framework page (esbuild, production mode) and serves it at `/<name>` for `user`. */
+  async function frameworkPage(name: string, entry: string, user: string): Promise<string> {
+    const bundled = await build({
+      entryPoints: [entry], bundle: true, format: 'esm', jsx: 'automatic', minify: true, write: false, logLevel: 'silent',
+      define: { 'process.env.NODE_ENV': '"production"', __VUE_OPTIONS_API__: 'false', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
+    });
+    const code = bundled.outputFiles[0]?.text;
+    assert.ok(code);
+    served.set(`/${name}.js`, { type: 'text/javascript', body: code });
+    served.set(`/${name}`, {
+      type: 'text/html; charset=utf-8',
+      body: `<!doctype html><html lang="en"><meta charset="utf-8"><title>${name}</title>
+<script>window.TIDINGS = ${JSON.stringify({ url: t.url, token: await makeToken(user) })}</script>
+<script type="module" src="${t.url}/client/tidings-inbox.min.js"></script>
+<script type="module" src="/${name}.js"></script>
+<div id="root"></div>`,
+    });
+    return `${origin}/${name}`;
+  }
+
   it('works unchanged inside a React page: the count, marking read, and its events in React state', async () => {
     const user = 'inbox-react';
     await notify(user, { title: 'From the server' }, 'welcome');
     await notify(user, { title: 'Another one' }, 'digest');
-    const bundled = await build({
-      entryPoints: [reactPage], bundle: true, format: 'esm', jsx: 'automatic', minify: true, write: false, logLevel: 'silent',
-      define: { 'process.env.NODE_ENV': '"production"' },
-    });
-    const code = bundled.outputFiles[0]?.text;
-    assert.ok(code);
-    served.set('/react.js', { type: 'text/javascript', body: code });
-    served.set('/react', {
-      type: 'text/html; charset=utf-8',
-      body: `<!doctype html><html lang="en"><meta charset="utf-8"><title>react</title>
-<script>window.TIDINGS = ${JSON.stringify({ url: t.url, token: await makeToken(user) })}</script>
-<script type="module" src="${t.url}/client/tidings-inbox.min.js"></script>
-<script type="module" src="/react.js"></script>
-<div id="root"></div>`,
-    });
+    const url = await frameworkPage('react', reactPage, user);
     const context = await browser.newContext();
     try {
-      const page = await open(context, `${origin}/react`);
+      const page = await open(context, url);
       await page.waitForSelector('h1');
       await until(page, `$s.querySelector('[part~=badge]').textContent === '2'`);
       await page.waitForFunction('document.getElementById("react-unread").textContent === "2"', undefined, WAIT);
@@ -225,6 +234,27 @@ describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element 
       await page.waitForFunction('document.getElementById("react-unread").textContent === "1"', undefined, WAIT);
       assert.equal(await page.textContent('#react-selected'), 'digest');
       assert.deepEqual((await t.api('GET', `/api/notifications/unread-count?user=${user}`)).body, { unread: 1 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works unchanged inside a Vue page: the count, marking read, and its event in Vue state', async () => {
+    const user = 'inbox-vue';
+    await notify(user, { title: 'Hello from Vue' });
+    const url = await frameworkPage('vue', vuePage, user);
+    const context = await browser.newContext();
+    try {
+      const page = await open(context, url);
+      await page.waitForSelector('h1');
+      await until(page, `$s.querySelector('[part~=badge]').textContent === '1'`);
+      await page.waitForFunction('document.getElementById("vue-unread").textContent === "1"', undefined, WAIT);
+      await page.locator('tidings-inbox [part~=bell]').click();
+      await until(page, `$s.querySelectorAll('[part~=item]').length === 1`);
+      await page.locator('tidings-inbox [part~=item-button]').first().click();
+      await until(page, `$s.querySelector('[part~=badge]').hidden`);
+      await page.waitForFunction('document.getElementById("vue-unread").textContent === "0"', undefined, WAIT);
+      assert.deepEqual((await t.api('GET', `/api/notifications/unread-count?user=${user}`)).body, { unread: 0 });
     } finally {
       await context.close();
     }
