@@ -134,7 +134,7 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
       }
     }
     const client = packed.find((p) => p.name === '@tidings/client')?.files.map((f) => f.path) ?? [];
-    for (const bundle of ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js']) {
+    for (const bundle of ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js', 'tidings-inbox.min.js']) {
       assert.ok(client.includes(`dist/browser/${bundle}`) && client.includes(`dist/browser/${bundle}.map`), bundle);
     }
   });

@@ -13,7 +13,7 @@ import { startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
 const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
 const { version } = JSON.parse(readFileSync(`${clientDir}package.json`, 'utf8')) as { version: string };
-const BUNDLES = ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js'];
+const BUNDLES = ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js', 'tidings-inbox.min.js'];
 const built = (name: string): Buffer => readFileSync(`${clientDir}dist/browser/${name}`);
 
 describe('GET /client/*', () => {

@@ -4,6 +4,7 @@
 //   dist/browser/tidings.iife.min.js           WebSocket only, classic script, global `Tidings`
 //   dist/browser/tidings-fallback.min.js       + HTTP streaming, SSE, long polling, ES module
 //   dist/browser/tidings-fallback.iife.min.js  + HTTP streaming, SSE, long polling, global `Tidings`
+//   dist/browser/tidings-inbox.min.js          the WebSocket SDK + the <tidings-inbox> element, ES module
 // Run by the root `npm run build` (and so by `npm ci`); `tidings serve` serves them at /client/.
 import { build } from 'esbuild';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ for (const [entry, name] of [['index', 'tidings'], ['fallback', 'tidings-fallbac
   outputs.push({ ...common, entryPoints, format: 'esm', outfile: `${pkg}dist/browser/${name}.min.js` });
   outputs.push({ ...common, entryPoints, format: 'iife', globalName: 'Tidings', outfile: `${pkg}dist/browser/${name}.iife.min.js` });
 }
+outputs.push({ ...common, entryPoints: [`${pkg}src/elements/tidings-inbox.ts`], format: 'esm', outfile: `${pkg}dist/browser/tidings-inbox.min.js` });
 // each file is written beside its place and renamed into it, so a server reading the bundles
 // while they are rebuilt (tests run side by side) sees the old file or the new one, never half
 for (const options of outputs) {

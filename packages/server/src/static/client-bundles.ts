@@ -11,7 +11,7 @@ import type { CorsResponse } from '../http/response.js';
 export const CLIENT_PREFIX = '/client/';
 
 /** The browser bundles `@tidings/client` builds into `dist/browser/` (`scripts/bundle.mjs`); each has a `.map` beside it. */
-export const CLIENT_BUNDLES = ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js'] as const;
+export const CLIENT_BUNDLES = ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js', 'tidings-inbox.min.js'] as const;
 /** Every name served under /client/: the bundles and their maps. */
 const FILES = new Set(CLIENT_BUNDLES.flatMap((name) => [name, `${name}.map`]));
 const UNKNOWN = `/client/ serves ${CLIENT_BUNDLES.join(', ')} and their .map`;
@@ -75,7 +75,7 @@ export function matchesEtag(header: string | undefined, etag: string): boolean {
  * The SDK's browser bundles and their source maps, read once when the node starts, served at
  * `GET|HEAD /client/<file>` (cached 5 minutes, revalidated by ETag) and at
  * `/client/<version>/<file>` (immutable for a year) for the installed `@tidings/client` version.
- * Only the eight known names are served; anything else under `/client/` is 404 (114), other
+ * Only the ten known names are served; anything else under `/client/` is 404 (114), other
  * methods 405. Without the package, or before its bundles are built, every route answers 404
  * with the reason, and nothing else fails.
  */
