@@ -12,11 +12,9 @@
 // NEWS_USER (the demo user, 43), TIDINGS_API_KEY (optional: `--once` then also prints the count).
 // `--once`: start, fetch the page, the SDK and a token from itself, print what it served, exit.
 //
-// The SDK bundle comes from packages/client/dist: build it once with
-// `node packages/client/scripts/bundle.mjs`. A Tidings that serves `/client/tidings-fallback.min.js`
-// can serve it instead: point the page's import there.
+// The page loads the SDK from the Tidings server itself (`/client/tidings-fallback.min.js`, served
+// with `Access-Control-Allow-Origin: *`), so the app serves no copy of it.
 import { createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 
 const once = process.argv.includes('--once');
@@ -24,7 +22,7 @@ const tidings = process.env.TIDINGS_URL ?? 'http://localhost:8080';
 const secret = process.env.TIDINGS_JWT_SECRET ?? '';
 const port = Number(process.env.PORT ?? 3000);
 const user = process.env.NEWS_USER ?? '43';
-const sdk = new URL('../packages/client/dist/tidings-fallback.min.js', import.meta.url);
+const sdk = `${tidings}/client/tidings-fallback.min.js`;
 if (secret === '') {
   console.error('set TIDINGS_JWT_SECRET to the --jwt-secret of the Tidings server');
   process.exit(2);
@@ -57,7 +55,7 @@ const page = `<!doctype html>
 <p id="status">connecting…</p>
 <ul id="news"></ul>
 <script type="module">
-  import { Client } from '/tidings-fallback.min.js';
+  import { Client } from '${sdk}';
   const count = document.getElementById('count');
   const news = document.getElementById('news');
   const show = (unread) => { count.textContent = String(unread); count.dataset.unread = String(unread); };
@@ -90,11 +88,6 @@ const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://page').pathname;
   if (path === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-  } else if (path === '/tidings-fallback.min.js') {
-    readFile(sdk).then(
-      (code) => res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(code),
-      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('the SDK bundle is not built: node packages/client/scripts/bundle.mjs\n'),
-    );
   } else if (path === '/token') {
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(token(user));
   } else {
@@ -107,9 +100,9 @@ console.log(`bell page for user ${user} at ${url} (Tidings at ${tidings}; it nee
 
 if (once) {
   try {
-    const got = await Promise.all(['', 'tidings-fallback.min.js', 'token'].map(async (p) => {
-      const res = await fetch(`${url}${p}`);
-      if (!res.ok) throw new Error(`GET /${p}: ${res.status} ${await res.text()}`);
+    const got = await Promise.all([url, sdk, `${url}token`].map(async (at) => {
+      const res = await fetch(at);
+      if (!res.ok) throw new Error(`GET ${at}: ${res.status} ${await res.text()}`);
       return res.text();
     }));
     console.log(`served the page (${got[0].length} bytes), the SDK (${got[1].length} bytes) and a token for user ${user}`);
