@@ -180,6 +180,10 @@ export interface ServerOptions {
   trustProxy: string[];
   /** Connect, refresh, subscribe, publish and RPC proxies to the app backend. */
   proxy: ProxyOptions;
+  /** The admin console's login password (`/admin`, docs/admin.md); the console is off without it and `adminKey`. A secret: never logged. */
+  adminPassword: string | undefined;
+  /** The admin key: `Authorization: Bearer <key>` on `/admin/api/*` (scripts), and accepted by the login form too. A secret: never logged. */
+  adminKey: string | undefined;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -264,6 +268,8 @@ export function defaultOptions(): ServerOptions {
     stompTls: false,
     trustProxy: [],
     proxy: defaultProxy(),
+    adminPassword: undefined,
+    adminKey: undefined,
   };
 }
 
@@ -358,7 +364,7 @@ export const namespacesSchema = z.preprocess((input, ctx) => {
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 /** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
-const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client', '/admin'];
 
 /** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
 const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
@@ -403,6 +409,8 @@ export const serverOptionsSchema = z.strictObject({
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
+  adminPassword: text.min(1, expected('a non-empty string')).max(1024, expected('at most 1024 characters')).optional(),
+  adminKey: text.min(16, expected('at least 16 characters')).max(1024, expected('at most 1024 characters')).optional(),
   proxy: proxyOptionsSchema.optional(),
   sockjs: z.strictObject({
     prefix: sockjsPath.optional(),
