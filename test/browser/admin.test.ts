@@ -10,13 +10,14 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
-import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const run = promisify(execFile);
 const buildPages = fileURLToPath(new URL('../../packages/pages/scripts/build.mjs', import.meta.url));
 const screenshot = fileURLToPath(new URL('../../docs/img/admin.png', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
+const ADMIN_KEY = 'an-admin-key-for-scripts-0123456789';
 
 interface Answer { status: number; headers: Headers; body: Record<string, unknown> }
 
@@ -45,7 +46,7 @@ describe('the admin console over HTTP', () => {
   before(async () => {
     await run(process.execPath, [buildPages]);
     [t, off] = await Promise.all([
-      startTidings({ args: ['--admin-password', PASSWORD, '--trust-proxy', '127.0.0.1/32'] }),
+      startTidings({ args: ['--admin-password', PASSWORD, '--trust-proxy', '127.0.0.1/32'], env: { TIDINGS_ADMIN_KEY: ADMIN_KEY } }),
       startTidings(),
     ]);
   });
@@ -90,6 +91,17 @@ describe('the admin console over HTTP', () => {
     assert.equal(out.status, 200);
     assert.match(out.headers.get('set-cookie') ?? '', /Max-Age=0/);
     assert.equal((await request(t, 'GET', '/admin/api/stats', { headers: { cookie } })).status, 401);
+  });
+
+  it('takes the admin key as a Bearer token on /admin/api/* (no cookie, no CSRF) and at the login form', async () => {
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+    assert.equal((await request(t, 'GET', '/admin/api/stats', { headers: bearer(ADMIN_KEY) })).status, 200);
+    const published = await request(t, 'POST', '/admin/api/publish', { body: { channel: 'news', data: 'by key' }, headers: bearer(ADMIN_KEY) });
+    assert.equal(published.status, 200);
+    assert.equal((await request(t, 'GET', '/admin/api/stats', { headers: bearer(`${ADMIN_KEY}x`) })).status, 401);
+    assert.equal((await request(t, 'GET', '/admin/api/stats', { headers: bearer(PASSWORD) })).status, 401, 'the password is not a key');
+    const login = await request(t, 'POST', '/admin/login', { body: { password: ADMIN_KEY }, headers: { 'x-forwarded-for': '198.51.100.9' } });
+    assert.equal(login.status, 200);
   });
 
   it('rate-limits logins per client address: the sixth in a minute gets 429 with Retry-After, the right password too', async () => {
@@ -183,6 +195,12 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     await waitText('#channels', (x) => x.includes('news') && x.includes('chat:lobby'), 7000);
     await waitText('#schedules', (x) => x.includes(scheduleId), 7000);
     await page.screenshot({ path: screenshot, fullPage: true });
+
+    const alice = await WsClient.connect(t.wsUrl, await makeToken('alice'));
+    await page.fill('#disconnect-user', 'alice');
+    await page.click('#disconnect-form button[type=submit]');
+    assert.equal(await alice.closed(), 3502);
+    await waitText('#disconnect-result', (x) => x === 'disconnected');
 
     await page.click('#schedules button.danger');
     await waitText('#schedules', (x) => !x.includes(scheduleId));

@@ -43,6 +43,8 @@ export interface AdminStats {
 /** `/admin/api/<name>` routes that run the server API's own route `/api/<name>`. */
 const API_ROUTES = new Set(['POST /publish', 'GET /history', 'GET /presence', 'GET /channels', 'POST /disconnect', 'GET /schedules']);
 const CANCEL = /^\/schedules\/[0-9a-z]{1,64}$/;
+/** Logins checked at once (each costs one scrypt derivation); more wait a second (429). */
+const MAX_LOGINS_IN_FLIGHT = 4;
 
 const PAGE_HEADERS = {
   'cache-control': 'no-store',
@@ -66,6 +68,7 @@ export class AdminConsole {
   private readonly limiter = new LoginLimiter();
   private readonly secrets: Promise<AdminSecrets>;
   private readonly page: Map<string, PageAsset> | { missing: string };
+  private loginsInFlight = 0;
 
   constructor(private readonly host: AdminHost) {
     const { adminPassword, adminKey } = host.options;
@@ -94,8 +97,9 @@ export class AdminConsole {
 
   private asset(req: IncomingMessage, res: ServerResponse, name: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, ErrorCode.NotFound, `${req.url ?? ''} answers GET and HEAD only`, 405);
-    if ('missing' in this.page) return sendError(res, ErrorCode.NotFound, this.page.missing as string);
-    const asset = this.page.get(name);
+    const page = this.page;
+    if (!(page instanceof Map)) return sendError(res, ErrorCode.NotFound, page.missing);
+    const asset = page.get(name);
     if (!asset) return sendError(res, ErrorCode.NotFound, `no admin file ${name.slice(0, 64)}`);
     res.writeHead(200, { ...PAGE_HEADERS, 'content-type': asset.type, 'content-length': asset.body.length });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
@@ -104,7 +108,7 @@ export class AdminConsole {
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendError(res, ErrorCode.NotFound, '/admin/login answers POST only', 405);
     const address = this.host.trust.clientAddress(req) ?? '';
-    const wait = this.limiter.attempt(address);
+    const wait = this.loginsInFlight >= MAX_LOGINS_IN_FLIGHT ? 1 : this.limiter.attempt(address);
     if (wait !== undefined) {
       this.host.refusals.request('limit', req, ErrorCode.LimitExceeded, 'too many admin logins');
       res.setHeader('retry-after', String(wait));
@@ -119,7 +123,7 @@ export class AdminConsole {
       if (err instanceof RequestGone) return;
       return sendError(res, ErrorCode.BadRequest, 'expected a JSON body {"password": "…"}');
     }
-    if (typeof password !== 'string' || !(await (await this.secrets).matches(password))) {
+    if (typeof password !== 'string' || !(await this.check(password))) {
       return this.refuse(req, res, 'auth', ErrorCode.Unauthorized, 'wrong admin password');
     }
     this.limiter.succeeded(address);
@@ -127,6 +131,15 @@ export class AdminConsole {
     res.setHeader('set-cookie', this.cookie(req, session.id, SESSION_TTL_S));
     this.host.log.info('admin login', { address });
     sendJson(res, 200, { csrf: session.csrf, expiresAt: session.expires });
+  }
+
+  private async check(password: string): Promise<boolean> {
+    this.loginsInFlight++;
+    try {
+      return await (await this.secrets).matches(password);
+    } finally {
+      this.loginsInFlight--;
+    }
   }
 
   private logout(req: IncomingMessage, res: ServerResponse): void {
