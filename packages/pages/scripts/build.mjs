@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds every page: src/<page>/ with index.html and main.ts (and any .css) → dist/<page>/
-// (index.html and the .css copied, main.ts bundled and minified by esbuild into main.js).
+// (index.html and the .css copied, main.ts bundled and minified by esbuild into main.js), and
+// dist/index.js, the package's export: the URL of dist/.
 //   node scripts/build.mjs
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -19,3 +20,5 @@ for (const page of readdirSync(src, { withFileTypes: true }).filter((d) => d.isD
     target: ['chrome100', 'firefox100', 'safari15'], conditions: ['tidings-source'], logLevel: 'warning',
   });
 }
+writeFileSync(join(root, 'dist', 'index.js'), "/** The URL of this package's built pages (`dist/<page>/`). */\nexport const dist = new URL('./', import.meta.url);\n");
+writeFileSync(join(root, 'dist', 'index.d.ts'), "/** The URL of this package's built pages (`dist/<page>/`). */\nexport declare const dist: URL;\n");
