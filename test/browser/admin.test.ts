@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
 import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { hasOpenssl, httpsRequest, selfSigned } from '../helpers/tls.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const run = promisify(execFile);
@@ -75,6 +76,19 @@ describe('the admin console over HTTP', () => {
     assert.equal((await request(t, 'GET', '/admin/api/stats')).status, 401);
     const tls = await request(t, 'POST', '/admin/login', { body: { password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } });
     assert.ok((tls.headers.get('set-cookie') ?? '').split('; ').includes('Secure'));
+  });
+
+  it('sets the Secure flag when the node itself serves TLS', { skip: hasOpenssl() ? false : 'SKIPPED: openssl not installed' }, async () => {
+    const cert = selfSigned();
+    const secure = await startTidings({ args: ['--admin-password', PASSWORD], tls: { certFile: cert.certFile, keyFile: cert.keyFile, ca: cert.cert } });
+    try {
+      const res = await httpsRequest(`${secure.url}/admin/login`, cert.cert, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
+      assert.equal(res.status, 200, res.body);
+      const setCookie = String(res.headers['set-cookie'] ?? '');
+      for (const flag of ['Secure', 'HttpOnly', 'SameSite=Strict', 'Path=/admin']) assert.ok(setCookie.split('; ').includes(flag), `${flag} in ${setCookie}`);
+    } finally {
+      await secure.stop();
+    }
   });
 
   it('refuses a state-changing request without the CSRF token, with a foreign Origin or without one, and logs out', async () => {
