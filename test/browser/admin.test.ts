@@ -193,12 +193,13 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     await subscriber.until(() => subscriber.pushes('publication').some((p) => JSON.stringify(p.data) === '{"headline":"sent from the admin console"}'), 5000, 'the publication');
     await waitText('#publish-result', (x) => x.startsWith('published at offset'));
 
-    // a few seconds of traffic for the chart, the channels table and the inspector
-    for (let i = 0; i < 4; i++) {
-      await Promise.all(Array.from({ length: 5 * (i + 1) }, (_, k) => t.publish('news', { n: k })));
-      await t.publish('chat:lobby', { n: i, text: `message ${i}` });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    // traffic for the chart until the screenshot, and history for the inspector
+    let tick = 0;
+    const traffic = setInterval(() => {
+      tick++;
+      void Promise.all(Array.from({ length: 2 + (tick % 7) }, (_, k) => t.publish('news', { n: k }))).catch(() => undefined);
+    }, 250);
+    for (let i = 0; i < 4; i++) await t.publish('chat:lobby', { n: i, text: `message ${i}` });
     const created = await t.api('POST', '/api/schedules', { cron: '0 9 * * 1', timezone: 'Europe/Paris', target: { channel: 'news', data: { digest: true } } });
     assert.equal(created.status, 200, JSON.stringify(created.body));
     const scheduleId = (created.body as { schedule: { id: string } }).schedule.id;
@@ -208,7 +209,9 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     await waitText('#presence', (x) => x.includes('(anonymous)'));
     await waitText('#channels', (x) => x.includes('news') && x.includes('chat:lobby'), 7000);
     await waitText('#schedules', (x) => x.includes(scheduleId), 7000);
+    await new Promise((r) => setTimeout(r, 3000));
     await page.screenshot({ path: screenshot, fullPage: true });
+    clearInterval(traffic);
 
     const alice = await WsClient.connect(t.wsUrl, await makeToken('alice'));
     await page.fill('#disconnect-user', 'alice');
@@ -219,5 +222,11 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     await page.click('#schedules button.danger');
     await waitText('#schedules', (x) => !x.includes(scheduleId));
     assert.deepEqual((await t.api('GET', '/api/schedules')).body, { schedules: [] });
+
+    await page.click('#logout');
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    await page.reload();
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    assert.equal(await page.isVisible('#dashboard'), false, 'the session is gone after a reload');
   });
 });

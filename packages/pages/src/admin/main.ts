@@ -207,7 +207,7 @@ onSubmit('inspect-form', async () => {
 });
 
 $('logout').addEventListener('click', () => {
-  void call('POST', '/../logout').finally(showLogin);
+  void fetch('/admin/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, credentials: 'same-origin' }).finally(showLogin);
 });
 
 call<{ csrf: string; node: string }>('GET', '/session').then((s) => {

@@ -59,8 +59,8 @@ const PAGE_HEADERS = {
  * endpoints under `/admin/api/`. Off (404 everywhere) without `adminPassword` or `adminKey`.
  * Logins are rate-limited per client address (LoginLimiter); a login sets a session cookie
  * (`HttpOnly`, `SameSite=Strict`, `Path=/admin`, `Secure` under TLS). Every request but GET and
- * HEAD needs the session's CSRF token in `X-CSRF-Token` and, when it has an `Origin`, this
- * node's own origin. Scripts may instead send `Authorization: Bearer <adminKey>` (no cookie, no CSRF).
+ * HEAD needs the session's CSRF token in `X-CSRF-Token` and an `Origin` equal to this node's own
+ * (the login checks `Origin` when one is sent). Scripts may instead send `Authorization: Bearer <adminKey>` (no cookie, no CSRF).
  * See docs/admin.md.
  */
 export class AdminConsole {
