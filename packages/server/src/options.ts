@@ -306,6 +306,11 @@ const seconds = (min: 'positive' | 'nonnegative') => {
   return min === 'positive' ? z.number(what).positive(what) : z.number(what).nonnegative(what);
 };
 const text = z.string(expected('a string'));
+/** A secret of `min` to 1024 characters; a message names its length, never the text. */
+const secretText = (min: number) => {
+  const what = { error: (issue: { input?: unknown }) => `expected ${min} to 1024 characters, got ${typeof issue.input === 'string' ? issue.input.length : 0}` };
+  return text.min(min, what).max(1024, what);
+};
 const object = expected('an object');
 
 /** One namespace's options, each optional (missing ones take DEFAULT_NAMESPACE's); unknown keys are refused. */
@@ -409,8 +414,8 @@ export const serverOptionsSchema = z.strictObject({
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
-  adminPassword: text.min(1, expected('a non-empty string')).max(1024, expected('at most 1024 characters')).optional(),
-  adminKey: text.min(16, expected('at least 16 characters')).max(1024, expected('at most 1024 characters')).optional(),
+  adminPassword: secretText(1).optional(),
+  adminKey: secretText(16).optional(),
   proxy: proxyOptionsSchema.optional(),
   sockjs: z.strictObject({
     prefix: sockjsPath.optional(),
