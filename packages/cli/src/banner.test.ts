@@ -18,6 +18,7 @@ describe('startup banner', () => {
       ['SockJS', 'http://localhost:4711/sockjs'],
       ['Server API', 'http://localhost:4711/api/'],
       ['Metrics', 'http://localhost:4711/metrics'],
+      ['Admin', 'off'],
       ['SDK', 'http://localhost:4711/client/tidings.min.js'],
       ['Health', 'http://localhost:4711/healthz'],
       ['STOMP TCP', 'stomp://localhost:4712'],
@@ -44,6 +45,9 @@ describe('startup banner', () => {
     assert.match(r.store.note, /gone when the process exits/);
     const off = startupReport(loadConfig(['--metrics', 'off'], {}), { http: at('127.0.0.1', 1) }, '1');
     assert.equal(off.endpoints.find((e) => e.name === 'Metrics')?.url, 'off');
+    assert.match(off.endpoints.find((e) => e.name === 'Admin')?.note ?? '', /set --admin-password/);
+    const admin = startupReport(loadConfig(['--admin-password', 'pw'], {}), { http: at('127.0.0.1', 1) }, '1');
+    assert.equal(admin.endpoints.find((e) => e.name === 'Admin')?.url, 'http://127.0.0.1:1/admin/');
   });
 
   it('warns about settings that refuse browsers, the API, users or a shared inbox', () => {

@@ -67,6 +67,9 @@ export function startupReport(config: ServeConfig, at: Listening, version: strin
     const url = at.metrics ? `http://${hostForUrl(at.metrics.address)}:${at.metrics.port}/metrics` : `${http}/metrics`;
     endpoints.push({ name: 'Metrics', url, note: s.metricsKey ? 'needs the metrics key' : 'open to anyone who reaches the port' });
   }
+  endpoints.push(s.adminPassword || s.adminKey
+    ? { name: 'Admin', url: `${http}/admin/`, note: s.adminPassword ? 'login with --admin-password' : 'login with --admin-key' }
+    : { name: 'Admin', url: 'off', note: 'set --admin-password to turn on the admin console at /admin' });
   endpoints.push({ name: 'SDK', url: `${http}/client/tidings.min.js`, note: 'also tidings-fallback.min.js and IIFE forms' });
   endpoints.push({ name: 'Health', url: `${http}/healthz`, note: `readiness at ${http}/readyz` });
   if (at.stomp) endpoints.push({ name: 'STOMP TCP', url: `${config.server.stompTls ? 'stomp+ssl' : 'stomp'}://${hostForUrl(at.stomp.address)}:${at.stomp.port}` });

@@ -158,6 +158,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     metrics: get<string>('metrics') === 'on',
     metricsPort: get<number>('metrics-port'),
     metricsKey: get<string>('metrics-key'),
+    adminPassword: get<string>('admin-password'),
+    adminKey: get<string>('admin-key'),
     tls,
     stompTls: get<string>('stomp-tls') === 'on',
     trustProxy: get<string[]>('trust-proxy') ?? [],

@@ -69,6 +69,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'metrics', type: 'enum', values: ['on', 'off'], default: 'on', description: 'Serve `GET /metrics` (Prometheus text format); `off` also times and samples nothing' },
   { flag: 'metrics-port', type: 'int', min: 0, max: 65535, description: 'Serve /metrics only on this separate (internal) port, not the main one' },
   { flag: 'metrics-key', type: 'string', description: 'Key /metrics then requires (`Authorization: Bearer <key>` or `X-Metrics-Key`); open when unset' },
+  { flag: 'admin-password', type: 'string', description: 'Password of the admin console at /admin (docs/admin.md); the console is off (404) without it or --admin-key. A secret: never logged' },
+  { flag: 'admin-key', type: 'string', description: 'Admin key (16+ characters): `Authorization: Bearer <key>` on /admin/api/* for scripts, also accepted by the login form; never logged' },
   { flag: 'connect-proxy', type: 'string', description: 'URL the connect proxy POSTs to when a client brings no token (docs/proxy.md); off unless set' },
   { flag: 'connect-proxy-always', type: 'enum', values: ['off', 'on'], default: 'off', description: 'Ask the connect proxy on every connect, also when the client brought a valid token' },
   { flag: 'refresh-proxy', type: 'string', description: 'URL that refreshes sessions the connect proxy made when their `expireAt` passes; without it they close (3005)' },

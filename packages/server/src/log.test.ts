@@ -25,6 +25,7 @@ it('redacts fields named like secrets at any depth it covers, URL queries, and J
   const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
   log.info('x', {
     token: 't1', apiKey: 'k1', password: 'p1', passcode: 'p2', secret: 's1', sessionSecret: 's2', key: 'k2',
+    adminPassword: 'ap1', settings: { adminKey: 'ak1' },
     headers: { authorization: 'Bearer t2', cookie: 'sid=c1', 'x-api-key': 'k3', 'set-cookie': 'c2' },
     frame: { headers: { passcode: 'p3' } },
     a: { b: { c: { token: 't3' } } },
@@ -33,7 +34,7 @@ it('redacts fields named like secrets at any depth it covers, URL queries, and J
     req2: { headers: { Authorization: 'Bearer t6', Cookie: 'c3' } }, stomp: [['login', 'u'], ['passcode', 'p4']], body: Buffer.from('ok'),
   });
   const text = lines.join('');
-  for (const secret of ['t1', 'k1', 'p1', 'p2', 's1', 's2', 'k2', 'Bearer t2', 'c1', 'k3', 'c2', 'p3', 't3', 't4', 't5', 'Bearer t6', 'c3', 'p4', jwt]) {
+  for (const secret of ['ap1', 'ak1', 't1', 'k1', 'p1', 'p2', 's1', 's2', 'k2', 'Bearer t2', 'c1', 'k3', 'c2', 'p3', 't3', 't4', 't5', 'Bearer t6', 'c3', 'p4', jwt]) {
     assert.ok(!text.includes(`"${secret}`) && !text.includes(secret === jwt ? jwt : `=${secret}`), `${secret} is redacted: ${text}`);
   }
   const line = JSON.parse(text) as {

@@ -21,7 +21,7 @@ export const REDACTED = '[redacted]';
 const SECRET_KEYS = [
   'token', 'accesstoken', 'refreshtoken', 'access_token', 'refresh_token', 'jwt', 'authorization', 'proxy-authorization',
   'cookie', 'set-cookie', 'apikey', 'api_key', 'x-api-key', 'key', 'secret', 'jwtsecret', 'sessionsecret', 'password', 'passcode',
-  'credentials', 'postgresurl', 'connectionstring',
+  'credentials', 'postgresurl', 'connectionstring', 'adminpassword', 'adminkey',
 ];
 const SECRET = new Set(SECRET_KEYS);
 /** Fields that may hold a URL: logged without their query (where a token may ride). */
@@ -36,7 +36,7 @@ const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[^]*?(-----END [A-Z ]*PRIVATE
  * pino's own redaction, for the top-level names (the cheap paths: fast-redact's wildcard paths cost
  * tens of microseconds per line); `clean` covers the same names deeper, and more.
  */
-const REDACT_PATHS = [...SECRET_KEYS, 'accessToken', 'refreshToken', 'apiKey', 'jwtSecret', 'sessionSecret', 'postgresUrl', 'connectionString']
+const REDACT_PATHS = [...SECRET_KEYS, 'accessToken', 'refreshToken', 'apiKey', 'jwtSecret', 'sessionSecret', 'postgresUrl', 'connectionString', 'adminPassword', 'adminKey']
   .map((k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`));
 
 /** `scheme://user:password@`: the password of a database URL. */

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, type ClientInfo, type Publication, type ServerMessage } from '@tidings/protocol';
+import { AdminConsole, ADMIN_PREFIX } from './admin/console.js';
 import { handleApi } from './api/routes.js';
 import { TokenVerifier, type Credentials } from './auth/jwt.js';
 import { ChannelPolicy } from './channels.js';
@@ -100,6 +101,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly queueLog: SharedQueueLog | undefined;
   /** Cluster-wide views (`GET /api/channels`). */
   readonly views: ClusterView;
+  /** The admin console at `/admin` (off without `adminPassword` or `adminKey`). */
+  readonly admin: AdminConsole;
   /** The SDK's browser bundles at `/client/`. */
   readonly clientBundles = new ClientBundles();
   private readonly verifier: TokenVerifier;
@@ -151,6 +154,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.websocket = new WebSocketEndpoint(this);
     this.streams = new StreamEndpoint(this);
     this.polls = new PollEndpoint(this);
+    this.admin = new AdminConsole(this);
     const requestTimeout = Math.ceil(this.options.bodyTimeout * 1000);
     const limits = { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: REQUEST_CHECK_MS };
     const tls = this.options.tls;
@@ -460,6 +464,13 @@ export class TidingsNode implements EngineHandler, Timed {
     }
     if (HTTP_TRANSPORTS.has(path)) return this.handleTransport(req, res, url);
     if (path === '/ws') return sendError(res, ErrorCode.BadRequest, '/ws expects a WebSocket upgrade', 426);
+    if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) {
+      this.admin.handle(req, res, url).catch((err: unknown) => {
+        this.log.error('admin failure', { err: String(err) });
+        sendError(res, ErrorCode.Internal, 'internal error');
+      });
+      return;
+    }
     if (path.startsWith(CLIENT_PREFIX)) return this.clientBundles.handle(req, res, path);
     const sockjs = this.sockjs.route(path);
     if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);

@@ -42,6 +42,13 @@ describe('server options schema', () => {
     }
   });
 
+  it('names the length of a bad admin secret, never its text', () => {
+    const problems = optionProblems({ adminKey: 'hunter2-short', adminPassword: '' });
+    assert.deepEqual(problems.map((p) => p.path).sort(), ['adminKey', 'adminPassword']);
+    assert.ok(!JSON.stringify(problems).includes('hunter2'), JSON.stringify(problems));
+    assert.match(problems.find((p) => p.path === 'adminKey')!.message, /expected 16 to 1024 characters, got 13/);
+  });
+
   it('reports every problem at once', () => {
     assert.deepEqual(lines({ namespaces: { chat: { publish: 'false', histroySize: 1 } }, port: 1 }), [
       'namespaces.chat.publish: expected boolean, got string',

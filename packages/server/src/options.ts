@@ -180,6 +180,10 @@ export interface ServerOptions {
   trustProxy: string[];
   /** Connect, refresh, subscribe, publish and RPC proxies to the app backend. */
   proxy: ProxyOptions;
+  /** The admin console's login password (`/admin`, docs/admin.md); the console is off without it and `adminKey`. A secret: never logged. */
+  adminPassword: string | undefined;
+  /** The admin key: `Authorization: Bearer <key>` on `/admin/api/*` (scripts), and accepted by the login form too. A secret: never logged. */
+  adminKey: string | undefined;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -264,6 +268,8 @@ export function defaultOptions(): ServerOptions {
     stompTls: false,
     trustProxy: [],
     proxy: defaultProxy(),
+    adminPassword: undefined,
+    adminKey: undefined,
   };
 }
 
@@ -300,6 +306,11 @@ const seconds = (min: 'positive' | 'nonnegative') => {
   return min === 'positive' ? z.number(what).positive(what) : z.number(what).nonnegative(what);
 };
 const text = z.string(expected('a string'));
+/** A secret of `min` to 1024 characters; a message names its length, never the text. */
+const secretText = (min: number) => {
+  const what = { error: (issue: { input?: unknown }) => `expected ${min} to 1024 characters, got ${typeof issue.input === 'string' ? issue.input.length : 0}` };
+  return text.min(min, what).max(1024, what);
+};
 const object = expected('an object');
 
 /** One namespace's options, each optional (missing ones take DEFAULT_NAMESPACE's); unknown keys are refused. */
@@ -358,7 +369,7 @@ export const namespacesSchema = z.preprocess((input, ctx) => {
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 /** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
-const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client', '/admin'];
 
 /** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
 const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
@@ -403,6 +414,8 @@ export const serverOptionsSchema = z.strictObject({
   metrics: z.boolean(expected('a boolean')).optional(),
   metricsPort: int(0, 65535).optional(),
   metricsKey: text.optional(),
+  adminPassword: secretText(1).optional(),
+  adminKey: secretText(16).optional(),
   proxy: proxyOptionsSchema.optional(),
   sockjs: z.strictObject({
     prefix: sockjsPath.optional(),

@@ -26,7 +26,8 @@ export interface ApiHost extends NotificationsHost, SubscriptionsHost {
 
 const MAX_BROADCAST_CHANNELS = 1000;
 
-type Handler = (host: ApiHost, req: IncomingMessage, url: URL) => Promise<unknown>;
+/** One server API route: its answer (sent as JSON with 200), or it throws a TidingsError. */
+export type Handler = (host: ApiHost, req: IncomingMessage, url: URL) => Promise<unknown>;
 
 const routes: Record<string, Handler> = {
   'POST /api/publish': async (host, req) => {
@@ -96,7 +97,7 @@ export async function handleApi(host: ApiHost, req: IncomingMessage, res: Server
   const name = routeName(req.method ?? 'GET', url.pathname);
   res.once('finish', () => host.metrics.apiRequests.inc({ route: name, status: String(res.statusCode) }));
   if (req.method === 'GET' && url.pathname === '/api/openapi.json') return sendJson(res, 200, openApiDocument());
-  const route = findRoute(req.method ?? 'GET', url.pathname);
+  const route = apiRoute(req.method ?? 'GET', url.pathname);
   if (!route) return sendError(res, ErrorCode.NotFound, `no endpoint ${req.method} ${url.pathname}`);
   const denied = checkApiKey(host.options.apiKey, req.headers['x-api-key']);
   if (denied) {
@@ -120,7 +121,8 @@ function routeName(method: string, path: string): string {
   return method === 'DELETE' && /^\/api\/schedules\/[0-9a-z]{1,64}$/.test(path) ? 'DELETE /api/schedules/:id' : 'unknown';
 }
 
-function findRoute(method: string, path: string): Handler | undefined {
+/** The server API route for `method` and `path` (`/api/…`), without the API key check: the caller authenticates. */
+export function apiRoute(method: string, path: string): Handler | undefined {
   const key = `${method} ${path}`;
   const exact = Object.hasOwn(routes, key) ? routes[key] : Object.hasOwn(notificationRoutes, key) ? notificationRoutes[key] : undefined;
   if (exact) return exact;

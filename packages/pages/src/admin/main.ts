@@ -1,0 +1,216 @@
+/**
+ * The admin console page: logs in with the admin password, then polls this node's counters
+ * (`/admin/api/stats`, every second) and the cluster's channels and schedules (every 5 s), and runs
+ * the publish, disconnect, presence, history and schedule-cancel actions. Every call goes to
+ * `/admin/api/*` with the session cookie; state-changing ones carry the CSRF token.
+ */
+
+interface Stats {
+  node: string;
+  time: number;
+  connections: Record<string, number>;
+  subscriptions: number;
+  publications: number;
+  delivered: number;
+}
+interface ChannelCount { channel: string; subscribers: number }
+interface Channels { channels: ChannelCount[]; answered: string[]; missing: string[]; nodes: { node: string; channels: ChannelCount[] }[] }
+interface Schedule { id: string; cron: string; timezone: string; target: { type: string; channel?: string; users?: string[] }; nextRunAt: number | null }
+interface ApiError { error?: { code: number; message: string } }
+
+const SAMPLES = 60;
+const TOP_CHANNELS = 20;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+let csrf = '';
+let last: Stats | undefined;
+const rates: { pub: number; del: number }[] = [];
+let timers: number[] = [];
+
+/** Calls an admin endpoint; resolves with the JSON answer, or throws an Error with the server's message. */
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/admin/api${path}`, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const json = (await res.json().catch(() => ({}))) as T & ApiError;
+  if (res.status === 401) showLogin();
+  if (!res.ok) throw new Error(json.error?.message ?? `HTTP ${res.status}`);
+  return json;
+}
+
+function el(tag: string, text: string, className?: string): HTMLElement {
+  const e = document.createElement(tag);
+  e.textContent = text;
+  if (className) e.className = className;
+  return e;
+}
+
+function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    const td = document.createElement('td');
+    if (typeof c === 'string') td.textContent = c;
+    else td.append(c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+function showLogin(): void {
+  for (const t of timers) clearInterval(t);
+  timers = [];
+  $('dashboard').hidden = true;
+  $('logout').hidden = true;
+  $('login').hidden = false;
+  $<HTMLInputElement>('password').focus();
+}
+
+function showDashboard(node: string): void {
+  $('login').hidden = true;
+  $('dashboard').hidden = false;
+  $('logout').hidden = false;
+  $('node').textContent = `node ${node}`;
+  void refreshStats();
+  void refreshCluster();
+  timers = [window.setInterval(() => void refreshStats(), 1000), window.setInterval(() => void refreshCluster(), 5000)];
+}
+
+async function refreshStats(): Promise<void> {
+  const s = await call<Stats>('GET', '/stats').catch(() => undefined);
+  if (!s) return;
+  const total = Object.values(s.connections).reduce((a, b) => a + b, 0);
+  $('connections-total').textContent = String(total);
+  $('subscriptions').textContent = String(s.subscriptions);
+  $('transports').replaceChildren(...Object.entries(s.connections).map(([t, n]) => row([t, String(n)])));
+  if (last && s.node === last.node && s.time > last.time) {
+    const secs = (s.time - last.time) / 1000;
+    rates.push({ pub: (s.publications - last.publications) / secs, del: (s.delivered - last.delivered) / secs });
+    if (rates.length > SAMPLES) rates.shift();
+    const now = rates[rates.length - 1]!;
+    $('pub-rate').textContent = now.pub.toFixed(1);
+    $('delivery-rate').textContent = now.del.toFixed(1);
+    drawChart();
+  }
+  last = s;
+}
+
+/** Two polylines on a shared scale: the last SAMPLES rates, newest on the right. */
+function drawChart(): void {
+  const svg = $('chart');
+  const W = 600;
+  const H = 160;
+  const top = Math.max(1, ...rates.map((r) => Math.max(r.pub, r.del)));
+  const points = (pick: (r: { pub: number; del: number }) => number): string => rates
+    .map((r, i) => `${((W * (i + SAMPLES - rates.length)) / (SAMPLES - 1)).toFixed(1)},${(H - 14 - ((H - 24) * pick(r)) / top).toFixed(1)}`).join(' ');
+  const ns = 'http://www.w3.org/2000/svg';
+  const line = (cls: string, pts: string): SVGPolylineElement => {
+    const p = document.createElementNS(ns, 'polyline');
+    p.setAttribute('class', cls);
+    p.setAttribute('points', pts);
+    return p;
+  };
+  const label = document.createElementNS(ns, 'text');
+  label.setAttribute('x', '4');
+  label.setAttribute('y', '12');
+  label.textContent = `max ${top.toFixed(1)}/s`;
+  svg.replaceChildren(label, line('pub', points((r) => r.pub)), line('del', points((r) => r.del)));
+}
+
+async function refreshCluster(): Promise<void> {
+  const view = await call<Channels>('GET', '/channels?nodes=1').catch(() => undefined);
+  if (view) {
+    const top = [...view.channels].sort((a, b) => b.subscribers - a.subscribers).slice(0, TOP_CHANNELS);
+    $('channels').replaceChildren(...top.map((c) => row([c.channel, String(c.subscribers)])));
+    $('nodes').replaceChildren(
+      ...view.nodes.map((n) => el('li', `${n.node} — ${n.channels.length} channels${n.node === last?.node ? ' (this node)' : ''}`)),
+      ...view.missing.map((n) => el('li', `${n} — did not answer`, 'error')),
+    );
+  }
+  const list = await call<{ schedules: Schedule[] }>('GET', '/schedules').catch(() => undefined);
+  if (list) {
+    $('schedules').replaceChildren(...list.schedules.map((s) => {
+      const cancel = el('button', 'Cancel', 'danger');
+      cancel.addEventListener('click', () => {
+        call('DELETE', `/schedules/${encodeURIComponent(s.id)}`).then(() => refreshCluster(), (err: Error) => alert(err.message));
+      });
+      const target = s.target.type === 'publication' ? `publish to ${s.target.channel ?? ''}` : `notify ${(s.target.users ?? []).length} users`;
+      return row([s.id, s.cron, s.timezone, target, s.nextRunAt === null ? '—' : new Date(s.nextRunAt).toISOString(), cancel]);
+    }));
+  }
+}
+
+function onSubmit(id: string, run: () => Promise<void>): void {
+  $(id).addEventListener('submit', (e) => {
+    e.preventDefault();
+    void run();
+  });
+}
+
+onSubmit('login-form', async () => {
+  const res = await fetch('/admin/login', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin',
+    body: JSON.stringify({ password: $<HTMLInputElement>('password').value }),
+  });
+  const json = (await res.json().catch(() => ({}))) as { csrf?: string } & ApiError;
+  if (!res.ok || json.csrf === undefined) {
+    $('login-error').textContent = json.error?.message ?? `HTTP ${res.status}`;
+    return;
+  }
+  $<HTMLInputElement>('password').value = '';
+  $('login-error').textContent = '';
+  csrf = json.csrf;
+  const session = await call<{ node: string }>('GET', '/session');
+  showDashboard(session.node);
+});
+
+onSubmit('publish-form', async () => {
+  const out = $('publish-result');
+  let data: unknown;
+  try {
+    data = JSON.parse($<HTMLTextAreaElement>('publish-data').value);
+  } catch {
+    out.textContent = 'the data is not valid JSON';
+    return;
+  }
+  try {
+    const r = await call<{ offset: number }>('POST', '/publish', { channel: $<HTMLInputElement>('publish-channel').value, data });
+    out.textContent = `published at offset ${r.offset}`;
+  } catch (err) {
+    out.textContent = (err as Error).message;
+  }
+});
+
+onSubmit('disconnect-form', async () => {
+  const reason = $<HTMLInputElement>('disconnect-reason').value;
+  try {
+    await call('POST', '/disconnect', { user: $<HTMLInputElement>('disconnect-user').value, ...(reason ? { reason } : {}) });
+    $('disconnect-result').textContent = 'disconnected';
+  } catch (err) {
+    $('disconnect-result').textContent = (err as Error).message;
+  }
+});
+
+onSubmit('inspect-form', async () => {
+  const channel = encodeURIComponent($<HTMLInputElement>('inspect-channel').value);
+  $('inspect-error').textContent = '';
+  const [presence, history] = await Promise.allSettled([
+    call<{ clients: Record<string, { user: string; client: string }> }>('GET', `/presence?channel=${channel}`),
+    call<{ publications: { offset: number; data: unknown }[] }>('GET', `/history?channel=${channel}&limit=20`),
+  ]);
+  const errors: string[] = [];
+  if (presence.status === 'fulfilled') $('presence').replaceChildren(...Object.values(presence.value.clients).map((c) => el('li', `${c.user || '(anonymous)'} — ${c.client}`)));
+  else errors.push(`presence: ${(presence.reason as Error).message}`);
+  if (history.status === 'fulfilled') $('history').replaceChildren(...history.value.publications.map((p) => el('li', `#${p.offset} ${JSON.stringify(p.data)}`)));
+  else errors.push(`history: ${(history.reason as Error).message}`);
+  $('inspect-error').textContent = errors.join('; ');
+});
+
+$('logout').addEventListener('click', () => {
+  void fetch('/admin/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, credentials: 'same-origin' }).finally(showLogin);
+});
+
+call<{ csrf: string; node: string }>('GET', '/session').then((s) => {
+  csrf = s.csrf;
+  showDashboard(s.node);
+}, showLogin);
