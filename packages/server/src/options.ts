@@ -180,6 +180,13 @@ export interface ServerOptions {
   trustProxy: string[];
   /** Connect, refresh, subscribe, publish and RPC proxies to the app backend. */
   proxy: ProxyOptions;
+  /**
+   * The demo (docs/demo.md; never in production): the page at `/demo/`, `POST /demo/token` signing
+   * a token for any name asked, `POST /demo/notify`, the `chat` and `ticker` namespaces
+   * (DEMO_NAMESPACES, unless configured) and a price tick on `ticker:prices` every second.
+   * Without a `jwt.secret` the node signs and verifies with an ephemeral one.
+   */
+  demo: boolean;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -264,6 +271,15 @@ export function defaultOptions(): ServerOptions {
     stompTls: false,
     trustProxy: [],
     proxy: defaultProxy(),
+    demo: false,
+  };
+}
+
+/** The namespaces `demo` adds (configured ones of the same name win): a chat room with presence, and a read-only ticker. */
+export function demoNamespaces(): Record<string, NamespaceOptions> {
+  return {
+    chat: { ...DEFAULT_NAMESPACE, historySize: 50, presence: true, joinLeave: true, subscribe: 'authenticated', publish: true },
+    ticker: { ...DEFAULT_NAMESPACE, historySize: 20, historyTtl: 60 },
   };
 }
 
@@ -358,7 +374,7 @@ export const namespacesSchema = z.preprocess((input, ctx) => {
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 /** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
-const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client'];
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client', '/demo'];
 
 /** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
 const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
@@ -418,6 +434,7 @@ export const serverOptionsSchema = z.strictObject({
   stompTls: z.boolean(expected('a boolean')).optional(),
   trustProxy: z.array(z.string(expected('a CIDR')).refine(isTrustEntry, { error: (issue) => `expected a CIDR like 10.0.0.0/8 or an IP address, got ${JSON.stringify(issue.input)}` }),
     expected('an array of CIDRs')).optional(),
+  demo: z.boolean(expected('a boolean')).optional(),
 }, object).superRefine((o, ctx) => {
   if (o.stompTls === true && o.tls === undefined) ctx.addIssue({ code: 'custom', path: ['stompTls'], message: 'STOMP over TLS needs a certificate (tls)' });
   // a namespace that asks a proxy needs that proxy's URL
@@ -453,6 +470,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   if (problems.length > 0) throw new TypeError(problems.map(problemLine).join('; '));
   const base = defaultOptions();
   const namespaces = base.namespaces;
+  if (input.demo === true) Object.assign(namespaces, demoNamespaces());
   for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
   const proxy = resolveProxy(input.proxy ?? {});
   return {
