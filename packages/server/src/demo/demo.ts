@@ -17,6 +17,14 @@ import { DemoTicker } from './ticker.js';
 export const DEMO_TOKEN_TTL = 600;
 /** A demo name: 1–32 letters, digits, `_`, `-` or `.` (it becomes the user id, and `inbox:<name>`). */
 export const DEMO_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+/** What `POST /demo/notify` says, in turn. */
+const SAMPLES: ReadonlyArray<{ title: string; body: string }> = [
+  { title: 'Your build passed', body: 'main is green again after 3 commits' },
+  { title: 'New comment on your post', body: '"Does this work over SSE too?"' },
+  { title: 'Price alert: TIDE moved', body: 'See the ticker for the live price' },
+  { title: 'Ada mentioned you', body: 'in chat:lobby' },
+  { title: 'Weekly report is ready', body: '12 channels, 3 transports, 0 lost messages' },
+];
 /** Bytes a demo request body may have. */
 const MAX_BODY = 1024;
 
@@ -104,11 +112,8 @@ export class Demo {
     const token = /^Bearer (\S{1,4096})$/.exec(auth)?.[1];
     if (token === undefined) throw new TidingsError(ErrorCode.Unauthorized, 'send the demo token as Authorization: Bearer <token>');
     const { user } = await this.host.verify(token);
-    const n = ++this.count;
-    const { notifications } = await this.host.inbox.create([user], {
-      type: 'demo',
-      payload: { title: `Demo notification #${n}`, body: `Sent at ${new Date().toISOString().slice(11, 19)} UTC from the demo page` },
-    });
+    const sample = SAMPLES[this.count++ % SAMPLES.length]!;
+    const { notifications } = await this.host.inbox.create([user], { type: 'demo', payload: sample });
     return { notification: notifications[0] };
   }
 }
