@@ -120,7 +120,7 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
 
   it('packs every package with dist, README, LICENSE and every export target, and no tests or sources', () => {
     const names = packed.map((p) => p.name).sort();
-    for (const name of ['@tidings/client', '@tidings/protocol', '@tidings/redis', '@tidings/server', '@tidings/stomp', 'tidings']) assert.ok(names.includes(name), `${name} packed: ${names.join(', ')}`);
+    for (const name of ['@tidings/client', '@tidings/pages', '@tidings/protocol', '@tidings/redis', '@tidings/server', '@tidings/stomp', 'tidings']) assert.ok(names.includes(name), `${name} packed: ${names.join(', ')}`);
     for (const p of packed) {
       const files = p.files.map((f) => f.path);
       for (const required of ['package.json', 'README.md', 'LICENSE']) assert.ok(files.includes(required), `${p.name} has ${required}`);
@@ -133,6 +133,8 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
         }
       }
     }
+    const pages = packed.find((p) => p.name === '@tidings/pages')?.files.map((f) => f.path) ?? [];
+    for (const file of ['index.html', 'main.js', 'demo.css', 'sockjs.min.js']) assert.ok(pages.includes(`dist/demo/${file}`), `@tidings/pages has dist/demo/${file}`);
     const client = packed.find((p) => p.name === '@tidings/client')?.files.map((f) => f.path) ?? [];
     for (const bundle of ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js']) {
       assert.ok(client.includes(`dist/browser/${bundle}`) && client.includes(`dist/browser/${bundle}.map`), bundle);
