@@ -167,6 +167,24 @@ describe('tidings serve --demo in Chromium', chromiumAvailability('the demo brow
       }
     });
   }
+  it('offline for a moment on long polling: back with the ticker recovered, the missed ticks replayed', async () => {
+    const context = await browser.newContext(PAGE);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${t.url}/demo/?name=otto&transport=poll`);
+      await connected(page);
+      await page.waitForFunction('Number(document.getElementById("ticks").textContent) >= 1', undefined, { timeout: 10_000 });
+      await context.setOffline(true);
+      await page.waitForFunction('document.getElementById("state").dataset.state === "connecting"', undefined, { timeout: 40_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+      await context.setOffline(false);
+      await page.waitForFunction('document.getElementById("state").dataset.recovered === "true"', undefined, { timeout: 20_000 });
+      assert.match((await page.textContent('#state')) ?? '', /^connected over poll as otto · ticker recovered: nothing missed/);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('the state line says when a reconnect could not recover the ticker (the node restarted, its memory history gone)', async () => {
     const page = await browser.newPage(PAGE);
     try {

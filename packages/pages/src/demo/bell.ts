@@ -90,6 +90,7 @@ export class Bell {
   private toggle(open = this.panel.hidden): void {
     this.panel.hidden = !open;
     this.button.setAttribute('aria-expanded', String(open));
+    if (open) byId('mark-all').focus();
   }
 
   private showCount(unread: number): void {

@@ -50,10 +50,14 @@ function start(): void {
   client?.disconnect();
   const choice = switcher.value as Choice;
   state.dataset.transport = choice;
+  delete state.dataset.recovered;
   const c = new Client(location.origin, { transports: [transportOf(choice)], getToken: () => fetchToken(who), maxReconnectDelay: 5000 });
   client = c;
   let recovery = '';
-  c.on('connecting', ({ reason }) => show('connecting', `connecting over ${choice}…${reason && reason !== 'connect called' ? ` (${reason})` : ''}`));
+  c.on('connecting', ({ reason }) => {
+    recovery = '';
+    show('connecting', `connecting over ${choice}…${reason && reason !== 'connect called' ? ` (${reason})` : ''}`);
+  });
   c.on('connected', (e) => {
     state.dataset.transport = e.transport;
     show('connected', `connected over ${e.transport}${choice === 'sockjs' && sockjsUsed ? ` (${sockjsUsed})` : ''} as ${e.user}${recovery}`);
@@ -63,7 +67,7 @@ function start(): void {
   chat.attach(c);
   ticker.attach(c, ({ recovering, recovered }) => {
     if (!recovering) return;
-    recovery = recovered ? ' · ticker recovered: nothing missed' : ' · ticker not recovered: history gone, reloaded';
+    recovery = recovered ? ' · ticker recovered: nothing missed' : ' · ticker not recovered: its history is gone';
     state.dataset.recovered = String(recovered);
     if (c.state === 'connected') state.textContent = `${state.textContent?.split(' · ')[0] ?? ''}${recovery}`;
   });
