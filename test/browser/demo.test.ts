@@ -174,12 +174,18 @@ describe('tidings serve --demo in Chromium', chromiumAvailability('the demo brow
       await page.goto(`${t.url}/demo/?name=otto&transport=poll`);
       await connected(page);
       await page.waitForFunction('Number(document.getElementById("ticks").textContent) >= 1', undefined, { timeout: 10_000 });
+      const before = Number(await page.textContent('#ticks'));
+      const wentOffline = Date.now();
       await context.setOffline(true);
       await page.waitForFunction('document.getElementById("state").dataset.state === "connecting"', undefined, { timeout: 40_000 });
       await new Promise((r) => setTimeout(r, 1500));
       await context.setOffline(false);
       await page.waitForFunction('document.getElementById("state").dataset.recovered === "true"', undefined, { timeout: 20_000 });
       assert.match((await page.textContent('#state')) ?? '', /^connected over poll as otto · ticker recovered: nothing missed/);
+      // every tick of the offline time came with the recovery: none skipped, about one a second
+      const offlineSeconds = Math.floor((Date.now() - wentOffline) / 1000);
+      await page.waitForFunction(`Number(document.getElementById("ticks").textContent) >= ${before + offlineSeconds - 1}`, undefined, { timeout: 5000 });
+      assert.equal(await page.getAttribute('#ticks', 'data-gaps'), '0');
     } finally {
       await context.close();
     }

@@ -11,11 +11,17 @@ export class Ticker {
   private readonly count = byId('ticks');
   private readonly time = byId('tick-time');
   private ticks = 0;
+  /** The last tick's offset, to count gaps (ticks neither delivered live nor recovered); 0 before the first. */
+  private offset = 0;
+  private gaps = 0;
 
   /** Subscribes `client`; `onSubscribed` hears whether a resubscribe recovered what was missed. */
   attach(client: Client, onSubscribed: (e: { recovering: boolean; recovered: boolean }) => void): void {
     this.ticks = 0;
+    this.offset = 0;
+    this.gaps = 0;
     this.count.textContent = '0';
+    this.count.dataset.gaps = '0';
     client.subscribe(TICKER_CHANNEL, {
       subscribed: (e) => onSubscribed(e),
       publication: (p) => this.tick(p),
@@ -26,6 +32,8 @@ export class Ticker {
     const data = p.data as { time?: number; quotes?: Quote[] };
     if (!Array.isArray(data.quotes)) return;
     this.ticks++;
+    if (this.offset !== 0 && p.offset !== this.offset + 1) this.count.dataset.gaps = String(++this.gaps);
+    this.offset = p.offset;
     this.count.textContent = String(this.ticks);
     this.time.textContent = clock(data.time ?? p.time);
     this.body.replaceChildren(...data.quotes.map((q) => {
