@@ -12,7 +12,7 @@ export default tseslint.config(
       parser: tseslint.parser,
       parserOptions: {
         // one program for the whole repository (the root tsconfig resolves packages from source)
-        project: ['./tsconfig.json', './packages/pages/tsconfig.json'],
+        project: ['./tsconfig.json', './packages/pages/tsconfig.browser.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

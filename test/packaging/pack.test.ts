@@ -2,7 +2,7 @@
  * The packages as npm users get them: every workspace package packed with `npm pack`, the tarballs
  * installed into an empty project (`npm install <tarballs>`, their npm dependencies from the
  * registry), imported and type-checked there, and `npx tidings serve` run there: publish through
- * the API, receive over WebSocket and SSE, the inbox, the SDK at /client/.
+ * the API, receive over WebSocket and SSE, the inbox, the SDK at /client/, the demo at /demo/ (`--demo`).
  *
  * Needs the npm registry (CI has it): without it, the install fails and so does this test, saying
  * so. Install scripts are skipped (`--ignore-scripts`): better-sqlite3 would compile for minutes
@@ -83,7 +83,7 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     const started = Date.now();
-    server = spawn('npx', ['--no-install', 'tidings', 'serve', '--host', '127.0.0.1', '--port', String(port), '--api-key', API_KEY, '--data-dir', join(work, 'data')], {
+    server = spawn('npx', ['--no-install', 'tidings', 'serve', '--host', '127.0.0.1', '--port', String(port), '--api-key', API_KEY, '--data-dir', join(work, 'data'), '--demo'], {
       cwd: project,
       env: { ...process.env, NODE_OPTIONS: '', TIDINGS_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,7 +120,7 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
 
   it('packs every package with dist, README, LICENSE and every export target, and no tests or sources', () => {
     const names = packed.map((p) => p.name).sort();
-    for (const name of ['@tidings/client', '@tidings/protocol', '@tidings/redis', '@tidings/server', '@tidings/stomp', 'tidings']) assert.ok(names.includes(name), `${name} packed: ${names.join(', ')}`);
+    for (const name of ['@tidings/client', '@tidings/pages', '@tidings/protocol', '@tidings/redis', '@tidings/server', '@tidings/stomp', 'tidings']) assert.ok(names.includes(name), `${name} packed: ${names.join(', ')}`);
     for (const p of packed) {
       const files = p.files.map((f) => f.path);
       for (const required of ['package.json', 'README.md', 'LICENSE']) assert.ok(files.includes(required), `${p.name} has ${required}`);
@@ -133,6 +133,8 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
         }
       }
     }
+    const pages = packed.find((p) => p.name === '@tidings/pages')?.files.map((f) => f.path) ?? [];
+    for (const file of ['index.html', 'main.js', 'demo.css', 'sockjs.min.js']) assert.ok(pages.includes(`dist/demo/${file}`), `@tidings/pages has dist/demo/${file}`);
     const client = packed.find((p) => p.name === '@tidings/client')?.files.map((f) => f.path) ?? [];
     for (const bundle of ['tidings.min.js', 'tidings.iife.min.js', 'tidings-fallback.min.js', 'tidings-fallback.iife.min.js', 'tidings-inbox.min.js']) {
       assert.ok(client.includes(`dist/browser/${bundle}`) && client.includes(`dist/browser/${bundle}.map`), bundle);
@@ -233,6 +235,16 @@ describe('npm pack → npm install → npx tidings serve', { timeout: 240_000 },
     const map = await fetch(`${url}/client/tidings.iife.min.js.map`);
     assert.equal(map.status, 200);
     await map.arrayBuffer();
+  });
+
+  it('serves the demo page from the installed @tidings/pages with --demo, and signs a demo token', async () => {
+    const installed = readFileSync(join(project, 'node_modules', '@tidings', 'pages', 'dist', 'demo', 'index.html'));
+    const page = await fetch(`${url}/demo/`);
+    assert.equal(page.status, 200);
+    assert.ok(Buffer.from(await page.arrayBuffer()).equals(installed));
+    const token = await fetch(`${url}/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"ada"}' });
+    assert.equal(token.status, 200);
+    assert.equal(((await token.json()) as { user: string }).user, 'ada');
   });
 });
 

@@ -59,4 +59,17 @@ describe('startup banner', () => {
     const jwks = startupReport(loadConfig(['--jwks', 'https://id.example/jwks.json', '--allowed-origins', '*'], {}), { http: at('127.0.0.1', 1) }, '1');
     assert.deepEqual(jwks.warnings.map((w) => w.setting), ['api-key']);
   });
+
+  it('--demo: the demo page among the endpoints and a loud warning first, naming the secret the tokens are signed with', () => {
+    const ephemeral = startupReport(loadConfig(['--demo'], {}), { http: at('0.0.0.0', 8080) }, '1');
+    assert.equal(ephemeral.endpoints.find((e) => e.name === 'Demo')?.url, 'http://localhost:8080/demo/');
+    assert.deepEqual(ephemeral.warnings.map((w) => w.setting), ['demo', 'allowed-origins', 'api-key']);
+    assert.match(ephemeral.warnings[0]!.message, /^DEMO MODE \(--demo\): NOT FOR PRODUCTION\. .*ephemeral secret/);
+    assert.match(bannerText(ephemeral), /^ {2}warning: DEMO MODE/m);
+    const configured = startupReport(loadConfig(['--demo', 'on', '--jwt-secret', 's'], {}), { http: at('0.0.0.0', 8080) }, '1');
+    assert.match(configured.warnings[0]!.message, /with your --jwt-secret: anyone who reaches this port can act as any user/);
+    const off = startupReport(loadConfig(['--demo', 'off', '--api-key', 'k'], {}), { http: at('0.0.0.0', 8080) }, '1');
+    assert.equal(off.endpoints.some((e) => e.name === 'Demo'), false);
+    assert.deepEqual(off.warnings.map((w) => w.setting), ['allowed-origins', 'jwt-secret']);
+  });
 });

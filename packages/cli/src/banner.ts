@@ -71,6 +71,7 @@ export function startupReport(config: ServeConfig, at: Listening, version: strin
     ? { name: 'Admin', url: `${http}/admin/`, note: s.adminPassword ? 'login with --admin-password' : 'login with --admin-key' }
     : { name: 'Admin', url: 'off', note: 'set --admin-password to turn on the admin console at /admin' });
   endpoints.push({ name: 'SDK', url: `${http}/client/tidings.min.js`, note: 'also tidings-fallback.min.js and IIFE forms' });
+  if (s.demo === true) endpoints.push({ name: 'Demo', url: `${http}/demo/`, note: 'DEMO MODE: not for production' });
   endpoints.push({ name: 'Health', url: `${http}/healthz`, note: `readiness at ${http}/readyz` });
   if (at.stomp) endpoints.push({ name: 'STOMP TCP', url: `${config.server.stompTls ? 'stomp+ssl' : 'stomp'}://${hostForUrl(at.stomp.address)}:${at.stomp.port}` });
 
@@ -89,15 +90,26 @@ export function startupReport(config: ServeConfig, at: Listening, version: strin
 export function warnings(config: ServeConfig): Warning[] {
   const s = config.server;
   const out: Warning[] = [];
+  const demo = s.demo === true;
+  if (demo) {
+    out.push({
+      setting: 'demo',
+      message: 'DEMO MODE (--demo): NOT FOR PRODUCTION. POST /demo/token signs a token for any name anyone asks for'
+        + (s.jwt?.secret ? ', with your --jwt-secret: anyone who reaches this port can act as any user' : ', with an ephemeral secret made at start-up')
+        + '; /demo/ serves the demo page and a ticker publishes on ticker:prices every second',
+    });
+  }
   if ((s.allowedOrigins ?? []).length === 0) {
     out.push({
       setting: 'allowed-origins',
-      message: 'no --allowed-origins: every browser page is refused, since this server serves no page of its own; '
+      message: (demo
+        ? 'no --allowed-origins: every browser page but the demo\'s own (same origin) is refused; '
+        : 'no --allowed-origins: every browser page is refused, since this server serves no page of its own; ')
         + 'set --allowed-origins https://app.example (or TIDINGS_ALLOWED_ORIGINS)',
     });
   }
   if (!s.apiKey) out.push({ setting: 'api-key', message: 'the server API is disabled: set --api-key or TIDINGS_API_KEY to enable /api/*' });
-  if (!s.jwt?.secret && !s.jwt?.publicKey && !s.jwt?.jwks) {
+  if (!demo && !s.jwt?.secret && !s.jwt?.publicKey && !s.jwt?.jwks) {
     out.push({
       setting: 'jwt-secret',
       message: 'no --jwt-secret, --jwt-public-key or --jwks: every client is anonymous, and the personal channels '

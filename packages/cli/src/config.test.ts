@@ -123,4 +123,15 @@ describe('loadConfig', () => {
     assert.deepEqual(bad, ['--postgres-url: expected a postgres:// or postgresql:// URL']);
     assert.deepEqual(problems(['--postgres-pool-size', '0']), ['--postgres-pool-size: expected an integer from 1 to 1000, got 0']);
   });
+
+  it('--demo is off by default; a bare off|on flag is on, before another flag or last; env and file say it too', () => {
+    assert.equal(loadConfig([], {}).server.demo, false);
+    assert.equal(loadConfig(['--demo'], {}).server.demo, true);
+    assert.equal(loadConfig(['--demo', '--port', '1'], {}).server.demo, true);
+    assert.equal(loadConfig(['--demo', 'off'], {}).server.demo, false);
+    assert.equal(loadConfig(['--demo=on'], {}).server.demo, true);
+    assert.equal(loadConfig([], { TIDINGS_DEMO: 'on' }).server.demo, true);
+    assert.equal(loadConfig(['--config', configFile({ demo: 'on' })], {}).server.demo, true);
+    assert.deepEqual(problems(['--demo', 'yes']), ['--demo: expected one of off, on, got "yes"']);
+  });
 });

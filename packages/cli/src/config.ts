@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import {
   isTrustEntry, optionProblems, problemLine, settingProblems, type LogLevel, type NamespaceOptions, type ProxyOptionsInput, type ServerOptionsInput, type TlsOptions,
 } from '@tidings/server';
-import { SETTINGS, configFileSchema, configKey, envName, fromText } from './settings.js';
+import { SETTINGS, configFileSchema, configKey, envName, fromText, type Setting } from './settings.js';
 
 /** Bad settings, each `source: path: expected …, got …`; the CLI prints them and exits with code 2. */
 export class ConfigError extends Error {
@@ -58,7 +58,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
     if (!byFlag.has(flag)) throw new ConfigError([`--${flag}: unknown option (see --help)`]);
-    const text = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    const next = argv[i + 1];
+    // an off|on flag given bare (`--demo`, or followed by another flag) is on
+    const bare = eq < 0 && isSwitch(byFlag.get(flag)!) && (next === undefined || next.startsWith('--'));
+    const text = eq >= 0 ? arg.slice(eq + 1) : bare ? 'on' : argv[++i];
     if (text === undefined) throw new ConfigError([`--${flag}: a value is required`]);
     texts.set(flag, { text, source: `--${flag}` });
   }
@@ -163,6 +166,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     tls,
     stompTls: get<string>('stomp-tls') === 'on',
     trustProxy: get<string[]>('trust-proxy') ?? [],
+    demo: get<string>('demo') === 'on',
     proxy: proxySettings((flag, file) => (given.has(flag) || file === undefined ? get(flag) : file), proxy),
   };
   const unresolved = optionProblems(server);
@@ -217,6 +221,11 @@ function proxySettings(pick: (flag: string, fromFile: unknown) => unknown, file:
     publish: endpoint('publish-proxy', file.publish),
     rpc: endpoint('rpc-proxy', file.rpc),
   };
+}
+
+/** An `off|on` setting, which may be given as a bare flag. */
+function isSwitch(s: Setting): boolean {
+  return s.type === 'enum' && s.values?.length === 2 && s.values.includes('on') && s.values.includes('off');
 }
 
 function readConfigFile(file: string, source: string): unknown {

@@ -82,6 +82,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'proxy-headers', type: 'list', default: 'cookie,authorization,origin,user-agent,x-forwarded-for', description: 'Comma-separated request headers the connect proxy is sent (lowercase)' },
   { flag: 'proxy-concurrency', type: 'int', min: 1, max: 100000, default: '64', description: 'Proxy calls in flight at once on a node' },
   { flag: 'proxy-queue', type: 'int', min: 0, max: 1000000, default: '1024', description: 'Proxy calls waiting for a free slot; one more fails at once with 127' },
+  { flag: 'demo', type: 'enum', values: ['off', 'on'], default: 'off', description: 'Serve the demo (never in production): the page at /demo/, POST /demo/token signing a token for any name asked (with an ephemeral secret when --jwt-secret is unset), a `chat` room and a `ticker:prices` channel ticking every second (docs/demo.md)' },
   { flag: 'log-level', type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info', description: 'Log level (stderr); `debug` adds connection opens and closes' },
   { flag: 'log-format', type: 'enum', values: ['json', 'pretty'], default: 'json', description: 'Log lines as JSON (one object per line) or `pretty`: readable, colored on a terminal' },
 ];
@@ -169,6 +170,7 @@ export function helpText(): string {
 Starts a Tidings node: WebSocket /ws, server API /api/*, /healthz, /readyz on one HTTP port.
 Settings come from flags, then TIDINGS_* environment variables, then the config file, then defaults.
 A bad value, an unknown flag or an unknown config key exits with code 2 and names the setting.
+An off|on flag given without a value is on (--demo is --demo on).
 
 Options:
 ${rows.join('\n')}

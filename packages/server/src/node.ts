@@ -29,6 +29,7 @@ import { requestCredentials } from './http/handshake.js';
 import { Session } from './session.js';
 import { SockjsServer } from './sockjs/index.js';
 import { CLIENT_PREFIX, ClientBundles } from './static/client-bundles.js';
+import { Demo, ephemeralSecret } from './demo/demo.js';
 import { StompBroker } from './stomp/index.js';
 import type { SharedQueueLog } from './stomp/queue-log.js';
 import { TimerWheel, type Timed } from './timer.js';
@@ -105,6 +106,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly admin: AdminConsole;
   /** The SDK's browser bundles at `/client/`. */
   readonly clientBundles = new ClientBundles();
+  /** The demo at `/demo/` (`demo` on), else undefined. */
+  readonly demo: Demo | undefined;
   private readonly verifier: TokenVerifier;
   private readonly websocket: WebSocketEndpoint;
   private readonly streams: StreamEndpoint;
@@ -136,6 +139,8 @@ export class TidingsNode implements EngineHandler, Timed {
       (err) => this.log.error('metrics failure', { err: String(err) }));
     this.disconnects = new Disconnects(this.log);
     this.policy = new ChannelPolicy(this.options.namespaces);
+    // the demo signs its tokens with the configured secret, else with one that lives as long as the process
+    if (this.options.demo && !this.options.jwt.secret) this.options.jwt.secret = ephemeralSecret();
     this.verifier = new TokenVerifier(this.options.jwt);
     const { proxy } = this.options;
     this.proxies = new Proxies(proxy, new ProxyCaller(
@@ -148,6 +153,10 @@ export class TidingsNode implements EngineHandler, Timed {
     this.inbox = new Inbox(this.store, this.publisher, this.log);
     this.serverSubs = new ServerSubscriptions(this.engine, this.options.serverSubscriptionTtl, this.options.limits.maxSubscriptions);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
+    this.demo = this.options.demo ? new Demo({
+      publisher: this.publisher, inbox: this.inbox, timers: this.timers, log: this.log,
+      verify: (token) => this.verify(token), clientAddress: (req) => this.trust.clientAddress(req),
+    }, this.options.jwt.secret ?? '') : undefined;
     this.stomp = new StompBroker(this);
     this.sockjs = new SockjsServer(this);
     this.views = new ClusterView(this.engine, this.id, () => this.localChannels(), this.log, this.options.pingInterval * 3000);
@@ -216,6 +225,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.state = 'running';
     this.views.hello(true);
     this.scheduler.start();
+    this.demo?.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -263,6 +273,7 @@ export class TidingsNode implements EngineHandler, Timed {
     await stopped;
     await this.metricsEndpoint.close();
     this.scheduler.stop();
+    this.demo?.stop();
     this.timers.stop();
     await this.stomp.queues.close();
     await this.views.bye();
@@ -472,6 +483,7 @@ export class TidingsNode implements EngineHandler, Timed {
       return;
     }
     if (path.startsWith(CLIENT_PREFIX)) return this.clientBundles.handle(req, res, path);
+    if (this.demo?.owns(path)) return this.demo.handle(req, res, path);
     const sockjs = this.sockjs.route(path);
     if (sockjs) return this.sockjs.handleRequest(req, res, url, sockjs);
     sendError(res, ErrorCode.NotFound, `no endpoint ${req.method ?? ''} ${path}`);

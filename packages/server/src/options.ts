@@ -184,6 +184,13 @@ export interface ServerOptions {
   adminPassword: string | undefined;
   /** The admin key: `Authorization: Bearer <key>` on `/admin/api/*` (scripts), and accepted by the login form too. A secret: never logged. */
   adminKey: string | undefined;
+  /**
+   * The demo (docs/demo.md; never in production): the page at `/demo/`, `POST /demo/token` signing
+   * a token for any name asked, `POST /demo/notify`, the `chat` and `ticker` namespaces
+   * (DEMO_NAMESPACES, unless configured) and a price tick on `ticker:prices` every second.
+   * Without a `jwt.secret` the node signs and verifies with an ephemeral one.
+   */
+  demo: boolean;
 }
 
 export const DEFAULT_SOCKJS: SockjsOptions = {
@@ -270,6 +277,15 @@ export function defaultOptions(): ServerOptions {
     proxy: defaultProxy(),
     adminPassword: undefined,
     adminKey: undefined,
+    demo: false,
+  };
+}
+
+/** The namespaces `demo` adds (configured ones of the same name win): a chat room with presence, and a read-only ticker. */
+export function demoNamespaces(): Record<string, NamespaceOptions> {
+  return {
+    chat: { ...DEFAULT_NAMESPACE, historySize: 50, presence: true, joinLeave: true, subscribe: 'authenticated', publish: true },
+    ticker: { ...DEFAULT_NAMESPACE, historySize: 20, historyTtl: 60 },
   };
 }
 
@@ -369,7 +385,7 @@ export const namespacesSchema = z.preprocess((input, ctx) => {
 
 const SOCKJS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 /** Paths of the node's other endpoints, which a SockJS prefix or alias must not cover. */
-const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client', '/admin'];
+const RESERVED = ['/ws', '/sse', '/stream', '/poll', '/emulation', '/api', '/healthz', '/readyz', '/client', '/admin', '/demo'];
 
 /** A SockJS prefix or alias: `/name` or `/a/b`, not covering another endpoint. */
 const sockjsPath = z.string(expected('a path')).superRefine((path, ctx) => {
@@ -431,6 +447,7 @@ export const serverOptionsSchema = z.strictObject({
   stompTls: z.boolean(expected('a boolean')).optional(),
   trustProxy: z.array(z.string(expected('a CIDR')).refine(isTrustEntry, { error: (issue) => `expected a CIDR like 10.0.0.0/8 or an IP address, got ${JSON.stringify(issue.input)}` }),
     expected('an array of CIDRs')).optional(),
+  demo: z.boolean(expected('a boolean')).optional(),
 }, object).superRefine((o, ctx) => {
   if (o.stompTls === true && o.tls === undefined) ctx.addIssue({ code: 'custom', path: ['stompTls'], message: 'STOMP over TLS needs a certificate (tls)' });
   // a namespace that asks a proxy needs that proxy's URL
@@ -466,6 +483,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   if (problems.length > 0) throw new TypeError(problems.map(problemLine).join('; '));
   const base = defaultOptions();
   const namespaces = base.namespaces;
+  if (input.demo === true) Object.assign(namespaces, demoNamespaces());
   for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
   const proxy = resolveProxy(input.proxy ?? {});
   return {

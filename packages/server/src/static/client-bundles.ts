@@ -59,7 +59,12 @@ function load(file: string, type: string): Asset | undefined {
   } catch {
     return undefined;
   }
-  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
+  return { body, type, etag: etagOf(body) };
+}
+
+/** A strong validator of `body`: a quoted digest of it. */
+export function etagOf(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 }
 
 /** True when an `If-None-Match` value names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`. */
