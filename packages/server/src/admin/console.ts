@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { RequestGone, isObject, readJson, sendError, sendJson, sendProtocolError } from '../http/json.js';
 import type { TransportName } from '../observability/metrics.js';
 import { reasonOf } from '../observability/refusals.js';
-import { loadAdminPage, type PageAsset } from './assets.js';
+import { PageAssets } from '../static/pages.js';
 import { LoginLimiter } from './limiter.js';
 import { AdminSecrets, MAX_SECRET_LENGTH, sameText } from './secrets.js';
 import { AdminSessions, SESSION_COOKIE, SESSION_TTL_S, cookieValue, type AdminSession } from './sessions.js';
@@ -46,14 +46,6 @@ const CANCEL = /^\/schedules\/[0-9a-z]{1,64}$/;
 /** Logins checked at once (each costs one scrypt derivation); more wait a second (429). */
 const MAX_LOGINS_IN_FLIGHT = 4;
 
-const PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-};
-
 /**
  * The admin console at `/admin`: the page, `POST /admin/login` and `/admin/logout`, and the JSON
  * endpoints under `/admin/api/`. Off (404 everywhere) without `adminPassword` or `adminKey`.
@@ -67,13 +59,14 @@ export class AdminConsole {
   private readonly sessions = new AdminSessions();
   private readonly limiter = new LoginLimiter();
   private readonly secrets: Promise<AdminSecrets>;
-  private readonly page: Map<string, PageAsset> | { missing: string };
+  /** The built page of `@tidings/pages` (`dist/admin/`); undefined while the console is off. */
+  private readonly page: PageAssets | undefined;
   private loginsInFlight = 0;
 
   constructor(private readonly host: AdminHost) {
     const { adminPassword, adminKey } = host.options;
     this.secrets = AdminSecrets.create([adminPassword, adminKey]);
-    this.page = this.enabled ? loadAdminPage() : new Map();
+    this.page = this.enabled ? new PageAssets('admin') : undefined;
   }
 
   /** Whether the console is on (`adminPassword` or `adminKey` is set). */
@@ -92,17 +85,7 @@ export class AdminConsole {
     if (path === `${ADMIN_PREFIX}/login`) return this.login(req, res);
     if (path === `${ADMIN_PREFIX}/logout`) return this.logout(req, res);
     if (path.startsWith(`${ADMIN_PREFIX}/api/`)) return this.api(req, res, url, path.slice(`${ADMIN_PREFIX}/api`.length));
-    return this.asset(req, res, path.slice(ADMIN_PREFIX.length + 1) || 'index.html');
-  }
-
-  private asset(req: IncomingMessage, res: ServerResponse, name: string): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, ErrorCode.NotFound, `${req.url ?? ''} answers GET and HEAD only`, 405);
-    const page = this.page;
-    if (!(page instanceof Map)) return sendError(res, ErrorCode.NotFound, page.missing);
-    const asset = page.get(name);
-    if (!asset) return sendError(res, ErrorCode.NotFound, `no admin file ${name.slice(0, 64)}`);
-    res.writeHead(200, { ...PAGE_HEADERS, 'content-type': asset.type, 'content-length': asset.body.length });
-    res.end(req.method === 'HEAD' ? undefined : asset.body);
+    return this.page?.handle(req, res, path);
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -107,8 +107,9 @@ export class PageAssets {
       'x-content-type-options': 'nosniff',
     };
     if (name.endsWith('.html')) {
-      headers['content-security-policy'] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'";
+      headers['content-security-policy'] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
       headers['referrer-policy'] = 'no-referrer';
+      headers['x-frame-options'] = 'DENY';
     }
     if (matchesEtag(req.headers['if-none-match'], asset.etag)) {
       res.writeHead(304, headers);
