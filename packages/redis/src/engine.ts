@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { ClientInfo, Publication } from '@tidings/protocol';
 import {
@@ -7,6 +7,7 @@ import {
 } from '@tidings/server';
 import { CLAIM, HISTORY, PRESENCE_ADD, PRESENCE_EXPIRE, PRESENCE_GET, PUBLISH, RELEASE } from './scripts.js';
 import { Sequencer } from './sequencer.js';
+import { runScript, script, type Script } from './lua.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -39,8 +40,6 @@ export interface RedisEngineOptions {
   generatedKeyTtl?: number;
 }
 
-interface Script { lua: string; sha: string }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
 const SCRIPTS = {
   publish: script(PUBLISH), history: script(HISTORY),
   presenceAdd: script(PRESENCE_ADD), presenceGet: script(PRESENCE_GET), presenceExpire: script(PRESENCE_EXPIRE),
@@ -308,14 +307,7 @@ export class RedisEngine implements Engine {
 
   /** EVALSHA, loading the script on NOSCRIPT. `effect`: see guard. */
   private run(s: Script, keys: string[], args: Array<string | number>, effect?: Effect): Promise<unknown> {
-    return this.guard(async () => {
-      try {
-        return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return this.client.eval(s.lua, keys.length, ...keys, ...args);
-      }
-    }, effect);
+    return this.guard(() => runScript(this.client, s, keys, args), effect);
   }
 
   /**

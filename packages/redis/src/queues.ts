@@ -1,10 +1,11 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   EngineUnavailableError, OutcomeUnknownError,
   type LoggedMessage, type QueuePosition, type QueuedBody, type SharedQueueLog,
 } from '@tidings/server';
 import type { RedisClient } from './engine.js';
 import { QUEUE_ACK, QUEUE_APPEND, QUEUE_FORGET_CONSUMERS, QUEUE_RELEASE, QUEUE_TOUCH } from './queue-scripts.js';
+import { runScript, script, type Script } from './lua.js';
 
 export interface RedisQueueLogOptions {
   /** Runs commands and scripts; the caller creates and closes it. Give it a `commandTimeout` (ms). */
@@ -28,8 +29,6 @@ export interface RedisQueueLogOptions {
 /** The consumer group every node reads a queue's stream in. */
 export const GROUP = 'stomp';
 
-interface Script { lua: string; sha: string }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
 const SCRIPTS = {
   append: script(QUEUE_APPEND), ack: script(QUEUE_ACK), release: script(QUEUE_RELEASE), touch: script(QUEUE_TOUCH), forget: script(QUEUE_FORGET_CONSUMERS),
 };
@@ -209,14 +208,7 @@ export class RedisQueueLog implements SharedQueueLog {
 
   /** EVALSHA, loading the script on NOSCRIPT; `write`: see guard. */
   private run(s: Script, keys: string[], args: Array<string | number | Buffer>, write: boolean): Promise<unknown> {
-    return this.guard(async () => {
-      try {
-        return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return this.client.eval(s.lua, keys.length, ...keys, ...args);
-      }
-    }, write);
+    return this.guard(() => runScript(this.client, s, keys, args), write);
   }
 
   /**
