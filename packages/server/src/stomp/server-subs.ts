@@ -4,6 +4,7 @@ import type { Principal } from '../channels.js';
 import { StompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { subscriptionPrefix, type EncodedMessage } from './message.js';
+import { refreshTopicPresence } from './presence.js';
 import type { QueueSubscription, SubscriptionOwner, TopicSubscription } from './subscriptions.js';
 import type { StompWire } from './wire.js';
 
@@ -126,12 +127,7 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
 
   /** Re-adds presence of live channels, so an engine with expiry (Redis) keeps it. */
   refreshPresence(): void {
-    const { engine, options, log } = this.host;
-    for (const sub of this.channels.values()) {
-      if (!sub.presence || !sub.live) continue;
-      engine.addPresence(sub.channel, this.io.info.client, this.io.info, options.pingInterval * 3)
-        .catch((err: unknown) => log.debug('stomp presence refresh failed', { err: String(err) }));
-    }
+    refreshTopicPresence(this.host, this.io.info, this.channels.values());
   }
 
   deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {

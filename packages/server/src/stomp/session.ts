@@ -9,6 +9,7 @@ import { parseDestination } from './destinations.js';
 import { StompError, required } from './errors.js';
 import { breaksSequence, readGap } from './gaps.js';
 import { NOT_RECOVERED_LINE, REDELIVERED_LINE, headerLine, subscriptionPrefix, type Deliverable, type EncodedMessage } from './message.js';
+import { refreshTopicPresence } from './presence.js';
 import type { QueueMessage } from './queue-contract.js';
 import type { StompHost } from './host.js';
 import {
@@ -288,12 +289,7 @@ export class StompSession implements SubscriptionOwner {
   /** Re-adds presence of live topic subscriptions, so an engine with expiry (Redis) keeps it. */
   refreshPresence(): void {
     this.sink?.refreshPresence();
-    const { engine, options, log } = this.host;
-    for (const sub of this.subs.byId.values()) {
-      if (sub.kind !== 'topic' || !sub.presence || !sub.live) continue;
-      engine.addPresence(sub.channel, this.io.info.client, this.io.info, options.pingInterval * 3)
-        .catch((err: unknown) => log.debug('stomp presence refresh failed', { err: String(err) }));
-    }
+    refreshTopicPresence(this.host, this.io.info, this.subs.byId.values());
   }
 
   deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {
