@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
-import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { chromiumAvailability, launchChromium, servePages, type PageOrigin } from '../helpers/browser.js';
+import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
 const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
 const screenshot = fileURLToPath(new URL('../../docs/img/inbox.png', import.meta.url));
@@ -39,28 +38,26 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('<tidings-inbox> in Chromium', chromiumAvailability('the inbox element tests'), () => {
   let t: TidingsProcess;
   let browser: Browser;
-  let pages: Server;
+  let pages: PageOrigin | undefined;
   let origin: string;
   const served = new Map<string, { type: string; body: string }>();
 
   before(async () => {
     const built = spawnSync(process.execPath, [`${clientDir}scripts/bundle.mjs`], { encoding: 'utf8' });
     assert.equal(built.status, 0, built.stderr);
-    const pagePort = await freePort();
-    origin = `http://127.0.0.1:${pagePort}`;
-    pages = createServer((req, res) => {
+    pages = await servePages((req, res) => {
       const page = served.get(req.url ?? '');
       if (!page) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': page.type }).end(page.body);
     });
-    await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
+    origin = pages.origin;
     t = await startTidings({ args: ['--allowed-origins', origin] });
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await t?.stop();
-    await new Promise((r) => pages?.close(r));
+    await pages?.close();
   });
 
   async function notify(user: string, payload: unknown, type = 'note'): Promise<void> {

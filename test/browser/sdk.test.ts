@@ -5,37 +5,34 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
-import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { chromiumAvailability, launchChromium, servePages, type PageOrigin } from '../helpers/browser.js';
+import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
 const clientDir = fileURLToPath(new URL('../../packages/client/', import.meta.url));
 
 describe('the SDK in Chromium', chromiumAvailability('the browser tests'), () => {
   let t: TidingsProcess;
   let browser: Browser;
-  let pages: Server;
+  let pages: PageOrigin | undefined;
   let origin: string;
 
   before(async () => {
     const built = spawnSync(process.execPath, [`${clientDir}scripts/bundle.mjs`], { encoding: 'utf8' });
     assert.equal(built.status, 0, built.stderr);
-    const pagePort = await freePort();
-    origin = `http://127.0.0.1:${pagePort}`;
-    pages = createServer((_req, res) => {
+    pages = await servePages((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>tidings</title>');
     });
-    await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
+    origin = pages.origin;
     t = await startTidings({ args: ['--allowed-origins', origin] });
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await t?.stop();
-    await new Promise((r) => pages?.close(r));
+    await pages?.close();
   });
 
   for (const transport of ['websocket', 'stream', 'sse', 'poll'] as const) {

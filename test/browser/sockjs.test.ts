@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumAvailability, launchChromium } from '../helpers/browser.js';
-import { freePort, type TidingsProcess } from '../helpers/tidings.js';
+import { chromiumAvailability, launchChromium, servePages, type PageOrigin } from '../helpers/browser.js';
+import type { TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 import { startSockjsTidings } from '../sockjs/helpers.js';
 
@@ -24,13 +23,11 @@ const SCRIPTS: Record<string, string> = {
 describe('sockjs-client + @stomp/stompjs in Chromium', chromiumAvailability('the SockJS browser tests'), () => {
   let t: TidingsProcess;
   let browser: Browser;
-  let pages: Server;
+  let pages: PageOrigin | undefined;
   let origin: string;
 
   before(async () => {
-    const pagePort = await freePort();
-    origin = `http://127.0.0.1:${pagePort}`;
-    pages = createServer((req, res) => {
+    pages = await servePages((req, res) => {
       const file = SCRIPTS[req.url ?? ''];
       if (!file) {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>spring-style</title><script src="/sockjs.min.js"></script><script src="/stomp.umd.min.js"></script>');
@@ -38,14 +35,14 @@ describe('sockjs-client + @stomp/stompjs in Chromium', chromiumAvailability('the
       }
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
     });
-    await new Promise<void>((resolve) => pages.listen(pagePort, '127.0.0.1', resolve));
+    origin = pages.origin;
     t = await startSockjsTidings(['--allowed-origins', origin, '--sockjs-client-url', `${origin}/sockjs.min.js`, '--sockjs-aliases', '/ws-stomp']);
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await t?.stop();
-    await new Promise((r) => pages?.close(r));
+    await pages?.close();
   });
 
   const cases: Array<{ name: string; transports?: string[]; expect: string }> = [
