@@ -270,10 +270,14 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
       throw new TidingsError(ErrorCode.LimitExceeded, `at most ${options.limits.maxSubscriptions} channels per poll`);
     }
     const who = { user: credentials?.user ?? '', channels: credentials?.channels };
+    // the client's own channels in namespaces with a subscribe proxy; server-side ones were the backend's decision
+    const proxied: string[] = [];
     for (const channel of [...cursor.keys()]) {
       try {
         const ns = policy.resolve(channel);
-        if (!server.has(channel)) policy.checkSubscribe(ns, channel, who);
+        if (server.has(channel)) continue;
+        policy.checkSubscribe(ns, channel, who);
+        if (ns.subscribeProxy) proxied.push(channel);
       } catch (err) {
         if (!credentials || params.includes(channel)) throw err;
         cursor.delete(channel);
@@ -283,7 +287,7 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     if (cursor.size === 0 && dropped.length === 0) throw badRequest('no channel left to poll');
     // a long poll keeps no state: each one is a connect and a subscribe as far as the backend knows
     const proxyClient = { client, user: who.user, transport: 'poll', protocol: 'json' } as const;
-    for (const channel of cursor.keys()) if (policy.resolve(channel).subscribeProxy) await host.proxies.subscribe(proxyClient, channel);
+    for (const channel of proxied) await host.proxies.subscribe(proxyClient, channel);
   } catch (err) {
     const e = host.mapError(err);
     refusals.request(reasonOf(e.code), req, e.code, e.message);
