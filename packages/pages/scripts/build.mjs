@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds every page: each folder src/<page>/ with index.html and main.ts becomes dist/<page>/
 // with index.html, main.js (ES module, minified, with its source map) and every .css, .svg and
-// .png of the folder. The pages load the SDK the server serves (/client/tidings-fallback.min.js)
-// instead of carrying their own copy: imports of @tidings/client stay imports of that URL.
+// .png of the folder. The pages load the SDK the server serves instead of carrying their own copy:
+// imports of @tidings/client stay imports of /client/tidings.min.js, and of @tidings/client/fallback
+// of /client/tidings-fallback.min.js.
 // Third-party browser scripts a page loads are copied from node_modules (VENDOR).
 // Run by the root `npm run build` (and so by `npm ci`); `tidings serve` serves dist/<page>/ at /<page>/.
 import { build } from 'esbuild';
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path';
 
 const pkg = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
-const SDK = '/client/tidings-fallback.min.js';
+const SDK = { '@tidings/client': '/client/tidings.min.js', '@tidings/client/fallback': '/client/tidings-fallback.min.js' };
 /** Files copied into dist/<page>/ from installed packages: page → name → module path. */
 const VENDOR = {
   demo: { 'sockjs.min.js': 'sockjs-client/dist/sockjs.min.js' },
@@ -29,7 +30,7 @@ function writeAtomic(file, contents) {
 const sdkExternal = {
   name: 'served-sdk',
   setup(b) {
-    b.onResolve({ filter: /^@tidings\/client(\/fallback)?$/ }, () => ({ path: SDK, external: true }));
+    b.onResolve({ filter: /^@tidings\/client(\/fallback)?$/ }, (args) => ({ path: SDK[args.path], external: true }));
   },
 };
 

@@ -11,6 +11,21 @@ const CHANNEL_RE = /^[A-Za-z0-9_\-.:@=,/|]+$/;
 /** The allowed characters, for error messages. */
 export const CHANNEL_CHARS = 'A–Z a–z 0–9 _ - . : @ = , / |';
 
+/**
+ * The admin namespace: `$admin:<name>`, hidden from every client. `$` is not a channel character,
+ * so no user channel, namespace, token grant, `subs` claim, API call or STOMP destination can name
+ * it; only the admin console's live credential (docs/admin.md) is subscribed to it, by the server.
+ */
+export const ADMIN_NAMESPACE = '$admin';
+/** Where each node publishes its stats snapshot about once a second while an admin console watches. */
+export const ADMIN_STATS_CHANNEL = '$admin:stats';
+const ADMIN_CHANNEL_RE = /^\$admin:[a-z0-9-]{1,64}$/;
+
+/** Whether `name` is a channel of the admin namespace (`$admin:stats`). Such a name is never `isValidChannel`. */
+export function isAdminChannel(name: string): boolean {
+  return ADMIN_CHANNEL_RE.test(name);
+}
+
 export function isValidChannel(name: string): boolean {
   return name.length > 0 && name.length <= MAX_CHANNEL_LENGTH && CHANNEL_RE.test(name);
 }

@@ -1,4 +1,4 @@
-import { isValidChannel } from './channel.js';
+import { isAdminChannel, isValidChannel } from './channel.js';
 import { ErrorCode } from './codes.js';
 import type { Command, ProtocolError, Publication, ServerMessage, StreamPosition } from './messages.js';
 
@@ -56,7 +56,8 @@ function parseSubs(v: unknown): Record<string, StreamPosition> | undefined | nul
   const out = Object.create(null) as Record<string, StreamPosition>;
   for (const [channel, at] of entries) {
     const position = parsePosition(at);
-    if (!isValidChannel(channel) || !position) return null;
+    // an admin channel's position is only where a server-side subscription the server gave resumes
+    if (!(isValidChannel(channel) || isAdminChannel(channel)) || !position) return null;
     out[channel] = position;
   }
   return out;

@@ -1,12 +1,17 @@
-import { CHANNEL_CHARS, ErrorCode, channelKey, isValidChannel, namespaceOf } from '@tidings/protocol';
+import { CHANNEL_CHARS, ErrorCode, channelKey, isAdminChannel, isValidChannel, namespaceOf } from '@tidings/protocol';
 import { TidingsError } from './errors.js';
-import type { NamespaceOptions } from './options.js';
+import { DEFAULT_NAMESPACE, type NamespaceOptions } from './options.js';
 
 /** Who is asking: a user id ('' for anonymous) and channels their token grants. */
 export interface Principal {
   user: string;
   channels?: string[] | undefined;
+  /** An admin console live token: may subscribe to no channel of its own, publish nowhere. */
+  admin?: boolean | undefined;
 }
+
+/** The admin namespace's options (`$admin:…`): nothing kept, no presence, no client may publish. */
+const ADMIN_CHANNELS: NamespaceOptions = { ...DEFAULT_NAMESPACE, historySize: 0, historyTtl: 60 };
 
 /** Channel name and namespace rules: which namespace a channel is in and who may do what. */
 export class ChannelPolicy {
@@ -18,8 +23,13 @@ export class ChannelPolicy {
     this.namespaces = new Map(Object.entries(namespaces));
   }
 
-  /** The channel's namespace options; throws invalid_channel or unknown_channel. */
-  resolve(channel: string): NamespaceOptions {
+  /**
+   * The channel's namespace options; throws invalid_channel or unknown_channel. An admin channel
+   * (`$admin:stats`) resolves only for `admin`: the server-side subscription of an admin console
+   * live token. For everyone else it is an invalid name (`$` is not a channel character).
+   */
+  resolve(channel: string, admin = false): NamespaceOptions {
+    if (admin && isAdminChannel(channel)) return ADMIN_CHANNELS;
     if (!isValidChannel(channel)) {
       throw new TidingsError(ErrorCode.InvalidChannel, `invalid channel name ${JSON.stringify(channel.slice(0, 64))}: use 1–255 of ${CHANNEL_CHARS}`);
     }
@@ -35,6 +45,7 @@ export class ChannelPolicy {
 
   /** Throws permission_denied unless `who` may subscribe to `channel` (in namespace `ns`). */
   checkSubscribe(ns: NamespaceOptions, channel: string, who: Principal): void {
+    if (who.admin) throw new TidingsError(ErrorCode.PermissionDenied, 'an admin live token receives the admin channels only');
     if (who.channels?.includes(channel)) return;
     switch (ns.subscribe) {
       case 'anyone':

@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, type ClientInfo, type Publication, type ServerMessage } from '@tidings/protocol';
+import { ErrorCode, isAdminChannel, type ClientInfo, type Publication, type ServerMessage } from '@tidings/protocol';
 import { AdminConsole, ADMIN_PREFIX } from './admin/console.js';
 import { handleApi } from './api/routes.js';
 import { TokenVerifier, type Credentials } from './auth/jwt.js';
@@ -198,9 +198,9 @@ export class TidingsNode implements EngineHandler, Timed {
     return counts;
   }
 
-  /** Channels with subscribers on this node, and how many connections (or waiting long polls) each. */
+  /** Channels with subscribers on this node, and how many connections (or waiting long polls) each; the admin channels are not shown. */
   localChannels(): ChannelCount[] {
-    return this.hub.list().map(({ channel, subscribers }) => {
+    return this.hub.list().filter(({ channel }) => !isAdminChannel(channel)).map(({ channel, subscribers }) => {
       const stomp = this.stomp.topics.subscribersOf(channel);
       // the STOMP subscriptions of a channel are one hub subscriber
       return { channel, subscribers: subscribers - (stomp > 0 ? 1 : 0) + stomp };
@@ -226,6 +226,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.views.hello(true);
     this.scheduler.start();
     this.demo?.start();
+    this.admin.start();
     this.timers.schedule(this, Date.now() + this.options.pingInterval * 1000);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -274,6 +275,7 @@ export class TidingsNode implements EngineHandler, Timed {
     await this.metricsEndpoint.close();
     this.scheduler.stop();
     this.demo?.stop();
+    this.admin.stop();
     this.timers.stop();
     await this.stomp.queues.close();
     await this.views.bye();
@@ -302,6 +304,11 @@ export class TidingsNode implements EngineHandler, Timed {
 
   verify(token: string): Promise<Credentials> {
     return this.verifier.verify(token);
+  }
+
+  /** A JSON session's `connect` or `refresh` token: an admin console live token (this node's), else a JWT. */
+  async verifyCommand(token: string): Promise<Credentials> {
+    return (this.admin.enabled ? this.admin.live.tokens.verify(token) : undefined) ?? this.verifier.verify(token);
   }
 
   /**
@@ -420,6 +427,7 @@ export class TidingsNode implements EngineHandler, Timed {
     if (message.type === 'command') return this.runForwarded(message.node, message.request, message.client, message.secret, message.commands);
     if (message.type === 'sockjs') return this.sockjs.onControl(message);
     if (message.type === 'view') return this.views.onControl(message);
+    if (message.type === 'admin') return this.admin.live.onControl(message);
     if (message.type === 'command-reply') {
       if (message.node !== this.id) return;
       this.forwards.get(message.request)?.(message.replies);

@@ -5,7 +5,8 @@ import {
   cursorEntry, encodeCursor, encodePublication, type Cursor, type ResultOf, type ServerMessage,
 } from '@tidings/protocol';
 import { AuthError, type Credentials } from './auth/jwt.js';
-import type { ChannelPolicy } from './channels.js';
+import { LIVE_COMMANDS } from './auth/live-token.js';
+import type { ChannelPolicy, Principal } from './channels.js';
 import type { Engine } from './engine/engine.js';
 import { TidingsError } from './errors.js';
 import type { Hub, Subscriber } from './hub.js';
@@ -39,7 +40,8 @@ export interface SessionHost {
   readonly disconnects: Disconnects;
   readonly serverSubs: ServerSubscriptions;
   readonly proxies: Proxies;
-  verify(token: string): Promise<Credentials>;
+  /** A `connect` or `refresh` command's token: a JWT, or an admin console live token (auth/live-token.ts). */
+  verifyCommand(token: string): Promise<Credentials>;
   /** Called once connected, and once when closed (whether or not it had connected). */
   sessionConnected(session: Session): void;
   sessionClosed(session: Session): void;
@@ -187,6 +189,7 @@ export class Session implements Subscriber, Timed {
         return;
       }
       if (this.state !== 'connected') throw new TidingsError(ErrorCode.NotConnected, 'send `connect` first');
+      if (this.credentials?.admin && !LIVE_COMMANDS.has(cmd.type)) throw new TidingsError(ErrorCode.PermissionDenied, `an admin live token may not ${cmd.type}`);
       switch (cmd.type) {
         case 'subscribe': return await this.subscribe(cmd.channel, cmd.since, cmd.id, false);
         case 'unsubscribe': return this.reply(cmd.id, this.unsubscribe(cmd.channel));
@@ -242,7 +245,7 @@ export class Session implements Subscriber, Timed {
 
   private async connect(cmd: ConnectCommand): Promise<ResultOf['connect']> {
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
-    let creds = cmd.token !== undefined ? await this.host.verify(cmd.token) : this.handshake;
+    let creds = cmd.token !== undefined ? await this.host.verifyCommand(cmd.token) : this.handshake;
     if (this.request) creds = await this.host.proxies.authenticate(creds, this.request, this.id, cmd.data);
     if (this.state !== 'connecting') throw new TidingsError(ErrorCode.AlreadyConnected, 'already connected');
     return this.establish(creds);
@@ -261,8 +264,8 @@ export class Session implements Subscriber, Timed {
   }
 
   private async refresh(token: string): Promise<ResultOf['refresh']> {
-    const creds = await this.host.verify(token);
-    if (creds.user !== this.user) throw new TidingsError(ErrorCode.PermissionDenied, 'the new token is for another user');
+    const creds = await this.host.verifyCommand(token);
+    if (creds.user !== this.user || creds.admin !== this.credentials?.admin) throw new TidingsError(ErrorCode.PermissionDenied, 'the new token is for another user');
     this.credentials = creds;
     this.refreshRequested = false;
     this.reschedule();
@@ -279,7 +282,7 @@ export class Session implements Subscriber, Timed {
    */
   private async subscribe(channel: string, since: StreamPosition | undefined, id: number | undefined, server: boolean): Promise<void> {
     const { policy, options } = this.host;
-    const ns = policy.resolve(channel);
+    const ns = policy.resolve(channel, server && this.credentials?.admin);
     if (!server) policy.checkSubscribe(ns, channel, this.principal());
     const held = this.subs.get(channel);
     if (held?.server && !server && !held.recovering) this.dropSubscription(channel, held);
@@ -560,8 +563,8 @@ export class Session implements Subscriber, Timed {
     return { client: this.id, user: this.user, transport: this.transport.name, protocol: this.transport.name === 'sockjs' ? 'sockjs' : 'json' };
   }
 
-  private principal(): { user: string; channels?: string[] | undefined } {
-    return { user: this.user, channels: this.credentials?.channels };
+  private principal(): Principal {
+    return { user: this.user, channels: this.credentials?.channels, admin: this.credentials?.admin };
   }
 
   private reply<T extends keyof ResultOf>(id: number, result: ResultOf[T]): void {

@@ -1,18 +1,14 @@
 /**
- * The admin console page: logs in with the admin password, then polls this node's counters
- * (`/admin/api/stats`, every second) and the cluster's channels and schedules (every 5 s), and runs
- * the publish, disconnect, presence, history and schedule-cancel actions. Every call goes to
- * `/admin/api/*` with the session cookie; state-changing ones carry the CSRF token.
+ * The admin console page: logs in with the admin password, then shows every node's counters as
+ * they come over Tidings itself (live.ts: `$admin:stats`, once a second per node; polling this
+ * node's `/admin/api/stats` only while that connection is down), fetches the cluster's channels
+ * and schedules every 5 s, and runs the publish, disconnect, presence, history and
+ * schedule-cancel actions. Every call goes to `/admin/api/*` with the session cookie;
+ * state-changing ones carry the CSRF token.
  */
+import { LiveStats, type LiveState } from './live.js';
+import { ClusterStats, type Rates, type Stats } from './stats.js';
 
-interface Stats {
-  node: string;
-  time: number;
-  connections: Record<string, number>;
-  subscriptions: number;
-  publications: number;
-  delivered: number;
-}
 interface ChannelCount { channel: string; subscribers: number }
 interface Channels { channels: ChannelCount[]; answered: string[]; missing: string[]; nodes: { node: string; channels: ChannelCount[] }[] }
 interface Schedule { id: string; cron: string; timezone: string; target: { type: string; channel?: string; users?: string[] }; nextRunAt: number | null }
@@ -23,9 +19,20 @@ const TOP_CHANNELS = 20;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 let csrf = '';
-let last: Stats | undefined;
-const rates: { pub: number; del: number }[] = [];
+/** The node serving this page. */
+let self = '';
+let cluster = new ClusterStats();
+const rates: Rates[] = [];
 let timers: number[] = [];
+/** Channels each node reported in the last cluster fetch, and the nodes that did not answer. */
+let channelsOf = new Map<string, number>();
+let missing: string[] = [];
+const live = new LiveStats({
+  token: async () => (await call<{ token: string }>('POST', '/live-token')).token,
+  poll: () => call<Stats>('GET', '/stats').catch(() => undefined),
+  stats: onStats,
+  state: showLive,
+});
 
 /** Calls an admin endpoint; resolves with the JSON answer, or throws an Error with the server's message. */
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -58,6 +65,7 @@ function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
 }
 
 function showLogin(): void {
+  live.stop();
   for (const t of timers) clearInterval(t);
   timers = [];
   $('dashboard').hidden = true;
@@ -71,28 +79,58 @@ function showDashboard(node: string): void {
   $('dashboard').hidden = false;
   $('logout').hidden = false;
   $('node').textContent = `node ${node}`;
-  void refreshStats();
+  self = node;
+  cluster = new ClusterStats();
+  rates.length = 0;
+  live.start();
   void refreshCluster();
-  timers = [window.setInterval(() => void refreshStats(), 1000), window.setInterval(() => void refreshCluster(), 5000)];
+  timers = [window.setInterval(() => void refreshCluster(), 5000)];
 }
 
-async function refreshStats(): Promise<void> {
-  const s = await call<Stats>('GET', '/stats').catch(() => undefined);
-  if (!s) return;
-  const total = Object.values(s.connections).reduce((a, b) => a + b, 0);
-  $('connections-total').textContent = String(total);
-  $('subscriptions').textContent = String(s.subscriptions);
-  $('transports').replaceChildren(...Object.entries(s.connections).map(([t, n]) => row([t, String(n)])));
-  if (last && s.node === last.node && s.time > last.time) {
-    const secs = (s.time - last.time) / 1000;
-    rates.push({ pub: (s.publications - last.publications) / secs, del: (s.delivered - last.delivered) / secs });
-    if (rates.length > SAMPLES) rates.shift();
-    const now = rates[rates.length - 1]!;
-    $('pub-rate').textContent = now.pub.toFixed(1);
-    $('delivery-rate').textContent = now.del.toFixed(1);
-    drawChart();
-  }
-  last = s;
+/** Says where the numbers come from: over Tidings from every node, or polled from this one. */
+function showLive(state: LiveState, reason: string): void {
+  const line = $('live');
+  line.dataset.state = state;
+  line.textContent = state === 'live' ? 'live over Tidings'
+    : state === 'connecting' ? 'connecting the live feed…'
+      : `live feed down${reason ? ` (${reason})` : ''}: polling this node every second`;
+  for (const e of document.querySelectorAll('.scope')) e.textContent = state === 'polling' ? '(this node)' : '(all nodes)';
+}
+
+/** A snapshot of one node; the chart moves on with each of this node's (once a second). */
+function onStats(s: Stats): void {
+  if (!cluster.add(s)) return;
+  const totals = cluster.totals();
+  const count = Object.values(totals.connections).reduce((a, b) => a + b, 0);
+  $('connections-total').textContent = String(count);
+  $('subscriptions').textContent = String(totals.subscriptions);
+  $('transports').replaceChildren(...Object.entries(totals.connections).map(([t, n]) => row([t, String(n)])));
+  $('pub-rate').textContent = totals.rates.pub.toFixed(1);
+  $('delivery-rate').textContent = totals.rates.del.toFixed(1);
+  drawNodes();
+  if (s.node !== self) return;
+  rates.push(totals.rates);
+  if (rates.length > SAMPLES) rates.shift();
+  drawChart();
+}
+
+/** One row per node heard from: its own counters, and its channels from the last cluster fetch. */
+function drawNodes(): void {
+  const heard = cluster.list();
+  const rows = heard.map((n) => {
+    const tr = row([
+      `${n.stats.node}${n.stats.node === self ? ' (this node)' : ''}${n.silent ? ' — silent' : ''}`,
+      String(Object.values(n.stats.connections).reduce((a, b) => a + b, 0)), String(n.stats.subscriptions),
+      n.rates.pub.toFixed(1), n.rates.del.toFixed(1), String(channelsOf.get(n.stats.node) ?? '—'),
+    ]);
+    tr.dataset.node = n.stats.node;
+    if (n.silent) tr.className = 'error';
+    return tr;
+  });
+  const known = new Set(heard.map((n) => n.stats.node));
+  for (const [node, channels] of channelsOf) if (!known.has(node)) rows.push(row([node, '—', '—', '—', '—', String(channels)]));
+  for (const node of missing) rows.push(Object.assign(row([`${node} — did not answer`, '—', '—', '—', '—', '—']), { className: 'error' }));
+  $('nodes').replaceChildren(...rows);
 }
 
 /** Two polylines on a shared scale: the last SAMPLES rates, newest on the right. */
@@ -122,10 +160,9 @@ async function refreshCluster(): Promise<void> {
   if (view) {
     const top = [...view.channels].sort((a, b) => b.subscribers - a.subscribers).slice(0, TOP_CHANNELS);
     $('channels').replaceChildren(...top.map((c) => row([c.channel, String(c.subscribers)])));
-    $('nodes').replaceChildren(
-      ...view.nodes.map((n) => el('li', `${n.node} — ${n.channels.length} channels${n.node === last?.node ? ' (this node)' : ''}`)),
-      ...view.missing.map((n) => el('li', `${n} — did not answer`, 'error')),
-    );
+    channelsOf = new Map(view.nodes.map((n) => [n.node, n.channels.length]));
+    missing = view.missing;
+    drawNodes();
   }
   const list = await call<{ schedules: Schedule[] }>('GET', '/schedules').catch(() => undefined);
   if (list) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@tidings/protocol';
+import { LIVE_TOKEN_TTL_S, MAX_LIVE_TOKEN_TTL_S } from '../auth/live-token.js';
 import { apiRoute, type ApiHost } from '../api/routes.js';
 import { TidingsError } from '../errors.js';
 import type { ProxyTrust } from '../http/forwarded.js';
@@ -9,6 +10,7 @@ import type { TransportName } from '../observability/metrics.js';
 import { reasonOf } from '../observability/refusals.js';
 import { PageAssets } from '../static/pages.js';
 import { LoginLimiter } from './limiter.js';
+import { AdminLive, type LiveHost } from './live.js';
 import { AdminSecrets, MAX_SECRET_LENGTH, sameText } from './secrets.js';
 import { AdminSessions, SESSION_COOKIE, SESSION_TTL_S, cookieValue, type AdminSession } from './sessions.js';
 
@@ -18,7 +20,7 @@ export const ADMIN_PREFIX = '/admin';
 export const CSRF_HEADER = 'x-csrf-token';
 
 /** What the admin console needs from its node. */
-export interface AdminHost extends ApiHost {
+export interface AdminHost extends ApiHost, LiveHost {
   readonly id: string;
   readonly log: Logger;
   readonly trust: ProxyTrust;
@@ -59,6 +61,8 @@ export class AdminConsole {
   private readonly sessions = new AdminSessions();
   private readonly limiter = new LoginLimiter();
   private readonly secrets: Promise<AdminSecrets>;
+  /** The stats pushed on `$admin:stats` and the live tokens of the page's connection. */
+  readonly live: AdminLive;
   /** The built page of `@tidings/pages` (`dist/admin/`); undefined while the console is off. */
   private readonly page: PageAssets | undefined;
   private loginsInFlight = 0;
@@ -67,6 +71,16 @@ export class AdminConsole {
     const { adminPassword, adminKey } = host.options;
     this.secrets = AdminSecrets.create([adminPassword, adminKey]);
     this.page = this.enabled ? new PageAssets('admin') : undefined;
+    this.live = new AdminLive(host, () => this.stats());
+  }
+
+  /** Starts publishing the live stats while consoles watch (nothing while the console is off). */
+  start(): void {
+    if (this.enabled) this.live.start();
+  }
+
+  stop(): void {
+    this.live.stop();
   }
 
   /** Whether the console is on (`adminPassword` or `adminKey` is set). */
@@ -149,6 +163,7 @@ export class AdminConsole {
     }
     try {
       if (sub === '/stats' && method === 'GET') return sendJson(res, 200, this.stats());
+      if (sub === '/live-token' && method === 'POST') return this.liveToken(res, url);
       const route = API_ROUTES.has(`${method} ${sub}`) || (method === 'DELETE' && CANCEL.test(sub)) ? apiRoute(method, `/api${sub}`) : undefined;
       if (!route) return sendError(res, ErrorCode.NotFound, `no admin endpoint ${method} ${sub.slice(0, 64)}`);
       const apiUrl = new URL(url.href);
@@ -161,6 +176,20 @@ export class AdminConsole {
       this.host.refusals.request(reasonOf(e.code), req, e.code, e.message);
       sendProtocolError(res, e);
     }
+  }
+
+  /**
+   * `POST /admin/api/live-token[?ttl=<seconds>]` (session and CSRF, or the admin key): a token for
+   * the page's own Tidings connection, good on this node for `ttl` seconds (1–300, default 60),
+   * that receives the admin channels and nothing else (auth/live-token.ts).
+   */
+  private liveToken(res: ServerResponse, url: URL): void {
+    const asked = url.searchParams.get('ttl');
+    const ttl = asked === null ? LIVE_TOKEN_TTL_S : Number(asked);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_LIVE_TOKEN_TTL_S) {
+      return sendError(res, ErrorCode.BadRequest, `ttl must be an integer from 1 to ${MAX_LIVE_TOKEN_TTL_S} seconds`);
+    }
+    sendJson(res, 200, this.live.issue(ttl));
   }
 
   /** This node's counters now. */

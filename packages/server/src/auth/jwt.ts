@@ -18,6 +18,11 @@ export interface Credentials {
   subs?: string[];
   /** Made from the connect proxy's answer, not a token: refreshed through the refresh proxy. */
   proxied?: boolean;
+  /**
+   * An admin console live token's (auth/live-token.ts): receives the admin channels (`subs`) and
+   * nothing else. Set by `LiveTokens.verify` only, never from a JWT claim or a proxy answer.
+   */
+  admin?: true;
 }
 
 /** A token was refused; `code` is ErrorCode.Unauthorized or ErrorCode.TokenExpired. */

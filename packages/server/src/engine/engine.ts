@@ -24,7 +24,15 @@ export type ControlMessage =
   | { type: 'command'; node: string; request: string; client: string; secret: string; commands: unknown[] }
   | { type: 'command-reply'; node: string; request: string; replies: ServerMessage[] }
   | SockjsControl
-  | ViewControl;
+  | ViewControl
+  | AdminControl;
+
+/**
+ * The admin console's live stats (admin/live.ts): `watch` says an admin console is subscribed to
+ * the stats channel somewhere (sent by its node every 10 s, and when a page asks for a live token);
+ * every node publishes its stats while it heard one within the last 30 s.
+ */
+export interface AdminControl { type: 'admin'; op: 'watch' }
 
 /**
  * Cluster-wide views (cluster-view.ts). `from`: the sender's node id.

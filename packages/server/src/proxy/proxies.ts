@@ -28,10 +28,10 @@ export class Proxies {
     return this.options.connect?.headers ?? [];
   }
 
-  /** Whether the connect proxy is asked about a connection that brought `credentials`. */
+  /** Whether the connect proxy is asked about a connection that brought `credentials` (never for an admin live token's). */
   wantsConnect(credentials: Credentials | undefined): boolean {
     const connect = this.options.connect;
-    return connect !== undefined && (connect.always || credentials === undefined);
+    return connect !== undefined && credentials?.admin !== true && (connect.always || credentials === undefined);
   }
 
   /**
