@@ -1,7 +1,9 @@
 /**
  * The admin console (/admin): its security over HTTP (cookie flags, CSRF, Origin, the login rate
- * limit, off without a password) and the page in Chromium (login, live connection count, the
- * publish form reaching a WebSocket subscriber), which also takes docs/img/admin.png.
+ * limit, off without a password) and the page in Chromium (login, the connection count rising
+ * live over Tidings without one request to /admin/api/stats, the publish form reaching a WebSocket
+ * subscriber), which also takes docs/img/admin.png. The live feed's security is
+ * test/server/admin-live.test.ts; a cluster and the polling fallback, test/browser/admin-live.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -133,6 +135,8 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
   let browser: Browser;
   let page: Page;
   const clients: WsClient[] = [];
+  /** Every /admin/api/stats request the page made. */
+  const polls: string[] = [];
 
   const total = async (): Promise<number> => Number(await page.textContent('#connections-total'));
   /** Waits until the text of `selector` passes `ok` (polled: the page's CSP forbids the eval behind waitForFunction). */
@@ -153,6 +157,9 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     t = await startTidings({ args: ['--admin-password', PASSWORD, '--config', config] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/admin/api/stats') polls.push(r.url());
+    });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -173,13 +180,17 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     assert.match(await page.textContent('#node') ?? '', /^node [0-9a-f-]{36}$/);
   });
 
-  it('shows the connection count rising as clients connect', async () => {
+  it('shows the connection count rising as clients connect, live over Tidings: no request to /admin/api/stats', async () => {
+    await waitText('#live', (x) => x === 'live over Tidings');
     await waitText('#transports', (x) => x.includes('websocket'));
     const before = await total();
+    assert.ok(before >= 1, 'the page\'s own live connection counts');
     for (let i = 0; i < 3; i++) clients.push(await WsClient.connect(t.wsUrl));
     await waitText('#connections-total', (x) => Number(x) === before + 3);
     clients.push(await WsClient.connect(t.wsUrl));
     await waitText('#connections-total', (x) => Number(x) === before + 4);
+    await waitText('#nodes', (x) => x.includes('(this node)'));
+    assert.deepEqual(polls, [], 'the page polled /admin/api/stats');
   });
 
   it('publishes from the form to a WebSocket subscriber, and takes the screenshot', async () => {
@@ -206,12 +217,14 @@ describe('the admin console in Chromium', chromiumAvailability('the admin consol
     await page.fill('#inspect-channel', 'chat:lobby');
     await page.click('#inspect-form button[type=submit]');
     await waitText('#history', (x) => x.includes('message 3'));
+    await waitText('#pub-rate', (x) => Number(x) > 0);
     await waitText('#presence', (x) => x.includes('(anonymous)'));
     await waitText('#channels', (x) => x.includes('news') && x.includes('chat:lobby'), 7000);
     await waitText('#schedules', (x) => x.includes(scheduleId), 7000);
     await new Promise((r) => setTimeout(r, 3000));
     await page.screenshot({ path: screenshot, fullPage: true });
     clearInterval(traffic);
+    assert.deepEqual(polls, [], 'the page polled /admin/api/stats');
 
     const alice = await WsClient.connect(t.wsUrl, await makeToken('alice'));
     await page.fill('#disconnect-user', 'alice');
