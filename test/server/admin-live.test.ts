@@ -83,6 +83,13 @@ describe('the admin live feed', () => {
     await connect();
     await connect();
     await admin.until(() => stats(admin).at(-1)!.connections.websocket === before + 2, 5000, 'two more connections');
+
+    // a reconnect resumes from the position the SDK sends in `connect.subs`
+    const last = admin.pushes('publication').filter((p) => p.channel === STATS).at(-1)!;
+    const again = await WsClient.open(t.wsUrl);
+    open.push(again);
+    await again.command('connect', { token: await token(), subs: { [STATS]: { offset: last.offset, epoch: last.epoch } } });
+    await again.until(() => stats(again).length > 0, 5000, 'stats after the reconnect');
   });
 
   it('a live token may not subscribe, publish or ask anything else, and is good on no other transport', async () => {
