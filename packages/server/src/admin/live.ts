@@ -37,11 +37,11 @@ export class AdminLive implements Timed {
   private handle = -1;
   private publishing = false;
 
-  constructor(private readonly host: LiveHost, private readonly stats: () => unknown) {}
+  constructor(private readonly host: LiveHost, private readonly stats: () => unknown, private readonly now: () => number = Date.now) {}
 
   /** Starts the once-a-second tick. */
   start(): void {
-    if (this.handle === -1) this.handle = this.host.timers.schedule(this, Date.now() + STATS_INTERVAL_MS);
+    if (this.handle === -1) this.handle = this.host.timers.schedule(this, this.now() + STATS_INTERVAL_MS);
   }
 
   stop(): void {
@@ -51,12 +51,12 @@ export class AdminLive implements Timed {
 
   /** A live token for `ttl` seconds (see LiveTokens); tells every node a console is about to watch. */
   issue(ttl: number): { token: string; expiresAt: number } {
-    this.watch(Date.now());
-    return this.tokens.issue(ttl);
+    this.watch(this.now());
+    return this.tokens.issue(ttl, this.now());
   }
 
   onControl(message: AdminControl): void {
-    if (message.op === 'watch') this.watchedUntil = Date.now() + WATCHED_FOR_MS;
+    if (message.op === 'watch') this.watchedUntil = this.now() + WATCHED_FOR_MS;
   }
 
   onTimer(now: number): void {
