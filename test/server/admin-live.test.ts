@@ -12,6 +12,7 @@ import {
 } from '../helpers/auth-probes.js';
 import { freePort, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
+import { Inbox, stompJs } from '../stomp/helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_KEY = 'an-admin-key-for-scripts-0123456789';
@@ -142,8 +143,16 @@ describe('the admin live feed', () => {
     }
     const jwt = await connect(wildcard);
     await jwt.until(() => jwt.pushes('unsubscribed').some((u) => u.channel === STATS), 5000, 'the `subs` claim refused');
+    // STOMP: the `subs` claim's channels come on /user/subscriptions; $admin:stats is not among them
+    const { client: stomp } = await stompJs(t.wsUrl, { connectHeaders: { passcode: wildcard } });
+    const messages = new Inbox();
+    const receipt = new Promise<string | undefined>((resolve) => stomp.watchForReceipt('r1', (f) => resolve(f.headers['x-channels'])));
+    stomp.subscribe('/user/subscriptions', messages.push, { id: 'mine', receipt: 'r1' });
+    assert.equal(await receipt, '0');
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual(stats(jwt), []);
+    assert.deepEqual(messages.bodies(), []);
+    await stomp.deactivate();
 
     for (const [method, path, body] of [
       ['POST', '/api/publish', { channel: STATS, data: { node: 'forged' } }], ['POST', '/api/broadcast', { channels: ['news', STATS], data: 1 }],
