@@ -100,7 +100,7 @@ describe('the admin console live over Tidings', redis, () => {
       if (blocked) void ws.close();
       else void ws.connectToServer();
     }));
-    await waitText(page, '#live', (x) => x.includes('polling this node every second'));
+    await waitText(page, '#live', (x) => x.includes('polling this node every second'), 15_000);
     await waitText(page, '#transports', (x) => x.includes('websocket'));
     assert.ok(polls.length > 0, 'polled /admin/api/stats');
     const before = Number(await page.textContent('#connections-total'));

@@ -1,7 +1,7 @@
 /**
  * The page's own Tidings connection: the served SDK over WebSocket, with a live token from
  * `POST /admin/api/live-token` (asked again on every reconnect and before it expires), receiving
- * every node's stats on `$admin:stats`. While that connection is down (not back within 3 s, or
+ * every node's stats on `$admin:stats`. While that connection is down (not back within 5 s, or
  * stopped: then it starts again 15 s later) the page polls `/admin/api/stats` every second
  * instead, and says so.
  */
@@ -11,7 +11,7 @@ import type { Stats } from './stats.js';
 /** `ADMIN_STATS_CHANNEL` of `@tidings/protocol`: where each node publishes its stats. */
 const STATS_CHANNEL = '$admin:stats';
 /** Milliseconds the connection may take to come (back) before the page polls. */
-const FALLBACK_AFTER_MS = 3000;
+const FALLBACK_AFTER_MS = 5000;
 const POLL_MS = 1000;
 /** Milliseconds before a stopped connection (the server said not to reconnect) is started again. */
 const RESTART_MS = 15_000;
