@@ -4,6 +4,7 @@ import pg from 'pg';
 import { PostgresStore, MIGRATIONS } from '@tidings/postgres';
 import { StoreUnavailableError } from '@tidings/server';
 import { storeConformance } from '@tidings/server/store-conformance';
+import { storeStateConformance } from '@tidings/server/store-state-conformance';
 import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 
 const availability = postgresAvailability();
@@ -25,6 +26,11 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
   });
 
   storeConformance('postgres', async () => {
+    const { store, url } = await freshStore();
+    return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
+  });
+
+  storeStateConformance('postgres', async () => {
     const { store, url } = await freshStore();
     return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
   });
