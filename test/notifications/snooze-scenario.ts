@@ -16,7 +16,7 @@ export async function snoozeAcrossRestart(a: TidingsProcess, b: TidingsProcess, 
   const onB = await WsClient.connect(b.wsUrl, token);
   const seen: Array<{ at: number; event: InboxEvent }> = [];
   // first, so `seen` is current when the client's own handler checks `until` conditions
-  onB.ws.prependListener('message', (raw) => {
+  onB.ws.prependListener('message', (raw: Buffer) => {
     for (const line of raw.toString().split('\n')) {
       const m = JSON.parse(line) as { type: string; data?: InboxEvent };
       if (m.type === 'publication' && m.data) seen.push({ at: Date.now(), event: m.data });
