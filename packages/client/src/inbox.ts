@@ -52,10 +52,9 @@ export class Inbox extends Emitter<InboxEvents> {
     this.subscription = this.host.subscribe(`inbox:${user}`, {
       subscribed: ({ recovered }) => {
         // without recovery the count may have changed meanwhile: ask for it
-        if (!recovered) {
-          void this.count().catch(() => {});
-          this.refresh();
-        }
+        if (!recovered) void this.count().catch(() => {});
+        // watched counts not known yet (asked for before connecting) or possibly stale
+        if (!recovered || [...this.watched].some((c) => c.value === undefined)) this.refresh();
       },
       publication: ({ data }) => this.onEvent(data as InboxEvent),
     });

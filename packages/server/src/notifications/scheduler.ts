@@ -69,9 +69,10 @@ export class Scheduler implements Timed {
     const due = await this.store.claimDue(now, 1000);
     if (due.length > 0) this.log.info('delayed notifications due', { count: due.length });
     this.inbox.announce(due);
+    for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
+    // after the schedules: a wake that cannot be announced (engine down) is retried after its lease, without holding them up
     const woken = await this.inbox.wake(now, this.owner, LEASE_MS);
     if (woken > 0) this.log.info('snoozed notifications woken', { count: woken });
-    for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
       await this.store.purge(now, IDEMPOTENCY_TTL_MS);
