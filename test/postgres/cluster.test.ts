@@ -10,6 +10,7 @@ import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
+import { snoozeAcrossRestart } from '../notifications/snooze-scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events = (c: WsClient): InboxEvent[] => c.pushes('publication').map((p) => p.data as InboxEvent);
@@ -102,5 +103,9 @@ describe('two nodes on one PostgreSQL and one Redis', { skip }, () => {
     await sql.end();
     await survivor.api('DELETE', `/api/schedules/${scheduleId}`);
     await victim.start();
+  });
+
+  it('snooze for 2 s: leaves live, comes back live within 1 s of its time though the node that snoozed it was killed, once', async () => {
+    await snoozeAcrossRestart(a, b, 'sue');
   });
 });

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { PostgresStore, MIGRATIONS } from '@tidings/postgres';
 import { StoreUnavailableError } from '@tidings/server';
 import { storeConformance } from '@tidings/server/store-conformance';
+import { storeStateConformance } from '@tidings/server/store-state-conformance';
 import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 
 const availability = postgresAvailability();
@@ -29,6 +30,11 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
   });
 
+  storeStateConformance('postgres', async () => {
+    const { store, url } = await freshStore();
+    return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
+  });
+
   it('migrates once when three stores start at once on an empty database', async () => {
     const url = await server!.freshDatabase('migrate_race');
     const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open({ url })));
@@ -41,6 +47,29 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     const again = await PostgresStore.open({ url });
     assert.deepEqual(again.migrationsApplied, [], 'a restart finds nothing to do');
     await Promise.all([...stores, again].map((s) => s.close()));
+  });
+
+  it('keeps the rows of a database made by the first migration, and they take the new state', async () => {
+    const url = await server!.freshDatabase('migrate_keep');
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    await old.query('CREATE TABLE tidings_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+    await old.query(MIGRATIONS[0]!);
+    await old.query('INSERT INTO tidings_migrations VALUES (1, 0)');
+    await old.query(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, read_at)
+      VALUES ('a1', 'u', 'news', '{"n":1}', 1000, 1000, NULL), ('a2', 'u', 'news', '{"n":2}', 2000, 2000, 2500)`);
+    await old.end();
+    const store = await PostgresStore.open({ url });
+    assert.deepEqual(store.migrationsApplied, MIGRATIONS.slice(1).map((_, i) => i + 2));
+    assert.deepEqual((await store.list('u', { limit: 10 }, 3000)).notifications, [
+      { id: 'a2', user: 'u', type: 'news', payload: { n: 2 }, createdAt: 2000, readAt: 2500 },
+      { id: 'a1', user: 'u', type: 'news', payload: { n: 1 }, createdAt: 1000 },
+    ]);
+    assert.equal(await store.unreadCount('u', 3000), 1);
+    assert.equal(await store.count('u', { severity: ['info'] }, 3000), 2, 'old rows have no severity: info');
+    assert.deepEqual((await store.archive('u', ['a1'], true, 3000)).map((n) => n.id), ['a1']);
+    assert.equal(await store.unreadCount('u', 3000), 0);
+    await store.close();
   });
 
   it('cancels a statement over the statement timeout with StoreUnavailableError, and the pool goes on', async () => {

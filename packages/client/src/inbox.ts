@@ -1,5 +1,6 @@
-import type { CommandType, InboxEvent, InboxListResult, Notification, ResultOf } from '@tidings/protocol';
+import { MAX_COUNT_FILTERS, type CommandType, type InboxEvent, type InboxFilter, type InboxListResult, type Notification, type ResultOf } from '@tidings/protocol';
 import { Emitter } from './emitter.js';
+import { LiveCount } from './live-count.js';
 import type { CommandBody } from './session.js';
 import type { Subscription, SubscriptionHandlers } from './subscription.js';
 
@@ -21,17 +22,24 @@ export interface InboxListOptions {
   cursor?: string;
   limit?: number;
   unread?: boolean;
+  /** Which ones (default: not archived, not snoozed now); see InboxFilter. */
+  filter?: InboxFilter;
 }
 
 /**
- * The user's notifications (`client.inbox`): list, mark read / unread / all read / seen, delete,
- * and a live `unreadCount`, kept in step on every device of the user through the inbox channel
- * `inbox:<user>`. Live updates start once the client has connected as a user.
+ * The user's notifications (`client.inbox`): list (filtered), mark read / unread / all read /
+ * seen, archive, snooze, delete, a live `unreadCount`, and live counts per filter (`watch`), kept
+ * in step on every device of the user through the inbox channel `inbox:<user>`. Live updates
+ * start once the client has connected as a user.
  */
 export class Inbox extends Emitter<InboxEvents> {
   /** The unread count, live; undefined until first known. */
   unreadCount: number | undefined;
   private subscription: Subscription | undefined;
+  private readonly watched = new Set<LiveCount>();
+  /** A refresh of the watched counts is running; `stale`: another is needed after it. */
+  private refreshing = false;
+  private stale = false;
 
   constructor(private readonly host: InboxHost) {
     super();
@@ -45,6 +53,8 @@ export class Inbox extends Emitter<InboxEvents> {
       subscribed: ({ recovered }) => {
         // without recovery the count may have changed meanwhile: ask for it
         if (!recovered) void this.count().catch(() => {});
+        // watched counts not known yet (asked for before connecting) or possibly stale
+        if (!recovered || [...this.watched].some((c) => c.value === undefined)) this.refresh();
       },
       publication: ({ data }) => this.onEvent(data as InboxEvent),
     });
@@ -78,11 +88,79 @@ export class Inbox extends Emitter<InboxEvents> {
     return this.setCount((await this.host.call({ type: 'inbox.count' })).unread);
   }
 
+  /** Archives notifications (or all); they leave the default list and the badge on every device. Resolves with the unread count. */
+  archive(ids: string[] | 'all'): Promise<number> {
+    return this.command(ids === 'all' ? { type: 'inbox.archive', all: true } : { type: 'inbox.archive', ids });
+  }
+
+  unarchive(ids: string[] | 'all'): Promise<number> {
+    return this.command(ids === 'all' ? { type: 'inbox.archive', all: true, archived: false } : { type: 'inbox.archive', ids, archived: false });
+  }
+
+  /**
+   * Snoozes notifications until `until` (1 s to 90 days from now, else error 128): they leave the
+   * default list and the badge, and come back by themselves then (an `updated` event).
+   */
+  snooze(ids: string[], until: Date | number): Promise<number> {
+    return this.command({ type: 'inbox.snooze', ids, until: typeof until === 'number' ? until : until.getTime() });
+  }
+
+  unsnooze(ids: string[]): Promise<number> {
+    return this.command({ type: 'inbox.snooze', ids, until: null });
+  }
+
+  /** How many notifications match each filter (at most 20), in order. */
+  async counts(filters: InboxFilter[]): Promise<number[]> {
+    const result = await this.host.call({ type: 'inbox.count', filters });
+    this.setCount(result.unread);
+    return result.counts ?? [];
+  }
+
+  /**
+   * A live count of the notifications matching `filter` (e.g. one per tab): known after the first
+   * answer, then asked again after every inbox event, on any device. `close()` it when done.
+   */
+  watch(filter: InboxFilter): LiveCount {
+    const live = new LiveCount(filter, (c) => this.watched.delete(c));
+    this.watched.add(live);
+    this.refresh();
+    return live;
+  }
+
+  /** Asks for every watched count again (at most one request at a time, and one more if needed meanwhile). */
+  private refresh(): void {
+    if (this.watched.size === 0) return;
+    if (this.refreshing) {
+      this.stale = true;
+      return;
+    }
+    this.refreshing = true;
+    this.stale = false;
+    void (async () => {
+      const all = [...this.watched];
+      for (let i = 0; i < all.length; i += MAX_COUNT_FILTERS) {
+        const chunk = all.slice(i, i + MAX_COUNT_FILTERS);
+        const counts = await this.counts(chunk.map((c) => c.filter));
+        chunk.forEach((c, j) => { if (counts[j] !== undefined) c.set(counts[j]); });
+      }
+    })().catch(() => {
+      // not connected now: the next event or resubscription asks again
+    }).finally(() => {
+      this.refreshing = false;
+      if (this.stale) this.refresh();
+    });
+  }
+
+  private async command(command: CommandBody & { type: 'inbox.archive' | 'inbox.snooze' }): Promise<number> {
+    return this.setCount((await this.host.call(command)).unread);
+  }
+
   private async mark(command: CommandBody & { type: 'inbox.mark' }): Promise<number> {
     return this.setCount((await this.host.call(command)).unread);
   }
 
   private onEvent(event: InboxEvent): void {
+    if (event.type !== 'unread.count') this.refresh();
     switch (event.type) {
       case 'unread.count': this.setCount(event.unread); break;
       case 'notification.created': this.emit('created', event.notification); break;

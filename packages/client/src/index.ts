@@ -4,6 +4,7 @@ export { Subscription } from './subscription.js';
 export type { ServerSubscribedEvent, ServerUnsubscribedEvent } from './server-subs.js';
 export { Inbox } from './inbox.js';
 export type { InboxEvents, InboxListOptions } from './inbox.js';
+export { LiveCount, type LiveCountEvents } from './live-count.js';
 export type {
   HistoryOptions, SubscribeOptions, SubscribedEvent, SubscriptionEvents, SubscriptionHandlers, SubscriptionState,
 } from './subscription.js';
@@ -15,6 +16,6 @@ export { websocketTransport } from './transports/websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transports/websocket.js';
 export type { Transport, TransportFactory, TransportHandlers } from './transports/transport.js';
 export type {
-  ClientInfo, HistoryResult, InboxEvent, InboxListResult, Notification, PresenceResult, Publication, PublishResult, StreamPosition,
+  ClientInfo, HistoryResult, InboxEvent, InboxFilter, InboxListResult, Notification, Severity, PresenceResult, Publication, PublishResult, StreamPosition,
 } from '@tidings/protocol';
 export { CloseCode, ErrorCode, shouldReconnect } from '@tidings/protocol';

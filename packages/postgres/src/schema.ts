@@ -40,4 +40,10 @@ export const MIGRATIONS: readonly string[] = [
      lease_until bigint
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // inbox state: tags and severity; archive; snooze with its wake lease
+  `ALTER TABLE notifications ADD COLUMN tags text[], ADD COLUMN severity text, ADD COLUMN archived_at bigint,
+     ADD COLUMN snoozed_until bigint, ADD COLUMN wake_owner text, ADD COLUMN wake_until bigint;
+   CREATE INDEX notifications_snoozed ON notifications (snoozed_until) WHERE snoozed_until IS NOT NULL;
+   CREATE INDEX notifications_active ON notifications (user_id, visible_at DESC, id DESC) WHERE archived_at IS NULL;
+   CREATE INDEX notifications_tags ON notifications USING gin (tags);`,
 ];

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import type { Notification } from '@tidings/protocol';
+import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
 import {
-  IdempotencyConflict, StoreUnavailableError, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
+  BADGE, IdempotencyConflict, StoreUnavailableError, UnknownNotifications, contentHash, filterSql, listFilter, missing, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from '@tidings/server';
 import { migrate } from './migrate.js';
@@ -23,6 +23,7 @@ export interface PostgresStoreOptions {
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: string; visible_at: string;
   deliver_at: string | null; expire_at: string | null; seen_at: string | null; read_at: string | null;
+  tags: string[] | null; severity: string | null; archived_at: string | null; snoozed_until: string | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: string; next_run_at: string | null; last_run_at: string | null;
@@ -36,6 +37,10 @@ function toNotification(r: Row): Notification {
   if (r.expire_at !== null) n.expireAt = Number(r.expire_at);
   if (r.seen_at !== null) n.seenAt = Number(r.seen_at);
   if (r.read_at !== null) n.readAt = Number(r.read_at);
+  if (r.tags !== null) n.tags = r.tags;
+  if (r.severity !== null) n.severity = r.severity as Severity;
+  if (r.archived_at !== null) n.archivedAt = Number(r.archived_at);
+  if (r.snoozed_until !== null) n.snoozedUntil = Number(r.snoozed_until);
   return n;
 }
 
@@ -65,6 +70,14 @@ export function isUnavailable(err: unknown): boolean {
 }
 
 const VISIBLE = 'visible_at <= $2 AND (expire_at IS NULL OR expire_at > $2)';
+
+/** The PostgreSQL condition for a filter, its values appended to `params` (where `$2` is now). */
+function whereFilter(f: InboxFilter, params: unknown[]): string {
+  return filterSql(f, '$2', (value) => `$${params.push(value)}::text[]`, {
+    anyOf: (column, p) => `${column} = ANY(${p})`,
+    hasTag: (p) => `tags && ${p}`,
+  });
+}
 
 /**
  * PostgreSQL through node-postgres (`pg`): a pool per node, every node of a cluster on one
@@ -115,13 +128,15 @@ export class PostgresStore implements NotificationStore {
       const n: Notification = { id: newId(now), user, type: input.type, payload: input.payload, createdAt: now };
       if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
       if (input.expireAt !== undefined) n.expireAt = input.expireAt;
+      if (input.tags !== undefined) n.tags = [...input.tags];
+      if (input.severity !== undefined) n.severity = input.severity;
       return n;
     });
     const insert = notifications.length === 0 ? undefined : {
-      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced)
-        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
+      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity)
+        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
       values: [notifications.map((n) => n.id), notifications.map((n) => n.user), input.type, JSON.stringify(input.payload), now, visibleAt(notifications[0]!),
-        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined],
+        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined, input.tags ?? null, input.severity ?? null],
     };
     if (key === undefined) {
       // one statement is one transaction: all rows or none, committed before it answers
@@ -147,11 +162,10 @@ export class PostgresStore implements NotificationStore {
 
   async list(user: string, options: ListOptions, now: number): Promise<ListResult> {
     const after = options.cursor === undefined ? undefined : decodeInboxCursor(options.cursor);
+    const params: unknown[] = after ? [user, now, options.limit + 1, after.visibleAt, after.id] : [user, now, options.limit + 1];
     const rows = await this.query<Row>(`SELECT * FROM notifications WHERE user_id = $1 AND ${VISIBLE}
-      ${options.unread ? 'AND read_at IS NULL' : ''}
-      ${after ? 'AND (visible_at, id) < ($4, $5)' : ''}
-      ORDER BY visible_at DESC, id DESC LIMIT $3`,
-    after ? [user, now, options.limit + 1, after.visibleAt, after.id] : [user, now, options.limit + 1]);
+      ${after ? 'AND (visible_at, id) < ($4, $5)' : ''} AND ${whereFilter(listFilter(options), params)}
+      ORDER BY visible_at DESC, id DESC LIMIT $3`, params);
     const page = rows.slice(0, options.limit);
     const result: ListResult = { notifications: page.map(toNotification) };
     const last = page.at(-1);
@@ -179,8 +193,7 @@ export class PostgresStore implements NotificationStore {
   }
 
   async unreadCount(user: string, now: number): Promise<number> {
-    const rows = await this.query<{ c: string }>(`SELECT count(*) AS c FROM notifications WHERE user_id = $1 AND read_at IS NULL AND ${VISIBLE}`, [user, now]);
-    return Number(rows[0]?.c ?? 0);
+    return this.count(user, BADGE, now);
   }
 
   async claimDue(now: number, limit: number): Promise<Notification[]> {
@@ -227,6 +240,55 @@ export class PostgresStore implements NotificationStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  // ---- inbox state: archive, snooze, filtered counts ----
+
+  async archive(user: string, target: readonly string[] | 'all', archived: boolean, now: number): Promise<Notification[]> {
+    return this.change(user, target, now, [], archived ? 'archived_at = $2' : 'archived_at = NULL', archived ? 'archived_at IS NULL' : 'archived_at IS NOT NULL');
+  }
+
+  async snooze(user: string, ids: readonly string[], until: number | null, now: number): Promise<Notification[]> {
+    return this.change(user, ids, now, [until], 'snoozed_until = $5, wake_owner = NULL, wake_until = NULL', 'snoozed_until IS DISTINCT FROM $5::bigint');
+  }
+
+  async count(user: string, filter: InboxFilter, now: number): Promise<number> {
+    const params: unknown[] = [user, now];
+    const rows = await this.query<{ c: string }>(`SELECT count(*) AS c FROM notifications WHERE user_id = $1 AND ${VISIBLE} AND ${whereFilter(filter, params)}`, params);
+    return Number(rows[0]?.c ?? 0);
+  }
+
+  async claimWakes(now: number, owner: string, leaseMs: number, limit: number): Promise<Notification[]> {
+    const rows = await this.query<Row>(`UPDATE notifications SET wake_owner = $2, wake_until = $3
+      WHERE id IN (SELECT id FROM notifications WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1
+        AND (wake_until IS NULL OR wake_until <= $1 OR wake_owner = $2) ORDER BY snoozed_until LIMIT $4 FOR UPDATE SKIP LOCKED)
+      RETURNING *`, [now, owner, now + leaseMs, limit]);
+    return rows.map(toNotification);
+  }
+
+  async completeWakes(ids: readonly string[], owner: string): Promise<Notification[]> {
+    const rows = await this.query<Row>(`UPDATE notifications SET snoozed_until = NULL, wake_owner = NULL, wake_until = NULL
+      WHERE id = ANY($1::text[]) AND wake_owner = $2 RETURNING *`, [[...ids], owner]);
+    return rows.map(toNotification);
+  }
+
+  /**
+   * In one transaction: locks the given rows and refuses ids that are not the user's visible
+   * notifications (all or nothing), then sets `set` where `unchanged` holds; returns the rows
+   * changed. Parameters: $1 user, $2 now, $3 all, $4 ids, then `extra` from $5.
+   */
+  private change(user: string, target: readonly string[] | 'all', now: number, extra: unknown[], set: string, unchanged: string): Promise<Notification[]> {
+    const ids = target === 'all' ? [] : [...new Set(target)];
+    return this.transaction(async (c) => {
+      if (target !== 'all') {
+        const found = await c.query<{ id: string }>(`SELECT id FROM notifications WHERE user_id = $1 AND ${VISIBLE} AND id = ANY($3::text[]) FOR UPDATE`, [user, now, ids]);
+        const unknown = missing(target, found.rows.map((r) => r.id));
+        if (unknown.length > 0) throw new UnknownNotifications(unknown);
+      }
+      const rows = await c.query<Row>(`UPDATE notifications SET ${set} WHERE user_id = $1 AND ${VISIBLE} AND ($3::boolean OR id = ANY($4::text[])) AND ${unchanged} RETURNING *`,
+        [user, now, target === 'all', ids, ...extra]);
+      return rows.rows.map(toNotification);
+    });
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {

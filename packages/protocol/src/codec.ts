@@ -1,5 +1,6 @@
 import { isAdminChannel, isValidChannel } from './channel.js';
 import { ErrorCode } from './codes.js';
+import { MAX_COUNT_FILTERS, parseInboxFilter, type InboxFilter } from './inbox.js';
 import type { Command, ProtocolError, Publication, ServerMessage, StreamPosition } from './messages.js';
 
 /** Messages in one frame are separated by this character. */
@@ -137,10 +138,39 @@ export function decodeCommand(value: unknown): Decoded {
       return { ok: true, command: { type: 'refresh', id, token: m.token } };
     }
     case 'ping':
-    case 'inbox.count':
       return { ok: true, command: { type: m.type, id } };
+    case 'inbox.count': {
+      if (m.filters === undefined) return { ok: true, command: { type: m.type, id } };
+      if (!Array.isArray(m.filters) || m.filters.length === 0 || m.filters.length > MAX_COUNT_FILTERS) return bad(id, `\`filters\` must be an array of 1 to ${MAX_COUNT_FILTERS} filters`);
+      const filters: InboxFilter[] = [];
+      for (const f of m.filters) {
+        const filter = parseInboxFilter(f, 'filters[]');
+        if (typeof filter === 'string') return bad(id, filter);
+        filters.push(filter);
+      }
+      return { ok: true, command: { type: m.type, id, filters } };
+    }
+    case 'inbox.archive': {
+      const { ids, all, archived } = m;
+      if (ids !== undefined && (!isIdList(ids) || ids.length === 0)) return bad(id, '`ids` must be an array of 1 to 1000 notification ids');
+      if (all !== undefined && all !== true) return bad(id, '`all` must be true when given');
+      if ((ids === undefined) === (all === undefined)) return bad(id, 'give either `ids` or `all: true`');
+      if (archived !== undefined && typeof archived !== 'boolean') return bad(id, '`archived` must be a boolean');
+      const command: Command = { type: 'inbox.archive', id, archived: archived !== false };
+      if (ids !== undefined) command.ids = ids;
+      if (all) command.all = true;
+      return { ok: true, command };
+    }
+    case 'inbox.snooze': {
+      if (!isIdList(m.ids) || m.ids.length === 0) return bad(id, '`ids` must be an array of 1 to 1000 notification ids');
+      const until = m.until;
+      if (until !== null && (typeof until !== 'number' || !Number.isSafeInteger(until))) return bad(id, '`until` must be milliseconds since the Unix epoch, or null to unsnooze');
+      return { ok: true, command: { type: 'inbox.snooze', id, ids: m.ids, until } };
+    }
     case 'inbox.list': {
       const { cursor, limit, unread } = m;
+      const filter = m.filter === undefined ? undefined : parseInboxFilter(m.filter);
+      if (typeof filter === 'string') return bad(id, filter);
       if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 128)) return bad(id, '`cursor` must be a string');
       if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_INBOX_PAGE)) {
         return bad(id, `\`limit\` must be an integer from 1 to ${MAX_INBOX_PAGE}`);
@@ -150,6 +180,7 @@ export function decodeCommand(value: unknown): Decoded {
       if (cursor !== undefined) command.cursor = cursor;
       if (limit !== undefined) command.limit = limit;
       if (unread !== undefined) command.unread = unread;
+      if (filter !== undefined) command.filter = filter;
       return { ok: true, command };
     }
     case 'inbox.mark': {

@@ -56,6 +56,8 @@ export const ErrorCode = {
   ProxyTimeout: 125,
   ProxyBadResponse: 126,
   ProxyOverloaded: 127,
+  SnoozeOutOfRange: 128,
+  UnknownNotification: 129,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,6 +88,8 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 125, name: 'proxy_timeout', status: 504, temporary: true, description: 'The app backend did not answer a proxy call within that proxy\'s timeout; retry later.' },
   { code: 126, name: 'proxy_bad_response', status: 502, temporary: true, description: 'The app backend answered a proxy call with something other than the documented JSON (docs/proxy.md), or more than `--max-message-size` bytes.' },
   { code: 127, name: 'proxy_overloaded', status: 503, temporary: true, description: 'Too many proxy calls are waiting for the app backend (`--proxy-queue`); retry later.' },
+  { code: 128, name: 'snooze_out_of_range', status: 400, temporary: false, description: 'A snooze must end 1 s to 90 days from now (docs/notifications.md, Snooze); nothing was snoozed.' },
+  { code: 129, name: 'unknown_notification', status: 404, temporary: false, description: 'An id names no visible notification of this user (never made, deleted, expired, not yet delivered, or another user\'s); nothing was changed.' },
 ];
 
 export const CloseCode = {

@@ -5,6 +5,7 @@
  * WebSocket message, one NDJSON line batch) carries one or more messages
  * separated by `\n`; JSON text never contains a raw newline, so splitting is safe.
  */
+import type { InboxFilter, Severity } from './inbox.js';
 
 /** Where a client is in a channel's stream. */
 export interface StreamPosition {
@@ -55,12 +56,27 @@ export interface HistoryCommand { type: 'history'; id: number; channel: string; 
 export interface PresenceCommand { type: 'presence'; id: number; channel: string }
 export interface RefreshCommand { type: 'refresh'; id: number; token: string }
 export interface PingCommand { type: 'ping'; id: number }
-/** The user's notifications, newest first; `cursor` from the previous page's result. */
-export interface InboxListCommand { type: 'inbox.list'; id: number; cursor?: string; limit?: number; unread?: boolean }
+/**
+ * The user's notifications, newest first; `cursor` from the previous page's result. `filter`
+ * chooses which (default: not archived, not snoozed now); `unread: true` is `filter.read: false`.
+ */
+export interface InboxListCommand { type: 'inbox.list'; id: number; cursor?: string; limit?: number; unread?: boolean; filter?: InboxFilter }
 /** Marks notifications (`ids`, or `all`) read or unread (`read`), and/or seen (`seen: true`). */
 export interface InboxMarkCommand { type: 'inbox.mark'; id: number; ids?: string[]; all?: boolean; read?: boolean; seen?: boolean }
 export interface InboxDeleteCommand { type: 'inbox.delete'; id: number; ids: string[] }
-export interface InboxCountCommand { type: 'inbox.count'; id: number }
+/** The unread count (the badge), and with `filters` (1–20) how many match each, in order (`counts`). */
+export interface InboxCountCommand { type: 'inbox.count'; id: number; filters?: InboxFilter[] }
+/**
+ * Archives (`archived: true`, the default) or unarchives notifications: `ids` (1–1000), or `all`
+ * visible ones. An id the user has no visible notification under fails the whole command with 129
+ * (`unknown_notification`) and changes nothing.
+ */
+export interface InboxArchiveCommand { type: 'inbox.archive'; id: number; ids?: string[]; all?: boolean; archived?: boolean }
+/**
+ * Snoozes notifications (`ids`, 1–1000) until `until` (ms since the Unix epoch, 1 s to 90 days
+ * from now, else 128 `snooze_out_of_range`), or wakes them now (`until: null`). Unknown ids: 129.
+ */
+export interface InboxSnoozeCommand { type: 'inbox.snooze'; id: number; ids: string[]; until: number | null }
 /**
  * A call to the app backend through the RPC proxy (`--rpc-proxy`): `method` (1–255 characters) and
  * `data` go to the backend, and its answer comes back as the reply (`{data}`) or an error (an
@@ -81,6 +97,8 @@ export type Command =
   | InboxMarkCommand
   | InboxDeleteCommand
   | InboxCountCommand
+  | InboxArchiveCommand
+  | InboxSnoozeCommand
   | RpcCommand;
 
 export type CommandType = Command['type'];
@@ -126,9 +144,18 @@ export interface Notification {
   expireAt?: number;
   seenAt?: number;
   readAt?: number;
+  /** Up to 10 tags (docs/notifications.md, Tags and severity). */
+  tags?: string[];
+  /** Absent means `info`. */
+  severity?: Severity;
+  /** When it was archived: it is out of the default list and counts until unarchived. */
+  archivedAt?: number;
+  /** Snoozed until then: out of the default list and counts; it comes back by itself (announced). */
+  snoozedUntil?: number;
 }
 export interface InboxListResult { notifications: Notification[]; cursor?: string }
-export interface InboxCountResult { unread: number }
+/** `unread`: the badge (unread, not archived, not snoozed now); `counts`: one per filter asked for. */
+export interface InboxCountResult { unread: number; counts?: number[] }
 
 /**
  * Data of the publications on a user's inbox channel `inbox:<user>`: every change is followed by
@@ -136,6 +163,7 @@ export interface InboxCountResult { unread: number }
  */
 export type InboxEvent =
   | { type: 'notification.created'; notification: Notification }
+  /** Read, seen, archived, snoozed changed, or a snooze ended (the notification is back). */
   | { type: 'notification.updated'; notifications: Notification[] }
   | { type: 'notification.deleted'; ids: string[] }
   | { type: 'unread.count'; unread: number };
@@ -154,6 +182,8 @@ export interface ResultOf {
   'inbox.mark': InboxCountResult;
   'inbox.delete': InboxCountResult;
   'inbox.count': InboxCountResult;
+  'inbox.archive': InboxCountResult;
+  'inbox.snooze': InboxCountResult;
   rpc: RpcResult;
 }
 

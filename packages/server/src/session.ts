@@ -15,6 +15,7 @@ import type { Metrics } from './observability/metrics.js';
 import { reasonOf, type Refusals } from './observability/refusals.js';
 import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
+import { inboxCommand } from './notifications/commands.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
 import type { ServerSubscriptions } from './server-subs.js';
@@ -219,13 +220,8 @@ export class Session implements Subscriber, Timed {
         case 'refresh': return this.reply(cmd.id, await this.refresh(cmd.token));
         case 'ping': return this.reply(cmd.id, {});
         case 'rpc': return this.reply(cmd.id, await this.host.proxies.rpc(this.proxyClient(), cmd.method, cmd.data));
-        case 'inbox.list': return this.reply(cmd.id, await this.host.inbox.list(this.owner(), cmd));
-        case 'inbox.count': return this.reply(cmd.id, { unread: await this.host.inbox.count(this.owner()) });
-        case 'inbox.delete': return this.reply(cmd.id, { unread: await this.host.inbox.remove(this.owner(), cmd.ids) });
-        case 'inbox.mark': {
-          const unread = await this.host.inbox.mark(this.owner(), cmd.all ? 'all' : cmd.ids ?? [], { read: cmd.read, seen: cmd.seen });
-          return this.reply(cmd.id, { unread });
-        }
+        case 'inbox.list': case 'inbox.count': case 'inbox.delete': case 'inbox.mark': case 'inbox.archive': case 'inbox.snooze':
+          return this.reply(cmd.id, await inboxCommand(this.host.inbox, this.owner(), cmd));
       }
     } catch (err) {
       const { code, message } = this.fail(cmd.id, err);

@@ -299,6 +299,8 @@ export class TidingsInboxElement extends HTMLElement {
   private update(notification: Notification): void {
     const item = this.items.get(notification.id);
     if (!item) return;
+    // archived or snoozed on some device: out of the inbox (a woken one shows on the next load)
+    if (notification.archivedAt !== undefined || (notification.snoozedUntil ?? 0) > Date.now()) return this.drop(notification.id);
     item.notification = notification;
     this.paint(item);
   }

@@ -7,6 +7,7 @@ import type { NotificationInput, NotificationStore, ScheduleTarget } from '../no
 import type { ServerOptions } from '../options.js';
 import type { Publisher } from '../publisher.js';
 import { channelField, intParam, jsonObject, optionalString, wellFormed } from './fields.js';
+import { filterParams, inboxStateRoutes, tagsAndSeverity, timeField } from './inbox-state.js';
 
 export interface NotificationsHost {
   readonly options: ServerOptions;
@@ -37,8 +38,10 @@ export const notificationRoutes: Record<string, Route> = {
     if (limit !== undefined && (limit < 1 || limit > MAX_INBOX_PAGE)) throw badRequest(`\`limit\` must be from 1 to ${MAX_INBOX_PAGE}`);
     const unread = url.searchParams.get('unread');
     if (unread !== null && unread !== 'true' && unread !== 'false') throw badRequest('`unread` must be true or false');
-    return host.inbox.list(user, { cursor: url.searchParams.get('cursor') ?? undefined, limit, unread: unread === 'true' });
+    return host.inbox.list(user, { cursor: url.searchParams.get('cursor') ?? undefined, limit, unread: unread === 'true', filter: filterParams(url) });
   },
+
+  ...inboxStateRoutes,
 
   'GET /api/notifications/unread-count': async (host, _req, url) => ({ unread: await host.inbox.count(checkUser(url.searchParams.get('user'))) }),
 
@@ -108,7 +111,7 @@ function notificationInput(host: NotificationsHost, body: Record<string, unknown
   if (Buffer.byteLength(JSON.stringify(body.payload)) > host.options.limits.maxMessageSize) {
     throw new TidingsError(ErrorCode.MessageTooLarge, `\`payload\` over the ${host.options.limits.maxMessageSize}-byte limit`);
   }
-  const input: NotificationInput = { type, payload: body.payload };
+  const input: NotificationInput = { type, payload: body.payload, ...tagsAndSeverity(body) };
   const deliverAt = timeField(body.deliverAt, 'deliverAt');
   const expireAt = timeField(body.expireAt, 'expireAt');
   if (deliverAt !== undefined) {
@@ -120,14 +123,6 @@ function notificationInput(host: NotificationsHost, body: Record<string, unknown
     input.expireAt = expireAt;
   }
   return input;
-}
-
-/** An ISO 8601 date-time or milliseconds since the Unix epoch. */
-function timeField(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const ms = typeof v === 'number' ? v : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isSafeInteger(ms)) throw badRequest(`\`${name}\` must be an ISO 8601 date-time or milliseconds since the epoch`);
-  return ms;
 }
 
 function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {

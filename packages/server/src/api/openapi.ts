@@ -1,4 +1,4 @@
-import { ERROR_CODES } from '@tidings/protocol';
+import { ERROR_CODES, MAX_FILTER_TYPES, MAX_TAGS, SEVERITIES } from '@tidings/protocol';
 
 /** The OpenAPI 3.1 description of the server API, served at `/api/openapi.json`. */
 export function openApiDocument(): object {
@@ -110,8 +110,15 @@ export function openApiDocument(): object {
         },
         Notification: {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
-          properties: { id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' } },
+          properties: {
+            id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' },
+            tags: ref('Tags'), severity: ref('Severity'),
+            archivedAt: { type: 'integer', description: 'Archived then: out of the default list and counts' },
+            snoozedUntil: { type: 'integer', description: 'Snoozed until then: out of the default list and counts; back by itself (announced)' },
+          },
         },
+        Tags: { type: 'array', maxItems: MAX_TAGS, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9_.:/-]{1,64}$' } },
+        Severity: { type: 'string', enum: [...SEVERITIES], description: 'Absent means info' },
         Schedule: {
           type: 'object',
           properties: { id: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, target: {}, createdAt: { type: 'integer' }, nextRunAt: { type: ['integer', 'null'] }, lastRunAt: { type: 'integer' } },
@@ -130,16 +137,26 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
   const unread = { 200: { description: 'The unread count after', ...json({ type: 'object', properties: { unread: { type: 'integer' } } }) }, ...errors };
   const markBody = (allowAll: boolean) => ({ required: true, ...json({ type: 'object', required: ['user'], properties: { user: { type: 'string' }, ids: { type: 'array', items: { type: 'string' }, maxItems: 1000 }, ...(allowAll ? { all: { const: true } } : {}) } }) });
   const time = { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer' }] };
+  const strings = (name: string, description: string, max?: number) => ({ name, in: 'query', description, schema: { type: 'array', items: { type: 'string' }, ...(max ? { maxItems: max } : {}) }, style: 'form', explode: true });
+  const bool = (name: string, description: string) => ({ name, in: 'query', description, schema: { type: 'boolean' } });
+  const filter = [
+    bool('read', 'true: read ones only; false: unread ones only'), bool('seen', 'true: seen ones only; false: unseen ones only'),
+    bool('archived', 'Default false (archived ones left out); true: archived ones only'), bool('snoozed', 'Default false (ones snoozed now left out); true: those only'),
+    strings('type', 'Any of these types', MAX_FILTER_TYPES), strings('tag', 'Carrying any of these tags', MAX_TAGS), strings('severity', `Any of these severities (${SEVERITIES.join(', ')}; none given is info)`),
+  ];
+  const ids = { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 };
+  const unknownIds = { 404: { description: 'An id names no visible notification of the user: nothing changed (129 unknown_notification)', ...json(ref('Error')) } };
+  const stateBody = (extra: object, required: string[]) => ({ required: true, ...json({ type: 'object', required: ['user', ...required], properties: { user: { type: 'string' }, ids, ...extra } }) });
   return {
     '/api/notifications': {
       post: {
         summary: 'Store notifications for one user or many (all or none), then announce them',
-        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time } }) },
+        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time, tags: ref('Tags'), severity: ref('Severity') } }) },
         responses: { 200: { description: 'Stored', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
       },
       get: {
-        summary: 'A user\'s visible notifications, newest first, by cursor',
-        parameters: [user, { name: 'cursor', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } }, { name: 'unread', in: 'query', schema: { type: 'boolean' } }],
+        summary: 'A user\'s visible notifications matching the filter (default: not archived, not snoozed), newest first, by cursor',
+        parameters: [user, { name: 'cursor', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } }, { name: 'unread', in: 'query', schema: { type: 'boolean' } }, ...filter],
         responses: { 200: { description: 'A page', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, cursor: { type: 'string' } } }) }, ...errors },
       },
       delete: {
@@ -148,7 +165,20 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
         responses: unread,
       },
     },
-    '/api/notifications/unread-count': { get: { summary: 'A user\'s unread count', parameters: [user], responses: unread } },
+    '/api/notifications/unread-count': { get: { summary: 'A user\'s unread count: visible, unread, not archived, not snoozed now', parameters: [user], responses: unread } },
+    '/api/notifications/count': {
+      get: { summary: 'How many of a user\'s notifications match the filter', parameters: [user, ...filter], responses: { 200: { description: 'The count, and the unread count', ...json({ type: 'object', properties: { count: { type: 'integer' }, unread: { type: 'integer' } } }) }, ...errors } },
+    },
+    '/api/notifications/archive': { post: { summary: 'Archive (ids or all): out of the default list and counts on every device', requestBody: stateBody({ all: { const: true } }, []), responses: { ...unread, ...unknownIds } } },
+    '/api/notifications/unarchive': { post: { summary: 'Unarchive (ids or all)', requestBody: stateBody({ all: { const: true } }, []), responses: { ...unread, ...unknownIds } } },
+    '/api/notifications/snooze': {
+      post: {
+        summary: 'Snooze until a time 1 s to 90 days ahead: out of the default list and counts, back by itself then (announced)',
+        requestBody: stateBody({ until: time }, ['ids', 'until']),
+        responses: { ...unread, 400: { description: 'Bad request (107); `until` less than 1 s or more than 90 days ahead (128 snooze_out_of_range): nothing snoozed', ...json(ref('Error')) }, ...unknownIds },
+      },
+    },
+    '/api/notifications/unsnooze': { post: { summary: 'End a snooze now', requestBody: stateBody({}, ['ids']), responses: { ...unread, ...unknownIds } } },
     '/api/notifications/read': { post: { summary: 'Mark read (ids or all)', requestBody: markBody(true), responses: unread } },
     '/api/notifications/unread': { post: { summary: 'Mark unread (ids)', requestBody: markBody(false), responses: unread } },
     '/api/notifications/seen': { post: { summary: 'Mark seen (ids or all)', requestBody: markBody(true), responses: unread } },

@@ -1,8 +1,10 @@
-import { CHANNEL_CHARS, ErrorCode, isValidChannel, type InboxEvent, type Notification } from '@tidings/protocol';
+import {
+  CHANNEL_CHARS, ErrorCode, MAX_SNOOZE_MS, MIN_SNOOZE_MS, isValidChannel, type InboxEvent, type InboxFilter, type Notification,
+} from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../publisher.js';
-import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
+import { IdempotencyConflict, InvalidCursor, UnknownNotifications, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
 
 /** Most users one create may address. */
 export const MAX_NOTIFICATION_USERS = 10_000;
@@ -50,9 +52,10 @@ export class Inbox {
     return result;
   }
 
-  async list(user: string, options: { cursor?: string | undefined; limit?: number | undefined; unread?: boolean | undefined }): Promise<ListResult> {
+  /** A page of the user's notifications matching `filter` (default: not archived, not snoozed now). */
+  async list(user: string, options: { cursor?: string | undefined; limit?: number | undefined; unread?: boolean | undefined; filter?: InboxFilter | undefined }): Promise<ListResult> {
     try {
-      return await this.store.list(user, { cursor: options.cursor, limit: options.limit ?? DEFAULT_INBOX_PAGE, unread: options.unread }, Date.now());
+      return await this.store.list(user, { cursor: options.cursor, limit: options.limit ?? DEFAULT_INBOX_PAGE, unread: options.unread, filter: options.filter }, Date.now());
     } catch (err) {
       if (err instanceof InvalidCursor) throw badRequest(err.message);
       throw err;
@@ -82,6 +85,78 @@ export class Inbox {
 
   count(user: string): Promise<number> {
     return this.store.unreadCount(user, Date.now());
+  }
+
+  // ---- inbox state: archive, snooze, filtered counts, waking snoozed ones ----
+
+  /**
+   * Archives (or unarchives) the given or all visible notifications and tells the user's devices;
+   * resolves with the unread count after. Throws TidingsError 129 when an id names no visible
+   * notification of the user (nothing changed).
+   */
+  async archive(user: string, target: readonly string[] | 'all', archived: boolean): Promise<number> {
+    return this.changed(user, await this.known(() => this.store.archive(user, target, archived, Date.now())));
+  }
+
+  /**
+   * Snoozes notifications until `until` (ms since the epoch, MIN_SNOOZE_MS to MAX_SNOOZE_MS from
+   * now, else TidingsError 128), or unsnoozes them (`null`), and tells the user's devices; resolves
+   * with the unread count after. Unknown ids: TidingsError 129, nothing changed.
+   */
+  async snooze(user: string, ids: readonly string[], until: number | null): Promise<number> {
+    const now = Date.now();
+    if (until !== null && (until < now + MIN_SNOOZE_MS || until > now + MAX_SNOOZE_MS)) {
+      const when = Number.isFinite(until) && Math.abs(until) < 8.64e15 ? new Date(until).toISOString() : String(until);
+      throw new TidingsError(ErrorCode.SnoozeOutOfRange, `a snooze must end ${MIN_SNOOZE_MS / 1000} s to ${MAX_SNOOZE_MS / 86_400_000} days from now; ${when} is not`);
+    }
+    return this.changed(user, await this.known(() => this.store.snooze(user, ids, until, now)));
+  }
+
+  /** How many of the user's notifications match each filter, in order. */
+  async counts(user: string, filters: readonly InboxFilter[]): Promise<number[]> {
+    const now = Date.now();
+    return Promise.all(filters.map((f) => this.store.count(user, f, now)));
+  }
+
+  /**
+   * Wakes snoozed notifications whose time has come: leases them to `owner` in the store (so one
+   * node of a cluster does it), announces each as `notification.updated` without `snoozedUntil`
+   * (then the user's unread count), and ends their snooze. Resolves with how many were announced.
+   */
+  async wake(now: number, owner: string, leaseMs: number): Promise<number> {
+    const due = await this.store.claimWakes(now, owner, leaseMs, 1000);
+    if (due.length === 0) return 0;
+    const byUser = new Map<string, Notification[]>();
+    for (const n of due) {
+      if (n.expireAt !== undefined && n.expireAt <= now) continue;
+      const { snoozedUntil: _, ...woken } = n;
+      byUser.set(n.user, [...(byUser.get(n.user) ?? []), woken]);
+    }
+    for (const [user, notifications] of byUser) {
+      await this.emit(user, { type: 'notification.updated', notifications });
+      await this.emit(user, { type: 'unread.count', unread: await this.count(user) });
+    }
+    await this.store.completeWakes(due.map((n) => n.id), owner);
+    return due.length;
+  }
+
+  /** Tells the user's devices what changed (when anything did); resolves with the unread count. */
+  private async changed(user: string, notifications: Notification[]): Promise<number> {
+    const unread = await this.count(user);
+    if (notifications.length > 0) {
+      await this.emit(user, { type: 'notification.updated', notifications });
+      await this.emit(user, { type: 'unread.count', unread });
+    }
+    return unread;
+  }
+
+  private async known<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      if (err instanceof UnknownNotifications) throw new TidingsError(ErrorCode.UnknownNotification, err.message);
+      throw err;
+    }
   }
 
   /** Publishes `notification.created` for each, then each user's new unread count. Never throws. */

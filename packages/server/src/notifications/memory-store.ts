@@ -1,14 +1,17 @@
-import type { Notification } from '@tidings/protocol';
+import type { InboxFilter, Notification } from '@tidings/protocol';
+import { BADGE, listFilter, matches, missing } from './filter.js';
 import {
-  IdempotencyConflict, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
+  IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from './store.js';
 
-interface Stored { n: Notification; visibleAt: number; announced: boolean }
+interface Stored { n: Notification; visibleAt: number; announced: boolean; wakeOwner?: string; wakeUntil?: number }
 interface Leased { s: Schedule; owner?: string; leaseUntil?: number }
 
 const visible = (s: Stored, now: number): boolean => s.visibleAt <= now && (s.n.expireAt === undefined || s.n.expireAt > now);
 const newestFirst = (a: Stored, b: Stored): number => b.visibleAt - a.visibleAt || (a.n.id < b.n.id ? 1 : a.n.id > b.n.id ? -1 : 0);
+
+const copy = (n: Notification): Notification => (n.tags ? { ...n, tags: [...n.tags] } : { ...n });
 
 /** The in-process store: for tests and for embedding without persistence. Gone with the process. */
 export class MemoryStore implements NotificationStore {
@@ -25,7 +28,7 @@ export class MemoryStore implements NotificationStore {
         if (seen.hash !== hash) throw new IdempotencyConflict(key);
         const notifications = seen.ids.flatMap(([user, id]) => {
           const s = this.byUser.get(user)?.get(id);
-          return s ? [{ ...s.n }] : [];
+          return s ? [copy(s.n)] : [];
         });
         return { notifications, duplicate: true };
       }
@@ -34,21 +37,24 @@ export class MemoryStore implements NotificationStore {
       const n: Notification = { id: newId(options.now), user, type: input.type, payload: input.payload, createdAt: options.now };
       if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
       if (input.expireAt !== undefined) n.expireAt = input.expireAt;
+      if (input.tags !== undefined) n.tags = [...input.tags];
+      if (input.severity !== undefined) n.severity = input.severity;
       return n;
     });
     for (const n of notifications) this.inbox(n.user).set(n.id, { n, visibleAt: visibleAt(n), announced: n.deliverAt === undefined });
     if (key !== undefined) this.idempotency.set(key, { hash, ids: notifications.map((n) => [n.user, n.id]), at: options.now });
-    return { notifications: notifications.map((n) => ({ ...n })), duplicate: false };
+    return { notifications: notifications.map(copy), duplicate: false };
   }
 
   async list(user: string, options: ListOptions, now: number): Promise<ListResult> {
     const after = options.cursor === undefined ? undefined : decodeInboxCursor(options.cursor);
+    const filter = listFilter(options);
     const all = [...this.inbox(user).values()]
-      .filter((s) => visible(s, now) && (!options.unread || s.n.readAt === undefined))
+      .filter((s) => visible(s, now) && matches(s.n, filter, now))
       .filter((s) => !after || s.visibleAt < after.visibleAt || (s.visibleAt === after.visibleAt && s.n.id < after.id))
       .sort(newestFirst);
     const page = all.slice(0, options.limit);
-    const result: ListResult = { notifications: page.map((s) => ({ ...s.n })) };
+    const result: ListResult = { notifications: page.map((s) => copy(s.n)) };
     const last = page.at(-1);
     if (all.length > options.limit && last) result.cursor = encodeInboxCursor({ visibleAt: last.visibleAt, id: last.n.id });
     return result;
@@ -64,7 +70,7 @@ export class MemoryStore implements NotificationStore {
       if (mark.read === true && s.n.readAt === undefined) s.n.readAt = now;
       if (mark.read === false) delete s.n.readAt;
       if (mark.seen && s.n.seenAt === undefined) s.n.seenAt = now;
-      if (JSON.stringify(s.n) !== before) changed.push({ ...s.n });
+      if (JSON.stringify(s.n) !== before) changed.push(copy(s.n));
     }
     return changed;
   }
@@ -75,9 +81,7 @@ export class MemoryStore implements NotificationStore {
   }
 
   async unreadCount(user: string, now: number): Promise<number> {
-    let count = 0;
-    for (const s of this.inbox(user).values()) if (visible(s, now) && s.n.readAt === undefined) count++;
-    return count;
+    return this.count(user, BADGE, now);
   }
 
   async claimDue(now: number, limit: number): Promise<Notification[]> {
@@ -87,7 +91,7 @@ export class MemoryStore implements NotificationStore {
         if (due.length >= limit) return due;
         if (!s.announced && s.visibleAt <= now) {
           s.announced = true;
-          if (s.n.expireAt === undefined || s.n.expireAt > now) due.push({ ...s.n });
+          if (s.n.expireAt === undefined || s.n.expireAt > now) due.push(copy(s.n));
         }
       }
     }
@@ -145,6 +149,78 @@ export class MemoryStore implements NotificationStore {
   }
 
   async close(): Promise<void> {}
+
+  // ---- inbox state: archive, snooze, filtered counts ----
+
+  async archive(user: string, target: readonly string[] | 'all', archived: boolean, now: number): Promise<Notification[]> {
+    return this.change(user, target, now, (s) => {
+      if (archived && s.n.archivedAt === undefined) s.n.archivedAt = now;
+      else if (!archived && s.n.archivedAt !== undefined) delete s.n.archivedAt;
+      else return false;
+      return true;
+    });
+  }
+
+  async snooze(user: string, ids: readonly string[], until: number | null, now: number): Promise<Notification[]> {
+    return this.change(user, ids, now, (s) => {
+      if ((s.n.snoozedUntil ?? null) === until) return false;
+      if (until === null) delete s.n.snoozedUntil;
+      else s.n.snoozedUntil = until;
+      delete s.wakeOwner;
+      delete s.wakeUntil;
+      return true;
+    });
+  }
+
+  async count(user: string, filter: InboxFilter, now: number): Promise<number> {
+    let count = 0;
+    for (const s of this.inbox(user).values()) if (visible(s, now) && matches(s.n, filter, now)) count++;
+    return count;
+  }
+
+  async claimWakes(now: number, owner: string, leaseMs: number, limit: number): Promise<Notification[]> {
+    const due: Notification[] = [];
+    for (const inbox of this.byUser.values()) {
+      for (const s of inbox.values()) {
+        if (due.length >= limit) return due;
+        if (s.n.snoozedUntil === undefined || s.n.snoozedUntil > now) continue;
+        if (s.wakeUntil !== undefined && s.wakeUntil > now && s.wakeOwner !== owner) continue;
+        s.wakeOwner = owner;
+        s.wakeUntil = now + leaseMs;
+        due.push(copy(s.n));
+      }
+    }
+    return due;
+  }
+
+  async completeWakes(ids: readonly string[], owner: string): Promise<Notification[]> {
+    const woken: Notification[] = [];
+    for (const inbox of this.byUser.values()) {
+      for (const id of ids) {
+        const s = inbox.get(id);
+        if (!s || s.wakeOwner !== owner) continue;
+        delete s.n.snoozedUntil;
+        delete s.wakeOwner;
+        delete s.wakeUntil;
+        woken.push(copy(s.n));
+      }
+    }
+    return woken;
+  }
+
+  /** Applies `change` to the chosen visible notifications (all given ids must be), returning those it changed. */
+  private change(user: string, target: readonly string[] | 'all', now: number, change: (s: Stored) => boolean): Notification[] {
+    const inbox = this.inbox(user);
+    const chosen = target === 'all' ? [...inbox.values()].filter((s) => visible(s, now)) : [...new Set(target)].flatMap((id) => {
+      const s = inbox.get(id);
+      return s && visible(s, now) ? [s] : [];
+    });
+    if (target !== 'all') {
+      const unknown = missing(target, chosen.map((s) => s.n.id));
+      if (unknown.length > 0) throw new UnknownNotifications(unknown);
+    }
+    return chosen.filter(change).map((s) => copy(s.n));
+  }
 
   private inbox(user: string): Map<string, Stored> {
     let inbox = this.byUser.get(user);

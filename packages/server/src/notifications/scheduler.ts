@@ -14,8 +14,8 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const MISSED_MS = 5000;
 
 /**
- * Fires what is due, from the node's shared timer: delayed notifications (announced once, ever)
- * and cron schedules. Each due run is leased in the store to one node, so in a cluster exactly one
+ * Fires what is due, from the node's shared timer: delayed notifications (announced once, ever),
+ * snoozed notifications whose time came (leased like schedules), and cron schedules. Each due run is leased in the store to one node, so in a cluster exactly one
  * node fires it. A run missed while no node was up fires once when one starts, then the schedule
  * continues from the next time after now (missed runs are not replayed one by one).
  */
@@ -70,6 +70,9 @@ export class Scheduler implements Timed {
     if (due.length > 0) this.log.info('delayed notifications due', { count: due.length });
     this.inbox.announce(due);
     for (const schedule of await this.store.claimSchedules(now, this.owner, LEASE_MS, 100)) await this.run(schedule, now);
+    // after the schedules: a wake that cannot be announced (engine down) is retried after its lease, without holding them up
+    const woken = await this.inbox.wake(now, this.owner, LEASE_MS);
+    if (woken > 0) this.log.info('snoozed notifications woken', { count: woken });
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
       await this.store.purge(now, IDEMPOTENCY_TTL_MS);

@@ -38,4 +38,13 @@ export const MIGRATIONS: readonly string[] = [
      lease_until INTEGER
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // inbox state: tags (a JSON array) and severity; archive; snooze with its wake lease
+  `ALTER TABLE notifications ADD COLUMN tags TEXT;
+   ALTER TABLE notifications ADD COLUMN severity TEXT;
+   ALTER TABLE notifications ADD COLUMN archived_at INTEGER;
+   ALTER TABLE notifications ADD COLUMN snoozed_until INTEGER;
+   ALTER TABLE notifications ADD COLUMN wake_owner TEXT;
+   ALTER TABLE notifications ADD COLUMN wake_until INTEGER;
+   CREATE INDEX notifications_snoozed ON notifications (snoozed_until) WHERE snoozed_until IS NOT NULL;
+   CREATE INDEX notifications_active ON notifications (user_id, visible_at DESC, id DESC) WHERE archived_at IS NULL;`,
 ];

@@ -1,16 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Notification } from '@tidings/protocol';
+import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
+import { BADGE, filterSql, listFilter, missing } from './filter.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import {
-  IdempotencyConflict, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
+  IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from './store.js';
 
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: number; visible_at: number;
   deliver_at: number | null; expire_at: number | null; seen_at: number | null; read_at: number | null;
+  tags: string | null; severity: string | null; archived_at: number | null; snoozed_until: number | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: number; next_run_at: number | null; last_run_at: number | null;
@@ -22,6 +24,10 @@ function toNotification(r: Row): Notification {
   if (r.expire_at !== null) n.expireAt = r.expire_at;
   if (r.seen_at !== null) n.seenAt = r.seen_at;
   if (r.read_at !== null) n.readAt = r.read_at;
+  if (r.tags !== null) n.tags = JSON.parse(r.tags) as string[];
+  if (r.severity !== null) n.severity = r.severity as Severity;
+  if (r.archived_at !== null) n.archivedAt = r.archived_at;
+  if (r.snoozed_until !== null) n.snoozedUntil = r.snoozed_until;
   return n;
 }
 
@@ -32,6 +38,20 @@ function toSchedule(r: ScheduleRow): Schedule {
 }
 
 const VISIBLE = 'visible_at <= @now AND (expire_at IS NULL OR expire_at > @now)';
+
+/** The SQLite condition for a filter; its lists are bound as JSON arrays (`json_each`). */
+function whereFilter(f: InboxFilter, params: Record<string, unknown>): string {
+  let n = 0;
+  const param = (value: unknown): string => {
+    const name = `f${n++}`;
+    params[name] = JSON.stringify(value);
+    return `@${name}`;
+  };
+  return filterSql(f, '@now', param, {
+    anyOf: (column, p) => `${column} IN (SELECT value FROM json_each(${p}))`,
+    hasTag: (p) => `EXISTS (SELECT 1 FROM json_each(notifications.tags) AS t WHERE t.value IN (SELECT value FROM json_each(${p})))`,
+  });
+}
 
 /**
  * SQLite (better-sqlite3): one file, WAL journal, `synchronous = FULL` so a notification is on
@@ -72,8 +92,8 @@ export class SqliteStore implements NotificationStore {
     const { now } = options;
     const key = options.idempotencyKey;
     const hash = key === undefined ? '' : contentHash(users, input);
-    const insert = this.db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced)
-      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced)`);
+    const insert = this.db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity)
+      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @tags, @severity)`);
     return this.db.transaction((): CreateResult => {
       if (key !== undefined) {
         const seen = this.db.prepare('SELECT hash, result FROM idempotency WHERE key = ?').get(key) as { hash: string; result: string } | undefined;
@@ -90,7 +110,10 @@ export class SqliteStore implements NotificationStore {
         const n: Notification = { id: newId(now), user, type: input.type, payload: input.payload, createdAt: now };
         if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
         if (input.expireAt !== undefined) n.expireAt = input.expireAt;
-        insert.run({ id: n.id, user, type: n.type, payload, createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null, expireAt: n.expireAt ?? null, announced: n.deliverAt === undefined ? 1 : 0 });
+        if (input.tags !== undefined) n.tags = [...input.tags];
+        if (input.severity !== undefined) n.severity = input.severity;
+        insert.run({ id: n.id, user, type: n.type, payload, createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null, expireAt: n.expireAt ?? null,
+          announced: n.deliverAt === undefined ? 1 : 0, tags: input.tags === undefined ? null : JSON.stringify(input.tags), severity: input.severity ?? null });
         notifications.push(n);
       }
       if (key !== undefined) {
@@ -102,11 +125,10 @@ export class SqliteStore implements NotificationStore {
 
   async list(user: string, options: ListOptions, now: number): Promise<ListResult> {
     const after = options.cursor === undefined ? undefined : decodeInboxCursor(options.cursor);
-    const rows = this.db.prepare(`SELECT * FROM notifications WHERE user_id = @user AND ${VISIBLE}
-      ${options.unread ? 'AND read_at IS NULL' : ''}
+    const params: Record<string, unknown> = { user, now, limit: options.limit + 1, afterVisible: after?.visibleAt ?? 0, afterId: after?.id ?? '' };
+    const rows = this.db.prepare(`SELECT * FROM notifications WHERE user_id = @user AND ${VISIBLE} AND ${whereFilter(listFilter(options), params)}
       ${after ? 'AND (visible_at, id) < (@afterVisible, @afterId)' : ''}
-      ORDER BY visible_at DESC, id DESC LIMIT @limit`)
-      .all({ user, now, limit: options.limit + 1, afterVisible: after?.visibleAt ?? 0, afterId: after?.id ?? '' }) as Row[];
+      ORDER BY visible_at DESC, id DESC LIMIT @limit`).all(params) as Row[];
     const page = rows.slice(0, options.limit);
     const result: ListResult = { notifications: page.map(toNotification) };
     const last = page.at(-1);
@@ -135,8 +157,7 @@ export class SqliteStore implements NotificationStore {
   }
 
   async unreadCount(user: string, now: number): Promise<number> {
-    const r = this.db.prepare(`SELECT count(*) AS c FROM notifications WHERE user_id = @user AND read_at IS NULL AND ${VISIBLE}`).get({ user, now }) as { c: number };
-    return r.c;
+    return this.count(user, BADGE, now);
   }
 
   async claimDue(now: number, limit: number): Promise<Notification[]> {
@@ -182,5 +203,54 @@ export class SqliteStore implements NotificationStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  // ---- inbox state: archive, snooze, filtered counts ----
+
+  async archive(user: string, target: readonly string[] | 'all', archived: boolean, now: number): Promise<Notification[]> {
+    return this.change(user, target, now, {}, archived ? 'archived_at = @now' : 'archived_at = NULL', archived ? 'archived_at IS NULL' : 'archived_at IS NOT NULL');
+  }
+
+  async snooze(user: string, ids: readonly string[], until: number | null, now: number): Promise<Notification[]> {
+    return this.change(user, ids, now, { until }, 'snoozed_until = @until, wake_owner = NULL, wake_until = NULL', 'snoozed_until IS NOT @until');
+  }
+
+  async count(user: string, filter: InboxFilter, now: number): Promise<number> {
+    const params: Record<string, unknown> = { user, now };
+    const r = this.db.prepare(`SELECT count(*) AS c FROM notifications WHERE user_id = @user AND ${VISIBLE} AND ${whereFilter(filter, params)}`).get(params) as { c: number };
+    return r.c;
+  }
+
+  async claimWakes(now: number, owner: string, leaseMs: number, limit: number): Promise<Notification[]> {
+    const rows = this.db.prepare(`UPDATE notifications SET wake_owner = @owner, wake_until = @until
+      WHERE id IN (SELECT id FROM notifications WHERE snoozed_until IS NOT NULL AND snoozed_until <= @now
+        AND (wake_until IS NULL OR wake_until <= @now OR wake_owner = @owner) ORDER BY snoozed_until LIMIT @limit)
+      RETURNING *`).all({ now, owner, until: now + leaseMs, limit }) as Row[];
+    return rows.map(toNotification);
+  }
+
+  async completeWakes(ids: readonly string[], owner: string): Promise<Notification[]> {
+    const rows = this.db.prepare(`UPDATE notifications SET snoozed_until = NULL, wake_owner = NULL, wake_until = NULL
+      WHERE id IN (SELECT value FROM json_each(@ids)) AND wake_owner = @owner RETURNING *`).all({ ids: JSON.stringify(ids), owner }) as Row[];
+    return rows.map(toNotification);
+  }
+
+  /**
+   * In one transaction: refuses ids that are not the user's visible notifications (all or nothing),
+   * then sets `set` where `unchanged` holds; returns the rows changed.
+   */
+  private change(user: string, target: readonly string[] | 'all', now: number, extra: Record<string, unknown>, set: string, unchanged: string): Notification[] {
+    const ids = target === 'all' ? '[]' : JSON.stringify(target);
+    const which = target === 'all' ? '' : 'AND id IN (SELECT value FROM json_each(@ids))';
+    return this.db.transaction((): Notification[] => {
+      if (target !== 'all') {
+        const found = this.db.prepare(`SELECT id FROM notifications WHERE user_id = @user AND ${VISIBLE} ${which}`).all({ user, now, ids }) as Array<{ id: string }>;
+        const unknown = missing(target, found.map((r) => r.id));
+        if (unknown.length > 0) throw new UnknownNotifications(unknown);
+      }
+      const rows = this.db.prepare(`UPDATE notifications SET ${set} WHERE user_id = @user AND ${VISIBLE} ${which} AND ${unchanged} RETURNING *`)
+        .all({ user, now, ids, ...extra }) as Row[];
+      return rows.map(toNotification);
+    }).immediate();
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Notification } from '@tidings/protocol';
+import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
 
 /**
  * Durable storage of notifications and schedules. Implementations: SqliteStore (the default of
@@ -14,6 +14,10 @@ export interface NotificationInput {
   /** Delayed delivery: invisible, uncounted and unannounced until then. */
   deliverAt?: number;
   expireAt?: number;
+  /** Up to MAX_TAGS tags (checked by the caller): stored, returned and filtered on. */
+  tags?: string[];
+  /** Absent means `info`. */
+  severity?: Severity;
 }
 
 export interface CreateResult {
@@ -26,7 +30,10 @@ export interface ListOptions {
   /** From the previous page's `cursor`: the page continues strictly after it. */
   cursor?: string | undefined;
   limit: number;
+  /** Same as `filter.read: false`. */
   unread?: boolean | undefined;
+  /** Which ones (InboxFilter); absent: not archived and not snoozed now. */
+  filter?: InboxFilter | undefined;
 }
 
 export interface ListResult {
@@ -61,6 +68,14 @@ export class IdempotencyConflict extends Error {
   constructor(key: string) {
     super(`idempotency key ${JSON.stringify(key)} was already used with different content`);
     this.name = 'IdempotencyConflict';
+  }
+}
+
+/** Ids that name no visible notification of the user: the whole change was refused (code 129). */
+export class UnknownNotifications extends Error {
+  constructor(readonly ids: readonly string[]) {
+    super(`no such notification: ${ids.slice(0, 5).map((id) => JSON.stringify(id.slice(0, 64))).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`);
+    this.name = 'UnknownNotifications';
   }
 }
 
@@ -104,7 +119,7 @@ export interface NotificationStore {
   /** Deletes the user's given notifications; returns the ids deleted. */
   remove(user: string, ids: readonly string[]): Promise<string[]>;
 
-  /** Visible notifications not read. */
+  /** Visible notifications not read, not archived and not snoozed at `now`: the badge. */
   unreadCount(user: string, now: number): Promise<number>;
 
   /**
@@ -131,6 +146,38 @@ export interface NotificationStore {
   completeSchedule(id: string, owner: string, ranAt: number, nextRunAt: number | null): Promise<void>;
 
   close(): Promise<void>;
+
+  // ---- inbox state: archive, snooze, filtered counts (conformance-state.ts) ----
+
+  /**
+   * Archives (`archived`) or unarchives the given (or all visible) notifications; returns those
+   * that changed. Given ids must all name visible notifications of the user, else it throws
+   * UnknownNotifications and changes nothing.
+   */
+  archive(user: string, target: readonly string[] | 'all', archived: boolean, now: number): Promise<Notification[]>;
+
+  /**
+   * Snoozes the given notifications until `until` (a time after `now`), or unsnoozes them (`null`);
+   * returns those that changed. Ids as for `archive` (UnknownNotifications, nothing changed). A new
+   * snooze replaces the old one and ends its wake lease.
+   */
+  snooze(user: string, ids: readonly string[], until: number | null, now: number): Promise<Notification[]>;
+
+  /** How many visible notifications of the user match `filter` (see ListOptions.filter). */
+  count(user: string, filter: InboxFilter, now: number): Promise<number>;
+
+  /**
+   * Snoozed notifications whose time has come (`snoozedUntil <= now`), leased to `owner` until
+   * `now + leaseMs`: while the lease holds, no other owner gets them. Returned as stored (with
+   * `snoozedUntil`). The owner announces them, then calls `completeWakes`.
+   */
+  claimWakes(now: number, owner: string, leaseMs: number, limit: number): Promise<Notification[]>;
+
+  /**
+   * Ends the snooze of the given notifications still leased to `owner` (a re-snooze or unsnooze
+   * since the claim took the lease away); returns those it ended, without `snoozedUntil`.
+   */
+  completeWakes(ids: readonly string[], owner: string): Promise<Notification[]>;
 }
 
 /** A visible-time + id keyset cursor, opaque to clients. */
@@ -161,5 +208,6 @@ export function newId(now = Date.now()): string {
 
 /** The digest idempotency compares: users and content. */
 export function contentHash(users: readonly string[], input: NotificationInput): string {
-  return createHash('sha256').update(JSON.stringify([users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null])).digest('hex');
+  const extra = input.tags === undefined && input.severity === undefined ? [] : [input.tags ?? null, input.severity ?? null];
+  return createHash('sha256').update(JSON.stringify([users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null, ...extra])).digest('hex');
 }
