@@ -40,4 +40,16 @@ export const MIGRATIONS: readonly string[] = [
      lease_until bigint
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // preferences and actions: a table of user choices, and a notification's buttons and completion
+  `CREATE TABLE notification_preferences (
+     user_id text NOT NULL,
+     kind text COLLATE "C" NOT NULL CHECK (kind IN ('type', 'tag')),
+     name text COLLATE "C" NOT NULL,
+     muted boolean NOT NULL,
+     PRIMARY KEY (user_id, kind, name)
+   );
+   ALTER TABLE notifications ADD COLUMN actions text;
+   ALTER TABLE notifications ADD COLUMN completed_action text;
+   ALTER TABLE notifications ADD COLUMN completed_at bigint;
+   ALTER TABLE notifications ADD COLUMN completed_reported boolean;`,
 ];

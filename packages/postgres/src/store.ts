@@ -1,10 +1,11 @@
 import pg from 'pg';
-import type { Notification } from '@tidings/protocol';
+import type { ActionName, Notification, NotificationActions } from '@tidings/protocol';
 import {
   IdempotencyConflict, StoreUnavailableError, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
-  type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
+  type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type PreferenceChange, type PreferenceRow, type Schedule, type ScheduleTarget,
 } from '@tidings/server';
 import { migrate } from './migrate.js';
+import { PostgresPreferences } from './preferences.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -23,6 +24,7 @@ export interface PostgresStoreOptions {
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: string; visible_at: string;
   deliver_at: string | null; expire_at: string | null; seen_at: string | null; read_at: string | null;
+  actions: string | null; completed_action: ActionName | null; completed_at: string | null; completed_reported: boolean | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: string; next_run_at: string | null; last_run_at: string | null;
@@ -36,6 +38,8 @@ function toNotification(r: Row): Notification {
   if (r.expire_at !== null) n.expireAt = Number(r.expire_at);
   if (r.seen_at !== null) n.seenAt = Number(r.seen_at);
   if (r.read_at !== null) n.readAt = Number(r.read_at);
+  if (r.actions !== null) n.actions = JSON.parse(r.actions) as NotificationActions;
+  if (r.completed_action !== null) n.completed = { action: r.completed_action, at: Number(r.completed_at ?? 0), reported: r.completed_reported === true };
   return n;
 }
 
@@ -75,6 +79,7 @@ const VISIBLE = 'visible_at <= $2 AND (expire_at IS NULL OR expire_at > $2)';
  */
 export class PostgresStore implements NotificationStore {
   private down = false;
+  private readonly prefs = new PostgresPreferences((sql, params) => this.query(sql, params));
 
   private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {}
 
@@ -108,20 +113,21 @@ export class PostgresStore implements NotificationStore {
     return MIGRATIONS.length;
   }
 
-  async create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult> {
-    const { now } = options;
+  async create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult> {
+    const { now, muted } = options;
     const key = options.idempotencyKey;
-    const notifications = users.map((user) => {
+    const notifications = (muted ? users.filter((u) => !muted.has(u)) : users).map((user) => {
       const n: Notification = { id: newId(now), user, type: input.type, payload: input.payload, createdAt: now };
       if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
       if (input.expireAt !== undefined) n.expireAt = input.expireAt;
+      if (input.actions !== undefined) n.actions = structuredClone(input.actions);
       return n;
     });
     const insert = notifications.length === 0 ? undefined : {
-      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced)
-        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
+      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, actions)
+        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9, $10 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
       values: [notifications.map((n) => n.id), notifications.map((n) => n.user), input.type, JSON.stringify(input.payload), now, visibleAt(notifications[0]!),
-        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined],
+        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined, input.actions === undefined ? null : JSON.stringify(input.actions)],
     };
     if (key === undefined) {
       // one statement is one transaction: all rows or none, committed before it answers
@@ -223,6 +229,32 @@ export class PostgresStore implements NotificationStore {
   async completeSchedule(id: string, owner: string, ranAt: number, nextRunAt: number | null): Promise<void> {
     await this.query('UPDATE schedules SET last_run_at = $1, next_run_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4',
       [ranAt, nextRunAt, id, owner]);
+  }
+
+  async completeAction(user: string, id: string, action: ActionName, now: number): Promise<{ notification: Notification; recorded: boolean } | undefined> {
+    // the row lock makes a concurrent completion wait, then find completed_action set: one records it
+    const done = await this.query<Row>(`UPDATE notifications SET completed_action = $3, completed_at = $2, completed_reported = false
+      WHERE user_id = $1 AND id = $4 AND ${VISIBLE} AND completed_action IS NULL AND (actions::jsonb) ? $3 RETURNING *`, [user, now, action, id]);
+    if (done[0]) return { notification: toNotification(done[0]), recorded: true };
+    const rows = await this.query<Row>(`SELECT * FROM notifications WHERE user_id = $1 AND id = $3 AND ${VISIBLE}`, [user, now, id]);
+    return rows[0] && { notification: toNotification(rows[0]), recorded: false };
+  }
+
+  async setActionReported(user: string, id: string): Promise<Notification | undefined> {
+    const rows = await this.query<Row>('UPDATE notifications SET completed_reported = true WHERE user_id = $1 AND id = $2 AND completed_action IS NOT NULL RETURNING *', [user, id]);
+    return rows[0] && toNotification(rows[0]);
+  }
+
+  preferences(user: string): Promise<PreferenceRow[]> {
+    return this.prefs.preferences(user);
+  }
+
+  setPreferences(user: string, changes: readonly PreferenceChange[]): Promise<void> {
+    return this.prefs.setPreferences(user, changes);
+  }
+
+  preferencesAmong(users: readonly string[], type: string, tags: readonly string[]): Promise<PreferenceRow[]> {
+    return this.prefs.preferencesAmong(users, type, tags);
   }
 
   async close(): Promise<void> {

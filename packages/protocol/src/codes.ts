@@ -56,6 +56,8 @@ export const ErrorCode = {
   ProxyTimeout: 125,
   ProxyBadResponse: 126,
   ProxyOverloaded: 127,
+  TypeCritical: 130,
+  ActionCompleted: 131,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,6 +88,8 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 125, name: 'proxy_timeout', status: 504, temporary: true, description: 'The app backend did not answer a proxy call within that proxy\'s timeout; retry later.' },
   { code: 126, name: 'proxy_bad_response', status: 502, temporary: true, description: 'The app backend answered a proxy call with something other than the documented JSON (docs/proxy.md), or more than `--max-message-size` bytes.' },
   { code: 127, name: 'proxy_overloaded', status: 503, temporary: true, description: 'Too many proxy calls are waiting for the app backend (`--proxy-queue`); retry later.' },
+  { code: 130, name: 'type_critical', status: 409, temporary: false, description: 'A user tried to mute a notification type the server marks critical (`notificationTypes.<type>.critical`); no preference was changed.' },
+  { code: 131, name: 'action_completed', status: 409, temporary: false, description: 'Another action of this notification was completed already; a notification records one completion, and nothing was changed.' },
 ];
 
 export const CloseCode = {

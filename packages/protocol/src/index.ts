@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './codec.js';
 export * from './cursor.js';
 export * from './payload.js';
+export * from './preferences.js';

@@ -1,3 +1,5 @@
+import type { ActionCompletion, ActionName, NotificationActions, NotificationPreferences, PreferenceChanges } from './preferences.js';
+
 /**
  * Wire messages of the Tidings JSON protocol (docs/protocol.md).
  *
@@ -61,6 +63,10 @@ export interface InboxListCommand { type: 'inbox.list'; id: number; cursor?: str
 export interface InboxMarkCommand { type: 'inbox.mark'; id: number; ids?: string[]; all?: boolean; read?: boolean; seen?: boolean }
 export interface InboxDeleteCommand { type: 'inbox.delete'; id: number; ids: string[] }
 export interface InboxCountCommand { type: 'inbox.count'; id: number }
+/** The user's notification preferences; with `types` and/or `tags`, changes them first (see PreferenceChanges). */
+export interface InboxPreferencesCommand extends PreferenceChanges { type: 'inbox.preferences'; id: number }
+/** Completes the `action` of the user's notification `notification` (its id). */
+export interface InboxActionCommand { type: 'inbox.action'; id: number; notification: string; action: ActionName }
 /**
  * A call to the app backend through the RPC proxy (`--rpc-proxy`): `method` (1–255 characters) and
  * `data` go to the backend, and its answer comes back as the reply (`{data}`) or an error (an
@@ -81,6 +87,8 @@ export type Command =
   | InboxMarkCommand
   | InboxDeleteCommand
   | InboxCountCommand
+  | InboxPreferencesCommand
+  | InboxActionCommand
   | RpcCommand;
 
 export type CommandType = Command['type'];
@@ -126,7 +134,21 @@ export interface Notification {
   expireAt?: number;
   seenAt?: number;
   readAt?: number;
+  /** Buttons the user may complete (`inbox.action`). */
+  actions?: NotificationActions;
+  /** The action the user completed, when and whether the app was told. */
+  completed?: ActionCompletion;
 }
+/**
+ * The answer to completing an action: the notification with its completion, and what became of the
+ * report to the app: `sent` (the backend accepted it), `failed` (it did not: recorded, not
+ * reported; complete the same action again to retry) or `off` (no action proxy is configured).
+ */
+export interface ActionResult {
+  notification: Notification;
+  report: 'sent' | 'failed' | 'off';
+}
+
 export interface InboxListResult { notifications: Notification[]; cursor?: string }
 export interface InboxCountResult { unread: number }
 
@@ -138,7 +160,8 @@ export type InboxEvent =
   | { type: 'notification.created'; notification: Notification }
   | { type: 'notification.updated'; notifications: Notification[] }
   | { type: 'notification.deleted'; ids: string[] }
-  | { type: 'unread.count'; unread: number };
+  | { type: 'unread.count'; unread: number }
+  | { type: 'preferences.updated'; preferences: NotificationPreferences };
 export type EmptyResult = Record<string, never>;
 
 export interface ResultOf {
@@ -154,6 +177,8 @@ export interface ResultOf {
   'inbox.mark': InboxCountResult;
   'inbox.delete': InboxCountResult;
   'inbox.count': InboxCountResult;
+  'inbox.preferences': NotificationPreferences;
+  'inbox.action': ActionResult;
   rpc: RpcResult;
 }
 

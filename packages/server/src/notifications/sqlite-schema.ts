@@ -38,4 +38,16 @@ export const MIGRATIONS: readonly string[] = [
      lease_until INTEGER
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // preferences and actions: a table of user choices, and a notification's buttons and completion
+  `CREATE TABLE notification_preferences (
+     user_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('type', 'tag')),
+     name TEXT NOT NULL,
+     muted INTEGER NOT NULL,
+     PRIMARY KEY (user_id, kind, name)
+   ) WITHOUT ROWID;
+   ALTER TABLE notifications ADD COLUMN actions TEXT;
+   ALTER TABLE notifications ADD COLUMN completed_action TEXT;
+   ALTER TABLE notifications ADD COLUMN completed_at INTEGER;
+   ALTER TABLE notifications ADD COLUMN completed_reported INTEGER;`,
 ];

@@ -3,31 +3,55 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { storeConformance } from './conformance.js';
+import Database from 'better-sqlite3';
+import { storeConformance, type StoreFixture } from './conformance.js';
+import { preferenceConformance } from './conformance-preferences.js';
 import { MemoryStore } from './memory-store.js';
+import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
-storeConformance('memory', async () => {
+const memory = async (): Promise<StoreFixture> => {
   const store = new MemoryStore();
   return { store, second: async () => store, cleanup: async () => {} };
-});
-
-storeConformance('sqlite', async () => {
+};
+const sqlite = async (): Promise<StoreFixture> => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
   const file = join(dir, 'nested', 'tidings.db');
   return { store: new SqliteStore(file), second: async () => new SqliteStore(file), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-});
+};
+storeConformance('memory', memory);
+storeConformance('sqlite', sqlite);
+preferenceConformance('memory', memory);
+preferenceConformance('sqlite', sqlite);
 
 it('sqlite: migrates once, and what was stored is there after reopening', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
   const file = join(dir, 'tidings.db');
   const a = new SqliteStore(file);
-  assert.equal(a.version, 1);
+  assert.equal(a.version, MIGRATIONS.length);
   const { notifications } = await a.create(['u'], { type: 't', payload: 1 }, { now: 1000 });
   await a.close();
   const b = new SqliteStore(file);
-  assert.equal(b.version, 1);
+  assert.equal(b.version, MIGRATIONS.length);
   assert.deepEqual((await b.list('u', { limit: 5 }, 2000)).notifications.map((n) => n.id), [notifications[0]!.id]);
   await b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('sqlite: migrates a database of the first schema, keeping its notifications', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
+  const file = join(dir, 'tidings.db');
+  const old = new Database(file);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  old.exec(MIGRATIONS[0]!);
+  old.prepare('INSERT INTO schema_migrations VALUES (1, 0)').run();
+  old.prepare("INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at) VALUES ('0old', 'u', 't', '1', 1000, 1000)").run();
+  old.close();
+  const store = new SqliteStore(file);
+  assert.equal(store.version, MIGRATIONS.length);
+  const [n] = (await store.list('u', { limit: 5 }, 2000)).notifications;
+  assert.deepEqual(n, { id: '0old', user: 'u', type: 't', payload: 1, createdAt: 1000 });
+  assert.equal((await store.completeAction('u', '0old', 'primary', 2000))?.recorded, false, 'no actions, nothing recorded');
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });

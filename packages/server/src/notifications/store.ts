@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Notification } from '@tidings/protocol';
+import type { Notification, NotificationActions } from '@tidings/protocol';
+import type { ActionStore } from './actions.js';
+import type { PreferenceStore } from './preference-store.js';
 
 /**
  * Durable storage of notifications and schedules. Implementations: SqliteStore (the default of
@@ -14,6 +16,24 @@ export interface NotificationInput {
   /** Delayed delivery: invisible, uncounted and unannounced until then. */
   deliverAt?: number;
   expireAt?: number;
+  /**
+   * Labels of the notification (e.g. `sports`, `breaking`). A user who muted any of them does not
+   * get it (docs/notifications.md#preferences).
+   */
+  tags?: string[];
+  /** Buttons the user may complete (docs/notifications.md#actions). */
+  actions?: NotificationActions;
+}
+
+/** Options of `NotificationStore.create`. */
+export interface CreateOptions {
+  idempotencyKey?: string | undefined;
+  now: number;
+  /**
+   * Users of the create who muted it: nothing is stored for them. The idempotency key still covers
+   * every user, so a repeat answers the first result even if preferences changed since.
+   */
+  muted?: ReadonlySet<string> | undefined;
 }
 
 export interface CreateResult {
@@ -83,13 +103,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export interface NotificationStore {
+export interface NotificationStore extends PreferenceStore, ActionStore {
   /**
    * Stores one notification per user, in one transaction: all of them or none. With an
    * idempotency key seen before: the same content returns the first result (`duplicate`), other
    * content throws IdempotencyConflict. Resolves only once the notifications are durable.
    */
-  create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult>;
+  create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult>;
 
   /**
    * The user's visible notifications (delivered, not expired), newest first (by delivery time,
@@ -161,5 +181,9 @@ export function newId(now = Date.now()): string {
 
 /** The digest idempotency compares: users and content. */
 export function contentHash(users: readonly string[], input: NotificationInput): string {
-  return createHash('sha256').update(JSON.stringify([users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null])).digest('hex');
+  const content: unknown[] = [users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null];
+  // appended only when given, so keys stored before these fields existed keep their digest
+  if (input.tags !== undefined) content.push({ tags: input.tags });
+  if (input.actions !== undefined) content.push({ actions: input.actions });
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
