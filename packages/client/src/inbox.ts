@@ -1,4 +1,6 @@
-import type { CommandType, InboxEvent, InboxListResult, Notification, ResultOf } from '@tidings/protocol';
+import type {
+  ActionName, ActionResult, CommandType, InboxEvent, InboxListResult, Notification, NotificationPreferences, PreferenceChanges, ResultOf,
+} from '@tidings/protocol';
 import { Emitter } from './emitter.js';
 import type { CommandBody } from './session.js';
 import type { Subscription, SubscriptionHandlers } from './subscription.js';
@@ -15,6 +17,8 @@ export interface InboxEvents {
   created: Notification;
   updated: Notification[];
   deleted: string[];
+  /** The user's preferences changed (here or on another device). */
+  preferences: NotificationPreferences;
 }
 
 export interface InboxListOptions {
@@ -25,6 +29,7 @@ export interface InboxListOptions {
 
 /**
  * The user's notifications (`client.inbox`): list, mark read / unread / all read / seen, delete,
+ * preferences (mute types and tags), complete actions,
  * and a live `unreadCount`, kept in step on every device of the user through the inbox channel
  * `inbox:<user>`. Live updates start once the client has connected as a user.
  */
@@ -74,6 +79,28 @@ export class Inbox extends Emitter<InboxEvents> {
     return this.setCount((await this.host.call({ type: 'inbox.delete', ids })).unread);
   }
 
+  /** The user's notification preferences: muted types (and critical ones) and muted tags. */
+  preferences(): Promise<NotificationPreferences> {
+    return this.host.call({ type: 'inbox.preferences' });
+  }
+
+  /**
+   * Changes the user's preferences (`types`: true mutes, false unmutes, null returns to the
+   * default; `tags`: true mutes, false unmutes) and resolves with them after. Rejects with code
+   * 130 (`type_critical`) for a critical type; then nothing changed.
+   */
+  setPreferences(changes: PreferenceChanges): Promise<NotificationPreferences> {
+    return this.host.call({ type: 'inbox.preferences', ...changes });
+  }
+
+  /**
+   * Completes the notification's `action`: recorded, shown on the user's other devices
+   * (`updated`), and reported to the app; `report` says whether that worked (`sent`, `failed`, `off`).
+   */
+  completeAction(id: string, action: ActionName = 'primary'): Promise<ActionResult> {
+    return this.host.call({ type: 'inbox.action', notification: id, action });
+  }
+
   async count(): Promise<number> {
     return this.setCount((await this.host.call({ type: 'inbox.count' })).unread);
   }
@@ -88,6 +115,7 @@ export class Inbox extends Emitter<InboxEvents> {
       case 'notification.created': this.emit('created', event.notification); break;
       case 'notification.updated': this.emit('updated', event.notifications); break;
       case 'notification.deleted': this.emit('deleted', event.ids); break;
+      case 'preferences.updated': this.emit('preferences', event.preferences); break;
     }
   }
 

@@ -14,6 +14,7 @@ import type { Metrics } from './observability/metrics.js';
 import { reasonOf, type Refusals } from './observability/refusals.js';
 import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
+import type { InboxActions } from './notifications/actions.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
 import type { ServerSubscriptions } from './server-subs.js';
@@ -33,6 +34,7 @@ export interface SessionHost {
   readonly timers: TimerWheel;
   readonly publisher: Publisher;
   readonly inbox: Inbox;
+  readonly inboxActions: InboxActions;
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
@@ -219,6 +221,8 @@ export class Session implements Subscriber, Timed {
         case 'inbox.list': return this.reply(cmd.id, await this.host.inbox.list(this.owner(), cmd));
         case 'inbox.count': return this.reply(cmd.id, { unread: await this.host.inbox.count(this.owner()) });
         case 'inbox.delete': return this.reply(cmd.id, { unread: await this.host.inbox.remove(this.owner(), cmd.ids) });
+        case 'inbox.preferences': return this.reply(cmd.id, await this.host.inbox.preferencesOf(this.owner(), cmd));
+        case 'inbox.action': return this.reply(cmd.id, await this.host.inboxActions.complete(this.owner(), cmd.notification, cmd.action, this.id));
         case 'inbox.mark': {
           const unread = await this.host.inbox.mark(this.owner(), cmd.all ? 'all' : cmd.ids ?? [], { read: cmd.read, seen: cmd.seen });
           return this.reply(cmd.id, { unread });

@@ -64,7 +64,7 @@ export interface Mark {
 
 export type ScheduleTarget =
   | { type: 'publication'; channel: string; data: unknown }
-  | { type: 'notification'; users: string[]; notification: { type: string; payload: unknown } };
+  | { type: 'notification'; users: string[]; notification: NotificationInput };
 
 export interface Schedule {
   id: string;
