@@ -29,7 +29,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'trust-proxy', type: 'list', description: 'Comma-separated CIDRs or addresses of reverse proxies (`127.0.0.1/32,10.0.0.0/8`) whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers give the client address and scheme' },
   { flag: 'stomp-queue-max-length', type: 'int', min: 1, default: '10000', description: 'Messages one STOMP `/queue/…` holds, waiting plus unacknowledged; a SEND beyond gets ERROR 121 (`queue_full`)' },
   { flag: 'stomp-queue-redeliver-after', type: 'int', min: 100, default: '30000', description: 'Milliseconds before messages a dead node\'s STOMP queue consumers held unacknowledged go to other consumers (`--engine redis`)' },
-  { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`)' },
+  { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`, `proxy` and `notificationTypes`)' },
   { flag: 'api-key', type: 'string', description: 'Key for the server API (`X-API-Key`); without one the API refuses every call' },
   { flag: 'jwt-secret', type: 'string', description: 'HS256/384/512 secret for client tokens' },
   { flag: 'jwt-public-key', type: 'file', description: 'PEM file with an RSA, EC or Ed25519 public key for client tokens' },
