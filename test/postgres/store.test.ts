@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, MIGRATIONS } from '@tidings/postgres';
 import { StoreUnavailableError } from '@tidings/server';
-import { storeConformance } from '@tidings/server/store-conformance';
+import { preferenceConformance } from '@tidings/server/preference-conformance';
+import { storeConformance, type StoreFixture } from '@tidings/server/store-conformance';
 import { storeStateConformance } from '@tidings/server/store-state-conformance';
 import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 
@@ -25,10 +26,12 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     await server?.destroy();
   });
 
-  storeConformance('postgres', async () => {
+  const postgres = async (): Promise<StoreFixture> => {
     const { store, url } = await freshStore();
     return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
-  });
+  };
+  storeConformance('postgres', postgres);
+  preferenceConformance('postgres', postgres);
 
   storeStateConformance('postgres', async () => {
     const { store, url } = await freshStore();

@@ -114,6 +114,16 @@ describe('loadConfig', () => {
     assert.ok(problems(['--config', configFile({ namespaces: { chat: { subscribeProxy: true } } })]).some((p) => p.includes('subscribeProxy')));
   });
 
+  it('takes notification types from the file and the flat lists, the action proxy like the others, and refuses a muted critical type', () => {
+    const file = configFile({ notificationTypes: { security: { critical: true }, news: { muted: false } }, proxy: { notificationAction: { url: 'http://file/actions', timeout: 80 } } });
+    const c = loadConfig(['--config', file, '--muted-notification-types', 'digest,promo'], {}).server;
+    assert.deepEqual({ ...c.notificationTypes }, { security: { critical: true }, news: { muted: false }, digest: { muted: true }, promo: { muted: true } });
+    assert.deepEqual(c.proxy?.notificationAction, { url: 'http://file/actions', timeout: 80 });
+    assert.equal(loadConfig(['--notification-action-proxy', 'http://flag/a'], {}).server.proxy?.notificationAction, 'http://flag/a');
+    assert.ok(problems(['--muted-notification-types', 'alarm', '--critical-notification-types', 'alarm']).some((p) => p.includes('notificationTypes.alarm')));
+    assert.ok(problems(['--config', configFile({ notificationTypes: { x: { loud: true } } })]).some((p) => p.includes('notificationTypes.x')));
+  });
+
   it('reads the PostgreSQL store settings from flags or env, needs a URL, and never echoes it', () => {
     const c = loadConfig(['--store', 'postgres', '--postgres-pool-size', '4'], { TIDINGS_POSTGRES_URL: 'postgres://u:s3cret@db/tidings', TIDINGS_POSTGRES_STATEMENT_TIMEOUT: '250' });
     assert.deepEqual(c.postgres, { url: 'postgres://u:s3cret@db/tidings', poolSize: 4, statementTimeout: 250 });

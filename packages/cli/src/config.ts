@@ -86,6 +86,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   }
   let namespaces: Record<string, Partial<NamespaceOptions>> | undefined;
   let proxy: ProxyOptionsInput = {};
+  let notificationTypes: Record<string, { muted?: boolean; critical?: boolean }> = {};
   const file = values.get('config');
   if (file) {
     const name = file.value as string;
@@ -98,6 +99,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
       }
       namespaces = result.data.namespaces;
       proxy = result.data.proxy ?? {};
+      notificationTypes = result.data.notificationTypes ?? {};
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -168,6 +170,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     trustProxy: get<string[]>('trust-proxy') ?? [],
     demo: get<string>('demo') === 'on',
     proxy: proxySettings((flag, file) => (given.has(flag) || file === undefined ? get(flag) : file), proxy),
+    notificationTypes: typeSettings(notificationTypes, get<string[]>('muted-notification-types') ?? [], get<string[]>('critical-notification-types') ?? []),
   };
   const unresolved = optionProblems(server);
   if (unresolved.length > 0) throw new ConfigError(unresolved.map(problemLine));
@@ -220,7 +223,17 @@ function proxySettings(pick: (flag: string, fromFile: unknown) => unknown, file:
     subscribe: endpoint('subscribe-proxy', file.subscribe),
     publish: endpoint('publish-proxy', file.publish),
     rpc: endpoint('rpc-proxy', file.rpc),
+    notificationAction: endpoint('notification-action-proxy', file.notificationAction),
   };
+}
+
+/** The config file's `notificationTypes`, plus the types the flat lists mark muted or critical. */
+function typeSettings(file: Record<string, { muted?: boolean; critical?: boolean }>, muted: readonly string[], critical: readonly string[]): Record<string, { muted?: boolean; critical?: boolean }> {
+  const types = Object.create(null) as Record<string, { muted?: boolean; critical?: boolean }>;
+  for (const [type, t] of Object.entries(file)) types[type] = { ...t };
+  for (const type of muted) types[type] = { ...types[type], muted: true };
+  for (const type of critical) types[type] = { ...types[type], critical: true };
+  return types;
 }
 
 /** An `off|on` setting, which may be given as a bare flag. */

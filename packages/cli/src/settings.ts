@@ -3,7 +3,7 @@
  * type, default and description. The schema that validates flags, env and the config file,
  * `--help` and docs/configuration.md all come from here.
  */
-import { expected, namespacesSchema, proxyOptionsSchema, type NamespaceOptions, type ProxyOptionsInput } from '@tidings/server';
+import { expected, namespacesSchema, notificationTypesSchema, proxyOptionsSchema, type NamespaceOptions, type ProxyOptionsInput } from '@tidings/server';
 import { z } from 'zod';
 
 export type SettingType = 'int' | 'string' | 'list' | 'enum' | 'file';
@@ -29,7 +29,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'trust-proxy', type: 'list', description: 'Comma-separated CIDRs or addresses of reverse proxies (`127.0.0.1/32,10.0.0.0/8`) whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers give the client address and scheme' },
   { flag: 'stomp-queue-max-length', type: 'int', min: 1, default: '10000', description: 'Messages one STOMP `/queue/…` holds, waiting plus unacknowledged; a SEND beyond gets ERROR 121 (`queue_full`)' },
   { flag: 'stomp-queue-redeliver-after', type: 'int', min: 100, default: '30000', description: 'Milliseconds before messages a dead node\'s STOMP queue consumers held unacknowledged go to other consumers (`--engine redis`)' },
-  { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`)' },
+  { flag: 'config', type: 'file', description: 'JSON config file (any setting by its camelCase name, plus `namespaces`, `proxy` and `notificationTypes`)' },
   { flag: 'api-key', type: 'string', description: 'Key for the server API (`X-API-Key`); without one the API refuses every call' },
   { flag: 'jwt-secret', type: 'string', description: 'HS256/384/512 secret for client tokens' },
   { flag: 'jwt-public-key', type: 'file', description: 'PEM file with an RSA, EC or Ed25519 public key for client tokens' },
@@ -77,6 +77,9 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'subscribe-proxy', type: 'string', description: 'URL asked before subscriptions in namespaces with `subscribeProxy: true`' },
   { flag: 'publish-proxy', type: 'string', description: 'URL asked (and able to replace the data) before client publications in namespaces with `publishProxy: true`' },
   { flag: 'rpc-proxy', type: 'string', description: 'URL the `rpc` command (and STOMP SEND to `/app/<method>`) is forwarded to' },
+  { flag: 'notification-action-proxy', type: 'string', description: 'URL told when a user completes a notification\'s action (docs/notifications.md#actions); off unless set' },
+  { flag: 'muted-notification-types', type: 'list', description: 'Comma-separated notification types muted for users who did not choose otherwise (also `notificationTypes.<type>.muted` in the config file)' },
+  { flag: 'critical-notification-types', type: 'list', description: 'Comma-separated notification types users cannot mute (130 `type_critical`; also `notificationTypes.<type>.critical`)' },
   { flag: 'proxy-timeout', type: 'int', min: 1, max: 600000, default: '5000', description: 'Milliseconds the backend has to answer a proxy call; then the client gets 125' },
   { flag: 'proxy-secret', type: 'string', description: 'Sent as `X-Tidings-Proxy-Secret` on every proxy call, so the backend can tell the call is from Tidings; never logged' },
   { flag: 'proxy-headers', type: 'list', default: 'cookie,authorization,origin,user-agent,x-forwarded-for', description: 'Comma-separated request headers the connect proxy is sent (lowercase)' },
@@ -150,13 +153,15 @@ export interface ConfigFile {
   namespaces?: Record<string, Partial<NamespaceOptions>> | undefined;
   /** Per-proxy settings (`proxy.connect.{url,timeout,headers,always}`, …), over the flat ones. */
   proxy?: ProxyOptionsInput | undefined;
+  /** Per notification type: `{muted?, critical?}` (docs/notifications.md#preferences). */
+  notificationTypes?: Record<string, { muted?: boolean | undefined; critical?: boolean | undefined }> | undefined;
 }
 
-/** The config file: any setting but `config` by its camelCase key, plus `namespaces` and `proxy`; unknown keys are refused. */
+/** The config file: any setting but `config` by its camelCase key, plus `namespaces`, `proxy` and `notificationTypes`; unknown keys are refused. */
 export function configFileSchema(): z.ZodType<ConfigFile> {
   const shape: Record<string, z.ZodType<unknown>> = {};
   for (const s of SETTINGS) if (s.flag !== 'config') shape[configKey(s.flag)] = settingSchema(s).optional();
-  return z.strictObject({ ...shape, namespaces: namespacesSchema.optional(), proxy: proxyOptionsSchema.optional() }, expected('a JSON object'));
+  return z.strictObject({ ...shape, namespaces: namespacesSchema.optional(), proxy: proxyOptionsSchema.optional(), notificationTypes: notificationTypesSchema.optional() }, expected('a JSON object'));
 }
 
 export function helpText(): string {

@@ -1,4 +1,7 @@
-import { MAX_COUNT_FILTERS, type CommandType, type InboxEvent, type InboxFilter, type InboxListResult, type Notification, type ResultOf } from '@tidings/protocol';
+import {
+  MAX_COUNT_FILTERS, type ActionName, type ActionResult, type CommandType, type InboxEvent, type InboxFilter, type InboxListResult, type Notification,
+  type NotificationPreferences, type PreferenceChanges, type ResultOf,
+} from '@tidings/protocol';
 import { Emitter } from './emitter.js';
 import { LiveCount } from './live-count.js';
 import type { CommandBody } from './session.js';
@@ -16,6 +19,8 @@ export interface InboxEvents {
   created: Notification;
   updated: Notification[];
   deleted: string[];
+  /** The user's preferences changed (here or on another device). */
+  preferences: NotificationPreferences;
 }
 
 export interface InboxListOptions {
@@ -28,9 +33,10 @@ export interface InboxListOptions {
 
 /**
  * The user's notifications (`client.inbox`): list (filtered), mark read / unread / all read /
- * seen, archive, snooze, delete, a live `unreadCount`, and live counts per filter (`watch`), kept
- * in step on every device of the user through the inbox channel `inbox:<user>`. Live updates
- * start once the client has connected as a user.
+ * seen, archive, snooze, delete, preferences (mute types and tags), complete actions, a live
+ * `unreadCount`, and live counts per filter (`watch`), kept in step on every device of the user
+ * through the inbox channel `inbox:<user>`. Live updates start once the client has connected as a
+ * user.
  */
 export class Inbox extends Emitter<InboxEvents> {
   /** The unread count, live; undefined until first known. */
@@ -82,6 +88,28 @@ export class Inbox extends Emitter<InboxEvents> {
 
   async delete(ids: string[]): Promise<number> {
     return this.setCount((await this.host.call({ type: 'inbox.delete', ids })).unread);
+  }
+
+  /** The user's notification preferences: muted types (and critical ones) and muted tags. */
+  preferences(): Promise<NotificationPreferences> {
+    return this.host.call({ type: 'inbox.preferences' });
+  }
+
+  /**
+   * Changes the user's preferences (`types`: true mutes, false unmutes, null returns to the
+   * default; `tags`: true mutes, false unmutes) and resolves with them after. Rejects with code
+   * 130 (`type_critical`) for a critical type; then nothing changed.
+   */
+  setPreferences(changes: PreferenceChanges): Promise<NotificationPreferences> {
+    return this.host.call({ type: 'inbox.preferences', ...changes });
+  }
+
+  /**
+   * Completes the notification's `action`: recorded, shown on the user's other devices
+   * (`updated`), and reported to the app; `report` says whether that worked (`sent`, `failed`, `off`).
+   */
+  completeAction(id: string, action: ActionName = 'primary'): Promise<ActionResult> {
+    return this.host.call({ type: 'inbox.action', notification: id, action });
   }
 
   async count(): Promise<number> {
@@ -166,6 +194,7 @@ export class Inbox extends Emitter<InboxEvents> {
       case 'notification.created': this.emit('created', event.notification); break;
       case 'notification.updated': this.emit('updated', event.notifications); break;
       case 'notification.deleted': this.emit('deleted', event.ids); break;
+      case 'preferences.updated': this.emit('preferences', event.preferences); break;
     }
   }
 

@@ -46,4 +46,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX notifications_snoozed ON notifications (snoozed_until) WHERE snoozed_until IS NOT NULL;
    CREATE INDEX notifications_active ON notifications (user_id, visible_at DESC, id DESC) WHERE archived_at IS NULL;
    CREATE INDEX notifications_tags ON notifications USING gin (tags);`,
+  // preferences and actions: a table of user choices, and a notification's buttons and completion
+  `CREATE TABLE notification_preferences (
+     user_id text NOT NULL,
+     kind text COLLATE "C" NOT NULL CHECK (kind IN ('type', 'tag')),
+     name text COLLATE "C" NOT NULL,
+     muted boolean NOT NULL,
+     PRIMARY KEY (user_id, kind, name)
+   );
+   ALTER TABLE notifications ADD COLUMN actions text;
+   ALTER TABLE notifications ADD COLUMN completed_action text;
+   ALTER TABLE notifications ADD COLUMN completed_at bigint;
+   ALTER TABLE notifications ADD COLUMN completed_reported boolean;`,
 ];

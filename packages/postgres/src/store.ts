@@ -1,10 +1,11 @@
 import pg from 'pg';
-import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
+import type { ActionName, InboxFilter, Notification, NotificationActions, Severity } from '@tidings/protocol';
 import {
   BADGE, IdempotencyConflict, StoreUnavailableError, UnknownNotifications, contentHash, filterSql, listFilter, missing, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
-  type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
+  type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type PreferenceChange, type PreferenceRow, type Schedule, type ScheduleTarget,
 } from '@tidings/server';
 import { migrate } from './migrate.js';
+import { PostgresPreferences } from './preferences.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -24,6 +25,7 @@ interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: string; visible_at: string;
   deliver_at: string | null; expire_at: string | null; seen_at: string | null; read_at: string | null;
   tags: string[] | null; severity: string | null; archived_at: string | null; snoozed_until: string | null;
+  actions: string | null; completed_action: ActionName | null; completed_at: string | null; completed_reported: boolean | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: string; next_run_at: string | null; last_run_at: string | null;
@@ -41,6 +43,8 @@ function toNotification(r: Row): Notification {
   if (r.severity !== null) n.severity = r.severity as Severity;
   if (r.archived_at !== null) n.archivedAt = Number(r.archived_at);
   if (r.snoozed_until !== null) n.snoozedUntil = Number(r.snoozed_until);
+  if (r.actions !== null) n.actions = JSON.parse(r.actions) as NotificationActions;
+  if (r.completed_action !== null) n.completed = { action: r.completed_action, at: Number(r.completed_at ?? 0), reported: r.completed_reported === true };
   return n;
 }
 
@@ -88,6 +92,7 @@ function whereFilter(f: InboxFilter, params: unknown[]): string {
  */
 export class PostgresStore implements NotificationStore {
   private down = false;
+  private readonly prefs = new PostgresPreferences((sql, params) => this.query(sql, params));
 
   private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {}
 
@@ -121,22 +126,24 @@ export class PostgresStore implements NotificationStore {
     return MIGRATIONS.length;
   }
 
-  async create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult> {
-    const { now } = options;
+  async create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult> {
+    const { now, muted } = options;
     const key = options.idempotencyKey;
-    const notifications = users.map((user) => {
+    const notifications = (muted ? users.filter((u) => !muted.has(u)) : users).map((user) => {
       const n: Notification = { id: newId(now), user, type: input.type, payload: input.payload, createdAt: now };
       if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
       if (input.expireAt !== undefined) n.expireAt = input.expireAt;
       if (input.tags !== undefined) n.tags = [...input.tags];
       if (input.severity !== undefined) n.severity = input.severity;
+      if (input.actions !== undefined) n.actions = structuredClone(input.actions);
       return n;
     });
     const insert = notifications.length === 0 ? undefined : {
-      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity)
-        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
+      text: `INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity, actions)
+        SELECT id, user_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM unnest($1::text[], $2::text[]) AS t(id, user_id)`,
       values: [notifications.map((n) => n.id), notifications.map((n) => n.user), input.type, JSON.stringify(input.payload), now, visibleAt(notifications[0]!),
-        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined, input.tags ?? null, input.severity ?? null],
+        input.deliverAt ?? null, input.expireAt ?? null, input.deliverAt === undefined, input.tags ?? null, input.severity ?? null,
+        input.actions === undefined ? null : JSON.stringify(input.actions)],
     };
     if (key === undefined) {
       // one statement is one transaction: all rows or none, committed before it answers
@@ -236,6 +243,32 @@ export class PostgresStore implements NotificationStore {
   async completeSchedule(id: string, owner: string, ranAt: number, nextRunAt: number | null): Promise<void> {
     await this.query('UPDATE schedules SET last_run_at = $1, next_run_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4',
       [ranAt, nextRunAt, id, owner]);
+  }
+
+  async completeAction(user: string, id: string, action: ActionName, now: number): Promise<{ notification: Notification; recorded: boolean } | undefined> {
+    // the row lock makes a concurrent completion wait, then find completed_action set: one records it
+    const done = await this.query<Row>(`UPDATE notifications SET completed_action = $3, completed_at = $2, completed_reported = false
+      WHERE user_id = $1 AND id = $4 AND ${VISIBLE} AND completed_action IS NULL AND (actions::jsonb) ? $3 RETURNING *`, [user, now, action, id]);
+    if (done[0]) return { notification: toNotification(done[0]), recorded: true };
+    const rows = await this.query<Row>(`SELECT * FROM notifications WHERE user_id = $1 AND id = $3 AND ${VISIBLE}`, [user, now, id]);
+    return rows[0] && { notification: toNotification(rows[0]), recorded: false };
+  }
+
+  async setActionReported(user: string, id: string): Promise<Notification | undefined> {
+    const rows = await this.query<Row>('UPDATE notifications SET completed_reported = true WHERE user_id = $1 AND id = $2 AND completed_action IS NOT NULL RETURNING *', [user, id]);
+    return rows[0] && toNotification(rows[0]);
+  }
+
+  preferences(user: string): Promise<PreferenceRow[]> {
+    return this.prefs.preferences(user);
+  }
+
+  setPreferences(user: string, changes: readonly PreferenceChange[]): Promise<void> {
+    return this.prefs.setPreferences(user, changes);
+  }
+
+  preferencesAmong(users: readonly string[], type: string, tags: readonly string[]): Promise<PreferenceRow[]> {
+    return this.prefs.preferencesAmong(users, type, tags);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { isAdminChannel, isValidChannel } from './channel.js';
 import { ErrorCode } from './codes.js';
 import { MAX_COUNT_FILTERS, parseInboxFilter, type InboxFilter } from './inbox.js';
+import { ACTION_NAMES, parsePreferenceChanges, type ActionName } from './preferences.js';
 import type { Command, ProtocolError, Publication, ServerMessage, StreamPosition } from './messages.js';
 
 /** Messages in one frame are separated by this character. */
@@ -202,6 +203,17 @@ export function decodeCommand(value: unknown): Decoded {
       const method = m.method;
       if (typeof method !== 'string' || method === '' || method.length > MAX_RPC_METHOD) return bad(id, `\`method\` must be a string of 1 to ${MAX_RPC_METHOD} characters`);
       return { ok: true, command: m.data === undefined ? { type: 'rpc', id, method } : { type: 'rpc', id, method, data: m.data } };
+    }
+    case 'inbox.preferences': {
+      const changes = parsePreferenceChanges(m);
+      if (typeof changes === 'string') return bad(id, changes);
+      return { ok: true, command: { type: 'inbox.preferences', id, ...changes } };
+    }
+    case 'inbox.action': {
+      const { notification, action } = m;
+      if (typeof notification !== 'string' || notification === '' || notification.length > 64) return bad(id, '`notification` must be a notification id');
+      if (!ACTION_NAMES.includes(action as ActionName)) return bad(id, '`action` must be primary or secondary');
+      return { ok: true, command: { type: 'inbox.action', id, notification, action: action as ActionName } };
     }
     case 'inbox.delete': {
       if (!isIdList(m.ids) || m.ids.length === 0) return bad(id, '`ids` must be a non-empty array of at most 1000 notification ids');

@@ -58,6 +58,8 @@ export const ErrorCode = {
   ProxyOverloaded: 127,
   SnoozeOutOfRange: 128,
   UnknownNotification: 129,
+  TypeCritical: 130,
+  ActionCompleted: 131,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -90,6 +92,8 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 127, name: 'proxy_overloaded', status: 503, temporary: true, description: 'Too many proxy calls are waiting for the app backend (`--proxy-queue`); retry later.' },
   { code: 128, name: 'snooze_out_of_range', status: 400, temporary: false, description: 'A snooze must end 1 s to 90 days from now (docs/notifications.md, Snooze); nothing was snoozed.' },
   { code: 129, name: 'unknown_notification', status: 404, temporary: false, description: 'An id names no visible notification of this user (never made, deleted, expired, not yet delivered, or another user\'s); nothing was changed.' },
+  { code: 130, name: 'type_critical', status: 409, temporary: false, description: 'A user tried to mute a notification type the server marks critical (`notificationTypes.<type>.critical`); no preference was changed.' },
+  { code: 131, name: 'action_completed', status: 409, temporary: false, description: 'Another action of this notification was completed already; a notification records one completion, and nothing was changed.' },
 ];
 
 export const CloseCode = {

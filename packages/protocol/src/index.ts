@@ -5,3 +5,4 @@ export * from './codec.js';
 export * from './cursor.js';
 export * from './payload.js';
 export * from './inbox.js';
+export * from './preferences.js';

@@ -1,3 +1,5 @@
+import type { ActionCompletion, ActionName, NotificationActions, NotificationPreferences, PreferenceChanges } from './preferences.js';
+
 /**
  * Wire messages of the Tidings JSON protocol (docs/protocol.md).
  *
@@ -77,6 +79,10 @@ export interface InboxArchiveCommand { type: 'inbox.archive'; id: number; ids?: 
  * from now, else 128 `snooze_out_of_range`), or wakes them now (`until: null`). Unknown ids: 129.
  */
 export interface InboxSnoozeCommand { type: 'inbox.snooze'; id: number; ids: string[]; until: number | null }
+/** The user's notification preferences; with `types` and/or `tags`, changes them first (see PreferenceChanges). */
+export interface InboxPreferencesCommand extends PreferenceChanges { type: 'inbox.preferences'; id: number }
+/** Completes the `action` of the user's notification `notification` (its id). */
+export interface InboxActionCommand { type: 'inbox.action'; id: number; notification: string; action: ActionName }
 /**
  * A call to the app backend through the RPC proxy (`--rpc-proxy`): `method` (1–255 characters) and
  * `data` go to the backend, and its answer comes back as the reply (`{data}`) or an error (an
@@ -99,6 +105,8 @@ export type Command =
   | InboxCountCommand
   | InboxArchiveCommand
   | InboxSnoozeCommand
+  | InboxPreferencesCommand
+  | InboxActionCommand
   | RpcCommand;
 
 export type CommandType = Command['type'];
@@ -152,7 +160,21 @@ export interface Notification {
   archivedAt?: number;
   /** Snoozed until then: out of the default list and counts; it comes back by itself (announced). */
   snoozedUntil?: number;
+  /** Buttons the user may complete (`inbox.action`). */
+  actions?: NotificationActions;
+  /** The action the user completed, when and whether the app was told. */
+  completed?: ActionCompletion;
 }
+/**
+ * The answer to completing an action: the notification with its completion, and what became of the
+ * report to the app: `sent` (the backend accepted it), `failed` (it did not: recorded, not
+ * reported; complete the same action again to retry) or `off` (no action proxy is configured).
+ */
+export interface ActionResult {
+  notification: Notification;
+  report: 'sent' | 'failed' | 'off';
+}
+
 export interface InboxListResult { notifications: Notification[]; cursor?: string }
 /** `unread`: the badge (unread, not archived, not snoozed now); `counts`: one per filter asked for. */
 export interface InboxCountResult { unread: number; counts?: number[] }
@@ -166,7 +188,8 @@ export type InboxEvent =
   /** Read, seen, archived, snoozed changed, or a snooze ended (the notification is back). */
   | { type: 'notification.updated'; notifications: Notification[] }
   | { type: 'notification.deleted'; ids: string[] }
-  | { type: 'unread.count'; unread: number };
+  | { type: 'unread.count'; unread: number }
+  | { type: 'preferences.updated'; preferences: NotificationPreferences };
 export type EmptyResult = Record<string, never>;
 
 export interface ResultOf {
@@ -184,6 +207,8 @@ export interface ResultOf {
   'inbox.count': InboxCountResult;
   'inbox.archive': InboxCountResult;
   'inbox.snooze': InboxCountResult;
+  'inbox.preferences': NotificationPreferences;
+  'inbox.action': ActionResult;
   rpc: RpcResult;
 }
 

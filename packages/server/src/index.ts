@@ -14,6 +14,8 @@ export { SqliteStore } from './notifications/sqlite-store.js';
 export { Inbox, inboxChannel, MAX_NOTIFICATION_USERS } from './notifications/inbox.js';
 export * from './notifications/store.js';
 export { BADGE, filterSql, listFilter, missing } from './notifications/filter.js';
+export type { PreferenceChange, PreferenceRow, PreferenceStore } from './notifications/preference-store.js';
+export type { ActionStore } from './notifications/actions.js';
 export { ProxyTrust, isTrustEntry, type ForwardedRequest, type Scheme } from './http/forwarded.js';
 export type { SharedQueueLog, LoggedMessage, QueuedBody } from './stomp/queue-log.js';
 export type { QueuePosition } from './stomp/queue-contract.js';

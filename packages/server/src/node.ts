@@ -16,7 +16,9 @@ import { sendError, sendJson } from './http/json.js';
 import { Hub } from './hub.js';
 import { createLogger, type Logger } from './log.js';
 import { resolveOptions, type ServerOptions, type ServerOptionsInput, type TlsOptions } from './options.js';
+import { InboxActions } from './notifications/actions.js';
 import { Inbox } from './notifications/inbox.js';
+import { Preferences } from './notifications/preferences.js';
 import { MemoryStore } from './notifications/memory-store.js';
 import { Scheduler } from './notifications/scheduler.js';
 import type { NotificationStore } from './notifications/store.js';
@@ -90,6 +92,8 @@ export class TidingsNode implements EngineHandler, Timed {
   readonly publisher: Publisher;
   readonly store: NotificationStore;
   readonly inbox: Inbox;
+  /** Completing notifications' actions, reported through the action proxy. */
+  readonly inboxActions: InboxActions;
   /** Server-side subscriptions remembered per user (`POST /api/subscribe`). */
   readonly serverSubs: ServerSubscriptions;
   /** Calls to the app backend (connect, refresh, subscribe, publish, RPC). */
@@ -150,7 +154,10 @@ export class TidingsNode implements EngineHandler, Timed {
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), measured ? this.metrics.latency : undefined);
     this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
     this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
-    this.inbox = new Inbox(this.store, this.publisher, this.log);
+    this.inbox = new Inbox(this.store, this.publisher, this.log, new Preferences(this.store, this.options.notificationTypes),
+      (count) => this.metrics.notificationsSkipped.inc({ reason: 'muted' }, count));
+    this.inboxActions = new InboxActions(this.store, this.proxies.reportsActions ? (report) => this.proxies.action(report) : undefined,
+      (user, notifications) => this.inbox.updated(user, notifications), this.log, (report) => this.metrics.notificationActions.inc({ report }));
     this.serverSubs = new ServerSubscriptions(this.engine, this.options.serverSubscriptionTtl, this.options.limits.maxSubscriptions);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.demo = this.options.demo ? new Demo({

@@ -64,6 +64,16 @@ export interface ProxyOptions {
   subscribe: ProxyEndpoint | undefined;
   publish: ProxyEndpoint | undefined;
   rpc: ProxyEndpoint | undefined;
+  /** Told when a user completes a notification's action (docs/notifications.md#actions). */
+  notificationAction: ProxyEndpoint | undefined;
+}
+
+/** What the server says about one notification type (docs/notifications.md#preferences). */
+export interface NotificationTypeOptions {
+  /** Muted for users who did not choose otherwise. */
+  muted: boolean;
+  /** Never muted: a user's attempt to mute it fails with 130 (`type_critical`). */
+  critical: boolean;
 }
 
 export interface JwtOptions {
@@ -180,6 +190,8 @@ export interface ServerOptions {
   trustProxy: string[];
   /** Connect, refresh, subscribe, publish and RPC proxies to the app backend. */
   proxy: ProxyOptions;
+  /** Per notification type: muted by default, or critical (never muted). Types not listed are delivered unless a user mutes them. */
+  notificationTypes: Record<string, NotificationTypeOptions>;
   /** The admin console's login password (`/admin`, docs/admin.md); the console is off without it and `adminKey`. A secret: never logged. */
   adminPassword: string | undefined;
   /** The admin key: `Authorization: Bearer <key>` on `/admin/api/*` (scripts), and accepted by the login form too. A secret: never logged. */
@@ -224,7 +236,7 @@ export const DEFAULT_PROXY_HEADERS = ['cookie', 'authorization', 'origin', 'user
 export function defaultProxy(): ProxyOptions {
   return {
     secret: undefined, timeout: 5000, headers: [...DEFAULT_PROXY_HEADERS], concurrency: 64, queue: 1024,
-    connect: undefined, refresh: undefined, subscribe: undefined, publish: undefined, rpc: undefined,
+    connect: undefined, refresh: undefined, subscribe: undefined, publish: undefined, rpc: undefined, notificationAction: undefined,
   };
 }
 
@@ -275,6 +287,7 @@ export function defaultOptions(): ServerOptions {
     stompTls: false,
     trustProxy: [],
     proxy: defaultProxy(),
+    notificationTypes: Object.create(null) as Record<string, NotificationTypeOptions>,
     adminPassword: undefined,
     adminKey: undefined,
     demo: false,
@@ -302,9 +315,11 @@ export interface ProxyOptionsInput {
   subscribe?: string | ProxyEndpointInput | undefined;
   publish?: string | ProxyEndpointInput | undefined;
   rpc?: string | ProxyEndpointInput | undefined;
+  notificationAction?: string | ProxyEndpointInput | undefined;
 }
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls' | 'stompQueues' | 'proxy'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'limits' | 'namespaces' | 'sockjs' | 'tls' | 'stompQueues' | 'proxy' | 'notificationTypes'>> & {
+  notificationTypes?: Record<string, Partial<NotificationTypeOptions>>;
   tls?: TlsOptions | undefined;
   proxy?: ProxyOptionsInput;
   limits?: Partial<LimitOptions>;
@@ -365,7 +380,16 @@ export const proxyOptionsSchema = z.strictObject({
   subscribe: endpoint.optional(),
   publish: endpoint.optional(),
   rpc: endpoint.optional(),
+  notificationAction: endpoint.optional(),
 }, object);
+
+/** `notificationTypes`: type (1–100 characters) → `{muted?, critical?}`; a critical type cannot be muted by default. */
+export const notificationTypesSchema = z.record(
+  z.string().min(1, expected('a type name of 1–100 characters')).max(100, expected('a type name of 1–100 characters')),
+  z.strictObject({ muted: z.boolean(expected('a boolean')).optional(), critical: z.boolean(expected('a boolean')).optional() }, object)
+    .refine((t) => !(t.muted === true && t.critical === true), { error: 'a critical type cannot be muted by default' }),
+  object,
+);
 
 /**
  * Namespaces by name: `` or 1–255 of the channel characters without `:`, except `__proto__`, which
@@ -433,6 +457,7 @@ export const serverOptionsSchema = z.strictObject({
   adminPassword: secretText(1).optional(),
   adminKey: secretText(16).optional(),
   proxy: proxyOptionsSchema.optional(),
+  notificationTypes: notificationTypesSchema.optional(),
   sockjs: z.strictObject({
     prefix: sockjsPath.optional(),
     aliases: z.array(sockjsPath, expected('an array of paths')).optional(),
@@ -486,6 +511,8 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   if (input.demo === true) Object.assign(namespaces, demoNamespaces());
   for (const [name, ns] of Object.entries(input.namespaces ?? {})) namespaces[name] = { ...DEFAULT_NAMESPACE, ...stripUndefined(ns) };
   const proxy = resolveProxy(input.proxy ?? {});
+  const notificationTypes = Object.create(null) as Record<string, NotificationTypeOptions>;
+  for (const [type, t] of Object.entries(input.notificationTypes ?? {})) notificationTypes[type] = { muted: t.muted === true, critical: t.critical === true };
   return {
     ...base,
     ...stripUndefined(input),
@@ -495,6 +522,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     sockjs: { ...base.sockjs, ...stripUndefined(input.sockjs ?? {}) },
     stompQueues: { ...base.stompQueues, ...stripUndefined(input.stompQueues ?? {}) },
     proxy,
+    notificationTypes,
   };
 }
 
@@ -517,6 +545,7 @@ function resolveProxy(input: ProxyOptionsInput): ProxyOptions {
     subscribe: at(input.subscribe),
     publish: at(input.publish),
     rpc: at(input.rpc),
+    notificationAction: at(input.notificationAction),
   };
 }
 

@@ -16,6 +16,7 @@ import { reasonOf, type Refusals } from './observability/refusals.js';
 import type { Disconnects } from './observability/disconnects.js';
 import type { ServerOptions } from './options.js';
 import { inboxCommand } from './notifications/commands.js';
+import type { InboxActions } from './notifications/actions.js';
 import type { Inbox } from './notifications/inbox.js';
 import type { Publisher } from './publisher.js';
 import type { ServerSubscriptions } from './server-subs.js';
@@ -35,6 +36,7 @@ export interface SessionHost {
   readonly timers: TimerWheel;
   readonly publisher: Publisher;
   readonly inbox: Inbox;
+  readonly inboxActions: InboxActions;
   readonly log: Logger;
   readonly refusals: Refusals;
   readonly metrics: Metrics;
@@ -221,7 +223,8 @@ export class Session implements Subscriber, Timed {
         case 'ping': return this.reply(cmd.id, {});
         case 'rpc': return this.reply(cmd.id, await this.host.proxies.rpc(this.proxyClient(), cmd.method, cmd.data));
         case 'inbox.list': case 'inbox.count': case 'inbox.delete': case 'inbox.mark': case 'inbox.archive': case 'inbox.snooze':
-          return this.reply(cmd.id, await inboxCommand(this.host.inbox, this.owner(), cmd));
+        case 'inbox.preferences': case 'inbox.action':
+          return this.reply(cmd.id, await inboxCommand(this.host, this.owner(), cmd, this.id));
       }
     } catch (err) {
       const { code, message } = this.fail(cmd.id, err);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { ErrorCode, MAX_INBOX_PAGE } from '@tidings/protocol';
+import { ACTION_NAMES, ErrorCode, MAX_INBOX_PAGE, parsePreferenceChanges, type ActionName } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
+import { parseActions, type InboxActions } from '../notifications/actions.js';
 import { checkTimezone, nextRun } from '../notifications/cron.js';
 import { MAX_NOTIFICATION_USERS, checkUser, type Inbox } from '../notifications/inbox.js';
 import type { NotificationInput, NotificationStore, ScheduleTarget } from '../notifications/store.js';
@@ -12,6 +13,7 @@ import { filterParams, inboxStateRoutes, tagsAndSeverity, timeField } from './in
 export interface NotificationsHost {
   readonly options: ServerOptions;
   readonly inbox: Inbox;
+  readonly inboxActions: InboxActions;
   readonly store: NotificationStore;
   readonly policy: { resolve(channel: string): unknown };
   readonly publisher: Publisher;
@@ -29,7 +31,26 @@ export const notificationRoutes: Record<string, Route> = {
     const users = usersField(body);
     const input = notificationInput(host, body);
     const result = await host.inbox.create(users, input, optionalString(body, 'idempotencyKey'));
-    return { notifications: result.notifications, duplicate: result.duplicate };
+    return { notifications: result.notifications, duplicate: result.duplicate, skipped: result.skipped };
+  },
+
+  'GET /api/notifications/preferences': async (host, _req, url) => ({ preferences: await host.inbox.preferencesOf(checkUser(url.searchParams.get('user'))) }),
+
+  'POST /api/notifications/preferences': async (host, req) => {
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
+    const user = checkUser(body.user);
+    const changes = parsePreferenceChanges(body);
+    if (typeof changes === 'string') throw badRequest(changes);
+    return { preferences: await host.inbox.preferencesOf(user, changes) };
+  },
+
+  'POST /api/notifications/action': async (host, req) => {
+    const body = await jsonObject(req, host.options.limits.maxMessageSize, host.options.limits.maxDepth);
+    const user = checkUser(body.user);
+    const id = optionalString(body, 'id', 64);
+    if (id === undefined) throw badRequest('`id` (the notification\'s) is required');
+    if (!ACTION_NAMES.includes(body.action as ActionName)) throw badRequest('`action` must be primary or secondary');
+    return host.inboxActions.complete(user, id, body.action as ActionName);
   },
 
   'GET /api/notifications': async (host, _req, url) => {
@@ -112,6 +133,8 @@ function notificationInput(host: NotificationsHost, body: Record<string, unknown
     throw new TidingsError(ErrorCode.MessageTooLarge, `\`payload\` over the ${host.options.limits.maxMessageSize}-byte limit`);
   }
   const input: NotificationInput = { type, payload: body.payload, ...tagsAndSeverity(body) };
+  const actions = parseActions(body.actions);
+  if (actions !== undefined) input.actions = actions;
   const deliverAt = timeField(body.deliverAt, 'deliverAt');
   const expireAt = timeField(body.expireAt, 'expireAt');
   if (deliverAt !== undefined) {
@@ -140,7 +163,7 @@ function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
     const users = usersField(n);
     const input = notificationInput(host, n);
     if (input.deliverAt !== undefined || input.expireAt !== undefined) throw badRequest('scheduled notifications take no `deliverAt` or `expireAt`');
-    return { type: 'notification', users, notification: { type: input.type, payload: input.payload } };
+    return { type: 'notification', users, notification: input };
   }
   throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload}}');
 }

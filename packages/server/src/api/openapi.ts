@@ -1,4 +1,5 @@
 import { ERROR_CODES, MAX_FILTER_TYPES, MAX_TAGS, SEVERITIES } from '@tidings/protocol';
+import { preferenceAndActionPaths, preferenceAndActionSchemas } from './openapi-preferences.js';
 
 /** The OpenAPI 3.1 description of the server API, served at `/api/openapi.json`. */
 export function openApiDocument(): object {
@@ -78,6 +79,7 @@ export function openApiDocument(): object {
         },
       },
       ...notificationPaths(json, ref, errors),
+      ...preferenceAndActionPaths(json, ref, errors),
       '/api/subscribe': {
         post: {
           summary: 'Server-side subscription: subscribe every connection of a user, on every node, to a channel (subscribed push with server: true), and remember it for the user\'s later connections and reconnects',
@@ -112,13 +114,14 @@ export function openApiDocument(): object {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
           properties: {
             id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' },
-            tags: ref('Tags'), severity: ref('Severity'),
+            tags: ref('Tags'), severity: ref('Severity'), actions: ref('NotificationActions'), completed: ref('ActionCompletion'),
             archivedAt: { type: 'integer', description: 'Archived then: out of the default list and counts' },
             snoozedUntil: { type: 'integer', description: 'Snoozed until then: out of the default list and counts; back by itself (announced)' },
           },
         },
         Tags: { type: 'array', maxItems: MAX_TAGS, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9_.:/-]{1,64}$' } },
         Severity: { type: 'string', enum: [...SEVERITIES], description: 'Absent means info' },
+        ...preferenceAndActionSchemas(ref),
         Schedule: {
           type: 'object',
           properties: { id: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, target: {}, createdAt: { type: 'integer' }, nextRunAt: { type: ['integer', 'null'] }, lastRunAt: { type: 'integer' } },
@@ -151,8 +154,10 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
     '/api/notifications': {
       post: {
         summary: 'Store notifications for one user or many (all or none), then announce them',
-        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time, tags: ref('Tags'), severity: ref('Severity') } }) },
-        responses: { 200: { description: 'Stored', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
+        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time,
+          tags: { ...ref('Tags'), description: 'users who muted any of them are skipped' }, severity: ref('Severity'), actions: ref('NotificationActions') } }) },
+        responses: { 200: { description: 'Stored for every user who did not mute it', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' },
+          skipped: { type: 'integer', description: 'users not given it: they muted its type or one of its tags (critical types excepted)' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
       },
       get: {
         summary: 'A user\'s visible notifications matching the filter (default: not archived, not snoozed), newest first, by cursor',

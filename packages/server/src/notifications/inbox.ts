@@ -1,9 +1,11 @@
 import {
   CHANNEL_CHARS, ErrorCode, MAX_SNOOZE_MS, MIN_SNOOZE_MS, isValidChannel, type InboxEvent, type InboxFilter, type Notification,
+  type NotificationPreferences, type PreferenceChanges,
 } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../publisher.js';
+import { Preferences } from './preferences.js';
 import { IdempotencyConflict, InvalidCursor, UnknownNotifications, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
 
 /** Most users one create may address. */
@@ -32,24 +34,57 @@ export function checkUser(user: unknown): string {
  * so every device of the user, on any transport, keeps the same list and badge.
  */
 export class Inbox {
-  constructor(private readonly store: NotificationStore, private readonly publisher: Publisher, private readonly log: Logger) {}
+  /**
+   * `preferences`: who mutes what (no type muted, none critical when not given). `onSkipped`: told
+   * how many users of a create were skipped because they muted it (the metric).
+   */
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly publisher: Publisher,
+    private readonly log: Logger,
+    readonly preferences: Preferences = new Preferences(store, {}),
+    private readonly onSkipped: (count: number) => void = () => {},
+  ) {}
 
   /**
-   * Stores for every user (all or none); visible ones are announced once stored.
+   * Stores for every user who did not mute it (all or none); visible ones are announced once stored.
+   * `skipped`: how many users muted its type or a tag and got nothing (one preferences read per create).
    * Throws TidingsError 107 for a payload the publisher's `checkData` refuses (nothing is stored).
    */
-  async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult> {
+  async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult & { skipped: number }> {
     this.publisher.checkData(input.payload, 'payload');
     const now = Date.now();
+    const muted = await this.preferences.muted(users, input.type, input.tags);
     let result: CreateResult;
     try {
-      result = await this.store.create(users, input, { idempotencyKey, now });
+      result = await this.store.create(users, input, { idempotencyKey, now, muted });
     } catch (err) {
       if (err instanceof IdempotencyConflict) throw new TidingsError(ErrorCode.Conflict, err.message);
       throw err;
     }
-    if (!result.duplicate) this.announce(result.notifications.filter((n) => n.deliverAt === undefined || n.deliverAt <= now));
-    return result;
+    // a repeat answers what the first create stored: the users without a notification were skipped then
+    const skipped = result.duplicate ? users.length - result.notifications.length : muted.size;
+    if (!result.duplicate) {
+      if (skipped > 0) this.onSkipped(skipped);
+      this.announce(result.notifications.filter((n) => n.deliverAt === undefined || n.deliverAt <= now));
+    }
+    return { ...result, skipped };
+  }
+
+  /**
+   * The user's preferences, after applying `changes` when it holds any; a change is announced to
+   * the user's devices (`preferences.updated`). Throws as Preferences.change does (130, 106).
+   */
+  async preferencesOf(user: string, changes: PreferenceChanges = {}): Promise<NotificationPreferences> {
+    if (Object.keys(changes.types ?? {}).length + Object.keys(changes.tags ?? {}).length === 0) return this.preferences.get(user);
+    const preferences = await this.preferences.change(user, changes);
+    await this.emit(user, { type: 'preferences.updated', preferences });
+    return preferences;
+  }
+
+  /** Tells the user's devices that these notifications changed (`notification.updated`). */
+  async updated(user: string, notifications: Notification[]): Promise<void> {
+    if (notifications.length > 0) await this.emit(user, { type: 'notification.updated', notifications });
   }
 
   /** A page of the user's notifications matching `filter` (default: not archived, not snoozed now). */

@@ -1,8 +1,10 @@
-import type { InboxFilter, Notification } from '@tidings/protocol';
+import type { ActionName, InboxFilter, Notification } from '@tidings/protocol';
 import { BADGE, listFilter, matches, missing } from './filter.js';
+import { MemoryPreferences } from './memory-preferences.js';
+import type { PreferenceChange, PreferenceRow } from './preference-store.js';
 import {
   IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
-  type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
+  type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from './store.js';
 
 interface Stored { n: Notification; visibleAt: number; announced: boolean; wakeOwner?: string; wakeUntil?: number }
@@ -18,8 +20,9 @@ export class MemoryStore implements NotificationStore {
   private readonly byUser = new Map<string, Map<string, Stored>>();
   private readonly idempotency = new Map<string, { hash: string; ids: Array<[string, string]>; at: number }>();
   private readonly schedules = new Map<string, Leased>();
+  private readonly prefs = new MemoryPreferences();
 
-  async create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult> {
+  async create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult> {
     const key = options.idempotencyKey;
     const hash = key === undefined ? '' : contentHash(users, input);
     if (key !== undefined) {
@@ -33,12 +36,14 @@ export class MemoryStore implements NotificationStore {
         return { notifications, duplicate: true };
       }
     }
-    const notifications = users.map((user) => {
+    const muted = options.muted;
+    const notifications = (muted ? users.filter((u) => !muted.has(u)) : users).map((user) => {
       const n: Notification = { id: newId(options.now), user, type: input.type, payload: input.payload, createdAt: options.now };
       if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
       if (input.expireAt !== undefined) n.expireAt = input.expireAt;
       if (input.tags !== undefined) n.tags = [...input.tags];
       if (input.severity !== undefined) n.severity = input.severity;
+      if (input.actions !== undefined) n.actions = structuredClone(input.actions);
       return n;
     });
     for (const n of notifications) this.inbox(n.user).set(n.id, { n, visibleAt: visibleAt(n), announced: n.deliverAt === undefined });
@@ -146,6 +151,33 @@ export class MemoryStore implements NotificationStore {
     l.s.nextRunAt = nextRunAt;
     delete l.owner;
     delete l.leaseUntil;
+  }
+
+  async completeAction(user: string, id: string, action: ActionName, now: number): Promise<{ notification: Notification; recorded: boolean } | undefined> {
+    const s = this.byUser.get(user)?.get(id);
+    if (!s || !visible(s, now)) return undefined;
+    const recorded = s.n.completed === undefined && s.n.actions?.[action] !== undefined;
+    if (recorded) s.n.completed = { action, at: now, reported: false };
+    return { notification: structuredClone(s.n), recorded };
+  }
+
+  async setActionReported(user: string, id: string): Promise<Notification | undefined> {
+    const s = this.byUser.get(user)?.get(id);
+    if (!s?.n.completed) return undefined;
+    s.n.completed = { ...s.n.completed, reported: true };
+    return structuredClone(s.n);
+  }
+
+  preferences(user: string): Promise<PreferenceRow[]> {
+    return this.prefs.preferences(user);
+  }
+
+  setPreferences(user: string, changes: readonly PreferenceChange[]): Promise<void> {
+    return this.prefs.setPreferences(user, changes);
+  }
+
+  preferencesAmong(users: readonly string[], type: string, tags: readonly string[]): Promise<PreferenceRow[]> {
+    return this.prefs.preferencesAmong(users, type, tags);
   }
 
   async close(): Promise<void> {}

@@ -47,4 +47,16 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE notifications ADD COLUMN wake_until INTEGER;
    CREATE INDEX notifications_snoozed ON notifications (snoozed_until) WHERE snoozed_until IS NOT NULL;
    CREATE INDEX notifications_active ON notifications (user_id, visible_at DESC, id DESC) WHERE archived_at IS NULL;`,
+  // preferences and actions: a table of user choices, and a notification's buttons and completion
+  `CREATE TABLE notification_preferences (
+     user_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('type', 'tag')),
+     name TEXT NOT NULL,
+     muted INTEGER NOT NULL,
+     PRIMARY KEY (user_id, kind, name)
+   ) WITHOUT ROWID;
+   ALTER TABLE notifications ADD COLUMN actions TEXT;
+   ALTER TABLE notifications ADD COLUMN completed_action TEXT;
+   ALTER TABLE notifications ADD COLUMN completed_at INTEGER;
+   ALTER TABLE notifications ADD COLUMN completed_reported INTEGER;`,
 ];

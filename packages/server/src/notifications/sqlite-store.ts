@@ -1,18 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
+import type { ActionName, InboxFilter, Notification, NotificationActions, Severity } from '@tidings/protocol';
 import { BADGE, filterSql, listFilter, missing } from './filter.js';
+import type { PreferenceChange, PreferenceRow } from './preference-store.js';
+import { SqlitePreferences } from './sqlite-preferences.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import {
   IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
-  type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
+  type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from './store.js';
 
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: number; visible_at: number;
   deliver_at: number | null; expire_at: number | null; seen_at: number | null; read_at: number | null;
   tags: string | null; severity: string | null; archived_at: number | null; snoozed_until: number | null;
+  actions: string | null; completed_action: ActionName | null; completed_at: number | null; completed_reported: number | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: number; next_run_at: number | null; last_run_at: number | null;
@@ -28,6 +31,8 @@ function toNotification(r: Row): Notification {
   if (r.severity !== null) n.severity = r.severity as Severity;
   if (r.archived_at !== null) n.archivedAt = r.archived_at;
   if (r.snoozed_until !== null) n.snoozedUntil = r.snoozed_until;
+  if (r.actions !== null) n.actions = JSON.parse(r.actions) as NotificationActions;
+  if (r.completed_action !== null) n.completed = { action: r.completed_action, at: r.completed_at ?? 0, reported: r.completed_reported === 1 };
   return n;
 }
 
@@ -60,6 +65,7 @@ function whereFilter(f: InboxFilter, params: Record<string, unknown>): string {
  */
 export class SqliteStore implements NotificationStore {
   private readonly db: Database.Database;
+  private readonly prefs: SqlitePreferences;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -68,6 +74,7 @@ export class SqliteStore implements NotificationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.prefs = new SqlitePreferences(this.db);
   }
 
   /** The schema version after migrating. */
@@ -88,12 +95,13 @@ export class SqliteStore implements NotificationStore {
     }
   }
 
-  async create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult> {
+  async create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult> {
     const { now } = options;
     const key = options.idempotencyKey;
     const hash = key === undefined ? '' : contentHash(users, input);
-    const insert = this.db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity)
-      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @tags, @severity)`);
+    const insert = this.db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, tags, severity, actions)
+      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @tags, @severity, @actions)`);
+    const actions = input.actions === undefined ? null : JSON.stringify(input.actions);
     return this.db.transaction((): CreateResult => {
       if (key !== undefined) {
         const seen = this.db.prepare('SELECT hash, result FROM idempotency WHERE key = ?').get(key) as { hash: string; result: string } | undefined;
@@ -107,13 +115,15 @@ export class SqliteStore implements NotificationStore {
       const payload = JSON.stringify(input.payload);
       const notifications: Notification[] = [];
       for (const user of users) {
+        if (options.muted?.has(user)) continue;
         const n: Notification = { id: newId(now), user, type: input.type, payload: input.payload, createdAt: now };
         if (input.deliverAt !== undefined) n.deliverAt = input.deliverAt;
         if (input.expireAt !== undefined) n.expireAt = input.expireAt;
         if (input.tags !== undefined) n.tags = [...input.tags];
         if (input.severity !== undefined) n.severity = input.severity;
+        if (input.actions !== undefined) n.actions = structuredClone(input.actions);
         insert.run({ id: n.id, user, type: n.type, payload, createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null, expireAt: n.expireAt ?? null,
-          announced: n.deliverAt === undefined ? 1 : 0, tags: input.tags === undefined ? null : JSON.stringify(input.tags), severity: input.severity ?? null });
+          announced: n.deliverAt === undefined ? 1 : 0, tags: input.tags === undefined ? null : JSON.stringify(input.tags), severity: input.severity ?? null, actions });
         notifications.push(n);
       }
       if (key !== undefined) {
@@ -199,6 +209,32 @@ export class SqliteStore implements NotificationStore {
   async completeSchedule(id: string, owner: string, ranAt: number, nextRunAt: number | null): Promise<void> {
     this.db.prepare('UPDATE schedules SET last_run_at = ?, next_run_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?')
       .run(ranAt, nextRunAt, id, owner);
+  }
+
+  async completeAction(user: string, id: string, action: ActionName, now: number): Promise<{ notification: Notification; recorded: boolean } | undefined> {
+    const params = { user, id, action, now };
+    const done = this.db.prepare(`UPDATE notifications SET completed_action = @action, completed_at = @now, completed_reported = 0
+      WHERE user_id = @user AND id = @id AND ${VISIBLE} AND completed_action IS NULL AND json_extract(actions, '$.' || @action) IS NOT NULL RETURNING *`).get(params) as Row | undefined;
+    if (done) return { notification: toNotification(done), recorded: true };
+    const row = this.db.prepare(`SELECT * FROM notifications WHERE user_id = @user AND id = @id AND ${VISIBLE}`).get(params) as Row | undefined;
+    return row && { notification: toNotification(row), recorded: false };
+  }
+
+  async setActionReported(user: string, id: string): Promise<Notification | undefined> {
+    const row = this.db.prepare('UPDATE notifications SET completed_reported = 1 WHERE user_id = ? AND id = ? AND completed_action IS NOT NULL RETURNING *').get(user, id) as Row | undefined;
+    return row && toNotification(row);
+  }
+
+  preferences(user: string): Promise<PreferenceRow[]> {
+    return this.prefs.preferences(user);
+  }
+
+  setPreferences(user: string, changes: readonly PreferenceChange[]): Promise<void> {
+    return this.prefs.setPreferences(user, changes);
+  }
+
+  preferencesAmong(users: readonly string[], type: string, tags: readonly string[]): Promise<PreferenceRow[]> {
+    return this.prefs.preferencesAmong(users, type, tags);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeConformance, type StoreFixture } from './conformance.js';
 import { storeStateConformance } from './conformance-state.js';
+import { preferenceConformance } from './conformance-preferences.js';
 import { MemoryStore } from './memory-store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -25,6 +26,8 @@ storeConformance('memory', memory);
 storeConformance('sqlite', sqlite);
 storeStateConformance('memory', memory);
 storeStateConformance('sqlite', sqlite);
+preferenceConformance('memory', memory);
+preferenceConformance('sqlite', sqlite);
 
 it('sqlite: migrates once, and what was stored is there after reopening', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
@@ -60,6 +63,7 @@ it('sqlite: a database made by the first migration keeps its notifications, and 
   ]);
   assert.equal(await store.unreadCount('u', 3000), 1);
   assert.equal(await store.count('u', { severity: ['info'] }, 3000), 2, 'old rows have no severity: info');
+  assert.equal((await store.completeAction('u', 'a2', 'primary', 3000))?.recorded, false, 'no actions, nothing recorded');
   assert.deepEqual((await store.archive('u', ['a1'], true, 3000)).map((n) => n.id), ['a1']);
   assert.equal(await store.unreadCount('u', 3000), 0);
   await store.close();

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { InboxFilter, Notification, Severity } from '@tidings/protocol';
+import type { InboxFilter, Notification, NotificationActions, Severity } from '@tidings/protocol';
+import type { ActionStore } from './actions.js';
+import type { PreferenceStore } from './preference-store.js';
 
 /**
  * Durable storage of notifications and schedules. Implementations: SqliteStore (the default of
@@ -18,6 +20,19 @@ export interface NotificationInput {
   tags?: string[];
   /** Absent means `info`. */
   severity?: Severity;
+  /** Buttons the user may complete (docs/notifications.md#actions). */
+  actions?: NotificationActions;
+}
+
+/** Options of `NotificationStore.create`. */
+export interface CreateOptions {
+  idempotencyKey?: string | undefined;
+  now: number;
+  /**
+   * Users of the create who muted it: nothing is stored for them. The idempotency key still covers
+   * every user, so a repeat answers the first result even if preferences changed since.
+   */
+  muted?: ReadonlySet<string> | undefined;
 }
 
 export interface CreateResult {
@@ -51,7 +66,7 @@ export interface Mark {
 
 export type ScheduleTarget =
   | { type: 'publication'; channel: string; data: unknown }
-  | { type: 'notification'; users: string[]; notification: { type: string; payload: unknown } };
+  | { type: 'notification'; users: string[]; notification: NotificationInput };
 
 export interface Schedule {
   id: string;
@@ -98,13 +113,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export interface NotificationStore {
+export interface NotificationStore extends PreferenceStore, ActionStore {
   /**
    * Stores one notification per user, in one transaction: all of them or none. With an
    * idempotency key seen before: the same content returns the first result (`duplicate`), other
    * content throws IdempotencyConflict. Resolves only once the notifications are durable.
    */
-  create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult>;
+  create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult>;
 
   /**
    * The user's visible notifications (delivered, not expired), newest first (by delivery time,
@@ -209,5 +224,8 @@ export function newId(now = Date.now()): string {
 /** The digest idempotency compares: users and content. */
 export function contentHash(users: readonly string[], input: NotificationInput): string {
   const extra = input.tags === undefined && input.severity === undefined ? [] : [input.tags ?? null, input.severity ?? null];
-  return createHash('sha256').update(JSON.stringify([users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null, ...extra])).digest('hex');
+  const content: unknown[] = [users, input.type, input.payload, input.deliverAt ?? null, input.expireAt ?? null, ...extra];
+  // appended only when given, so keys stored before these fields existed keep their digest
+  if (input.actions !== undefined) content.push({ actions: input.actions });
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }

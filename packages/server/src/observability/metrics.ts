@@ -111,6 +111,10 @@ export class Metrics {
   /** Calls to the app backend, by proxy (connect, refresh, subscribe, publish, rpc) and outcome. */
   readonly proxyCalls: Counter<'proxy' | 'outcome'>;
   readonly proxyDuration: Histogram<'proxy'>;
+  /** Notifications not stored for a user, by reason (`muted`: the user muted the type or a tag). */
+  readonly notificationsSkipped: Counter<'reason'>;
+  /** Notification actions completed, by what became of the report to the app (sent, failed, off). */
+  readonly notificationActions: Counter<'report'>;
 
   /** `defaults`: also collect the exporter's process metrics (event-loop lag, GC, heap, file descriptors; see process-metrics.ts). */
   constructor(gauges: NodeGauges, defaults = true) {
@@ -154,6 +158,10 @@ export class Metrics {
     this.proxyCalls = new Counter({
       name: 'tidings_proxy_calls_total', help: 'Calls to the app backend by proxy and outcome (ok, refused, unavailable, timeout, bad_response, overloaded).',
       labelNames: ['proxy', 'outcome'], registers,
+    });
+    this.notificationsSkipped = new Counter({ name: 'tidings_notifications_skipped_total', help: 'Notifications not stored for a user, by reason (muted).', labelNames: ['reason'], registers });
+    this.notificationActions = new Counter({
+      name: 'tidings_notification_actions_total', help: 'Notification actions completed, by report to the app (sent, failed, off).', labelNames: ['report'], registers,
     });
     this.proxyDuration = new Histogram({ name: 'tidings_proxy_duration_seconds', help: 'Proxy call latency, waiting for a slot included.', labelNames: ['proxy'], buckets: LATENCY_BUCKETS, registers });
   }

@@ -3,8 +3,8 @@ import { TidingsError } from '../errors.js';
 import { ProxyDisconnect, ProxyError } from './errors.js';
 
 /** The proxies, the `proxy` label of the metrics and the `kind` of a call. */
-export type ProxyKind = 'connect' | 'refresh' | 'subscribe' | 'publish' | 'rpc';
-export const PROXY_KINDS: readonly ProxyKind[] = ['connect', 'refresh', 'subscribe', 'publish', 'rpc'];
+export type ProxyKind = 'connect' | 'refresh' | 'subscribe' | 'publish' | 'rpc' | 'action';
+export const PROXY_KINDS: readonly ProxyKind[] = ['connect', 'refresh', 'subscribe', 'publish', 'rpc', 'action'];
 
 const appCode = z.int().min(4000).max(4999);
 const message = z.string().max(1024);
@@ -31,6 +31,7 @@ export interface ResultOfProxy {
   subscribe: z.infer<typeof emptyResult>;
   publish: z.infer<typeof publishResult>;
   rpc: z.infer<typeof rpcResult>;
+  action: z.infer<typeof emptyResult>;
 }
 
 /** Exactly one of `result`, `error` and `disconnect`. */
@@ -48,6 +49,7 @@ const ANSWERS: { [K in ProxyKind]: z.ZodType<{ result: ResultOfProxy[K] } | { er
   subscribe: answerSchema(emptyResult),
   publish: answerSchema(publishResult),
   rpc: answerSchema(rpcResult),
+  action: answerSchema(emptyResult),
 };
 
 /** Of a union's failures, the one that got furthest into the value: it names what the backend got wrong. */

@@ -95,6 +95,21 @@ export class Proxies {
     return result.data === undefined ? {} : { data: result.data };
   }
 
+  /** Whether completed notification actions are reported (`proxy.notificationAction`). */
+  get reportsActions(): boolean {
+    return this.options.notificationAction !== undefined;
+  }
+
+  /**
+   * Tells the backend a user completed a notification's action (the ActionReport shape of
+   * notifications/actions.ts); resolves when it answered `{result: {}}`, throws as the other calls do.
+   */
+  async action(report: object): Promise<void> {
+    const endpoint = this.options.notificationAction;
+    if (endpoint === undefined) throw new TidingsError(ErrorCode.NotAvailable, 'no notification action proxy is configured');
+    await this.caller.call('action', endpoint, report);
+  }
+
   /** Reports suppressed log lines (the node's heartbeat). */
   flush(): void {
     this.caller.flush();

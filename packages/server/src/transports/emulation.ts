@@ -27,7 +27,7 @@ export interface EmulationHost {
 }
 
 export const MAX_EMULATION_COMMANDS = 100;
-const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'rpc', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count', 'inbox.archive', 'inbox.snooze']);
+const STATELESS = new Set(['publish', 'history', 'presence', 'ping', 'rpc', 'inbox.list', 'inbox.mark', 'inbox.delete', 'inbox.count', 'inbox.archive', 'inbox.snooze', 'inbox.preferences', 'inbox.action']);
 
 /** Answers nothing: the transport of a one-request session, whose replies go in the HTTP response. */
 class NoTransport implements Transport {
