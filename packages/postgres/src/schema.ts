@@ -40,4 +40,20 @@ export const MIGRATIONS: readonly string[] = [
      lease_until bigint
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // digests and throttles (@tidings/server's notifications/digest.ts): the open digest per user and key, and throttle counters
+  `ALTER TABLE notifications ADD COLUMN digest text;
+   CREATE TABLE digests (
+     user_id text NOT NULL,
+     key text NOT NULL,
+     notification_id text COLLATE "C" NOT NULL,
+     closes_at bigint NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE TABLE throttles (
+     user_id text NOT NULL,
+     key text NOT NULL,
+     started_at bigint NOT NULL,
+     count integer NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );`,
 ];

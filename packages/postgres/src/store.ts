@@ -4,6 +4,7 @@ import {
   IdempotencyConflict, StoreUnavailableError, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
 } from '@tidings/server';
+import { PostgresDigests } from './digest.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -23,6 +24,7 @@ export interface PostgresStoreOptions {
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: string; visible_at: string;
   deliver_at: string | null; expire_at: string | null; seen_at: string | null; read_at: string | null;
+  announced: boolean; digest: string | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: string; next_run_at: string | null; last_run_at: string | null;
@@ -36,6 +38,7 @@ function toNotification(r: Row): Notification {
   if (r.expire_at !== null) n.expireAt = Number(r.expire_at);
   if (r.seen_at !== null) n.seenAt = Number(r.seen_at);
   if (r.read_at !== null) n.readAt = Number(r.read_at);
+  if (r.digest !== null) n.digest = JSON.parse(r.digest) as Notification['digest'];
   return n;
 }
 
@@ -75,8 +78,12 @@ const VISIBLE = 'visible_at <= $2 AND (expire_at IS NULL OR expire_at > $2)';
  */
 export class PostgresStore implements NotificationStore {
   private down = false;
+  /** Digests and throttles (@tidings/server's notifications/digest.ts) on the same database. */
+  readonly digests: PostgresDigests<Row>;
 
-  private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {}
+  private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {
+    this.digests = new PostgresDigests<Row>((fn) => this.transaction(fn), toNotification);
+  }
 
   /**
    * Connects and migrates (under an advisory lock, so nodes starting together migrate once).

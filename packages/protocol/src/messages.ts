@@ -126,7 +126,15 @@ export interface Notification {
   expireAt?: number;
   seenAt?: number;
   readAt?: number;
+  /** Present on a digest: several notifications with one key merged into this one. */
+  digest?: NotificationDigest;
 }
+/**
+ * A digest's state: `count` items joined so far, the payloads of the latest ones (newest first, at
+ * most the create's `digest.items`), and when its window closes (ms since the epoch). The
+ * notification's own `payload` is the latest item's.
+ */
+export interface NotificationDigest { key: string; count: number; items: unknown[]; closesAt: number }
 export interface InboxListResult { notifications: Notification[]; cursor?: string }
 export interface InboxCountResult { unread: number }
 

@@ -13,6 +13,7 @@ export { MemoryStore } from './notifications/memory-store.js';
 export { SqliteStore } from './notifications/sqlite-store.js';
 export { Inbox, inboxChannel, MAX_NOTIFICATION_USERS } from './notifications/inbox.js';
 export * from './notifications/store.js';
+export * from './notifications/digest.js';
 export { ProxyTrust, isTrustEntry, type ForwardedRequest, type Scheme } from './http/forwarded.js';
 export type { SharedQueueLog, LoggedMessage, QueuedBody } from './stomp/queue-log.js';
 export type { QueuePosition } from './stomp/queue-contract.js';

@@ -150,7 +150,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.hub = new Hub(this.engine, (err) => this.log.warn('engine unsubscribe failed', { err: String(err) }), measured ? this.metrics.latency : undefined);
     this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
     this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
-    this.inbox = new Inbox(this.store, this.publisher, this.log);
+    this.inbox = new Inbox(this.store, this.publisher, this.log, this.metrics);
     this.serverSubs = new ServerSubscriptions(this.engine, this.options.serverSubscriptionTtl, this.options.limits.maxSubscriptions);
     this.scheduler = new Scheduler(this.store, this.inbox, this.publisher, this.timers, this.log, this.id, this.metrics);
     this.demo = this.options.demo ? new Demo({

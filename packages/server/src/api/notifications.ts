@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { ErrorCode, MAX_INBOX_PAGE } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import { checkTimezone, nextRun } from '../notifications/cron.js';
+import { parseDigest, parseThrottle, type BatchedInput } from '../notifications/digest.js';
 import { MAX_NOTIFICATION_USERS, checkUser, type Inbox } from '../notifications/inbox.js';
 import type { NotificationInput, NotificationStore, ScheduleTarget } from '../notifications/store.js';
 import type { ServerOptions } from '../options.js';
@@ -26,9 +27,12 @@ export const notificationRoutes: Record<string, Route> = {
   'POST /api/notifications': async (host, req) => {
     const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT, host.options.limits.maxDepth);
     const users = usersField(body);
-    const input = notificationInput(host, body);
+    const input: BatchedInput = notificationInput(host, body);
+    input.digest = parseDigest(body.digest);
+    input.throttle = parseThrottle(body.throttle);
+    if (input.digest && (input.deliverAt !== undefined || input.expireAt !== undefined)) throw badRequest('a digest takes no `deliverAt` or `expireAt` (its window says when)');
     const result = await host.inbox.create(users, input, optionalString(body, 'idempotencyKey'));
-    return { notifications: result.notifications, duplicate: result.duplicate };
+    return { notifications: result.notifications, duplicate: result.duplicate, ...(input.throttle ? { throttled: result.throttled ?? 0 } : {}) };
   },
 
   'GET /api/notifications': async (host, _req, url) => {

@@ -1,7 +1,9 @@
 import { CHANNEL_CHARS, ErrorCode, isValidChannel, type InboxEvent, type Notification } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publisher.js';
+import { digestsOf, type BatchedInput } from './digest.js';
 import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
 
 /** Most users one create may address. */
@@ -30,14 +32,18 @@ export function checkUser(user: unknown): string {
  * so every device of the user, on any transport, keeps the same list and badge.
  */
 export class Inbox {
-  constructor(private readonly store: NotificationStore, private readonly publisher: Publisher, private readonly log: Logger) {}
+  constructor(private readonly store: NotificationStore, private readonly publisher: Publisher, private readonly log: Logger, private readonly metrics?: Metrics) {}
 
   /**
-   * Stores for every user (all or none); visible ones are announced once stored.
-   * Throws TidingsError 107 for a payload the publisher's `checkData` refuses (nothing is stored).
+   * Stores for every user (all or none); visible ones are announced once stored. With `digest` or
+   * `throttle` (./digest.ts): items join the user's open digest (announced as
+   * `notification.updated`, without an unread count) and users over their throttle are skipped
+   * (`throttled`). Throws TidingsError 107 for a payload the publisher's `checkData` refuses, 100
+   * when the store does no digests (nothing is stored).
    */
-  async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult> {
+  async create(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { throttled?: number }> {
     this.publisher.checkData(input.payload, 'payload');
+    if (input.digest || input.throttle) return this.createBatched(users, input, idempotencyKey);
     const now = Date.now();
     let result: CreateResult;
     try {
@@ -48,6 +54,31 @@ export class Inbox {
     }
     if (!result.duplicate) this.announce(result.notifications.filter((n) => n.deliverAt === undefined || n.deliverAt <= now));
     return result;
+  }
+
+  private async createBatched(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { throttled: number }> {
+    const digests = digestsOf(this.store);
+    if (!digests) throw badRequest('this notification store does no digests or throttles');
+    let result;
+    try {
+      result = await digests.createBatched(users, input, { idempotencyKey, now: Date.now() });
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) throw new TidingsError(ErrorCode.Conflict, err.message);
+      throw err;
+    }
+    const { notifications, outcomes, throttled, duplicate } = result;
+    if (!duplicate) {
+      if (throttled > 0) this.metrics?.notificationsThrottled.inc(throttled);
+      for (const n of notifications) if (n.digest) this.metrics?.digestItems.inc({ outcome: n.digest.count === 1 ? 'opened' : 'joined' });
+      this.announce(notifications.filter((_, i) => outcomes[i] === 'created'));
+      const updated = notifications.filter((_, i) => outcomes[i] === 'updated');
+      if (updated.length > 0) {
+        void (async () => {
+          for (const n of updated) await this.emit(n.user, { type: 'notification.updated', notifications: [n] });
+        })().catch((err: unknown) => this.log.warn('announcing digest updates failed', { err: String(err) }));
+      }
+    }
+    return { notifications, duplicate, throttled };
   }
 
   async list(user: string, options: { cursor?: string | undefined; limit?: number | undefined; unread?: boolean | undefined }): Promise<ListResult> {

@@ -1,4 +1,5 @@
 import type { Notification } from '@tidings/protocol';
+import { MemoryDigests } from './memory-digest.js';
 import {
   IdempotencyConflict, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
@@ -15,6 +16,12 @@ export class MemoryStore implements NotificationStore {
   private readonly byUser = new Map<string, Map<string, Stored>>();
   private readonly idempotency = new Map<string, { hash: string; ids: Array<[string, string]>; at: number }>();
   private readonly schedules = new Map<string, Leased>();
+  /** Digests and throttles (./digest.ts) on the same maps. */
+  readonly digests = new MemoryDigests({
+    get: (user, id) => this.inbox(user).get(id),
+    put: (n, announced) => void this.inbox(n.user).set(n.id, { n, visibleAt: visibleAt(n), announced }),
+    idempotency: this.idempotency,
+  });
 
   async create(users: readonly string[], input: NotificationInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<CreateResult> {
     const key = options.idempotencyKey;

@@ -38,4 +38,20 @@ export const MIGRATIONS: readonly string[] = [
      lease_until INTEGER
    );
    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;`,
+  // digests and throttles (./digest.ts): the open digest per user and key, and throttle counters
+  `ALTER TABLE notifications ADD COLUMN digest TEXT;
+   CREATE TABLE digests (
+     user_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     notification_id TEXT NOT NULL,
+     closes_at INTEGER NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE TABLE throttles (
+     user_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );`,
 ];

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Notification } from '@tidings/protocol';
+import { SqliteDigests } from './sqlite-digest.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import {
   IdempotencyConflict, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
@@ -11,6 +12,7 @@ import {
 interface Row {
   id: string; user_id: string; type: string; payload: string; created_at: number; visible_at: number;
   deliver_at: number | null; expire_at: number | null; seen_at: number | null; read_at: number | null;
+  announced: number; digest: string | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: number; next_run_at: number | null; last_run_at: number | null;
@@ -22,6 +24,7 @@ function toNotification(r: Row): Notification {
   if (r.expire_at !== null) n.expireAt = r.expire_at;
   if (r.seen_at !== null) n.seenAt = r.seen_at;
   if (r.read_at !== null) n.readAt = r.read_at;
+  if (r.digest !== null) n.digest = JSON.parse(r.digest) as Notification['digest'];
   return n;
 }
 
@@ -40,6 +43,8 @@ const VISIBLE = 'visible_at <= @now AND (expire_at IS NULL OR expire_at > @now)'
  */
 export class SqliteStore implements NotificationStore {
   private readonly db: Database.Database;
+  /** Digests and throttles (./digest.ts) on the same database. */
+  readonly digests: SqliteDigests<Row>;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -48,6 +53,7 @@ export class SqliteStore implements NotificationStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.digests = new SqliteDigests<Row>(this.db, toNotification);
   }
 
   /** The schema version after migrating. */

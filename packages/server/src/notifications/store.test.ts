@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { storeConformance } from './conformance.js';
 import { MemoryStore } from './memory-store.js';
+import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
 storeConformance('memory', async () => {
@@ -22,11 +23,11 @@ it('sqlite: migrates once, and what was stored is there after reopening', async 
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
   const file = join(dir, 'tidings.db');
   const a = new SqliteStore(file);
-  assert.equal(a.version, 1);
+  assert.equal(a.version, MIGRATIONS.length);
   const { notifications } = await a.create(['u'], { type: 't', payload: 1 }, { now: 1000 });
   await a.close();
   const b = new SqliteStore(file);
-  assert.equal(b.version, 1);
+  assert.equal(b.version, MIGRATIONS.length);
   assert.deepEqual((await b.list('u', { limit: 5 }, 2000)).notifications.map((n) => n.id), [notifications[0]!.id]);
   await b.close();
   rmSync(dir, { recursive: true, force: true });
