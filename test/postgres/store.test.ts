@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, MIGRATIONS } from '@tidings/postgres';
 import { StoreUnavailableError } from '@tidings/server';
+import { digestConformance } from '@tidings/server/digest-conformance';
 import { storeConformance } from '@tidings/server/store-conformance';
 import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 
@@ -24,10 +25,12 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     await server?.destroy();
   });
 
-  storeConformance('postgres', async () => {
+  const postgres = async () => {
     const { store, url } = await freshStore();
     return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
-  });
+  };
+  storeConformance('postgres', postgres);
+  digestConformance('postgres', postgres);
 
   it('migrates once when three stores start at once on an empty database', async () => {
     const url = await server!.freshDatabase('migrate_race');

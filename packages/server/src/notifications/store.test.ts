@@ -3,21 +3,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { storeConformance } from './conformance.js';
+import { storeConformance, type StoreFixture } from './conformance.js';
+import { digestConformance } from './conformance-digest.js';
 import { MemoryStore } from './memory-store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
-storeConformance('memory', async () => {
+const memory = async (): Promise<StoreFixture> => {
   const store = new MemoryStore();
   return { store, second: async () => store, cleanup: async () => {} };
-});
-
-storeConformance('sqlite', async () => {
+};
+const sqlite = async (): Promise<StoreFixture> => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
   const file = join(dir, 'nested', 'tidings.db');
   return { store: new SqliteStore(file), second: async () => new SqliteStore(file), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-});
+};
+
+storeConformance('memory', memory);
+storeConformance('sqlite', sqlite);
+digestConformance('memory', memory);
+digestConformance('sqlite', sqlite);
 
 it('sqlite: migrates once, and what was stored is there after reopening', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));
