@@ -33,8 +33,8 @@ export class PostgresDigests<R extends pg.QueryResultRow & { announced: boolean 
           return { notifications: rows.map(this.toNotification), duplicate: true, outcomes: rows.map(() => 'updated'), throttled: users.length - ids.length };
         }
       }
-      const locks = [input.throttle && `t\u0000${input.throttle.key}`, input.digest && `d\u0000${input.digest.key}`]
-        .flatMap((k) => (k ? users.map((u) => `${k}\u0000${u}`) : []))
+      const locks = [input.throttle && ['throttle', input.throttle.key], input.digest && ['digest', input.digest.key]]
+        .flatMap((k) => (k ? users.map((u) => JSON.stringify([...k, u])) : []))
         .sort();
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i', [locks]);
       const notifications: Notification[] = [];

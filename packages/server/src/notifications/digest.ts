@@ -118,7 +118,7 @@ function object(v: unknown, field: string, shape: string): Record<string, unknow
   return v as Record<string, unknown>;
 }
 
-/** A create's `digest` field, or undefined when absent. Throws bad_request (code 100) for anything out of bounds. */
+/** A create's `digest` field, or undefined when absent. Throws bad_request (code 107) for anything out of bounds. */
 export function parseDigest(v: unknown): DigestSpec | undefined {
   if (v === undefined) return undefined;
   const d = object(v, 'digest', '{key, window, mode?, items?}');
@@ -129,7 +129,7 @@ export function parseDigest(v: unknown): DigestSpec | undefined {
   return { key: key(d.key, 'digest.key'), window: window(d.window, 'digest.window'), mode, items };
 }
 
-/** A create's `throttle` field, or undefined when absent. Throws bad_request (code 100) for anything out of bounds. */
+/** A create's `throttle` field, or undefined when absent. Throws bad_request (code 107) for anything out of bounds. */
 export function parseThrottle(v: unknown): ThrottleSpec | undefined {
   if (v === undefined) return undefined;
   const t = object(v, 'throttle', '{key, limit, window}');

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publisher.js';
 import { digestsOf, type BatchedInput } from './digest.js';
-import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
+import { IdempotencyConflict, InvalidCursor, type CreateResult, type ListResult, type Mark, type NotificationStore } from './store.js';
 
 /** Most users one create may address. */
 export const MAX_NOTIFICATION_USERS = 10_000;
@@ -38,7 +38,7 @@ export class Inbox {
    * Stores for every user (all or none); visible ones are announced once stored. With `digest` or
    * `throttle` (./digest.ts): items join the user's open digest (announced as
    * `notification.updated`, without an unread count) and users over their throttle are skipped
-   * (`throttled`). Throws TidingsError 107 for a payload the publisher's `checkData` refuses, 100
+   * (`throttled`). Throws TidingsError 107 for a payload the publisher's `checkData` refuses, 107
    * when the store does no digests (nothing is stored).
    */
   async create(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { throttled?: number }> {
