@@ -1,4 +1,5 @@
 import { ERROR_CODES } from '@tidings/protocol';
+import { DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, MAX_DIGEST_KEY, MAX_DIGEST_WINDOW, MAX_THROTTLE_LIMIT, MIN_DIGEST_WINDOW } from '../notifications/digest.js';
 
 /** The OpenAPI 3.1 description of the server API, served at `/api/openapi.json`. */
 export function openApiDocument(): object {
@@ -110,7 +111,22 @@ export function openApiDocument(): object {
         },
         Notification: {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
-          properties: { id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' } },
+          properties: { id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' }, digest: ref('NotificationDigest') },
+        },
+        NotificationDigest: {
+          type: 'object', description: 'A digest: `count` items merged, the latest payloads newest first; the notification\'s `payload` is the latest',
+          properties: { key: { type: 'string' }, count: { type: 'integer' }, items: { type: 'array', items: {} }, closesAt: { type: 'integer' } },
+        },
+        DigestSpec: {
+          type: 'object', required: ['key', 'window'], description: 'Merge this user\'s notifications with `key` within `window` ms into one (docs/notifications.md#digests-and-throttling)',
+          properties: {
+            key: { type: 'string', minLength: 1, maxLength: MAX_DIGEST_KEY }, window: { type: 'integer', minimum: MIN_DIGEST_WINDOW, maximum: MAX_DIGEST_WINDOW },
+            mode: { enum: ['pushed', 'live'], default: 'pushed' }, items: { type: 'integer', minimum: 1, maximum: MAX_DIGEST_ITEMS, default: DEFAULT_DIGEST_ITEMS },
+          },
+        },
+        ThrottleSpec: {
+          type: 'object', required: ['key', 'limit', 'window'], description: 'At most `limit` notifications per user with `key` within `window` ms',
+          properties: { key: { type: 'string', minLength: 1, maxLength: MAX_DIGEST_KEY }, limit: { type: 'integer', minimum: 1, maximum: MAX_THROTTLE_LIMIT }, window: { type: 'integer', minimum: MIN_DIGEST_WINDOW, maximum: MAX_DIGEST_WINDOW } },
         },
         Schedule: {
           type: 'object',
@@ -134,8 +150,8 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
     '/api/notifications': {
       post: {
         summary: 'Store notifications for one user or many (all or none), then announce them',
-        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time } }) },
-        responses: { 200: { description: 'Stored', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
+        requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time, digest: ref('DigestSpec'), throttle: ref('ThrottleSpec') } }) },
+        responses: { 200: { description: 'Stored', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' }, throttled: { type: 'integer', description: 'With `throttle`: users it held back (not delivered)' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
       },
       get: {
         summary: 'A user\'s visible notifications, newest first, by cursor',
