@@ -155,6 +155,25 @@ describe('digests and throttles', () => {
     const listed = (await t.api('GET', '/api/notifications?user=gus')).body as { notifications: Notification[] };
     assert.deepEqual(listed.notifications.map((n) => n.digest?.count), [2]);
   });
+
+  it('a cron schedule\'s notification target takes a digest and a throttle', async () => {
+    const body = (user: string, extra: object) => ({ cron: '* * * * * *', target: { notification: { users: [user], type: 'tick', payload: 'tick', ...extra } } });
+    const bad = await t.api('POST', '/api/schedules', body('ida', { digest: { key: 'k', window: 10 } }));
+    assert.equal(bad.status, 400, 'bounds hold for schedules too');
+    const ids = [];
+    for (const [user, extra] of [['ida', { digest: { key: 'tick', window: 60_000, mode: 'live' } }], ['jay', { throttle: { key: 'tick', limit: 2, window: 60_000 } }]] as const) {
+      const res = await t.api('POST', '/api/schedules', body(user, extra));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      ids.push((res.body as { schedule: { id: string } }).schedule.id);
+    }
+    await sleep(4200);
+    for (const id of ids) await t.api('DELETE', `/api/schedules/${id}`);
+    const list = async (user: string) => ((await t.api('GET', `/api/notifications?user=${user}`)).body as { notifications: Notification[] }).notifications;
+    const ida = await list('ida');
+    assert.equal(ida.length, 1, 'one digest');
+    assert.ok(ida[0]!.digest!.count >= 3, `runs joined it: ${ida[0]!.digest!.count}`);
+    assert.equal((await list('jay')).length, 2, 'the throttle held the rest back');
+  });
 });
 
 it('a pushed digest whose window closes while the node is down fires once after the restart', async () => {

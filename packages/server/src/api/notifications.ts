@@ -135,7 +135,7 @@ function timeField(v: unknown, name: string): number | undefined {
 }
 
 function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload}}');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload, digest?, throttle?}}');
   const t = v as Record<string, unknown>;
   if (t.channel !== undefined) {
     const channel = channelField(t.channel);
@@ -149,7 +149,9 @@ function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
     const users = usersField(n);
     const input = notificationInput(host, n);
     if (input.deliverAt !== undefined || input.expireAt !== undefined) throw badRequest('scheduled notifications take no `deliverAt` or `expireAt`');
-    return { type: 'notification', users, notification: { type: input.type, payload: input.payload } };
+    const digest = parseDigest(n.digest);
+    const throttle = parseThrottle(n.throttle);
+    return { type: 'notification', users, notification: { type: input.type, payload: input.payload, ...(digest ? { digest } : {}), ...(throttle ? { throttle } : {}) } };
   }
   throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload}}');
 }

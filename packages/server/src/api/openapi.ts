@@ -171,7 +171,7 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
     '/api/schedules': {
       post: {
         summary: 'A cron schedule publishing to a channel or notifying users',
-        requestBody: { required: true, ...json({ type: 'object', required: ['cron', 'target'], properties: { cron: { type: 'string' }, timezone: { type: 'string', default: 'UTC' }, target: { oneOf: [{ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {} } }, { type: 'object', required: ['notification'], properties: { notification: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } }, type: { type: 'string' }, payload: {} } } } }] } } }) },
+        requestBody: { required: true, ...json({ type: 'object', required: ['cron', 'target'], properties: { cron: { type: 'string' }, timezone: { type: 'string', default: 'UTC' }, target: { oneOf: [{ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {} } }, { type: 'object', required: ['notification'], properties: { notification: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } }, type: { type: 'string' }, payload: {}, digest: ref('DigestSpec'), throttle: ref('ThrottleSpec') } } } }] } } }) },
         responses: { 200: { description: 'Created', ...json({ type: 'object', properties: { schedule: ref('Schedule') } }) }, ...errors },
       },
       get: { summary: 'All schedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { schedules: { type: 'array', items: ref('Schedule') } } }) }, ...errors } },

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Notification, NotificationDigest } from '@tidings/protocol';
 import { badRequest } from '../errors.js';
+import type { DigestSpec, ThrottleSpec } from './digest-spec.js';
 import type { CreateResult, NotificationInput } from './store.js';
+
+export type { DigestMode, DigestSpec, ThrottleSpec } from './digest-spec.js';
 
 /** Digest and throttle windows: 1 s to 24 h, in milliseconds. */
 export const MIN_DIGEST_WINDOW = 1000;
@@ -13,19 +16,6 @@ export const DEFAULT_DIGEST_ITEMS = 5;
 export const MAX_DIGEST_ITEMS = 20;
 /** Most notifications a throttle lets through per window. */
 export const MAX_THROTTLE_LIMIT = 10_000;
-
-/**
- * `pushed`: the digest notification is invisible until its window closes, then delivered once
- * (the scheduler's claim of due notifications). `live`: created at once, then updated in place as
- * items join (`notification.updated`; the unread count moves only when it is created).
- */
-export type DigestMode = 'pushed' | 'live';
-
-/** `digest` of a create: merge the user's notifications with this key within `window` ms into one. */
-export interface DigestSpec { key: string; window: number; mode: DigestMode; items: number }
-
-/** `throttle` of a create: at most `limit` notifications per user and key within `window` ms. */
-export interface ThrottleSpec { key: string; limit: number; window: number }
 
 export interface BatchedInput extends NotificationInput {
   digest?: DigestSpec | undefined;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Notification } from '@tidings/protocol';
+import type { DigestSpec, ThrottleSpec } from './digest-spec.js';
 
 /**
  * Durable storage of notifications and schedules. Implementations: SqliteStore (the default of
@@ -44,7 +45,7 @@ export interface Mark {
 
 export type ScheduleTarget =
   | { type: 'publication'; channel: string; data: unknown }
-  | { type: 'notification'; users: string[]; notification: { type: string; payload: unknown } };
+  | { type: 'notification'; users: string[]; notification: { type: string; payload: unknown; digest?: DigestSpec; throttle?: ThrottleSpec } };
 
 export interface Schedule {
   id: string;
