@@ -68,13 +68,19 @@ export class PostgresDigests<R extends pg.QueryResultRow & { announced: boolean 
     });
   }
 
+  async purge(now: number): Promise<number> {
+    return this.transaction(async (c) => ((await c.query('DELETE FROM digests WHERE closes_at <= $1', [now])).rowCount ?? 0)
+      + ((await c.query('DELETE FROM throttles WHERE ends_at <= $1', [now])).rowCount ?? 0));
+  }
+
   /** Counts one more attempt; false when it is over the limit. */
   private async pass(c: pg.PoolClient, user: string, input: BatchedInput, now: number): Promise<boolean> {
     const spec = input.throttle!;
     const row = (await c.query<{ started_at: string; count: number }>('SELECT started_at, count FROM throttles WHERE user_id = $1 AND key = $2', [user, spec.key])).rows[0];
     const next = bumpThrottle(row && { startedAt: Number(row.started_at), count: row.count }, spec, now);
-    await c.query(`INSERT INTO throttles (user_id, key, started_at, count) VALUES ($1, $2, $3, $4)
-      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, count = excluded.count`, [user, spec.key, next.startedAt, next.count]);
+    await c.query(`INSERT INTO throttles (user_id, key, started_at, ends_at, count) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, ends_at = excluded.ends_at, count = excluded.count`,
+    [user, spec.key, next.startedAt, next.startedAt + spec.window, next.count]);
     return next.count <= spec.limit;
   }
 

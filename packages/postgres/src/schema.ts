@@ -53,7 +53,10 @@ export const MIGRATIONS: readonly string[] = [
      user_id text NOT NULL,
      key text NOT NULL,
      started_at bigint NOT NULL,
+     ends_at bigint NOT NULL,
      count integer NOT NULL,
      PRIMARY KEY (user_id, key)
-   );`,
+   );
+   CREATE INDEX digests_closing ON digests (closes_at);
+   CREATE INDEX throttles_ending ON throttles (ends_at);`,
 ];

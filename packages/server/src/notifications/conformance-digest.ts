@@ -114,6 +114,19 @@ export function digestConformance(name: string, create: () => Promise<StoreFixtu
       assert.equal((await t(['a'], T0 + WINDOW)).throttled, 0, 'a new window');
     });
 
+    it('purges closed digests and ended throttle windows, and only those', async () => {
+      await digests.createBatched(['a'], article(1), { now: T0 });
+      await digests.createBatched(['a'], { type: 'alert', payload: 1, throttle: { key: 'k', limit: 1, window: 2 * WINDOW } }, { now: T0 });
+      assert.equal(await digests.purge(T0 + WINDOW - 1), 0, 'both still open');
+      const joined = await digests.createBatched(['a'], article(2), { now: T0 + WINDOW - 1 });
+      assert.deepEqual(joined.outcomes, ['updated'], 'an open digest is kept');
+      assert.equal(await digests.purge(T0 + WINDOW), 1, 'the digest closed');
+      assert.equal((await digests.createBatched(['a'], { type: 'alert', payload: 2, throttle: { key: 'k', limit: 1, window: 2 * WINDOW } }, { now: T0 + WINDOW })).throttled, 1,
+        'an open throttle window is kept');
+      assert.equal(await otherDigests.purge(T0 + 2 * WINDOW), 1, 'the throttle window ended');
+      assert.equal((await store.list('a', { limit: 10 }, T0 + 2 * WINDOW)).notifications.length, 2, 'notifications stay');
+    });
+
     it('lets exactly `limit` through when two instances race', async () => {
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? otherDigests : digests)
         .createBatched(['a'], { type: 'alert', payload: i, throttle: { key: 'k', limit: 3, window: WINDOW } }, { now: T0 })));

@@ -45,6 +45,9 @@ export interface BatchedResult extends CreateResult {
  */
 export interface DigestStore {
   createBatched(users: readonly string[], input: BatchedInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<BatchedResult>;
+
+  /** Forgets digests whose window closed and throttle windows that ended by `now` (neither counts any more); returns how many. */
+  purge(now: number): Promise<number>;
 }
 
 /** The store's DigestStore (its `digests` member), if it has one. */

@@ -15,7 +15,7 @@ export interface MemoryInbox {
 /** MemoryStore's DigestStore. One process, no awaits inside: every call is atomic. */
 export class MemoryDigests implements DigestStore {
   private readonly open = new Map<string, { id: string; closesAt: number }>();
-  private readonly counters = new Map<string, { startedAt: number; count: number }>();
+  private readonly counters = new Map<string, { startedAt: number; count: number; endsAt: number }>();
 
   constructor(private readonly inbox: MemoryInbox) {}
 
@@ -40,7 +40,7 @@ export class MemoryDigests implements DigestStore {
       if (input.throttle) {
         const at = `${user}\u0000${input.throttle.key}`;
         const counter = bumpThrottle(this.counters.get(at), input.throttle, now);
-        this.counters.set(at, counter);
+        this.counters.set(at, { ...counter, endsAt: counter.startedAt + input.throttle.window });
         if (counter.count > input.throttle.limit) {
           throttled++;
           continue;
@@ -66,5 +66,12 @@ export class MemoryDigests implements DigestStore {
     }
     if (key !== undefined) this.inbox.idempotency.set(key, { hash, ids: notifications.map((n) => [n.user, n.id]), at: now });
     return { notifications, duplicate: false, outcomes, throttled };
+  }
+
+  async purge(now: number): Promise<number> {
+    let purged = 0;
+    for (const [at, d] of this.open) if (d.closesAt <= now && this.open.delete(at)) purged++;
+    for (const [at, c] of this.counters) if (c.endsAt <= now && this.counters.delete(at)) purged++;
+    return purged;
   }
 }

@@ -57,13 +57,19 @@ export class SqliteDigests<R extends { announced: number }> implements DigestSto
     }).immediate();
   }
 
+  async purge(now: number): Promise<number> {
+    return this.db.transaction(() => this.db.prepare('DELETE FROM digests WHERE closes_at <= ?').run(now).changes
+      + this.db.prepare('DELETE FROM throttles WHERE ends_at <= ?').run(now).changes)();
+  }
+
   /** Counts one more attempt; false when it is over the limit. */
   private pass(user: string, input: BatchedInput, now: number): boolean {
     const spec = input.throttle!;
     const row = this.db.prepare('SELECT started_at AS startedAt, count FROM throttles WHERE user_id = ? AND key = ?').get(user, spec.key) as { startedAt: number; count: number } | undefined;
     const next = bumpThrottle(row, spec, now);
-    this.db.prepare(`INSERT INTO throttles (user_id, key, started_at, count) VALUES (?, ?, ?, ?)
-      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, count = excluded.count`).run(user, spec.key, next.startedAt, next.count);
+    this.db.prepare(`INSERT INTO throttles (user_id, key, started_at, ends_at, count) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, ends_at = excluded.ends_at, count = excluded.count`)
+      .run(user, spec.key, next.startedAt, next.startedAt + spec.window, next.count);
     return next.count <= spec.limit;
   }
 

@@ -51,7 +51,10 @@ export const MIGRATIONS: readonly string[] = [
      user_id TEXT NOT NULL,
      key TEXT NOT NULL,
      started_at INTEGER NOT NULL,
+     ends_at INTEGER NOT NULL,
      count INTEGER NOT NULL,
      PRIMARY KEY (user_id, key)
-   );`,
+   );
+   CREATE INDEX digests_closing ON digests (closes_at);
+   CREATE INDEX throttles_ending ON throttles (ends_at);`,
 ];
