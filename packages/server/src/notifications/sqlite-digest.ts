@@ -9,7 +9,26 @@ import { IdempotencyConflict, newId, visibleAt } from './store.js';
  * `R` is the store's row type and `toNotification` its reader (so columns added later come along).
  */
 export class SqliteDigests<R extends { announced: number }> implements DigestStore {
-  constructor(private readonly db: Database.Database, private readonly toNotification: (row: R) => Notification) {}
+  private readonly insert: Database.Statement;
+  private readonly openDigest: Database.Statement;
+  private readonly findDigest: Database.Statement;
+  private readonly updateDigest: Database.Statement;
+  private readonly findCounter: Database.Statement;
+  private readonly putCounter: Database.Statement;
+
+  /** `db` must be migrated (the digest migration applied). */
+  constructor(private readonly db: Database.Database, private readonly toNotification: (row: R) => Notification) {
+    this.insert = db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest)
+      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @digest)`);
+    this.openDigest = db.prepare(`INSERT INTO digests (user_id, key, notification_id, closes_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (user_id, key) DO UPDATE SET notification_id = excluded.notification_id, closes_at = excluded.closes_at`);
+    this.findDigest = db.prepare(`SELECT n.* FROM digests d JOIN notifications n ON n.id = d.notification_id
+      WHERE d.user_id = ? AND d.key = ? AND d.closes_at > ?`);
+    this.updateDigest = db.prepare('UPDATE notifications SET payload = ?, digest = ? WHERE id = ?');
+    this.findCounter = db.prepare('SELECT started_at AS startedAt, count FROM throttles WHERE user_id = ? AND key = ?');
+    this.putCounter = db.prepare(`INSERT INTO throttles (user_id, key, started_at, ends_at, count) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, ends_at = excluded.ends_at, count = excluded.count`);
+  }
 
   async createBatched(users: readonly string[], input: BatchedInput, options: { idempotencyKey?: string | undefined; now: number }): Promise<BatchedResult> {
     const { now, idempotencyKey: key } = options;
@@ -40,15 +59,9 @@ export class SqliteDigests<R extends { announced: number }> implements DigestSto
           continue;
         }
         const n = newBatchedNotification(newId(now), user, input, now);
-        db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest)
-          VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @digest)`)
-          .run({ id: n.id, user, type: n.type, payload: JSON.stringify(n.payload), createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null,
+        this.insert.run({ id: n.id, user, type: n.type, payload: JSON.stringify(n.payload), createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null,
             expireAt: n.expireAt ?? null, announced: n.deliverAt === undefined ? 1 : 0, digest: n.digest ? JSON.stringify(n.digest) : null });
-        if (input.digest && n.digest) {
-          db.prepare(`INSERT INTO digests (user_id, key, notification_id, closes_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (user_id, key) DO UPDATE SET notification_id = excluded.notification_id, closes_at = excluded.closes_at`)
-            .run(user, input.digest.key, n.id, n.digest.closesAt);
-        }
+        if (input.digest && n.digest) this.openDigest.run(user, input.digest.key, n.id, n.digest.closesAt);
         notifications.push(n);
         outcomes.push(n.deliverAt === undefined ? 'created' : 'pending');
       }
@@ -65,24 +78,21 @@ export class SqliteDigests<R extends { announced: number }> implements DigestSto
   /** Counts one more attempt; false when it is over the limit. */
   private pass(user: string, input: BatchedInput, now: number): boolean {
     const spec = input.throttle!;
-    const row = this.db.prepare('SELECT started_at AS startedAt, count FROM throttles WHERE user_id = ? AND key = ?').get(user, spec.key) as { startedAt: number; count: number } | undefined;
+    const row = this.findCounter.get(user, spec.key) as { startedAt: number; count: number } | undefined;
     const next = bumpThrottle(row, spec, now);
-    this.db.prepare(`INSERT INTO throttles (user_id, key, started_at, ends_at, count) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (user_id, key) DO UPDATE SET started_at = excluded.started_at, ends_at = excluded.ends_at, count = excluded.count`)
-      .run(user, spec.key, next.startedAt, next.startedAt + spec.window, next.count);
+    this.putCounter.run(user, spec.key, next.startedAt, next.startedAt + spec.window, next.count);
     return next.count <= spec.limit;
   }
 
   /** Adds the item to the user's open digest; undefined when there is none (closed, or its notification deleted). */
   private join(user: string, input: BatchedInput, now: number): { n: Notification; outcome: Outcome } | undefined {
     const spec = input.digest!;
-    const row = this.db.prepare(`SELECT n.* FROM digests d JOIN notifications n ON n.id = d.notification_id
-      WHERE d.user_id = ? AND d.key = ? AND d.closes_at > ?`).get(user, spec.key, now) as R | undefined;
+    const row = this.findDigest.get(user, spec.key, now) as R | undefined;
     const n = row && this.toNotification(row);
     if (!row || !n?.digest) return undefined;
     n.digest = joinDigest(n.digest, spec, input.payload);
     n.payload = input.payload;
-    this.db.prepare('UPDATE notifications SET payload = ?, digest = ? WHERE id = ?').run(JSON.stringify(n.payload), JSON.stringify(n.digest), n.id);
+    this.updateDigest.run(JSON.stringify(n.payload), JSON.stringify(n.digest), n.id);
     return { n, outcome: row.announced ? 'updated' : 'pending' };
   }
 }
