@@ -38,8 +38,8 @@ export class Inbox {
    * Stores for every user (all or none); visible ones are announced once stored. With `digest` or
    * `throttle` (./digest.ts): items join the user's open digest (announced as
    * `notification.updated`, without an unread count) and users over their throttle are skipped
-   * (`throttled`). Throws TidingsError 107 for a payload the publisher's `checkData` refuses, 107
-   * when the store does no digests (nothing is stored).
+   * (`throttled`). Throws TidingsError 107 (bad_request) for a payload the publisher's `checkData`
+   * refuses, or a digest or throttle on a store without `digests` (nothing is stored).
    */
   async create(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { throttled?: number }> {
     this.publisher.checkData(input.payload, 'payload');
