@@ -9,6 +9,8 @@
 // subscribers.json: {"markets": ["42", "43"], "tech": ["43"]}
 // Without files it reads examples/data/. It crawls on the cron schedule CRAWL_CRON (every 30 s)
 // until stopped; `--once` (or CRAWL_ONCE=1) crawls once and exits, non-zero when a call failed.
+// CRAWL_DIGEST_MS=60000 merges each user's headlines per topic within that many ms into one
+// notification (a live digest: "50 new articles", the latest 5 listed, one badge bump).
 import { readFile } from 'node:fs/promises';
 import { Cron } from 'croner';
 
@@ -19,6 +21,7 @@ const base = process.env.TIDINGS_URL ?? 'http://localhost:8080';
 const apiKey = process.env.TIDINGS_API_KEY ?? '';
 const every = process.env.CRAWL_CRON ?? '*/30 * * * * *'; // every 30 seconds
 const once = process.argv.includes('--once') || process.env.CRAWL_ONCE === '1';
+const digestMs = Number(process.env.CRAWL_DIGEST_MS ?? 0);
 
 async function crawl() {
   const news = JSON.parse(await readFile(newsFile, 'utf8'));
@@ -36,6 +39,7 @@ async function crawl() {
         payload: { title: item.title, url: item.url, topic: item.topic },
         // the same headline is never notified twice, however often the job runs
         idempotencyKey: `news:${item.id}`,
+        ...(digestMs > 0 ? { digest: { key: `news:${item.topic}`, window: digestMs, mode: 'live', items: 5 } } : {}),
       }),
     });
     if (!res.ok) throw new Error(`notify failed: ${res.status} ${await res.text()}`);

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresStore, MIGRATIONS } from '@tidings/postgres';
 import { StoreUnavailableError } from '@tidings/server';
+import { digestConformance } from '@tidings/server/digest-conformance';
 import { preferenceConformance } from '@tidings/server/preference-conformance';
 import { storeConformance, type StoreFixture } from '@tidings/server/store-conformance';
 import { storeStateConformance } from '@tidings/server/store-state-conformance';
@@ -31,12 +32,9 @@ describe('PostgreSQL store', { skip: availability.skip }, () => {
     return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
   };
   storeConformance('postgres', postgres);
+  storeStateConformance('postgres', postgres);
   preferenceConformance('postgres', postgres);
-
-  storeStateConformance('postgres', async () => {
-    const { store, url } = await freshStore();
-    return { store, second: () => PostgresStore.open({ url, poolSize: 8 }), cleanup: async () => {} };
-  });
+  digestConformance('postgres', postgres);
 
   it('migrates once when three stores start at once on an empty database', async () => {
     const url = await server!.freshDatabase('migrate_race');

@@ -58,4 +58,23 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE notifications ADD COLUMN completed_action text;
    ALTER TABLE notifications ADD COLUMN completed_at bigint;
    ALTER TABLE notifications ADD COLUMN completed_reported boolean;`,
+  // digests and throttles (@tidings/server's notifications/digest.ts): the open digest per user and key, and throttle counters
+  `ALTER TABLE notifications ADD COLUMN digest text;
+   CREATE TABLE digests (
+     user_id text NOT NULL,
+     key text NOT NULL,
+     notification_id text COLLATE "C" NOT NULL,
+     closes_at bigint NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE TABLE throttles (
+     user_id text NOT NULL,
+     key text NOT NULL,
+     started_at bigint NOT NULL,
+     ends_at bigint NOT NULL,
+     count integer NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE INDEX digests_closing ON digests (closes_at);
+   CREATE INDEX throttles_ending ON throttles (ends_at);`,
 ];

@@ -4,6 +4,7 @@ import {
   BADGE, IdempotencyConflict, StoreUnavailableError, UnknownNotifications, contentHash, filterSql, listFilter, missing, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type PreferenceChange, type PreferenceRow, type Schedule, type ScheduleTarget,
 } from '@tidings/server';
+import { PostgresDigests } from './digest.js';
 import { migrate } from './migrate.js';
 import { PostgresPreferences } from './preferences.js';
 import { MIGRATIONS } from './schema.js';
@@ -26,6 +27,7 @@ interface Row {
   deliver_at: string | null; expire_at: string | null; seen_at: string | null; read_at: string | null;
   tags: string[] | null; severity: string | null; archived_at: string | null; snoozed_until: string | null;
   actions: string | null; completed_action: ActionName | null; completed_at: string | null; completed_reported: boolean | null;
+  announced: boolean; digest: string | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: string; next_run_at: string | null; last_run_at: string | null;
@@ -45,6 +47,7 @@ function toNotification(r: Row): Notification {
   if (r.snoozed_until !== null) n.snoozedUntil = Number(r.snoozed_until);
   if (r.actions !== null) n.actions = JSON.parse(r.actions) as NotificationActions;
   if (r.completed_action !== null) n.completed = { action: r.completed_action, at: Number(r.completed_at ?? 0), reported: r.completed_reported === true };
+  if (r.digest !== null) n.digest = JSON.parse(r.digest) as Notification['digest'];
   return n;
 }
 
@@ -93,8 +96,12 @@ function whereFilter(f: InboxFilter, params: unknown[]): string {
 export class PostgresStore implements NotificationStore {
   private down = false;
   private readonly prefs = new PostgresPreferences((sql, params) => this.query(sql, params));
+  /** Digests and throttles (@tidings/server's notifications/digest.ts) on the same database. */
+  readonly digests: PostgresDigests<Row>;
 
-  private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {}
+  private constructor(private readonly pool: pg.Pool, private readonly options: PostgresStoreOptions, readonly migrationsApplied: readonly number[]) {
+    this.digests = new PostgresDigests<Row>((fn) => this.transaction(fn), toNotification);
+  }
 
   /**
    * Connects and migrates (under an advisory lock, so nodes starting together migrate once).

@@ -164,7 +164,15 @@ export interface Notification {
   actions?: NotificationActions;
   /** The action the user completed, when and whether the app was told. */
   completed?: ActionCompletion;
+  /** Present on a digest: several notifications with one key merged into this one. */
+  digest?: NotificationDigest;
 }
+/**
+ * A digest's state: `count` items joined so far, the payloads of the latest ones (newest first, at
+ * most the create's `digest.items`), and when its window closes (ms since the epoch). The
+ * notification's own `payload` is the latest item's.
+ */
+export interface NotificationDigest { key: string; count: number; items: unknown[]; closesAt: number }
 /**
  * The answer to completing an action: the notification with its completion, and what became of the
  * report to the app: `sent` (the backend accepted it), `failed` (it did not: recorded, not

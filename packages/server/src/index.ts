@@ -16,6 +16,7 @@ export * from './notifications/store.js';
 export { BADGE, filterSql, listFilter, missing } from './notifications/filter.js';
 export type { PreferenceChange, PreferenceRow, PreferenceStore } from './notifications/preference-store.js';
 export type { ActionStore } from './notifications/actions.js';
+export * from './notifications/digest.js';
 export { ProxyTrust, isTrustEntry, type ForwardedRequest, type Scheme } from './http/forwarded.js';
 export type { SharedQueueLog, LoggedMessage, QueuedBody } from './stomp/queue-log.js';
 export type { QueuePosition } from './stomp/queue-contract.js';

@@ -155,7 +155,7 @@ export class TidingsNode implements EngineHandler, Timed {
     this.publisher = new Publisher(this.engine, this.policy, this.log, this.options.limits.maxDepth, measured ? this.metrics : undefined);
     this.store = measured ? timed(store ?? new MemoryStore(), 'operation', this.metrics.storeDuration, this.metrics.storeErrors) : store ?? new MemoryStore();
     this.inbox = new Inbox(this.store, this.publisher, this.log, new Preferences(this.store, this.options.notificationTypes),
-      (count) => this.metrics.notificationsSkipped.inc({ reason: 'muted' }, count));
+      (count) => this.metrics.notificationsSkipped.inc({ reason: 'muted' }, count), this.metrics);
     this.inboxActions = new InboxActions(this.store, this.proxies.reportsActions ? (report) => this.proxies.action(report) : undefined,
       (user, notifications) => this.inbox.updated(user, notifications), this.log, (report) => this.metrics.notificationActions.inc({ report }));
     this.serverSubs = new ServerSubscriptions(this.engine, this.options.serverSubscriptionTtl, this.options.limits.maxSubscriptions);

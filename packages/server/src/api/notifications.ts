@@ -3,6 +3,7 @@ import { ACTION_NAMES, ErrorCode, MAX_INBOX_PAGE, parsePreferenceChanges, type A
 import { TidingsError, badRequest } from '../errors.js';
 import { parseActions, type InboxActions } from '../notifications/actions.js';
 import { checkTimezone, nextRun } from '../notifications/cron.js';
+import { parseDigest, parseThrottle, type BatchedInput } from '../notifications/digest.js';
 import { MAX_NOTIFICATION_USERS, checkUser, type Inbox } from '../notifications/inbox.js';
 import type { NotificationInput, NotificationStore, ScheduleTarget } from '../notifications/store.js';
 import type { ServerOptions } from '../options.js';
@@ -29,9 +30,12 @@ export const notificationRoutes: Record<string, Route> = {
   'POST /api/notifications': async (host, req) => {
     const body = await jsonObject(req, NOTIFICATIONS_BODY_LIMIT, host.options.limits.maxDepth);
     const users = usersField(body);
-    const input = notificationInput(host, body);
+    const input: BatchedInput = notificationInput(host, body);
+    input.digest = parseDigest(body.digest);
+    input.throttle = parseThrottle(body.throttle);
+    if (input.digest && (input.deliverAt !== undefined || input.expireAt !== undefined)) throw badRequest('a digest takes no `deliverAt` or `expireAt` (its window says when)');
     const result = await host.inbox.create(users, input, optionalString(body, 'idempotencyKey'));
-    return { notifications: result.notifications, duplicate: result.duplicate, skipped: result.skipped };
+    return { notifications: result.notifications, duplicate: result.duplicate, skipped: result.skipped, ...(input.throttle ? { throttled: result.throttled ?? 0 } : {}) };
   },
 
   'GET /api/notifications/preferences': async (host, _req, url) => ({ preferences: await host.inbox.preferencesOf(checkUser(url.searchParams.get('user'))) }),
@@ -149,7 +153,7 @@ function notificationInput(host: NotificationsHost, body: Record<string, unknown
 }
 
 function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload}}');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload, digest?, throttle?}}');
   const t = v as Record<string, unknown>;
   if (t.channel !== undefined) {
     const channel = channelField(t.channel);
@@ -163,7 +167,9 @@ function scheduleTarget(host: NotificationsHost, v: unknown): ScheduleTarget {
     const users = usersField(n);
     const input = notificationInput(host, n);
     if (input.deliverAt !== undefined || input.expireAt !== undefined) throw badRequest('scheduled notifications take no `deliverAt` or `expireAt`');
-    return { type: 'notification', users, notification: input };
+    const digest = parseDigest(n.digest);
+    const throttle = parseThrottle(n.throttle);
+    return { type: 'notification', users, notification: { ...input, ...(digest ? { digest } : {}), ...(throttle ? { throttle } : {}) } };
   }
   throw badRequest('`target` must be {channel, data} or {notification: {users, type, payload}}');
 }

@@ -1,5 +1,6 @@
 import { ERROR_CODES, MAX_FILTER_TYPES, MAX_TAGS, SEVERITIES } from '@tidings/protocol';
 import { preferenceAndActionPaths, preferenceAndActionSchemas } from './openapi-preferences.js';
+import { DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, MAX_DIGEST_KEY, MAX_DIGEST_WINDOW, MAX_THROTTLE_LIMIT, MIN_DIGEST_WINDOW } from '../notifications/digest.js';
 
 /** The OpenAPI 3.1 description of the server API, served at `/api/openapi.json`. */
 export function openApiDocument(): object {
@@ -114,10 +115,25 @@ export function openApiDocument(): object {
           type: 'object', required: ['id', 'user', 'type', 'payload', 'createdAt'],
           properties: {
             id: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, payload: {}, createdAt: { type: 'integer' }, deliverAt: { type: 'integer' }, expireAt: { type: 'integer' }, seenAt: { type: 'integer' }, readAt: { type: 'integer' },
-            tags: ref('Tags'), severity: ref('Severity'), actions: ref('NotificationActions'), completed: ref('ActionCompletion'),
+            tags: ref('Tags'), severity: ref('Severity'), actions: ref('NotificationActions'), completed: ref('ActionCompletion'), digest: ref('NotificationDigest'),
             archivedAt: { type: 'integer', description: 'Archived then: out of the default list and counts' },
             snoozedUntil: { type: 'integer', description: 'Snoozed until then: out of the default list and counts; back by itself (announced)' },
           },
+        },
+        NotificationDigest: {
+          type: 'object', description: 'A digest: `count` items merged, the latest payloads newest first; the notification\'s `payload` is the latest',
+          properties: { key: { type: 'string' }, count: { type: 'integer' }, items: { type: 'array', items: {} }, closesAt: { type: 'integer' } },
+        },
+        DigestSpec: {
+          type: 'object', required: ['key', 'window'], description: 'Merge this user\'s notifications with `key` within `window` ms into one (docs/notifications.md#digests-and-throttling)',
+          properties: {
+            key: { type: 'string', minLength: 1, maxLength: MAX_DIGEST_KEY }, window: { type: 'integer', minimum: MIN_DIGEST_WINDOW, maximum: MAX_DIGEST_WINDOW },
+            mode: { enum: ['pushed', 'live'], default: 'pushed' }, items: { type: 'integer', minimum: 1, maximum: MAX_DIGEST_ITEMS, default: DEFAULT_DIGEST_ITEMS },
+          },
+        },
+        ThrottleSpec: {
+          type: 'object', required: ['key', 'limit', 'window'], description: 'At most `limit` notifications per user with `key` within `window` ms',
+          properties: { key: { type: 'string', minLength: 1, maxLength: MAX_DIGEST_KEY }, limit: { type: 'integer', minimum: 1, maximum: MAX_THROTTLE_LIMIT }, window: { type: 'integer', minimum: MIN_DIGEST_WINDOW, maximum: MAX_DIGEST_WINDOW } },
         },
         Tags: { type: 'array', maxItems: MAX_TAGS, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9_.:/-]{1,64}$' } },
         Severity: { type: 'string', enum: [...SEVERITIES], description: 'Absent means info' },
@@ -155,9 +171,9 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
       post: {
         summary: 'Store notifications for one user or many (all or none), then announce them',
         requestBody: { required: true, ...json({ type: 'object', required: ['type', 'payload'], properties: { user: { type: 'string' }, users: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10000 }, type: { type: 'string', maxLength: 100 }, payload: {}, idempotencyKey: { type: 'string' }, deliverAt: time, expireAt: time,
-          tags: { ...ref('Tags'), description: 'users who muted any of them are skipped' }, severity: ref('Severity'), actions: ref('NotificationActions') } }) },
+          tags: { ...ref('Tags'), description: 'users who muted any of them are skipped' }, severity: ref('Severity'), actions: ref('NotificationActions'), digest: ref('DigestSpec'), throttle: ref('ThrottleSpec') } }) },
         responses: { 200: { description: 'Stored for every user who did not mute it', ...json({ type: 'object', properties: { notifications: { type: 'array', items: ref('Notification') }, duplicate: { type: 'boolean' },
-          skipped: { type: 'integer', description: 'users not given it: they muted its type or one of its tags (critical types excepted)' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
+          skipped: { type: 'integer', description: 'users not given it: they muted its type or one of its tags (critical types excepted)' }, throttled: { type: 'integer', description: 'With `throttle`: users it held back (not delivered)' } } }) }, 409: { description: 'Idempotency key reused with other content (117)', ...json(ref('Error')) }, ...errors },
       },
       get: {
         summary: 'A user\'s visible notifications matching the filter (default: not archived, not snoozed), newest first, by cursor',
@@ -190,7 +206,7 @@ function notificationPaths(json: Json, ref: Ref, errors: object): Record<string,
     '/api/schedules': {
       post: {
         summary: 'A cron schedule publishing to a channel or notifying users',
-        requestBody: { required: true, ...json({ type: 'object', required: ['cron', 'target'], properties: { cron: { type: 'string' }, timezone: { type: 'string', default: 'UTC' }, target: { oneOf: [{ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {} } }, { type: 'object', required: ['notification'], properties: { notification: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } }, type: { type: 'string' }, payload: {} } } } }] } } }) },
+        requestBody: { required: true, ...json({ type: 'object', required: ['cron', 'target'], properties: { cron: { type: 'string' }, timezone: { type: 'string', default: 'UTC' }, target: { oneOf: [{ type: 'object', required: ['channel', 'data'], properties: { channel: { type: 'string' }, data: {} } }, { type: 'object', required: ['notification'], properties: { notification: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } }, type: { type: 'string' }, payload: {}, digest: ref('DigestSpec'), throttle: ref('ThrottleSpec') } } } }] } } }) },
         responses: { 200: { description: 'Created', ...json({ type: 'object', properties: { schedule: ref('Schedule') } }) }, ...errors },
       },
       get: { summary: 'All schedules', responses: { 200: { description: 'Schedules', ...json({ type: 'object', properties: { schedules: { type: 'array', items: ref('Schedule') } } }) }, ...errors } },

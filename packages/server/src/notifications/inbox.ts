@@ -4,9 +4,11 @@ import {
 } from '@tidings/protocol';
 import { TidingsError, badRequest } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publisher.js';
+import { digestsOf, type BatchedInput } from './digest.js';
 import { Preferences } from './preferences.js';
-import { IdempotencyConflict, InvalidCursor, UnknownNotifications, type CreateResult, type ListResult, type Mark, type NotificationInput, type NotificationStore } from './store.js';
+import { IdempotencyConflict, InvalidCursor, UnknownNotifications, type CreateResult, type ListResult, type Mark, type NotificationStore } from './store.js';
 
 /** Most users one create may address. */
 export const MAX_NOTIFICATION_USERS = 10_000;
@@ -36,7 +38,8 @@ export function checkUser(user: unknown): string {
 export class Inbox {
   /**
    * `preferences`: who mutes what (no type muted, none critical when not given). `onSkipped`: told
-   * how many users of a create were skipped because they muted it (the metric).
+   * how many users of a create were skipped because they muted it (the metric). `metrics`: digest
+   * and throttle counters.
    */
   constructor(
     private readonly store: NotificationStore,
@@ -44,17 +47,27 @@ export class Inbox {
     private readonly log: Logger,
     readonly preferences: Preferences = new Preferences(store, {}),
     private readonly onSkipped: (count: number) => void = () => {},
+    private readonly metrics?: Metrics,
   ) {}
 
   /**
    * Stores for every user who did not mute it (all or none); visible ones are announced once stored.
    * `skipped`: how many users muted its type or a tag and got nothing (one preferences read per create).
-   * Throws TidingsError 107 for a payload the publisher's `checkData` refuses (nothing is stored).
+   * With `digest` or `throttle` (./digest.ts), for the users who did not mute it: items join the
+   * user's open digest (announced as `notification.updated`, without an unread count) and users over
+   * their throttle are skipped (`throttled`).
+   * Throws TidingsError 107 (bad_request) for a payload the publisher's `checkData` refuses, or a
+   * digest or throttle on a store without `digests` (nothing is stored).
    */
-  async create(users: readonly string[], input: NotificationInput, idempotencyKey?: string): Promise<CreateResult & { skipped: number }> {
+  async create(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { skipped: number; throttled?: number }> {
     this.publisher.checkData(input.payload, 'payload');
-    const now = Date.now();
     const muted = await this.preferences.muted(users, input.type, input.tags);
+    if (input.digest || input.throttle) {
+      const result = await this.createBatched(muted.size === 0 ? users : users.filter((u) => !muted.has(u)), input, idempotencyKey);
+      if (!result.duplicate && muted.size > 0) this.onSkipped(muted.size);
+      return { ...result, skipped: muted.size };
+    }
+    const now = Date.now();
     let result: CreateResult;
     try {
       result = await this.store.create(users, input, { idempotencyKey, now, muted });
@@ -70,6 +83,32 @@ export class Inbox {
     }
     return { ...result, skipped };
   }
+
+  private async createBatched(users: readonly string[], input: BatchedInput, idempotencyKey?: string): Promise<CreateResult & { throttled: number }> {
+    const digests = digestsOf(this.store);
+    if (!digests) throw badRequest('this notification store does no digests or throttles');
+    let result;
+    try {
+      result = await digests.createBatched(users, input, { idempotencyKey, now: Date.now() });
+    } catch (err) {
+      if (err instanceof IdempotencyConflict) throw new TidingsError(ErrorCode.Conflict, err.message);
+      throw err;
+    }
+    const { notifications, outcomes, throttled, duplicate } = result;
+    if (!duplicate) {
+      if (throttled > 0) this.metrics?.notificationsThrottled.inc(throttled);
+      for (const n of notifications) if (n.digest) this.metrics?.digestItems.inc({ outcome: n.digest.count === 1 ? 'opened' : 'joined' });
+      this.announce(notifications.filter((_, i) => outcomes[i] === 'created'));
+      const updated = notifications.filter((_, i) => outcomes[i] === 'updated');
+      if (updated.length > 0) {
+        void (async () => {
+          for (const n of updated) await this.emit(n.user, { type: 'notification.updated', notifications: [n] });
+        })().catch((err: unknown) => this.log.warn('announcing digest updates failed', { err: String(err) }));
+      }
+    }
+    return { notifications, duplicate, throttled };
+  }
+
 
   /**
    * The user's preferences, after applying `changes` when it holds any; a change is announced to

@@ -2,6 +2,7 @@ import type { ActionName, InboxFilter, Notification } from '@tidings/protocol';
 import { BADGE, listFilter, matches, missing } from './filter.js';
 import { MemoryPreferences } from './memory-preferences.js';
 import type { PreferenceChange, PreferenceRow } from './preference-store.js';
+import { MemoryDigests } from './memory-digest.js';
 import {
   IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
   type CreateOptions, type CreateResult, type ListOptions, type ListResult, type Mark, type NotificationInput, type NotificationStore, type Schedule, type ScheduleTarget,
@@ -21,6 +22,12 @@ export class MemoryStore implements NotificationStore {
   private readonly idempotency = new Map<string, { hash: string; ids: Array<[string, string]>; at: number }>();
   private readonly schedules = new Map<string, Leased>();
   private readonly prefs = new MemoryPreferences();
+  /** Digests and throttles (./digest.ts) on the same maps. */
+  readonly digests = new MemoryDigests({
+    get: (user, id) => this.inbox(user).get(id),
+    put: (n, announced) => void this.inbox(n.user).set(n.id, { n, visibleAt: visibleAt(n), announced }),
+    idempotency: this.idempotency,
+  });
 
   async create(users: readonly string[], input: NotificationInput, options: CreateOptions): Promise<CreateResult> {
     const key = options.idempotencyKey;

@@ -3,6 +3,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Publisher } from '../publisher.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { nextRun } from './cron.js';
+import { digestsOf } from './digest.js';
 import type { Inbox } from './inbox.js';
 import type { NotificationStore, Schedule } from './store.js';
 
@@ -76,6 +77,7 @@ export class Scheduler implements Timed {
     if (now - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = now;
       await this.store.purge(now, IDEMPOTENCY_TTL_MS);
+      await digestsOf(this.store)?.purge(now);
     }
   }
 

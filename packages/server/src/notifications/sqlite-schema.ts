@@ -59,4 +59,23 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE notifications ADD COLUMN completed_action TEXT;
    ALTER TABLE notifications ADD COLUMN completed_at INTEGER;
    ALTER TABLE notifications ADD COLUMN completed_reported INTEGER;`,
+  // digests and throttles (./digest.ts): the open digest per user and key, and throttle counters
+  `ALTER TABLE notifications ADD COLUMN digest TEXT;
+   CREATE TABLE digests (
+     user_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     notification_id TEXT NOT NULL,
+     closes_at INTEGER NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE TABLE throttles (
+     user_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ends_at INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (user_id, key)
+   );
+   CREATE INDEX digests_closing ON digests (closes_at);
+   CREATE INDEX throttles_ending ON throttles (ends_at);`,
 ];

@@ -5,6 +5,7 @@ import type { ActionName, InboxFilter, Notification, NotificationActions, Severi
 import { BADGE, filterSql, listFilter, missing } from './filter.js';
 import type { PreferenceChange, PreferenceRow } from './preference-store.js';
 import { SqlitePreferences } from './sqlite-preferences.js';
+import { SqliteDigests } from './sqlite-digest.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import {
   IdempotencyConflict, UnknownNotifications, contentHash, decodeInboxCursor, encodeInboxCursor, newId, visibleAt,
@@ -16,6 +17,7 @@ interface Row {
   deliver_at: number | null; expire_at: number | null; seen_at: number | null; read_at: number | null;
   tags: string | null; severity: string | null; archived_at: number | null; snoozed_until: number | null;
   actions: string | null; completed_action: ActionName | null; completed_at: number | null; completed_reported: number | null;
+  announced: number; digest: string | null;
 }
 interface ScheduleRow {
   id: string; cron: string; timezone: string; target: string; created_at: number; next_run_at: number | null; last_run_at: number | null;
@@ -33,6 +35,7 @@ function toNotification(r: Row): Notification {
   if (r.snoozed_until !== null) n.snoozedUntil = r.snoozed_until;
   if (r.actions !== null) n.actions = JSON.parse(r.actions) as NotificationActions;
   if (r.completed_action !== null) n.completed = { action: r.completed_action, at: r.completed_at ?? 0, reported: r.completed_reported === 1 };
+  if (r.digest !== null) n.digest = JSON.parse(r.digest) as Notification['digest'];
   return n;
 }
 
@@ -66,6 +69,8 @@ function whereFilter(f: InboxFilter, params: Record<string, unknown>): string {
 export class SqliteStore implements NotificationStore {
   private readonly db: Database.Database;
   private readonly prefs: SqlitePreferences;
+  /** Digests and throttles (./digest.ts) on the same database. */
+  readonly digests: SqliteDigests<Row>;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -75,6 +80,7 @@ export class SqliteStore implements NotificationStore {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.prefs = new SqlitePreferences(this.db);
+    this.digests = new SqliteDigests<Row>(this.db, toNotification);
   }
 
   /** The schema version after migrating. */

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { storeConformance, type StoreFixture } from './conformance.js';
 import { storeStateConformance } from './conformance-state.js';
 import { preferenceConformance } from './conformance-preferences.js';
+import { digestConformance } from './conformance-digest.js';
 import { MemoryStore } from './memory-store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -28,6 +29,8 @@ storeStateConformance('memory', memory);
 storeStateConformance('sqlite', sqlite);
 preferenceConformance('memory', memory);
 preferenceConformance('sqlite', sqlite);
+digestConformance('memory', memory);
+digestConformance('sqlite', sqlite);
 
 it('sqlite: migrates once, and what was stored is there after reopening', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-store-'));

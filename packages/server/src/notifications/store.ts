@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { InboxFilter, Notification, NotificationActions, Severity } from '@tidings/protocol';
 import type { ActionStore } from './actions.js';
 import type { PreferenceStore } from './preference-store.js';
+import type { DigestSpec, ThrottleSpec } from './digest-spec.js';
 
 /**
  * Durable storage of notifications and schedules. Implementations: SqliteStore (the default of
@@ -66,7 +67,7 @@ export interface Mark {
 
 export type ScheduleTarget =
   | { type: 'publication'; channel: string; data: unknown }
-  | { type: 'notification'; users: string[]; notification: NotificationInput };
+  | { type: 'notification'; users: string[]; notification: NotificationInput & { digest?: DigestSpec; throttle?: ThrottleSpec } };
 
 export interface Schedule {
   id: string;

@@ -107,6 +107,10 @@ export class Metrics {
   readonly storeErrors: Counter<'operation'>;
   readonly schedulerRuns: Counter<'outcome'>;
   readonly schedulerMisses: Counter;
+  /** Notifications a create's `throttle` held back (per user). */
+  readonly notificationsThrottled: Counter;
+  /** Items given to digests, by outcome: `opened` a digest or `joined` an open one. */
+  readonly digestItems: Counter<'outcome'>;
   readonly apiRequests: Counter<'route' | 'status'>;
   /** Calls to the app backend, by proxy (connect, refresh, subscribe, publish, rpc) and outcome. */
   readonly proxyCalls: Counter<'proxy' | 'outcome'>;
@@ -154,6 +158,8 @@ export class Metrics {
     this.storeErrors = new Counter({ name: 'tidings_store_errors_total', help: 'Notification store operations that failed.', labelNames: ['operation'], registers });
     this.schedulerRuns = new Counter({ name: 'tidings_scheduler_runs_total', help: 'Scheduled runs fired, by outcome (ok, failed).', labelNames: ['outcome'], registers });
     this.schedulerMisses = new Counter({ name: 'tidings_scheduler_missed_total', help: 'Scheduled runs fired more than 5 s after their time.', registers });
+    this.notificationsThrottled = new Counter({ name: 'tidings_notifications_throttled_total', help: 'Notifications not delivered because their throttle was full (one per user).', registers });
+    this.digestItems = new Counter({ name: 'tidings_digest_items_total', help: 'Notifications given to digests, by outcome (opened, joined).', labelNames: ['outcome'], registers });
     this.apiRequests = new Counter({ name: 'tidings_api_requests_total', help: 'Server API requests by route and status.', labelNames: ['route', 'status'], registers });
     this.proxyCalls = new Counter({
       name: 'tidings_proxy_calls_total', help: 'Calls to the app backend by proxy and outcome (ok, refused, unavailable, timeout, bad_response, overloaded).',
