@@ -52,9 +52,10 @@ export class PostgresDigests<R extends pg.QueryResultRow & { announced: boolean 
           continue;
         }
         const n = newBatchedNotification(newId(now), user, input, now);
-        await c.query(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [n.id, user, n.type, JSON.stringify(n.payload), now, visibleAt(n), n.deliverAt ?? null, n.expireAt ?? null, n.deliverAt === undefined, n.digest ? JSON.stringify(n.digest) : null]);
+        await c.query(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest, tags, severity, actions)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [n.id, user, n.type, JSON.stringify(n.payload), now, visibleAt(n), n.deliverAt ?? null, n.expireAt ?? null, n.deliverAt === undefined, n.digest ? JSON.stringify(n.digest) : null,
+          n.tags ?? null, n.severity ?? null, n.actions ? JSON.stringify(n.actions) : null]);
         if (input.digest && n.digest) {
           await c.query(`INSERT INTO digests (user_id, key, notification_id, closes_at) VALUES ($1, $2, $3, $4)
             ON CONFLICT (user_id, key) DO UPDATE SET notification_id = excluded.notification_id, closes_at = excluded.closes_at`,

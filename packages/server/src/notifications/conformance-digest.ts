@@ -71,6 +71,15 @@ export function digestConformance(name: string, create: () => Promise<StoreFixtu
       assert.equal(await store.unreadCount('a', T0 + 2 + WINDOW), 1);
     });
 
+    it('a digest keeps the tags, severity and actions of its create, and filters find it by them', async () => {
+      const input: BatchedInput = { ...article(1), tags: ['news', 'sports'], severity: 'warning', actions: { primary: { label: 'Read', url: 'https://example.com/a' } } };
+      await digests.createBatched(['a'], input, { now: T0 });
+      await digests.createBatched(['a'], { ...input, payload: { title: 'article 2' } }, { now: T0 + 1 });
+      const [n] = (await store.list('a', { limit: 10, filter: { tags: ['sports'], severity: ['warning'] } }, T0 + 2)).notifications;
+      assert.ok(n, 'found by tag and severity');
+      assert.deepEqual([n.tags, n.severity, n.actions, n.digest?.count], [['news', 'sports'], 'warning', { primary: { label: 'Read', url: 'https://example.com/a' } }, 2]);
+    });
+
     it('opens a new digest once the window has closed, and after its notification was deleted', async () => {
       const first = await digests.createBatched(['a'], article(1), { now: T0 });
       const second = await digests.createBatched(['a'], article(2), { now: T0 + WINDOW });

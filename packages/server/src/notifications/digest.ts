@@ -82,6 +82,9 @@ export function bumpThrottle(counter: { startedAt: number; count: number } | und
 /** A fresh notification for `user` carrying `input`, opening a digest when asked. */
 export function newBatchedNotification(id: string, user: string, input: BatchedInput, now: number): Notification {
   const n: Notification = { id, user, type: input.type, payload: input.payload, createdAt: now };
+  if (input.tags !== undefined) n.tags = [...input.tags];
+  if (input.severity !== undefined) n.severity = input.severity;
+  if (input.actions !== undefined) n.actions = structuredClone(input.actions);
   if (input.digest) {
     n.digest = openDigest(input.digest, input.payload, now);
     if (input.digest.mode === 'pushed') n.deliverAt = n.digest.closesAt;

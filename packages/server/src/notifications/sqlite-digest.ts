@@ -18,8 +18,8 @@ export class SqliteDigests<R extends { announced: number }> implements DigestSto
 
   /** `db` must be migrated (the digest migration applied). */
   constructor(private readonly db: Database.Database, private readonly toNotification: (row: R) => Notification) {
-    this.insert = db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest)
-      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @digest)`);
+    this.insert = db.prepare(`INSERT INTO notifications (id, user_id, type, payload, created_at, visible_at, deliver_at, expire_at, announced, digest, tags, severity, actions)
+      VALUES (@id, @user, @type, @payload, @createdAt, @visibleAt, @deliverAt, @expireAt, @announced, @digest, @tags, @severity, @actions)`);
     this.openDigest = db.prepare(`INSERT INTO digests (user_id, key, notification_id, closes_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (user_id, key) DO UPDATE SET notification_id = excluded.notification_id, closes_at = excluded.closes_at`);
     this.findDigest = db.prepare(`SELECT n.* FROM digests d JOIN notifications n ON n.id = d.notification_id
@@ -60,7 +60,8 @@ export class SqliteDigests<R extends { announced: number }> implements DigestSto
         }
         const n = newBatchedNotification(newId(now), user, input, now);
         this.insert.run({ id: n.id, user, type: n.type, payload: JSON.stringify(n.payload), createdAt: now, visibleAt: visibleAt(n), deliverAt: n.deliverAt ?? null,
-            expireAt: n.expireAt ?? null, announced: n.deliverAt === undefined ? 1 : 0, digest: n.digest ? JSON.stringify(n.digest) : null });
+            expireAt: n.expireAt ?? null, announced: n.deliverAt === undefined ? 1 : 0, digest: n.digest ? JSON.stringify(n.digest) : null,
+            tags: n.tags ? JSON.stringify(n.tags) : null, severity: n.severity ?? null, actions: n.actions ? JSON.stringify(n.actions) : null });
         if (input.digest && n.digest) this.openDigest.run(user, input.digest.key, n.id, n.digest.closesAt);
         notifications.push(n);
         outcomes.push(n.deliverAt === undefined ? 'created' : 'pending');
