@@ -72,6 +72,26 @@ describe('bench report', () => {
     assert.equal(evaluateTargets(summarize([fan('tidings-ws', 1, 1)]), 10000).find((t) => t.id === 'metrics'), undefined);
   });
 
+  it('shows every peer as a fraction of the C writer, and judges Tidings against it', () => {
+    const s = summarize([suite('tidings-ws', 1, 90, 900, 80), suite('socketio', 1, 40, 100, 200), suite('c-writer', 1, 100, 1000, 60)]);
+    const t = evaluateTargets(s, 10000).find((r) => r.id === 'fanout-c-writer');
+    assert.ok(t && Math.abs(t.value! - 0.9) < 1e-9);
+    assert.equal(t.met, true);
+    assert.match(t.measured, /^90 vs 100 msg\/s; per CPU-s 0\.90×$/);
+    const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }, { id: 'socketio', label: 'S' }, { id: 'c-writer', label: 'C' }], s, {
+      date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
+    }, 'chart.svg');
+    assert.match(md, /\| peer \| fan-out 10k msg\/s \| fan-out 10k × C writer \| overload 10k msg\/s \|/);
+    assert.match(md, /\| T \| 90 \| 0\.90× \| 900 \|/);
+    assert.match(md, /\| S \| 40 \| 0\.40× \| 100 \|/);
+    assert.match(md, /\| C \| 100 \| 1\.00× \| 1,000 \|/);
+    const slow = evaluateTargets(summarize([suite('tidings-ws', 1, 80, 1, 1), suite('c-writer', 1, 100, 1, 1)]), 10000);
+    assert.equal(slow.find((r) => r.id === 'fanout-c-writer')?.met, false);
+    // without the C writer in the run there is neither the column nor the target
+    const none = summarize([suite('tidings-ws', 1, 90, 900, 80)]);
+    assert.equal(evaluateTargets(none, 10000).find((r) => r.id === 'fanout-c-writer'), undefined);
+  });
+
   it('never calls a lower-bound latency a pass', () => {
     const s = summarize([suite('tidings-ws', 1, 1, 1, 50, true)]);
     assert.equal(evaluateTargets(s, 10000).find((r) => r.id === 'p99')?.met, false);
