@@ -48,6 +48,9 @@ describe('bench report', () => {
     assert.match(t['idle-ws']!.measured, /1\.08× ws-naive\); settled 3\.91 KB/);
     assert.equal(t['idle-sse']?.met, true);
     assert.equal(t['idle-poll']?.met, undefined);
+    assert.equal(t['idle-sse-settled']?.met, true);
+    assert.equal(t['idle-sse-settled']?.measured, '1.95 KB');
+    assert.equal(t['idle-poll-settled'], undefined);
     assert.equal(t['p99']?.met, true);
     assert.equal(t['handshakes']?.value, 0.5);
     assert.equal(t['handshakes']?.met, false);
@@ -70,6 +73,13 @@ describe('bench report', () => {
     const fine = evaluateTargets(summarize([fan('tidings-ws', 1, 98_000), fan('tidings-ws-nometrics', 1, 100_000)]), 10000);
     assert.equal(fine.find((t) => t.id === 'metrics')?.met, true);
     assert.equal(evaluateTargets(summarize([fan('tidings-ws', 1, 1)]), 10000).find((t) => t.id === 'metrics'), undefined);
+  });
+
+  it('judges settled idle memory of SSE and long polling against 2.5 KB', () => {
+    const t = Object.fromEntries(evaluateTargets(summarize([idle('tidings-sse', 5000, 2600), idle('tidings-poll', 5000, 2560)]), 10000).map((r) => [r.id, r]));
+    assert.equal(t['idle-sse-settled']?.met, false);
+    assert.equal(t['idle-poll-settled']?.met, true);
+    assert.equal(t['idle-poll-settled']?.goal, '≤ 2.5 KB');
   });
 
   it('shows every peer as a fraction of the C writer, and judges Tidings against it', () => {
