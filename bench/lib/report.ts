@@ -195,9 +195,10 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
   idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
   // issue 19: what a connection retains once V8 has shrunk the young generation (full runs only)
-  for (const [peer, what] of [['tidings-sse', 'SSE connection'], ['tidings-poll', 'waiting long poll']] as const) {
+  for (const [peer, id, text] of [['tidings-sse', 'idle-sse-settled', 'RSS per idle SSE connection (Tidings), settled'],
+    ['tidings-poll', 'idle-poll-settled', 'RSS per waiting long poll (Tidings), settled']] as const) {
     const settled = s[peer]?.idleSettledBytes;
-    if (settled !== undefined) addMax(`${peer === 'tidings-sse' ? 'idle-sse' : 'idle-poll'}-settled`, `RSS per idle ${what} (Tidings), settled`, settled, 2.5 * KB, 'KB', KB);
+    if (settled !== undefined) addMax(id, text, settled, 2.5 * KB, 'KB', KB);
   }
   addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
   addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
