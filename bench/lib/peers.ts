@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildC } from './cbuild.js';
 
 /** The loadgen protocol each peer is driven with (see bench/loadgen/loadgen.c). */
 export type LoadgenProto = 'tws' | 'stomp' | 'tsse' | 'tpoll' | 'ws' | 'sio' | 'sse';
 
-type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse';
+type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse' | 'c-writer';
 
 export interface Peer {
   id: string;
@@ -42,7 +43,11 @@ export const PEERS: readonly Peer[] = [
   { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false, idle: false },
   { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true, idle: true },
   { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false, idle: true },
+  { id: 'c-writer', label: 'C writer (the physical limit)', server: 'c-writer', proto: 'ws', publishing: true, handshake: false, idle: false },
 ];
+
+/** The peer every other is shown as a fraction of: one `write(2)` of a frame built once per connection (bench/peers/writer.c). */
+export const LIMIT_PEER = 'c-writer';
 
 export const API_KEY = 'bench';
 
@@ -91,6 +96,8 @@ function serverArgv(root: string, peer: Peer, port: number): string[] {
       return [...node, join(root, 'bench/peers/socketio.mjs'), '--port', String(port)];
     case 'sse':
       return [...node, join(root, 'bench/peers/sse.mjs'), '--port', String(port)];
+    case 'c-writer':
+      return [buildC(join(root, 'bench/peers/writer.c'), join(root, 'bench/results/bin/writer')), '--port', String(port)];
   }
 }
 

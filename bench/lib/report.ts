@@ -147,6 +147,16 @@ export interface TargetResult {
 
 const KB = 1024;
 
+/** The physical-limit peer (bench/peers/writer.c): every other peer's fan-out is also shown as a fraction of its. */
+export const LIMIT = 'c-writer';
+
+/** `peer`'s fan-out at `conns` subscribers as a fraction of the C writer's, when both were measured. */
+export function ofLimit(s: Summary, peer: string, conns: number): number | undefined {
+  const a = s[peer]?.fanout[String(conns)];
+  const b = s[LIMIT]?.fanout[String(conns)];
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
 /** The targets of issue 8, evaluated on a summary. `conns` is the subscriber count of the main runs. */
 export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   const key = String(conns);
@@ -163,6 +173,11 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   addRatio('fanout-socketio', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs Socket.IO`, f('tidings-ws'), f('socketio'), 1.5, 'msg/s');
   addRatio('fanout-ws-frame', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs raw ws (frame built once)`, f('tidings-ws'), f('ws-frame'), 0.9, 'msg/s');
   addRatio('overload-socketio', 'Overload: Tidings WS vs Socket.IO', s['tidings-ws']?.overload, s.socketio?.overload, 8, 'msg/s');
+  if (s[LIMIT] !== undefined) {
+    addRatio('fanout-c-writer', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs the C writer (one \`write(2)\` per connection)`, f('tidings-ws'), f(LIMIT), 0.9, 'msg/s');
+    const perCpu = ratio(s['tidings-ws']?.fanoutPerCpu, s[LIMIT]?.fanoutPerCpu);
+    if (perCpu !== undefined) results[results.length - 1]!.measured += `; per CPU-s ${perCpu.toFixed(2)}×`;
+  }
   const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false, note = ''): void => {
     results.push({
       id, text, value: v, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : !lowerBound && v <= max,
@@ -179,6 +194,12 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   idle('tidings-ws', 'ws-naive', 6 * KB, 'RSS per idle WebSocket connection (Tidings)', 'idle-ws');
   idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
   idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
+  // issue 19: what a connection retains once V8 has shrunk the young generation (full runs only)
+  for (const [peer, id, text] of [['tidings-sse', 'idle-sse-settled', 'RSS per idle SSE connection (Tidings), settled'],
+    ['tidings-poll', 'idle-poll-settled', 'RSS per waiting long poll (Tidings), settled']] as const) {
+    const settled = s[peer]?.idleSettledBytes;
+    if (settled !== undefined) addMax(id, text, settled, 2.5 * KB, 'KB', KB);
+  }
   addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
   addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
   const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
@@ -218,6 +239,10 @@ function fmtMs(v: number | undefined, lower: boolean | undefined): string {
   return lower ? `≥ ${s}` : s;
 }
 
+function fmtRatio(v: number | undefined): string {
+  return v === undefined ? 'n/a' : `${v.toFixed(2)}×`;
+}
+
 function fmtKb(v: number | undefined): string {
   return v === undefined ? 'n/a' : `${(v / KB).toFixed(1)} KB`;
 }
@@ -243,7 +268,8 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   for (const n of meta.notes) lines.push(`- ${n}`);
   lines.push('');
   const sizes = meta.fanoutSizes;
-  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), `overload ${c} msg/s`, 'p50', 'p99', 'p999',
+  const limit = s[LIMIT]?.fanout[String(meta.conns)] !== undefined;
+  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), ...(limit ? [`fan-out ${c} × C writer`] : []), `overload ${c} msg/s`, 'p50', 'p99', 'p999',
     'idle RSS / conn', 'settled', 'handshakes/s', 'upgrades/s'];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
@@ -253,6 +279,7 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
     const row = [
       p.label,
       ...sizes.map((n) => fmtNum(r.fanout[String(n)])),
+      ...(limit ? [fmtRatio(ofLimit(s, p.id, meta.conns))] : []),
       fmtNum(r.overload),
       fmtMs(r.p50, r.latencyLowerBound && r.p50 !== undefined && r.p99 !== undefined && r.p50 === r.p99),
       fmtMs(r.p99, r.latencyLowerBound),
@@ -264,6 +291,7 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
     ];
     lines.push(`| ${row.join(' | ')} |`);
   }
+  if (limit) lines.push(`\n“× C writer”: the fan-out rate at ${c} subscribers as a fraction of the C writer's, which writes a frame built once with one \`write(2)\` per connection and nothing else (bench/peers/writer.c).`);
   lines.push('');
   lines.push(`Server CPU efficiency at ${c} subscribers (messages delivered per second of server CPU; less sensitive to other work on the machine than the rates above):`);
   lines.push('');
