@@ -58,7 +58,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   user = '';
   private state: State = 'connecting';
   private credentials: Credentials | undefined;
-  private readonly parser: StompParser;
+  /** Only while a frame is partly read (or the input failed): an idle connection holds no parser. */
+  private parser: StompParser | undefined = undefined;
+  /** The version frames are read as (set when CONNECT arrives). */
+  private readVersion: StompVersion = '1.0';
   private readonly session: StompSession;
   /** Frames read and not yet handled; NO_INBOX (shared, always empty) while there are none. */
   private inbox = NO_INBOX;
@@ -86,11 +89,6 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     /** Dropped once CONNECTED: an idle connection keeps no copy of its opening request. */
     private request?: ConnectRequest,
   ) {
-    this.parser = new StompParser({
-      side: 'server',
-      limits: { maxFrameSize: host.options.limits.maxMessageSize },
-      onFrame: (frame) => this.onFrame(frame),
-    });
     this.session = new StompSession(host, this);
     this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
     this.reschedule();
@@ -141,8 +139,15 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   receive(chunk: Buffer): void {
     this.lastRead = Date.now();
-    if (this.state === 'closing' || this.state === 'closed' || this.parser.error) return;
-    const error = this.parser.push(chunk);
+    if (this.state === 'closing' || this.state === 'closed' || this.parser?.error) return;
+    const parser = (this.parser ??= new StompParser({
+      side: 'server',
+      version: this.readVersion,
+      limits: { maxFrameSize: this.host.options.limits.maxMessageSize },
+      onFrame: (frame) => this.onFrame(frame),
+    }));
+    const error = parser.push(chunk);
+    if (parser.atFrameBoundary) this.parser = undefined;
     if (error) {
       this.push({ kind: 'parse-error', error });
     } else if (this.inbox.length > MAX_INBOX && !this.paused) {
@@ -155,7 +160,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   private onFrame(frame: StompFrame): void {
     if ((frame.command === 'CONNECT' || frame.command === 'STOMP') && this.state === 'connecting') {
       const version = negotiateVersion(header(frame, 'accept-version'), this.versions);
-      if (version) this.parser.version = version;
+      if (version) {
+        this.readVersion = version;
+        if (this.parser) this.parser.version = version;
+      }
     }
     this.push({ kind: 'frame', frame });
   }
