@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { headerLength, writeFrameHeader } from '../websocket/frames.js';
 
 /**
@@ -43,7 +43,7 @@ const NUL = 0;
  * Buffer per run, and frame tails (ending in NUL: the headers and body shared by every subscriber)
  * are written by reference, never copied.
  */
-export function writeParts(socket: Duplex, parts: readonly Buffer[], bytes: number, opcode: number | undefined): void {
+export function writeParts(socket: Writable, parts: readonly Buffer[], bytes: number, opcode: number | undefined): void {
   const headerBytes = opcode === undefined ? 0 : headerLength(bytes);
   let own = headerBytes;
   let shared = 0;
