@@ -9,7 +9,7 @@ export function buildLoadgen(root: string, outDir: string): string {
   const bin = join(outDir, 'loadgen');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(dirname(bin), { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', bin, src], { stdio: 'inherit' });
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', bin, src, '-lz'], { stdio: 'inherit' });
   return bin;
 }
 
