@@ -371,15 +371,21 @@ interface CompressionRun {
   serverCpu: number;
 }
 
-/** Medians by payload: fan-out and bytes per message with and without compression, and their ratios. */
+/**
+ * Medians by payload: fan-out and bytes per message with and without compression, and their
+ * ratios; also per second of server CPU, the steadier figure on a shared machine.
+ */
 function compressionSummary(list: CompressionRun[]): Record<string, Record<string, number>> {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
   const out: Record<string, Record<string, number>> = {};
   for (const payload of ['message', 'notification'] as const) {
-    const of = (peer: string, k: 'msgsPerSec' | 'bytesPerMsg'): number => median(list.filter((r) => r.payload === payload && r.peer === peer).map((r) => r[k]));
-    const plain = { rate: of('tidings-ws', 'msgsPerSec'), bytes: of('tidings-ws', 'bytesPerMsg') };
-    const deflated = { rate: of('tidings-ws-deflate', 'msgsPerSec'), bytes: of('tidings-ws-deflate', 'bytesPerMsg') };
+    const runsOf = (peer: string): CompressionRun[] => list.filter((r) => r.payload === payload && r.peer === peer);
+    const of = (peer: string, k: 'msgsPerSec' | 'bytesPerMsg'): number => median(runsOf(peer).map((r) => r[k]));
+    const perCpu = (peer: string): number => median(runsOf(peer).map((r) => r.msgsPerSec / r.serverCpu));
+    const plain = { rate: of('tidings-ws', 'msgsPerSec'), bytes: of('tidings-ws', 'bytesPerMsg'), perCpu: perCpu('tidings-ws') };
+    const deflated = { rate: of('tidings-ws-deflate', 'msgsPerSec'), bytes: of('tidings-ws-deflate', 'bytesPerMsg'), perCpu: perCpu('tidings-ws-deflate') };
     out[payload] = { plainMsgsPerSec: plain.rate, deflateMsgsPerSec: deflated.rate, rateRatio: +(deflated.rate / plain.rate).toFixed(3),
+      plainMsgsPerCpuSec: Math.round(plain.perCpu), deflateMsgsPerCpuSec: Math.round(deflated.perCpu), perCpuRatio: +(deflated.perCpu / plain.perCpu).toFixed(3),
       plainBytesPerMsg: plain.bytes, deflateBytesPerMsg: deflated.bytes, bytesRatio: +(plain.bytes / deflated.bytes).toFixed(2) };
   }
   return out;

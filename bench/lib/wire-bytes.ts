@@ -82,14 +82,17 @@ export async function wireBytesPerNotification(port: number, apiKey: string, ext
   socket.write(clientFrame(JSON.stringify({ id: 1, type: 'connect' })));
   socket.write(clientFrame(JSON.stringify({ id: 2, type: 'subscribe', channel })));
   try {
-    await framesAtLeast(2);
+    // the two replies may share a frame (one frame per tick): wait for the first, then for quiet
+    await framesAtLeast(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const start = bytes;
+    const base = frames;
     for (let i = 0; i < NOTIFICATIONS; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/api/publish`, {
         method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ channel, data: notification(i) }),
       });
       if (!res.ok) throw new Error(`wire bytes: publish answered ${res.status}`);
-      await framesAtLeast(3 + i);
+      await framesAtLeast(base + 1 + i);
     }
     return (bytes - start) / NOTIFICATIONS;
   } finally {
