@@ -19,7 +19,7 @@ import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
 import { negotiateDeflate, type Negotiated } from '../websocket/deflate.js';
 import { MESSAGE_TOO_BIG, WebSocketConnection } from '../websocket/connection.js';
-import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
+import { checkUpgrade, header, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
 
 /** What the WebSocket endpoint needs from its node. */
@@ -46,11 +46,6 @@ export interface WebSocketHost {
    * those without one whose first message is a STOMP CONNECT (`first`, to be read as input).
    */
   readonly stomp: { acceptWebSocket(conn: WebSocketConnection, credentials: Credentials | undefined, request: ConnectRequest, first?: Buffer): void };
-}
-
-function header(req: RequestHead, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Until a connection takes an upgrading socket (and handles its errors), an error destroys it. Shared, not a closure per socket. */

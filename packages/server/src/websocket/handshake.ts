@@ -24,7 +24,8 @@ export interface UpgradeRefusal {
   readonly headers?: string;
 }
 
-function header(req: RequestHead, name: string): string | undefined {
+/** A request header's value; repeated ones joined with `, `. */
+export function header(req: RequestHead, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
