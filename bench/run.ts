@@ -34,6 +34,7 @@ if (flag('--help')) {
   --conns N           subscribers in the main scenarios (default 10000)
   --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
   --only a,b          only these scenarios: idle, suite, fanout, handshake, compression
+                      (compression: full runs, or --quick --only compression)
   --no-docs           do not touch docs/ (results still go to bench/results/)
 Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
   process.exit(0);
@@ -315,7 +316,8 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (want('compression')) await compressionStage(round);
+    // --quick stays under 3 minutes: the compression stage runs there only when asked for (--only compression)
+    if (want('compression') && (!quick || onlyScenarios !== undefined)) await compressionStage(round);
     if (want('handshake')) {
       for (const peer of rotate(peers.filter((p) => p.handshake), round - 1)) {
         const args = ['--mode', 'handshake', '--duration', String(T.handshake), '--warmup', String(T.handshakeWarmup),
