@@ -271,26 +271,26 @@ describe('WebSocket compression (--ws-compression on)', () => {
 
 for (const mode of ['on', 'takeover']) {
   describe(`WebSocket compression at every message size (--ws-compression ${mode})`, () => {
-  let t: TidingsProcess;
-  before(async () => { t = await startTidings({ args: ['--ws-compression', mode, '--max-message-size', '262144'] }); });
-  after(async () => { await t.stop(); });
+    let t: TidingsProcess;
+    before(async () => { t = await startTidings({ args: ['--ws-compression', mode, '--max-message-size', '262144'] }); });
+    after(async () => { await t.stop(); });
 
-  it('carries messages of every size both ways, compressible or not, as Autobahn 12.x/13.x do', async () => {
-    const sizes = [16, 64, 126, 128, 256, 1024, 4096, 16_384, 65_536, 131_072];
-    const random = (n: number): string => Buffer.from(Array.from({ length: Math.ceil(n * 3 / 4) }, () => Math.floor(Math.random() * 256))).toString('base64').slice(0, n);
-    const bodies = sizes.flatMap((n) => ['ab'.repeat(n / 2), random(n)]);
-    for (const [offer, label] of [[{ threshold: 0 }, 'defaults'], [{ threshold: 0, serverMaxWindowBits: 10, clientMaxWindowBits: 9 }, 'small windows']] as const) {
-      const c = await subscriber(t.wsUrl, `sizes-${label.length}`, offer);
-      for (const body of bodies) {
-        const res = await t.api('POST', '/api/publish', { channel: `sizes-${label.length}`, data: body });
-        assert.equal(res.status, 200, `${label}: publish of ${body.length}`);
+    it('carries messages of every size both ways, compressible or not, as Autobahn 12.x/13.x do', async () => {
+      const sizes = [16, 64, 126, 128, 256, 1024, 4096, 16_384, 65_536, 131_072];
+      const random = (n: number): string => Buffer.from(Array.from({ length: Math.ceil(n * 3 / 4) }, () => Math.floor(Math.random() * 256))).toString('base64').slice(0, n);
+      const bodies = sizes.flatMap((n) => ['ab'.repeat(n / 2), random(n)]);
+      for (const [offer, label] of [[{ threshold: 0 }, 'defaults'], [{ threshold: 0, serverMaxWindowBits: 10, clientMaxWindowBits: 9 }, 'small windows']] as const) {
+        const c = await subscriber(t.wsUrl, `sizes-${label.length}`, offer);
+        for (const body of bodies) {
+          const res = await t.api('POST', '/api/publish', { channel: `sizes-${label.length}`, data: body });
+          assert.equal(res.status, 200, `${label}: publish of ${body.length}`);
+        }
+        await c.until(() => c.pushes('publication').length === bodies.length, 10_000, `${label}: every size`);
+        assert.deepEqual(c.pushes('publication').map((p) => p.data), bodies, label);
+        for (const n of [100, 1000, 3800]) await c.command('ping', { pad: 'x'.repeat(n) });
+        assert.equal(c.closeCode, undefined);
+        c.close();
       }
-      await c.until(() => c.pushes('publication').length === bodies.length, 10_000, `${label}: every size`);
-      assert.deepEqual(c.pushes('publication').map((p) => p.data), bodies, label);
-      for (const n of [100, 1000, 3800]) await c.command('ping', { pad: 'x'.repeat(n) });
-      assert.equal(c.closeCode, undefined);
-      c.close();
-    }
   });
 
   });
