@@ -291,8 +291,7 @@ for (const mode of ['on', 'takeover']) {
         assert.equal(c.closeCode, undefined);
         c.close();
       }
-  });
-
+    });
   });
 }
 
