@@ -120,9 +120,9 @@ export function negotiateDeflate(header: string | undefined, mode: Compression):
     }
     if (!ok) continue;
     const bits = serverBits ?? 15;
-    const header = 'permessage-deflate; client_no_context_takeover' + (serverNoContext ? '; server_no_context_takeover' : '') +
+    const answer = 'permessage-deflate; client_no_context_takeover' + (serverNoContext ? '; server_no_context_takeover' : '') +
       (serverBits === undefined ? '' : `; server_max_window_bits=${serverBits}`);
-    return { header, deflater: serverNoContext ? sharedDeflater(bits) : new Deflater(bits, true) };
+    return { header: answer, deflater: serverNoContext ? sharedDeflater(bits) : new Deflater(bits, true) };
   }
   return undefined;
 }
