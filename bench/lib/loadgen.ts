@@ -4,7 +4,7 @@ import { spawnPinned } from './peers.js';
 
 /** Compiles bench/loadgen/loadgen.c when the binary is missing or older than the source. */
 export function buildLoadgen(root: string, outDir: string): string {
-  return buildC(join(root, 'bench/loadgen/loadgen.c'), join(outDir, 'loadgen'));
+  return buildC(join(root, 'bench/loadgen/loadgen.c'), join(outDir, 'loadgen'), ['-lz']);
 }
 
 /** Loadgen output: one JSON object (fields documented in loadgen.c). */

@@ -22,6 +22,8 @@ export interface Peer {
   idle: boolean;
   /** Tidings started with `--metrics off` (the row that measures what metrics cost); others are scraped while measured. */
   metricsOff?: boolean;
+  /** More `tidings serve` flags (the compression scenario's `--ws-compression on`). */
+  serverArgs?: readonly string[];
 }
 
 /** How often the bench scrapes `/metrics` of a Tidings server with metrics on, during its runs (ms). */
@@ -87,7 +89,7 @@ function serverArgv(root: string, peer: Peer, port: number): string[] {
   switch (peer.server) {
     case 'tidings':
       return [...node, join(root, 'packages/cli/bin/tidings.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
-        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000', ...(peer.metricsOff === true ? ['--metrics', 'off'] : [])];
+        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000', ...(peer.metricsOff === true ? ['--metrics', 'off'] : []), ...(peer.serverArgs ?? [])];
     case 'ws-naive':
       return [...node, join(root, 'bench/peers/ws.mjs'), '--port', String(port), '--mode', 'naive'];
     case 'ws-frame':

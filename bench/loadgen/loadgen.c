@@ -35,6 +35,12 @@
  *   --connect-in-handshake, Tidings JSON opens /ws?connect=1 and is done at the `connected` message
  *   that comes with the 101, without sending `connect`)
  *
+ * --deflate offers permessage-deflate (Tidings --ws-compression on: no context takeover) and inflates
+ * compressed messages; the last one is remembered, as the server sends every subscriber the same
+ * bytes, so the client's cost per copy stays a memcmp. Fan-out phases also report subBytesPerMsg:
+ * bytes subscribers read in the window (frames and headers) per message counted. --notification adds
+ * a realistic ~1 KB notification object ("n") to every published message.
+ *
  * Every published message is a 100-byte JSON object {"bt":<µs, CLOCK_MONOTONIC>,"seq":<n>,"p":"…"};
  * a message is counted wherever the text "bt": appears in what a subscriber receives.
  * Output: one JSON object on stdout. Progress and errors on stderr.
@@ -58,6 +64,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -108,6 +115,10 @@ static int gc_signal = 0;
 static long rss_before_kb = -1, rss_settled_before_kb = -1; /* baselines taken by the caller */
 static int upgrade_only = 0; /* handshake mode: done at 101 whatever the protocol */
 static int connect_in_handshake = 0; /* tws: /ws?connect=1, usable at `connected` */
+static int deflate_offer = 0; /* --deflate: offer permessage-deflate, inflate RSV1 messages */
+static uint64_t sub_bytes_window = 0;
+static int notification_payload = 0; /* --notification: publish a ~1 KB notification object instead of the 100-byte message */
+static const char NOTIFICATION[] = "{\"type\":\"comment.created\",\"userId\":\"u-7001\",\"title\":\"New comment on your post\",\"body\":\"Alice Johnson commented on \\\"Quarterly planning notes\\\": Looks good to me, but can we move the review to Thursday afternoon? I have a conflict with the design sync and would rather not rush it.\",\"actor\":{\"id\":\"u-42\",\"name\":\"Alice Johnson\",\"avatar\":\"https://cdn.example.com/avatars/u-42.png\",\"url\":\"https://app.example.com/users/u-42\"},\"target\":{\"type\":\"post\",\"id\":\"p-9876\",\"title\":\"Quarterly planning notes\",\"url\":\"https://app.example.com/posts/9876\"},\"link\":\"https://app.example.com/posts/9876#comment-5001\",\"createdAt\":\"2023-11-14T22:13:21.000Z\",\"read\":false,\"seen\":false,\"priority\":\"normal\",\"tags\":[\"comment\",\"mention\",\"project:alpha\"],\"channels\":[\"inbox\",\"push\",\"email\"],\"meta\":{\"source\":\"comments-service\",\"version\":3,\"locale\":\"en-US\",\"timezone\":\"Europe/Berlin\",\"template\":\"comment.created\",\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}}";
 
 /* ---------- state ---------- */
 static int ep;
@@ -350,8 +361,9 @@ static void send_request(conn *c) {
   if (proto_is_ws()) {
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-                 sub_path, port, proto == P_STOMP ? "Sec-WebSocket-Protocol: v12.stomp\r\n" : "");
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s\r\n",
+                 sub_path, port, proto == P_STOMP ? "Sec-WebSocket-Protocol: v12.stomp\r\n" : "",
+                 deflate_offer ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
   } else {
     n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: %s\r\n\r\n", sub_path, port,
                  proto == P_TPOLL ? "application/json" : "text/event-stream");
@@ -476,6 +488,49 @@ static void on_payload(conn *c, const char *p, size_t n, uint64_t t) {
   scan(p, n, t);
 }
 
+/* ---------- permessage-deflate (no context takeover) ---------- */
+static z_stream zin;
+static int zin_ready = 0;
+static char *last_z = NULL, *last_plain = NULL;
+static size_t last_z_len = 0, last_z_cap = 0, last_plain_len = 0, last_plain_cap = 0;
+
+/* Inflates one compressed message into last_plain; the same bytes as last time are not inflated again. */
+static int inflate_msg(const char *p, size_t n) {
+  static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+  if (last_z && n == last_z_len && memcmp(p, last_z, n) == 0) return 0;
+  if (!zin_ready) {
+    memset(&zin, 0, sizeof zin);
+    if (inflateInit2(&zin, -15) != Z_OK) return -1;
+    zin_ready = 1;
+  } else inflateReset(&zin);
+  last_plain_len = 0;
+  for (int part = 0; part < 2; part++) {
+    zin.next_in = part ? (unsigned char *)tail : (unsigned char *)p;
+    zin.avail_in = part ? 4 : (uInt)n;
+    while (zin.avail_in > 0) {
+      if (last_plain_cap - last_plain_len < 4096) {
+        last_plain_cap = last_plain_cap * 2 + 65536;
+        last_plain = realloc(last_plain, last_plain_cap);
+        if (!last_plain) return -1;
+      }
+      zin.next_out = (unsigned char *)last_plain + last_plain_len;
+      zin.avail_out = (uInt)(last_plain_cap - last_plain_len);
+      int rc = inflate(&zin, Z_SYNC_FLUSH);
+      last_plain_len = last_plain_cap - zin.avail_out;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+      if (rc == Z_BUF_ERROR && zin.avail_out > 0) break;
+    }
+  }
+  if (last_z_cap < n) {
+    last_z_cap = n * 2;
+    last_z = realloc(last_z, last_z_cap);
+    if (!last_z) return -1;
+  }
+  memcpy(last_z, p, n);
+  last_z_len = n;
+  return 0;
+}
+
 /* ---------- input parsing ---------- */
 static int parse_ws(conn *c, const char *p, uint32_t n, uint64_t t, uint32_t *used) {
   uint32_t off = 0;
@@ -500,7 +555,10 @@ static int parse_ws(conn *c, const char *p, uint32_t n, uint64_t t, uint32_t *us
     const char *pl = p + off + hl;
     if (opcode == 0x8) return -1;
     if (opcode == 0x9) ws_send(c, 0xA, pl, (uint32_t)len);
-    else if (opcode <= 2) on_payload(c, pl, (size_t)len, t);
+    else if (opcode <= 2 && deflate_offer && (h[0] & 0x40)) {
+      if (inflate_msg(pl, (size_t)len) < 0) return -1;
+      on_payload(c, last_plain, last_plain_len, t);
+    } else if (opcode <= 2) on_payload(c, pl, (size_t)len, t);
     if (c->state == S_CLOSED) return -1;
     off += hl + (uint32_t)len;
   }
@@ -643,16 +701,17 @@ static void on_sub_input(conn *c, const char *p, uint32_t n, uint64_t t) {
 
 /* ---------- publishing ---------- */
 static void publish_one(conn *c, uint64_t t) {
-  char body[256], req[512];
+  char body[2048], req[4096];
   int64_t seq = seq_next++;
   seq_count[seq % RING] = 0;
   /* exactly 100 bytes of JSON */
   int n = snprintf(body, sizeof body, "{\"bt\":%llu,\"seq\":%lld,\"p\":\"", (unsigned long long)t, (long long)seq);
   while (n < 98) body[n++] = 'x';
   body[n++] = '"';
+  if (notification_payload) n += snprintf(body + n, sizeof body - (size_t)n, ",\"n\":%s", NOTIFICATION);
   body[n++] = '}';
   body[n] = 0;
-  char wrapped[400];
+  char wrapped[2400];
   const char *payload = body;
   int plen = n;
   if (pub_tidings) {
@@ -743,6 +802,7 @@ static void handle(conn *c, uint32_t ev, uint64_t t) {
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) { conn_close(c); return; }
     if (r < 0) return;
     bytes_total += (uint64_t)r;
+    if (c->kind != K_PUB && measuring && t >= t_window_start && t < t_window_end) sub_bytes_window += (uint64_t)r;
     if (c->kind == K_PUB) on_pub_input(c, rbuf, (uint32_t)r);
     else on_sub_input(c, rbuf, (uint32_t)r, t);
   }
@@ -897,7 +957,7 @@ static void usage(void) {
           "               [--phase fanout|overload|latency:SECONDS]... | --mode handshake\n"
           "  [--path P] [--sources K] [--pub-path P] [--pub-key K] [--pub-tidings] [--publishers P]\n"
           "  [--warmup S] [--rate R] [--lag-cap N] [--drain S] [--pid PID] [--gc-signal SIG]\n"
-          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-in-handshake] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
+          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-in-handshake] [--deflate] [--notification] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
   exit(2);
 }
 
@@ -905,6 +965,7 @@ static void usage(void) {
 static void run_phase(enum mode m, double seconds) {
   mode = m;
   msgs_window = 0;
+  sub_bytes_window = 0;
   pub_errors = 0;
   pubs_lost_measured = 0;
   memset(hist, 0, sizeof hist);
@@ -940,11 +1001,11 @@ static void run_phase(enum mode m, double seconds) {
   measuring = 0;
 
   printf(",\"%s\":{\"seconds\":%.3f,\"published\":%lld,\"publishLost\":%lld,\"publishConnectionsLost\":%llu,\"messages\":%llu,\"msgsPerSec\":%.1f,"
-         "\"serverCpu\":%.3f,\"clientCpu\":%.3f,\"rssEndKb\":%ld,\"closedByServer\":%d,\"drainSeconds\":%.2f",
+         "\"serverCpu\":%.3f,\"clientCpu\":%.3f,\"rssEndKb\":%ld,\"closedByServer\":%d,\"drainSeconds\":%.2f,\"subBytesPerMsg\":%.1f",
          m == M_FANOUT ? "fanout" : m == M_OVERLOAD ? "overload" : "latency", seconds, (long long)measured_pubs,
          (long long)pubs_lost_measured, (unsigned long long)pub_errors, (unsigned long long)msgs_window, (double)msgs_window / seconds,
          cpu0 >= 0 ? (cpu1 - cpu0) / seconds : -1, (self1 - self0) / seconds, rss1,
-         subs_closed_after_ready - closed_before, drained_s);
+         subs_closed_after_ready - closed_before, drained_s, msgs_window ? (double)sub_bytes_window / (double)msgs_window : 0.0);
   if (m == M_LATENCY) {
     /* copies that never arrived count as slower than the drain allowed: quantiles there are lower bounds */
     uint64_t expected = (uint64_t)measured_pubs * (uint64_t)(live_at_end > 0 ? live_at_end : 0);
@@ -999,6 +1060,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--idle") == 0) idle = 1;
     else if (strcmp(a, "--upgrade-only") == 0) upgrade_only = 1;
     else if (strcmp(a, "--connect-in-handshake") == 0) connect_in_handshake = 1;
+    else if (strcmp(a, "--deflate") == 0) deflate_offer = 1;
+    else if (strcmp(a, "--notification") == 0) notification_payload = 1;
     else if (OPT("--proto")) {
       if (!strcmp(v, "tws")) proto = P_TWS;
       else if (!strcmp(v, "stomp")) proto = P_STOMP;
