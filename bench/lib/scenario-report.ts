@@ -181,7 +181,7 @@ export function renderCluster(c: ClusterSummary | undefined): string[] {
     `| ${fmtNum(c.connected)} | ${c.connectSeconds?.toFixed(1) ?? 'n/a'} s | ${kb(c.bytesPerConn)} | ${kb(c.userBytesPerConn)} | ${kb(c.slabBytesPerConn)} | ${kb(c.kernelBytesPerConn)} | `
       + `${ms(c.reachAllMs)} | ${fmtNum(c.sustainedMsgsPerSec)} msg/s | ${c.nodesCpu?.toFixed(2) ?? 'n/a'} | ${c.peakRssKb === undefined ? 'n/a' : `${(c.peakRssKb / 1024 ** 2).toFixed(2)} GiB`} |`,
     '',
-    `Every node pinned to the server CPU, one load generator per node on the other; sustained: at most ${c.window ?? '?'} broadcasts not yet delivered to every subscriber. Kernel socket objects: half the growth of the TCP, socket inode, file, dentry and epoll slab caches (both ends of a loopback connection hold the same); kernel TCP buffers: the growth of /proc/net/sockstat \`mem\` (the whole machine's, 0 when other work shrank it). The scenario took ${c.seconds?.toFixed(0) ?? '?'} s.`,
+    `Every node pinned to the server CPU, one load generator per node on the other; sustained: at most ${c.window ?? '?'} broadcasts not yet delivered to every subscriber. Kernel socket objects: half the growth of the TCP, socket inode, file and epoll slab caches (both ends of a loopback connection hold the same); kernel TCP buffers: the growth of /proc/net/sockstat \`mem\` (the whole machine's, 0 when other work shrank it). The scenario took ${c.seconds?.toFixed(0) ?? '?'} s.`,
     '',
   );
   return lines;
