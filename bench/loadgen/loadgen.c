@@ -152,6 +152,7 @@ static int64_t seq_max_seen = 0;
 static uint32_t seq_expected[RING]; /* per-user: copies broadcast seq goes to */
 static uint64_t copies_offered;      /* per-user: copies published so far */
 static int64_t pub_user_next;        /* per-user: next user to publish to */
+static uint8_t *user_live;           /* per-user: whether subscriber (user) i is ready and open */
 static uint64_t call_sum_us, call_count, call_max_us; /* publish answer times in the window */
 static volatile sig_atomic_t stop_listening;
 static char rbuf[1 << 18];
@@ -345,6 +346,7 @@ static void conn_close(conn *c) {
       hs_active--;
       if (!c->ready) handshake_errors++;
     } else {
+      if (c->ready && user_live && c->index < conns_wanted) user_live[c->index] = 0;
       if (c->ready) subs_closed_after_ready++;
       else { subs_failed++; subs_connecting--; }
       sub_lost(c);
@@ -404,6 +406,7 @@ static void mark_ready(conn *c) {
   }
   subs_ready++;
   subs_connecting--;
+  if (user_live && c->index < conns_wanted) user_live[c->index] = 1;
 }
 
 /* The WebSocket / stream is open: send what subscribes. */
@@ -699,23 +702,26 @@ static void on_sub_input(conn *c, const char *p, uint32_t n, uint64_t t) {
 }
 
 /* ---------- publishing ---------- */
-/* The publish request's body and path for per-user publishing; returns the copies it asks for. */
+/* The publish request's body and path for per-user publishing; returns the copies to expect
+   (users that failed to connect or were cut off get none, so they never stall the accounting). */
 static uint32_t per_user_request(const char *msg, char *body, size_t size, int *blen, char *path, size_t psize) {
   int from = (int)(pub_user_next % pub_users);
   int count = pub_batch < pub_users - from ? pub_batch : pub_users - from;
   pub_user_next = from + count;
+  uint32_t live = 0;
+  for (int u = from; u < from + count; u++) live += u < conns_wanted && user_live[u];
   char ch[256];
   if (!pub_tidings) {
     *blen = snprintf(body, size, "%s", msg);
     if (pub_batch == 1) snprintf(path, psize, "%s?to=%d", pub_path, from);
     else snprintf(path, psize, "%s?from=%d&count=%d", pub_path, from, count);
-    return (uint32_t)count;
+    return live;
   }
   snprintf(path, psize, "%s", pub_path);
   if (pub_batch == 1) {
     subst(ch, sizeof ch, sub_channel, from);
     *blen = snprintf(body, size, "{\"channel\":\"%s\",\"data\":%s}", ch, msg);
-    return 1;
+    return live;
   }
   int n = snprintf(body, size, "{\"channels\":[");
   for (int u = from; u < from + count; u++) {
@@ -724,7 +730,7 @@ static uint32_t per_user_request(const char *msg, char *body, size_t size, int *
   }
   *blen = n + snprintf(body + n, size - (size_t)n, "],\"data\":%s}", msg);
   if ((size_t)*blen >= size) die("--pub-batch too large");
-  return (uint32_t)count;
+  return live;
 }
 
 static void publish_one(conn *c, uint64_t t) {
@@ -766,6 +772,7 @@ static void publish_one(conn *c, uint64_t t) {
   c->outstanding++;
   pub_sent++;
   conn_send(c, out, (uint32_t)k);
+  if (pub_users > 0) advance_done(); /* a publication to no live user is done at once */
 }
 
 static void on_pub_input(conn *c, const char *p, uint32_t n) {
@@ -830,12 +837,20 @@ static conn *any_publisher(void) {
 /* ---------- event loop ---------- */
 static void handle(conn *c, uint32_t ev, uint64_t t) {
   if (c->state == S_CONNECTING) {
-    if (ev & (EPOLLERR | EPOLLHUP)) { conn_close(c); return; }
+    if ((ev & (EPOLLERR | EPOLLHUP)) && !(ev & EPOLLOUT)) {
+      if (getenv("LOADGEN_DEBUG")) fprintf(stderr, "loadgen: connect failed (hang-up)\n");
+      conn_close(c);
+      return;
+    }
     if (ev & EPOLLOUT) {
       int err = 0;
       socklen_t l = sizeof err;
       getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-      if (err) { conn_close(c); return; }
+      if (err) {
+        if (getenv("LOADGEN_DEBUG")) fprintf(stderr, "loadgen: connect failed: %s\n", strerror(err));
+        conn_close(c);
+        return;
+      }
       set_events(c, EPOLLIN);
       if (c->kind == K_PUB) c->state = S_OPEN;
       else send_request(c);
@@ -1188,6 +1203,7 @@ int main(int argc, char **argv) {
   if (proto == P_TPOLL && nphases > 0) die("tpoll supports idle only");
   if (pub_users < 0 || pub_batch < 1 || pub_batch > 4000 || (pub_users > 0 && pub_users < pub_batch)) usage();
   if (strlen(sub_channel) > 200) usage();
+  if (pub_users > 0) user_live = calloc((size_t)conns_wanted, 1);
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
