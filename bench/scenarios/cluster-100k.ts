@@ -4,9 +4,10 @@
  * redis-server started here, and one load generator process per node (`--listen`, pinned to the
  * client CPU), every subscriber on the channel `bench`. Measured:
  *
- * - memory per connection: (Σ node RSS + the kernel's TCP memory) after connecting − before, ÷
- *   connections; RSS read after a forced GC (SIGUSR2), the kernel's share from
- *   /proc/net/sockstat (`TCP … mem`, pages), which counts both ends of these loopback connections;
+ * - memory per connection: (Σ node RSS + kernel socket objects + kernel TCP buffers) after
+ *   connecting − before, ÷ connections; RSS read after a forced GC (SIGUSR2); socket objects: half
+ *   the growth of the socket slab caches (/proc/slabinfo; both ends are on this box); TCP buffers:
+ *   the growth of /proc/net/sockstat `TCP … mem` (pages, the whole machine's);
  * - time for one broadcast to reach all: a single publication (`POST /api/publish` to one node,
  *   stamped with CLOCK_MONOTONIC, which the load generators share) → the last of its copies, over
  *   REACH_SAMPLES publications one at a time;
