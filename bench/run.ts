@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
 import { PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
-import { clusterTargets, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
+import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
 import { runCluster } from './scenarios/cluster-100k.js';
 import type { ScenarioContext } from './scenarios/context.js';
 import { OFFERED, PER_USER_PEERS, runPerUser } from './scenarios/per-user.js';
@@ -314,8 +314,9 @@ async function main(): Promise<void> {
   const summary = summarize(runs);
   const perUser = summarizePerUser(runs);
   const cluster = summarizeCluster(runs);
+  const perUserLabels = Object.fromEntries(PER_USER_PEERS.map((p) => [p.id, p.label]));
   const extra = {
-    sections: [...renderPerUser(perUser, Object.fromEntries(PER_USER_PEERS.map((p) => [p.id, p.label])), mainConns, OFFERED), ...renderCluster(cluster)],
+    sections: [...renderPerUser(perUser, perUserLabels, mainConns, OFFERED), ...renderCluster(cluster)],
     targets: [...perUserTargets(perUser, mainConns), ...clusterTargets(cluster, clusterConns)],
   };
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
@@ -342,7 +343,7 @@ async function main(): Promise<void> {
   const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg', extra);
   if (writeDocs) {
     writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(output, null, 2) + '\n');
-    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns) + '\n');
+    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns, perUserPanel(perUser, perUserLabels, mainConns)) + '\n');
     updateDoc(join(root, 'docs/benchmarks.md'), markdown);
     log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
   }

@@ -308,7 +308,8 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-interface Panel {
+/** One panel of the chart: a title and a bar per value. */
+export interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
@@ -317,7 +318,7 @@ interface Panel {
 }
 
 /** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
-export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number): string {
+export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number, extraPanels: readonly Panel[] = []): string {
   const c = fmtConns(conns);
   const publishing = peers.filter((p) => s[p.id]);
   const isT = (id: string): boolean => id.startsWith('tidings');
@@ -336,7 +337,8 @@ export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number)
   const panelW = labelW + barW + 90;
   const rowH = 22;
   const top = 40;
-  const panelH = top + publishing.length * rowH + 24;
+  panels.push(...extraPanels);
+  const panelH = top + Math.max(...panels.map((p) => p.values.length)) * rowH + 24;
   const cols = 2;
   const width = panelW * cols;
   const height = panelH * Math.ceil(panels.length / cols);

@@ -3,7 +3,7 @@
  * (bench/scenarios/per-user.ts, bench/scenarios/cluster-100k.ts): medians per peer and mode,
  * target rows and markdown sections. Pure functions, unit-tested in test/bench/report.test.ts.
  */
-import { fmtNum, median, type RunRecord, type TargetResult } from './report.js';
+import { fmtNum, median, type Panel, type RunRecord, type TargetResult } from './report.js';
 
 /** Medians over rounds of one per-user peer in one mode (`tidings/batch`). */
 export interface PerUserRow {
@@ -118,6 +118,15 @@ export function renderPerUser(s: PerUserSummary, labels: Record<string, string>,
   if (errors.length > 0) lines.push('', `Failed runs: ${errors.map((e) => `\`${e}\``).join('; ')}.`);
   lines.push('');
   return lines;
+}
+
+/** The chart's per-user panel: delivered msg/s at saturation, per peer and mode. */
+export function perUserPanel(s: PerUserSummary, labels: Record<string, string>, users: number): Panel[] {
+  const values = MODES.flatMap(([mode]) => Object.entries(labels).map(([peer, label]) => {
+    const v = s[`${peer}/${mode}`]?.rate;
+    return { label: `${label.split(',')[0]!}, ${mode === 'single' ? '1 user' : '1,000 users'}/call`, value: v, text: fmtNum(v), tidings: peer === 'tidings' };
+  }));
+  return values.some((v) => v.value !== undefined) ? [{ title: `Per-user delivery, ${users / 1000}k users (msg/s)`, log: false, values }] : [];
 }
 
 /** What the 100k scenario measured (bench/scenarios/cluster-100k.ts), or its error. */

@@ -2,8 +2,8 @@
 // verdicts, kernel memory parsing); the scenarios themselves run only in npm run bench.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunRecord } from '../../bench/lib/report.js';
-import { clusterTargets, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from '../../bench/lib/scenario-report.js';
+import { renderSvg, type RunRecord } from '../../bench/lib/report.js';
+import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from '../../bench/lib/scenario-report.js';
 import { socketSlabBytes, sockstatTcpBytes } from '../../bench/scenarios/cluster-100k.js';
 
 const perUser = (peer: string, round: number, rate: number, calls: number, p99: number, lower = false): RunRecord => ({
@@ -42,6 +42,14 @@ describe('per-user delivery report', () => {
     const md = renderPerUser(s, { tidings: 'T', socketio: 'S' }, 10000, 10000).join('\n');
     assert.match(md, /\| T \| one user \| 30,000 \| 30,000 \| 17 µs \| 20 ms \| 40 ms \| 10,000 \| 2\.0 ms \|/);
     assert.match(md, /\| S \| 1,000 users \| 100,000 \| 100 \| 5,000 µs \|/);
+    const panels = perUserPanel(s, { tidings: 'T, user', socketio: 'S' }, 10000);
+    assert.deepEqual(panels[0]?.values.map((v) => [v.label, v.value]), [
+      ['T, 1 user/call', 30_000], ['S, 1 user/call', 10_000], ['T, 1,000 users/call', 150_000], ['S, 1,000 users/call', 100_000],
+    ]);
+    const svg = renderSvg([], {}, 10000, panels);
+    assert.match(svg, /Per-user delivery, 10k users \(msg\/s\)/);
+    assert.match(svg, />150,000</);
+    assert.deepEqual(perUserPanel({}, { tidings: 'T' }, 10000), []);
   });
 });
 
