@@ -101,7 +101,7 @@ export function renderPerUser(s: PerUserSummary, labels: Record<string, string>,
   const lines = [
     `### Per-user delivery, ${users.toLocaleString('en-US')} users`,
     '',
-    `Each client subscribes only to its own channel; every message goes to one user. Saturation: 16 publisher connections back to back; latency at ${fmtNum(offered)} copies/s offered. Server CPU per call is the server's CPU time over the calls it answered at saturation (the copies' fan-out included); the answer time is the calls' mean at the offered rate.`,
+    `Each client subscribes only to its own channel; every message goes to one user. Saturation: 64 publisher connections back to back; latency at ${fmtNum(offered)} copies/s offered. Server CPU per call is the server's CPU time over the calls it answered at saturation (the copies' fan-out included); the answer time is the calls' mean at the offered rate.`,
     '',
     '| peer | per call | delivered msg/s | calls/s | server CPU per call | p50 | p99 | delivered at offered rate | call answer time |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',

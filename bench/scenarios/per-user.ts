@@ -5,7 +5,7 @@
  * 1,000 users per call ("batch": Tidings `POST /api/broadcast`, the peers
  * `POST /publish?from=<id>&count=1000`). Two phases on the same connections:
  *
- * - saturation: 16 publisher connections call back to back, at most LAG_COPIES copies not yet
+ * - saturation: 64 publisher connections call back to back, at most LAG_COPIES copies not yet
  *   delivered; delivered messages per second at the clients, calls per second;
  * - latency: a fixed offered rate of OFFERED copies per second (single: that many calls; batch:
  *   OFFERED / 1,000 calls), publish → receive p50/p99 over every copy, and the calls' answer time.
@@ -26,7 +26,8 @@ export const BATCH = 1000;
 export const OFFERED = 10_000;
 /** Saturation: copies published but not yet delivered, at most. */
 const LAG_COPIES = 10_000;
-const PUBLISHERS = 16;
+/** Publisher connections, each waiting for its answer: enough that the round trip does not bound one-user calls. */
+const PUBLISHERS = 64;
 
 export type PerUserMode = 'single' | 'batch';
 
