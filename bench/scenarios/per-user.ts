@@ -28,8 +28,11 @@ export const BATCH = 1000;
  * ~190 µs of CPU per call, fan-out included, in a profile here); 10k/s was more than they could.
  */
 export const OFFERED = 2_000;
-/** Saturation: copies published but not yet delivered, at most. */
-const LAG_COPIES = 10_000;
+/**
+ * Saturation: copies published but not yet delivered, at most (4 per user; with 10k, 10 calls of
+ * 1,000 in flight left the server idle between them). One-user calls are bounded by PUBLISHERS.
+ */
+const LAG_COPIES = 40_000;
 /** Publisher connections, each waiting for its answer: enough that the round trip does not bound one-user calls. */
 const PUBLISHERS = 64;
 
@@ -77,7 +80,7 @@ export function perUserArgs(peer: PerUserPeer, mode: PerUserMode, users: number,
     : ['--pub-path', '/publish', ...(peer.path === undefined ? [] : ['--path', peer.path])];
   return ['--proto', peer.proto, '--conns', String(users), '--sources', '16', '--warmup', String(t.warmup), ...pub,
     '--pub-users', String(users), '--pub-batch', String(batch), '--publishers', String(PUBLISHERS),
-    '--lag-cap', String(Math.max(1, Math.floor(LAG_COPIES / batch))), '--rate', String(OFFERED / batch), '--drain', String(t.drain),
+    '--lag-cap', String(Math.min(20_000, Math.floor(LAG_COPIES / batch))), '--rate', String(OFFERED / batch), '--drain', String(t.drain),
     '--phase', `overload:${t.saturation}`, '--phase', `latency:${t.latency}`];
 }
 
