@@ -18,6 +18,10 @@ import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
 import { API_KEY, PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { wireBytesPerNotification } from './lib/wire-bytes.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
+import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
+import { runCluster } from './scenarios/cluster-100k.js';
+import type { ScenarioContext } from './scenarios/context.js';
+import { OFFERED, PER_USER_PEERS, runPerUser } from './scenarios/per-user.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const argv = process.argv.slice(2);
@@ -33,8 +37,10 @@ if (flag('--help')) {
   --rounds N          rounds of every scenario (default 3; --quick: 1)
   --conns N           subscribers in the main scenarios (default 10000)
   --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
-  --only a,b          only these scenarios: idle, suite, fanout, handshake, compression
-                      (compression: full runs, or --quick --only compression)
+  --only a,b          only these scenarios: idle, suite, fanout, handshake, compression, per-user, cluster
+                      (--quick runs compression, per-user and cluster only when --only names them)
+  --cluster-conns N   subscribers of the cluster scenario (default 100000)
+  --cluster-nodes K   Tidings nodes of the cluster scenario (default 6)
   --no-docs           do not touch docs/ (results still go to bench/results/)
 Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
   process.exit(0);
@@ -46,6 +52,8 @@ const mainConns = Number(opt('--conns') ?? 10_000);
 const onlyPeers = opt('--peers')?.split(',');
 const onlyScenarios = opt('--only')?.split(',');
 const writeDocs = !flag('--no-docs');
+const clusterConns = Number(opt('--cluster-conns') ?? 100_000);
+const clusterNodes = Number(opt('--cluster-nodes') ?? 6);
 
 const T = quick
   ? { warmup: 1, fanout: 1.5, latency: 2, drain: 4, overload: 1.5, settle: 0.5, hold: 0, handshake: 1.5, handshakeWarmup: 1.5, extraFanout: 0 }
@@ -196,10 +204,16 @@ async function main(): Promise<void> {
   const extraSizes = quick ? [] : [1000, maxConns].filter((n) => n !== mainConns);
   const peers = PEERS.filter((p) => !onlyPeers || onlyPeers.includes(p.id));
   const want = (s: string): boolean => !onlyScenarios || onlyScenarios.includes(s);
+  // issue 19's heavier scenarios: full runs, or --quick when named
+  const wantHeavy = (s: string): boolean => (quick ? onlyScenarios?.includes(s) === true : want(s));
   const runs: RunRecord[] = [];
   const compressionRuns: CompressionRun[] = [];
   const wireBytes: Record<string, number> = {};
   const started = Date.now();
+  const ctx: ScenarioContext = {
+    root, loadgen, serverCpu, clientCpu, serverLog, resultsDir, quick,
+    port: () => nextPort++, waitQuiet: () => waitQuiet(QUIET_WAIT_MS), log, record: (run) => runs.push(run),
+  };
   const common = ['--warmup', String(T.warmup), '--sources', '16'];
 
   const record = async (kind: RunRecord['kind'], peer: Peer, conns: number, round: number, args: string[], timeoutMs: number): Promise<void> => {
@@ -328,9 +342,27 @@ async function main(): Promise<void> {
         if (peer.proto !== 'ws' && (!quick || peer.id === 'tidings-ws')) await record('handshake', peer, 0, round, [...args, '--upgrade-only'], 60_000);
       }
     }
+    if (wantHeavy('per-user')) await runPerUser(ctx, round, mainConns);
+  }
+  if (wantHeavy('cluster')) {
+    const perNode = Math.ceil(clusterConns / clusterNodes);
+    if (perNode > nofile - 300) {
+      const error = `${perNode} subscribers per node exceed the open-files limit (${nofile}); pass --cluster-nodes ${Math.ceil(clusterConns / (nofile - 300))}`;
+      log(`cluster: ${error}`);
+      runs.push({ kind: 'cluster', peer: 'tidings-cluster', conns: clusterConns, round: 1, error });
+    } else {
+      await runCluster(ctx, { nodes: clusterNodes, conns: clusterConns, sustained: quick ? 3 : 20 });
+    }
   }
 
   const summary = summarize(runs);
+  const perUser = summarizePerUser(runs);
+  const cluster = summarizeCluster(runs);
+  const perUserLabels = Object.fromEntries(PER_USER_PEERS.map((p) => [p.id, p.label]));
+  const extra = {
+    sections: [...renderPerUser(perUser, perUserLabels, mainConns, OFFERED), ...renderCluster(cluster)],
+    targets: [...perUserTargets(perUser, mainConns), ...clusterTargets(cluster, clusterConns)],
+  };
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const meta: ReportMeta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -348,14 +380,14 @@ async function main(): Promise<void> {
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     ],
   };
-  const output = { meta, summary, runs, ...(compressionRuns.length > 0 ? { compression: { fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes } } : {}) };
+  const output = { meta, summary, perUser, cluster, runs, ...(compressionRuns.length > 0 ? { compression: { fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes } } : {}) };
   const stamp = meta.date.replace(/[:]/g, '-');
   writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify(output, null, 2));
   writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(output, null, 2));
-  const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg');
+  const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg', extra);
   if (writeDocs) {
     writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(output, null, 2) + '\n');
-    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns) + '\n');
+    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns, perUserPanel(perUser, perUserLabels, mainConns)) + '\n');
     updateDoc(join(root, 'docs/benchmarks.md'), markdown);
     log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
   }

@@ -85,7 +85,7 @@ export function spawnPinned(argv: string[], cpu: number | undefined, opts: { cwd
 }
 
 function serverArgv(root: string, peer: Peer, port: number): string[] {
-  const node = [process.execPath, '--expose-gc', '--import', join(root, 'bench/peers/gc-hook.mjs')];
+  const node = nodeArgv(root);
   switch (peer.server) {
     case 'tidings':
       return [...node, join(root, 'packages/cli/bin/tidings.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
@@ -118,15 +118,30 @@ async function waitHttp(port: number, path: string, deadline: number): Promise<v
 
 /** Starts the peer's server pinned to `cpu`; its stderr goes to `logFile`. */
 export async function startServer(root: string, peer: Peer, port: number, cpu: number | undefined, logFile: string): Promise<RunningServer> {
-  const child = spawnPinned(serverArgv(root, peer, port), cpu, { cwd: root, stdout: 'ignore' });
+  return startArgv(root, serverArgv(root, peer, port), port, peer.server === 'tidings' ? '/healthz' : '/', cpu, logFile, peer.id);
+}
+
+/** The node that runs a server under test: `--expose-gc` and the SIGUSR2 → gc() hook preloaded. */
+export function nodeArgv(root: string): string[] {
+  return [process.execPath, '--expose-gc', '--import', join(root, 'bench/peers/gc-hook.mjs')];
+}
+
+/**
+ * Starts `argv` (a server listening on `port`) pinned to `cpu`, its stderr going to `logFile`;
+ * resolves once `GET <healthPath>` answers (any status), rejects when it exits first or after 15 s.
+ */
+export async function startArgv(
+  root: string, argv: string[], port: number, healthPath: string, cpu: number | undefined, logFile: string, name: string,
+): Promise<RunningServer> {
+  const child = spawnPinned(argv, cpu, { cwd: root, stdout: 'ignore' });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr?.pipe(log);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
   try {
     await Promise.race([
-      waitHttp(port, peer.server === 'tidings' ? '/healthz' : '/', Date.now() + 15_000),
-      exit.then(() => { throw new Error(`${peer.id} server exited at start; see ${logFile}`); }),
+      waitHttp(port, healthPath, Date.now() + 15_000),
+      exit.then(() => { throw new Error(`${name} server exited at start; see ${logFile}`); }),
     ]);
   } catch (err) {
     child.kill('SIGKILL');

@@ -4,7 +4,7 @@
  */
 
 export interface RunRecord {
-  kind: 'suite' | 'fanout' | 'idle' | 'handshake';
+  kind: 'suite' | 'fanout' | 'idle' | 'handshake' | 'per-user' | 'cluster';
   peer: string;
   conns: number;
   round: number;
@@ -87,6 +87,7 @@ export function summarize(runs: readonly RunRecord[]): Summary {
     list.push(v);
   };
   for (const run of runs) {
+    if (run.kind === 'per-user' || run.kind === 'cluster') continue; // bench/lib/scenario-report.ts
     const s = (out[run.peer] ??= { fanout: {}, closedByServer: 0, errors: [] });
     if (run.error !== undefined) {
       s.errors.push(`${run.kind} ${run.conns}: ${run.error}`);
@@ -258,8 +259,16 @@ export interface ReportMeta {
   notes: string[];
 }
 
+/** Sections and target rows of scenarios reported elsewhere (bench/lib/scenario-report.ts). */
+export interface ExtraReport {
+  /** Markdown lines, placed before the targets table. */
+  sections: string[];
+  targets: TargetResult[];
+}
+
 /** The generated part of docs/benchmarks.md. */
-export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: ReportMeta, chartFile: string): string {
+export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: ReportMeta, chartFile: string,
+  extra: ExtraReport = { sections: [], targets: [] }): string {
   const lines: string[] = [];
   const c = fmtConns(meta.conns);
   lines.push(`Run: ${meta.date}, \`${meta.command}\` (${meta.quick ? 'quick' : 'full'}: ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}, medians).`);
@@ -309,12 +318,13 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   const errors = peers.flatMap((p) => (s[p.id]?.errors ?? []).map((e) => `${p.id}: ${e}`));
   if (errors.length > 0) lines.push(`Failed runs: ${errors.map((e) => `\`${e.slice(0, 200)}\``).join('; ')}.`);
   lines.push('');
+  lines.push(...extra.sections);
   lines.push('### Targets');
   lines.push('');
   lines.push('| target | goal | measured | ratio / value | |');
   lines.push('|---|---|---|---:|---|');
-  for (const t of evaluateTargets(s, meta.conns)) {
-    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.measured;
+  for (const t of [...evaluateTargets(s, meta.conns), ...extra.targets]) {
+    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.goal.startsWith('≥') ? fmtNum(t.value) : t.measured;
     lines.push(`| ${t.text} | ${t.goal} | ${t.measured} | ${value} | ${t.met === undefined ? '—' : t.met ? 'met' : '**missed**'} |`);
   }
   lines.push('');
@@ -326,7 +336,8 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-interface Panel {
+/** One panel of the chart: a title and a bar per value. */
+export interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
@@ -335,7 +346,7 @@ interface Panel {
 }
 
 /** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
-export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number): string {
+export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number, extraPanels: readonly Panel[] = []): string {
   const c = fmtConns(conns);
   const publishing = peers.filter((p) => s[p.id]);
   const isT = (id: string): boolean => id.startsWith('tidings');
@@ -354,7 +365,8 @@ export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number)
   const panelW = labelW + barW + 90;
   const rowH = 22;
   const top = 40;
-  const panelH = top + publishing.length * rowH + 24;
+  panels.push(...extraPanels);
+  const panelH = top + Math.max(...panels.map((p) => p.values.length)) * rowH + 24;
   const cols = 2;
   const width = panelW * cols;
   const height = panelH * Math.ceil(panels.length / cols);

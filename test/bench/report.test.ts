@@ -110,4 +110,17 @@ describe('bench report', () => {
     }, 'chart.svg');
     assert.match(md, /\| T \| 1 \| 1 \| 25 ms \| ≥ 50 ms \| ≥ 55 ms \|/);
   });
+
+  it('leaves other scenarios\' runs to their own report, and renders their sections and target rows', () => {
+    const s = summarize([suite('tidings-ws', 1, 100, 1000, 50), { kind: 'per-user', peer: 'tidings/single', conns: 10000, round: 1, result: { overload: { msgsPerSec: 5 } } }]);
+    assert.deepEqual(Object.keys(s), ['tidings-ws']);
+    const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }], s, {
+      date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
+    }, 'chart.svg', {
+      sections: ['### Extra', ''],
+      targets: [{ id: 'x', text: 'held', goal: '≥ 100,000', value: 100_002, met: true, measured: '100,002 held' }],
+    });
+    assert.ok(md.indexOf('### Extra') < md.indexOf('### Targets'));
+    assert.match(md, /\| held \| ≥ 100,000 \| 100,002 held \| 100,002 \| met \|/);
+  });
 });
