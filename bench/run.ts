@@ -6,7 +6,7 @@
  * medians. Results: bench/results/<date>.json, docs/benchmarks.json, the generated section of
  * docs/benchmarks.md and docs/benchmarks.svg.
  *
- * Needs Linux, gcc and taskset (Debian: `apt-get install -y gcc util-linux`), and a built tree
+ * Needs Linux, gcc, zlib's headers and taskset (Debian: `apt-get install -y gcc zlib1g-dev util-linux`), and a built tree
  * (`npm run build`, which this script runs).
  */
 import { execFileSync, execSync } from 'node:child_process';
@@ -42,7 +42,7 @@ if (flag('--help')) {
   --cluster-conns N   subscribers of the cluster scenario (default 100000)
   --cluster-nodes K   Tidings nodes of the cluster scenario (default 6)
   --no-docs           do not touch docs/ (results still go to bench/results/)
-Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
+Needs Linux, gcc, zlib headers and taskset (Debian: apt-get install -y gcc zlib1g-dev util-linux).`);
   process.exit(0);
 }
 
