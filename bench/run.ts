@@ -6,7 +6,7 @@
  * medians. Results: bench/results/<date>.json, docs/benchmarks.json, the generated section of
  * docs/benchmarks.md and docs/benchmarks.svg.
  *
- * Needs Linux, gcc and taskset (Debian: `apt-get install -y gcc util-linux`), and a built tree
+ * Needs Linux, gcc, zlib's headers and taskset (Debian: `apt-get install -y gcc zlib1g-dev util-linux`), and a built tree
  * (`npm run build`, which this script runs).
  */
 import { execFileSync, execSync } from 'node:child_process';
@@ -15,8 +15,13 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
-import { PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
+import { API_KEY, PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
+import { wireBytesPerNotification } from './lib/wire-bytes.js';
 import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
+import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
+import { runCluster } from './scenarios/cluster-100k.js';
+import type { ScenarioContext } from './scenarios/context.js';
+import { OFFERED, PER_USER_PEERS, runPerUser } from './scenarios/per-user.js';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const argv = process.argv.slice(2);
@@ -32,9 +37,12 @@ if (flag('--help')) {
   --rounds N          rounds of every scenario (default 3; --quick: 1)
   --conns N           subscribers in the main scenarios (default 10000)
   --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
-  --only a,b          only these scenarios: idle, suite, fanout, handshake
+  --only a,b          only these scenarios: idle, suite, fanout, handshake, compression, per-user, cluster
+                      (--quick runs compression, per-user and cluster only when --only names them)
+  --cluster-conns N   subscribers of the cluster scenario (default 100000)
+  --cluster-nodes K   Tidings nodes of the cluster scenario (default 6)
   --no-docs           do not touch docs/ (results still go to bench/results/)
-Needs Linux, gcc and taskset (Debian: apt-get install -y gcc util-linux).`);
+Needs Linux, gcc, zlib headers and taskset (Debian: apt-get install -y gcc zlib1g-dev util-linux).`);
   process.exit(0);
 }
 
@@ -44,6 +52,8 @@ const mainConns = Number(opt('--conns') ?? 10_000);
 const onlyPeers = opt('--peers')?.split(',');
 const onlyScenarios = opt('--only')?.split(',');
 const writeDocs = !flag('--no-docs');
+const clusterConns = Number(opt('--cluster-conns') ?? 100_000);
+const clusterNodes = Number(opt('--cluster-nodes') ?? 6);
 
 const T = quick
   ? { warmup: 1, fanout: 1.5, latency: 2, drain: 4, overload: 1.5, settle: 0.5, hold: 0, handshake: 1.5, handshakeWarmup: 1.5, extraFanout: 0 }
@@ -194,8 +204,16 @@ async function main(): Promise<void> {
   const extraSizes = quick ? [] : [1000, maxConns].filter((n) => n !== mainConns);
   const peers = PEERS.filter((p) => !onlyPeers || onlyPeers.includes(p.id));
   const want = (s: string): boolean => !onlyScenarios || onlyScenarios.includes(s);
+  // issue 19's heavier scenarios: full runs, or --quick when named
+  const wantHeavy = (s: string): boolean => (quick ? onlyScenarios?.includes(s) === true : want(s));
   const runs: RunRecord[] = [];
+  const compressionRuns: CompressionRun[] = [];
+  const wireBytes: Record<string, number> = {};
   const started = Date.now();
+  const ctx: ScenarioContext = {
+    root, loadgen, serverCpu, clientCpu, serverLog, resultsDir, quick,
+    port: () => nextPort++, waitQuiet: () => waitQuiet(QUIET_WAIT_MS), log, record: (run) => runs.push(run),
+  };
   const common = ['--warmup', String(T.warmup), '--sources', '16'];
 
   const record = async (kind: RunRecord['kind'], peer: Peer, conns: number, round: number, args: string[], timeoutMs: number): Promise<void> => {
@@ -261,6 +279,40 @@ async function main(): Promise<void> {
     }
   };
 
+  /**
+   * permessage-deflate: saturated fan-out to mainConns subscribers of Tidings' JSON protocol with
+   * `--ws-compression on` (the loadgen offers the extension and inflates) against the same without,
+   * for the 100-byte bench message and a ~1 KB notification; bytes subscribers read per message.
+   */
+  const compressionStage = async (round: number): Promise<void> => {
+    const base = PEERS.find((p) => p.id === 'tidings-ws')!;
+    const deflate: Peer = { ...base, id: 'tidings-ws-deflate', label: 'Tidings WebSocket (JSON), --ws-compression on', serverArgs: ['--ws-compression', 'on'] };
+    for (const notification of [false, true]) {
+      for (const peer of rotate([base, deflate], round - 1)) {
+        await waitQuiet(QUIET_WAIT_MS);
+        const payload = notification ? 'notification' : 'message';
+        log(`compression ${peer.id} ${payload} ${mainConns} (round ${round})`);
+        const args = ['--proto', peer.proto, '--conns', String(mainConns), '--phase', `fanout:${T.fanout}`, ...publishArgs(peer), '--publishers', String(PUBLISHERS),
+          ...(peer === deflate ? ['--deflate'] : []), ...(notification ? ['--notification'] : [])];
+        try {
+          const result = await withServer(peer, serverCpu, serverLog, (pid, port) =>
+            runLoadgen(loadgen, ['--port', String(port), '--pid', String(pid), ...common, ...args], clientCpu, root, 300_000));
+          const f = result.fanout as { msgsPerSec: number; subBytesPerMsg: number; serverCpu: number };
+          compressionRuns.push({ peer: peer.id, payload, round, msgsPerSec: f.msgsPerSec, bytesPerMsg: f.subBytesPerMsg, serverCpu: f.serverCpu });
+          log(`  ${brief(result)}, ${f.subBytesPerMsg} B/msg on the wire`);
+        } catch (err) {
+          log(`  failed: ${(err instanceof Error ? err.message : String(err)).slice(0, 400)}`);
+        }
+      }
+    }
+    if (round > 1) return;
+    for (const mode of ['off', 'on', 'takeover']) {
+      const peer: Peer = { ...base, id: `tidings-ws-${mode}`, serverArgs: ['--ws-compression', mode] };
+      wireBytes[mode] = await withServer(peer, serverCpu, serverLog, (_pid, port) => wireBytesPerNotification(port, API_KEY, mode === 'off' ? undefined : 'permessage-deflate'));
+      log(`  wire bytes per ~1 KB notification, --ws-compression ${mode}: ${wireBytes[mode]}`);
+    }
+  };
+
   for (let round = 1; round <= rounds; round++) {
     if (want('idle')) await idleStage(round);
     if (want('suite')) {
@@ -278,6 +330,8 @@ async function main(): Promise<void> {
         }
       }
     }
+    // --quick stays under 3 minutes: the compression stage runs there only when asked for (--only compression)
+    if (want('compression') && (!quick || onlyScenarios !== undefined)) await compressionStage(round);
     if (want('handshake')) {
       for (const peer of rotate(peers.filter((p) => p.handshake), round - 1)) {
         const args = ['--mode', 'handshake', '--duration', String(T.handshake), '--warmup', String(T.handshakeWarmup),
@@ -288,9 +342,27 @@ async function main(): Promise<void> {
         if (peer.proto !== 'ws' && (!quick || peer.id === 'tidings-ws')) await record('handshake', peer, 0, round, [...args, '--upgrade-only'], 60_000);
       }
     }
+    if (wantHeavy('per-user')) await runPerUser(ctx, round, mainConns);
+  }
+  if (wantHeavy('cluster')) {
+    const perNode = Math.ceil(clusterConns / clusterNodes);
+    if (perNode > nofile - 300) {
+      const error = `${perNode} subscribers per node exceed the open-files limit (${nofile}); pass --cluster-nodes ${Math.ceil(clusterConns / (nofile - 300))}`;
+      log(`cluster: ${error}`);
+      runs.push({ kind: 'cluster', peer: 'tidings-cluster', conns: clusterConns, round: 1, error });
+    } else {
+      await runCluster(ctx, { nodes: clusterNodes, conns: clusterConns, sustained: quick ? 3 : 20 });
+    }
   }
 
   const summary = summarize(runs);
+  const perUser = summarizePerUser(runs);
+  const cluster = summarizeCluster(runs);
+  const perUserLabels = Object.fromEntries(PER_USER_PEERS.map((p) => [p.id, p.label]));
+  const extra = {
+    sections: [...renderPerUser(perUser, perUserLabels, mainConns, OFFERED), ...renderCluster(cluster)],
+    targets: [...perUserTargets(perUser, mainConns), ...clusterTargets(cluster, clusterConns)],
+  };
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const meta: ReportMeta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -308,18 +380,49 @@ async function main(): Promise<void> {
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     ],
   };
-  const output = { meta, summary, runs };
+  const output = { meta, summary, perUser, cluster, runs, ...(compressionRuns.length > 0 ? { compression: { fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes } } : {}) };
   const stamp = meta.date.replace(/[:]/g, '-');
   writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify(output, null, 2));
   writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(output, null, 2));
-  const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg');
+  const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg', extra);
   if (writeDocs) {
     writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(output, null, 2) + '\n');
-    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns) + '\n');
+    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns, perUserPanel(perUser, perUserLabels, mainConns)) + '\n');
     updateDoc(join(root, 'docs/benchmarks.md'), markdown);
     log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
   }
   process.stdout.write(markdown + '\n');
+  if (compressionRuns.length > 0) process.stdout.write(`\npermessage-deflate (medians): ${JSON.stringify({ fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes })}\n`);
+}
+
+/** One compression-scenario fan-out run. */
+interface CompressionRun {
+  peer: string;
+  payload: 'message' | 'notification';
+  round: number;
+  msgsPerSec: number;
+  bytesPerMsg: number;
+  serverCpu: number;
+}
+
+/**
+ * Medians by payload: fan-out and bytes per message with and without compression, and their
+ * ratios; also per second of server CPU, the steadier figure on a shared machine.
+ */
+function compressionSummary(list: CompressionRun[]): Record<string, Record<string, number>> {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+  const out: Record<string, Record<string, number>> = {};
+  for (const payload of ['message', 'notification'] as const) {
+    const runsOf = (peer: string): CompressionRun[] => list.filter((r) => r.payload === payload && r.peer === peer);
+    const of = (peer: string, k: 'msgsPerSec' | 'bytesPerMsg'): number => median(runsOf(peer).map((r) => r[k]));
+    const perCpu = (peer: string): number => median(runsOf(peer).map((r) => r.msgsPerSec / r.serverCpu));
+    const plain = { rate: of('tidings-ws', 'msgsPerSec'), bytes: of('tidings-ws', 'bytesPerMsg'), perCpu: perCpu('tidings-ws') };
+    const deflated = { rate: of('tidings-ws-deflate', 'msgsPerSec'), bytes: of('tidings-ws-deflate', 'bytesPerMsg'), perCpu: perCpu('tidings-ws-deflate') };
+    out[payload] = { plainMsgsPerSec: plain.rate, deflateMsgsPerSec: deflated.rate, rateRatio: +(deflated.rate / plain.rate).toFixed(3),
+      plainMsgsPerCpuSec: Math.round(plain.perCpu), deflateMsgsPerCpuSec: Math.round(deflated.perCpu), perCpuRatio: +(deflated.perCpu / plain.perCpu).toFixed(3),
+      plainBytesPerMsg: plain.bytes, deflateBytesPerMsg: deflated.bytes, bytesRatio: +(plain.bytes / deflated.bytes).toFixed(2) };
+  }
+  return out;
 }
 
 const START = '<!-- bench:start (generated by npm run bench; edits between these markers are overwritten) -->';

@@ -1,16 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { buildC } from './cbuild.js';
 import { spawnPinned } from './peers.js';
 
 /** Compiles bench/loadgen/loadgen.c when the binary is missing or older than the source. */
 export function buildLoadgen(root: string, outDir: string): string {
-  const src = join(root, 'bench/loadgen/loadgen.c');
-  const bin = join(outDir, 'loadgen');
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
-  mkdirSync(dirname(bin), { recursive: true });
-  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', bin, src], { stdio: 'inherit' });
-  return bin;
+  return buildC(join(root, 'bench/loadgen/loadgen.c'), join(outDir, 'loadgen'), ['-lz']);
 }
 
 /** Loadgen output: one JSON object (fields documented in loadgen.c). */

@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildC } from './cbuild.js';
 
 /** The loadgen protocol each peer is driven with (see bench/loadgen/loadgen.c). */
 export type LoadgenProto = 'tws' | 'stomp' | 'tsse' | 'tpoll' | 'ws' | 'sio' | 'sse';
 
-type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse';
+type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse' | 'c-writer';
 
 export interface Peer {
   id: string;
@@ -21,6 +22,8 @@ export interface Peer {
   idle: boolean;
   /** Tidings started with `--metrics off` (the row that measures what metrics cost); others are scraped while measured. */
   metricsOff?: boolean;
+  /** More `tidings serve` flags (the compression scenario's `--ws-compression on`). */
+  serverArgs?: readonly string[];
 }
 
 /** How often the bench scrapes `/metrics` of a Tidings server with metrics on, during its runs (ms). */
@@ -42,7 +45,11 @@ export const PEERS: readonly Peer[] = [
   { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false, idle: false },
   { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true, idle: true },
   { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false, idle: true },
+  { id: 'c-writer', label: 'C writer (the physical limit)', server: 'c-writer', proto: 'ws', publishing: true, handshake: false, idle: false },
 ];
+
+/** The peer every other is shown as a fraction of: one `write(2)` of a frame built once per connection (bench/peers/writer.c). */
+export const LIMIT_PEER = 'c-writer';
 
 export const API_KEY = 'bench';
 
@@ -78,11 +85,11 @@ export function spawnPinned(argv: string[], cpu: number | undefined, opts: { cwd
 }
 
 function serverArgv(root: string, peer: Peer, port: number): string[] {
-  const node = [process.execPath, '--expose-gc', '--import', join(root, 'bench/peers/gc-hook.mjs')];
+  const node = nodeArgv(root);
   switch (peer.server) {
     case 'tidings':
       return [...node, join(root, 'packages/cli/bin/tidings.js'), 'serve', '--port', String(port), '--host', '127.0.0.1',
-        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000', ...(peer.metricsOff === true ? ['--metrics', 'off'] : [])];
+        '--api-key', API_KEY, '--log-level', 'warn', '--max-connections', '200000', ...(peer.metricsOff === true ? ['--metrics', 'off'] : []), ...(peer.serverArgs ?? [])];
     case 'ws-naive':
       return [...node, join(root, 'bench/peers/ws.mjs'), '--port', String(port), '--mode', 'naive'];
     case 'ws-frame':
@@ -91,6 +98,8 @@ function serverArgv(root: string, peer: Peer, port: number): string[] {
       return [...node, join(root, 'bench/peers/socketio.mjs'), '--port', String(port)];
     case 'sse':
       return [...node, join(root, 'bench/peers/sse.mjs'), '--port', String(port)];
+    case 'c-writer':
+      return [buildC(join(root, 'bench/peers/writer.c'), join(root, 'bench/results/bin/writer')), '--port', String(port)];
   }
 }
 
@@ -109,15 +118,30 @@ async function waitHttp(port: number, path: string, deadline: number): Promise<v
 
 /** Starts the peer's server pinned to `cpu`; its stderr goes to `logFile`. */
 export async function startServer(root: string, peer: Peer, port: number, cpu: number | undefined, logFile: string): Promise<RunningServer> {
-  const child = spawnPinned(serverArgv(root, peer, port), cpu, { cwd: root, stdout: 'ignore' });
+  return startArgv(root, serverArgv(root, peer, port), port, peer.server === 'tidings' ? '/healthz' : '/', cpu, logFile, peer.id);
+}
+
+/** The node that runs a server under test: `--expose-gc` and the SIGUSR2 → gc() hook preloaded. */
+export function nodeArgv(root: string): string[] {
+  return [process.execPath, '--expose-gc', '--import', join(root, 'bench/peers/gc-hook.mjs')];
+}
+
+/**
+ * Starts `argv` (a server listening on `port`) pinned to `cpu`, its stderr going to `logFile`;
+ * resolves once `GET <healthPath>` answers (any status), rejects when it exits first or after 15 s.
+ */
+export async function startArgv(
+  root: string, argv: string[], port: number, healthPath: string, cpu: number | undefined, logFile: string, name: string,
+): Promise<RunningServer> {
+  const child = spawnPinned(argv, cpu, { cwd: root, stdout: 'ignore' });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr?.pipe(log);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
   try {
     await Promise.race([
-      waitHttp(port, peer.server === 'tidings' ? '/healthz' : '/', Date.now() + 15_000),
-      exit.then(() => { throw new Error(`${peer.id} server exited at start; see ${logFile}`); }),
+      waitHttp(port, healthPath, Date.now() + 15_000),
+      exit.then(() => { throw new Error(`${name} server exited at start; see ${logFile}`); }),
     ]);
   } catch (err) {
     child.kill('SIGKILL');

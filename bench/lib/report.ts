@@ -4,7 +4,7 @@
  */
 
 export interface RunRecord {
-  kind: 'suite' | 'fanout' | 'idle' | 'handshake';
+  kind: 'suite' | 'fanout' | 'idle' | 'handshake' | 'per-user' | 'cluster';
   peer: string;
   conns: number;
   round: number;
@@ -87,6 +87,7 @@ export function summarize(runs: readonly RunRecord[]): Summary {
     list.push(v);
   };
   for (const run of runs) {
+    if (run.kind === 'per-user' || run.kind === 'cluster') continue; // bench/lib/scenario-report.ts
     const s = (out[run.peer] ??= { fanout: {}, closedByServer: 0, errors: [] });
     if (run.error !== undefined) {
       s.errors.push(`${run.kind} ${run.conns}: ${run.error}`);
@@ -147,6 +148,16 @@ export interface TargetResult {
 
 const KB = 1024;
 
+/** The physical-limit peer (bench/peers/writer.c): every other peer's fan-out is also shown as a fraction of its. */
+export const LIMIT = 'c-writer';
+
+/** `peer`'s fan-out at `conns` subscribers as a fraction of the C writer's, when both were measured. */
+export function ofLimit(s: Summary, peer: string, conns: number): number | undefined {
+  const a = s[peer]?.fanout[String(conns)];
+  const b = s[LIMIT]?.fanout[String(conns)];
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
 /** The targets of issue 8, evaluated on a summary. `conns` is the subscriber count of the main runs. */
 export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   const key = String(conns);
@@ -163,6 +174,11 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   addRatio('fanout-socketio', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs Socket.IO`, f('tidings-ws'), f('socketio'), 1.5, 'msg/s');
   addRatio('fanout-ws-frame', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs raw ws (frame built once)`, f('tidings-ws'), f('ws-frame'), 0.9, 'msg/s');
   addRatio('overload-socketio', 'Overload: Tidings WS vs Socket.IO', s['tidings-ws']?.overload, s.socketio?.overload, 8, 'msg/s');
+  if (s[LIMIT] !== undefined) {
+    addRatio('fanout-c-writer', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs the C writer (one \`write(2)\` per connection)`, f('tidings-ws'), f(LIMIT), 0.9, 'msg/s');
+    const perCpu = ratio(s['tidings-ws']?.fanoutPerCpu, s[LIMIT]?.fanoutPerCpu);
+    if (perCpu !== undefined) results[results.length - 1]!.measured += `; per CPU-s ${perCpu.toFixed(2)}×`;
+  }
   const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false, note = ''): void => {
     results.push({
       id, text, value: v, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : !lowerBound && v <= max,
@@ -179,6 +195,12 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   idle('tidings-ws', 'ws-naive', 6 * KB, 'RSS per idle WebSocket connection (Tidings)', 'idle-ws');
   idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
   idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
+  // issue 19: what a connection retains once V8 has shrunk the young generation (full runs only)
+  for (const [peer, id, text] of [['tidings-sse', 'idle-sse-settled', 'RSS per idle SSE connection (Tidings), settled'],
+    ['tidings-poll', 'idle-poll-settled', 'RSS per waiting long poll (Tidings), settled']] as const) {
+    const settled = s[peer]?.idleSettledBytes;
+    if (settled !== undefined) addMax(id, text, settled, 2.5 * KB, 'KB', KB);
+  }
   addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
   addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
   const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
@@ -218,6 +240,10 @@ function fmtMs(v: number | undefined, lower: boolean | undefined): string {
   return lower ? `≥ ${s}` : s;
 }
 
+function fmtRatio(v: number | undefined): string {
+  return v === undefined ? 'n/a' : `${v.toFixed(2)}×`;
+}
+
 function fmtKb(v: number | undefined): string {
   return v === undefined ? 'n/a' : `${(v / KB).toFixed(1)} KB`;
 }
@@ -233,8 +259,16 @@ export interface ReportMeta {
   notes: string[];
 }
 
+/** Sections and target rows of scenarios reported elsewhere (bench/lib/scenario-report.ts). */
+export interface ExtraReport {
+  /** Markdown lines, placed before the targets table. */
+  sections: string[];
+  targets: TargetResult[];
+}
+
 /** The generated part of docs/benchmarks.md. */
-export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: ReportMeta, chartFile: string): string {
+export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: ReportMeta, chartFile: string,
+  extra: ExtraReport = { sections: [], targets: [] }): string {
   const lines: string[] = [];
   const c = fmtConns(meta.conns);
   lines.push(`Run: ${meta.date}, \`${meta.command}\` (${meta.quick ? 'quick' : 'full'}: ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}, medians).`);
@@ -243,7 +277,8 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   for (const n of meta.notes) lines.push(`- ${n}`);
   lines.push('');
   const sizes = meta.fanoutSizes;
-  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), `overload ${c} msg/s`, 'p50', 'p99', 'p999',
+  const limit = s[LIMIT]?.fanout[String(meta.conns)] !== undefined;
+  const head = ['peer', ...sizes.map((n) => `fan-out ${fmtConns(n)} msg/s`), ...(limit ? [`fan-out ${c} × C writer`] : []), `overload ${c} msg/s`, 'p50', 'p99', 'p999',
     'idle RSS / conn', 'settled', 'handshakes/s', 'upgrades/s'];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
@@ -253,6 +288,7 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
     const row = [
       p.label,
       ...sizes.map((n) => fmtNum(r.fanout[String(n)])),
+      ...(limit ? [fmtRatio(ofLimit(s, p.id, meta.conns))] : []),
       fmtNum(r.overload),
       fmtMs(r.p50, r.latencyLowerBound && r.p50 !== undefined && r.p99 !== undefined && r.p50 === r.p99),
       fmtMs(r.p99, r.latencyLowerBound),
@@ -264,6 +300,7 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
     ];
     lines.push(`| ${row.join(' | ')} |`);
   }
+  if (limit) lines.push(`\n“× C writer”: the fan-out rate at ${c} subscribers as a fraction of the C writer's, which writes a frame built once with one \`write(2)\` per connection and nothing else (bench/peers/writer.c).`);
   lines.push('');
   lines.push(`Server CPU efficiency at ${c} subscribers (messages delivered per second of server CPU; less sensitive to other work on the machine than the rates above):`);
   lines.push('');
@@ -281,12 +318,13 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   const errors = peers.flatMap((p) => (s[p.id]?.errors ?? []).map((e) => `${p.id}: ${e}`));
   if (errors.length > 0) lines.push(`Failed runs: ${errors.map((e) => `\`${e.slice(0, 200)}\``).join('; ')}.`);
   lines.push('');
+  lines.push(...extra.sections);
   lines.push('### Targets');
   lines.push('');
   lines.push('| target | goal | measured | ratio / value | |');
   lines.push('|---|---|---|---:|---|');
-  for (const t of evaluateTargets(s, meta.conns)) {
-    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.measured;
+  for (const t of [...evaluateTargets(s, meta.conns), ...extra.targets]) {
+    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.goal.startsWith('≥') ? fmtNum(t.value) : t.measured;
     lines.push(`| ${t.text} | ${t.goal} | ${t.measured} | ${value} | ${t.met === undefined ? '—' : t.met ? 'met' : '**missed**'} |`);
   }
   lines.push('');
@@ -298,7 +336,8 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-interface Panel {
+/** One panel of the chart: a title and a bar per value. */
+export interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
@@ -307,7 +346,7 @@ interface Panel {
 }
 
 /** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
-export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number): string {
+export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number, extraPanels: readonly Panel[] = []): string {
   const c = fmtConns(conns);
   const publishing = peers.filter((p) => s[p.id]);
   const isT = (id: string): boolean => id.startsWith('tidings');
@@ -326,7 +365,8 @@ export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number)
   const panelW = labelW + barW + 90;
   const rowH = 22;
   const top = 40;
-  const panelH = top + publishing.length * rowH + 24;
+  panels.push(...extraPanels);
+  const panelH = top + Math.max(...panels.map((p) => p.values.length)) * rowH + 24;
   const cols = 2;
   const width = panelW * cols;
   const height = panelH * Math.ceil(panels.length / cols);

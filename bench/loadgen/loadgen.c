@@ -35,6 +35,25 @@
  *   --connect-in-handshake, Tidings JSON opens /ws?connect=1 and is done at the `connected` message
  *   that comes with the 101, without sending `connect`)
  *
+ * --deflate offers permessage-deflate (Tidings --ws-compression on: no context takeover) and inflates
+ * compressed messages; the last one is remembered, as the server sends every subscriber the same
+ * bytes, so the client's cost per copy stays a memcmp. Fan-out phases also report subBytesPerMsg:
+ * bytes subscribers read in the window (frames and headers) per message counted. --notification adds
+ * a realistic ~1 KB notification object ("n") to every published message.
+ *
+ * Per-user delivery (--sub-channel FMT, --pub-users N): subscriber i subscribes to FMT with %d
+ * replaced by i (tws), or opens --path with %d replaced by i (any protocol); each publication goes
+ * to one user (--pub-batch 1: Tidings POST /api/publish {"channel":FMT(u)}, peers POST
+ * <pub-path>?to=u) or to B consecutive users (--pub-batch B: Tidings POST /api/broadcast
+ * {"channels":[…]}, peers <pub-path>?from=u&count=B), users taken round robin over 0..N-1; a
+ * publication is delivered when its N or B copies have arrived. Each phase reports the publish
+ * calls' answer time (callMeanMs, callMaxMs).
+ *
+ * --listen S: only subscribe, then count what arrives (publications come from elsewhere) for at
+ * most S seconds or until SIGTERM; stderr gets "progress <done> <t> <copies>" whenever every live
+ * subscriber has had every publication up to seq <done> (t: CLOCK_MONOTONIC µs of the last copy),
+ * and every 250 ms. Output: copies, latency quantiles (publish → receive) and maxMs.
+ *
  * Every published message is a 100-byte JSON object {"bt":<µs, CLOCK_MONOTONIC>,"seq":<n>,"p":"…"};
  * a message is counted wherever the text "bt": appears in what a subscriber receives.
  * Output: one JSON object on stdout. Progress and errors on stderr.
@@ -58,6 +77,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -86,6 +106,8 @@ typedef struct conn {
   int pub_index;           /* publisher: slot in pubs */
   int64_t pend[PEND_MAX];  /* publisher: broadcasts of the unanswered requests, oldest first */
   uint64_t started;        /* handshake mode: when the connect began (µs) */
+  uint64_t pend_t[PEND_MAX]; /* publisher: when each unanswered request was sent (µs) */
+  int index;               /* subscriber: its number, the user id in per-user runs */
 } conn;
 
 /* ---------- options ---------- */
@@ -108,6 +130,14 @@ static int gc_signal = 0;
 static long rss_before_kb = -1, rss_settled_before_kb = -1; /* baselines taken by the caller */
 static int upgrade_only = 0; /* handshake mode: done at 101 whatever the protocol */
 static int connect_in_handshake = 0; /* tws: /ws?connect=1, usable at `connected` */
+static int deflate_offer = 0; /* --deflate: offer permessage-deflate, inflate RSV1 messages */
+static uint64_t sub_bytes_window = 0;
+static int notification_payload = 0; /* --notification: publish a ~1 KB notification object instead of the 100-byte message */
+static const char NOTIFICATION[] = "{\"type\":\"comment.created\",\"userId\":\"u-7001\",\"title\":\"New comment on your post\",\"body\":\"Alice Johnson commented on \\\"Quarterly planning notes\\\": Looks good to me, but can we move the review to Thursday afternoon? I have a conflict with the design sync and would rather not rush it.\",\"actor\":{\"id\":\"u-42\",\"name\":\"Alice Johnson\",\"avatar\":\"https://cdn.example.com/avatars/u-42.png\",\"url\":\"https://app.example.com/users/u-42\"},\"target\":{\"type\":\"post\",\"id\":\"p-9876\",\"title\":\"Quarterly planning notes\",\"url\":\"https://app.example.com/posts/9876\"},\"link\":\"https://app.example.com/posts/9876#comment-5001\",\"createdAt\":\"2023-11-14T22:13:21.000Z\",\"read\":false,\"seen\":false,\"priority\":\"normal\",\"tags\":[\"comment\",\"mention\",\"project:alpha\"],\"channels\":[\"inbox\",\"push\",\"email\"],\"meta\":{\"source\":\"comments-service\",\"version\":3,\"locale\":\"en-US\",\"timezone\":\"Europe/Berlin\",\"template\":\"comment.created\",\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}}";
+static const char *sub_channel = "bench"; /* tws: the channel subscribed to, %d = subscriber number */
+static int pub_users = 0;  /* per-user publishing: users 0..pub_users-1 (0: every publication to every subscriber) */
+static int pub_batch = 1;  /* users per publish call */
+static double listen_s = 0; /* --listen: subscribe and count only */
 
 /* ---------- state ---------- */
 static int ep;
@@ -130,6 +160,12 @@ static int64_t seq_measure_to = INT64_MAX;
 static uint32_t seq_count[RING];   /* copies received of broadcast seq (mod RING) */
 static int64_t seq_done = 0;       /* every broadcast <= seq_done reached every live subscriber */
 static int64_t seq_max_seen = 0;
+static uint32_t seq_expected[RING]; /* per-user: copies broadcast seq goes to */
+static uint64_t copies_offered;      /* per-user: copies published so far */
+static int64_t pub_user_next;        /* per-user: next user to publish to */
+static uint8_t *user_live;           /* per-user: whether subscriber (user) i is ready and open */
+static uint64_t call_sum_us, call_count, call_max_us; /* publish answer times in the window */
+static volatile sig_atomic_t stop_listening;
 static char rbuf[1 << 18];
 
 /* latency histogram: 10 µs buckets below 1 s, 1 ms buckets up to 200 s */
@@ -196,6 +232,13 @@ static void buf_free(char **b, uint32_t *len, uint32_t *cap) {
   free(*b);
   *b = NULL;
   *len = *cap = 0;
+}
+
+/* `fmt` with its first %d replaced by n, into out (always NUL-terminated). */
+static int subst(char *out, size_t size, const char *fmt, int n) {
+  const char *d = strstr(fmt, "%d");
+  if (!d) return snprintf(out, size, "%s", fmt);
+  return snprintf(out, size, "%.*s%d%s", (int)(d - fmt), fmt, n, d + 2);
 }
 
 /* ---------- connections ---------- */
@@ -286,6 +329,7 @@ static conn *conn_open(int kind, int index) {
   c->kind = (uint8_t)kind;
   c->state = S_CONNECTING;
   c->started = now_us();
+  c->index = index;
   if (fd >= by_fd_cap) {
     int n = by_fd_cap ? by_fd_cap : 1024;
     while (n <= fd) n *= 2;
@@ -313,6 +357,7 @@ static void conn_close(conn *c) {
       hs_active--;
       if (!c->ready) handshake_errors++;
     } else {
+      if (c->ready && user_live && c->index < conns_wanted) user_live[c->index] = 0;
       if (c->ready) subs_closed_after_ready++;
       else { subs_failed++; subs_connecting--; }
       sub_lost(c);
@@ -345,15 +390,17 @@ static int proto_is_ws(void) {
 }
 
 static void send_request(conn *c) {
-  char req[1024];
+  char req[1024], path[512];
   int n;
+  subst(path, sizeof path, sub_path, c->index);
   if (proto_is_ws()) {
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-                 sub_path, port, proto == P_STOMP ? "Sec-WebSocket-Protocol: v12.stomp\r\n" : "");
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s\r\n",
+                 path, port, proto == P_STOMP ? "Sec-WebSocket-Protocol: v12.stomp\r\n" : "",
+                 deflate_offer ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
   } else {
-    n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: %s\r\n\r\n", sub_path, port,
+    n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: %s\r\n\r\n", path, port,
                  proto == P_TPOLL ? "application/json" : "text/event-stream");
   }
   c->state = S_HEADERS;
@@ -371,11 +418,11 @@ static void mark_ready(conn *c) {
   }
   subs_ready++;
   subs_connecting--;
+  if (user_live && c->index < conns_wanted) user_live[c->index] = 1;
 }
 
 /* The WebSocket / stream is open: send what subscribes. */
 static void on_open(conn *c) {
-  static const char TWS_SUB[] = "{\"id\":1,\"type\":\"connect\"}\n{\"id\":2,\"type\":\"subscribe\",\"channel\":\"bench\"}";
   static const char TWS_CONNECT[] = "{\"id\":1,\"type\":\"connect\"}";
   static const char STOMP_SUB[] =
       "CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:0,0\n\n\0"
@@ -390,7 +437,12 @@ static void on_open(conn *c) {
     case P_TWS:
       if (connect_in_handshake) break; /* the server sends `connected` unasked */
       if (hs) ws_send(c, 1, TWS_CONNECT, sizeof TWS_CONNECT - 1);
-      else ws_send(c, 1, TWS_SUB, sizeof TWS_SUB - 1);
+      else {
+        char ch[256], sub[400];
+        subst(ch, sizeof ch, sub_channel, c->index);
+        int k = snprintf(sub, sizeof sub, "{\"id\":1,\"type\":\"connect\"}\n{\"id\":2,\"type\":\"subscribe\",\"channel\":\"%s\"}", ch);
+        ws_send(c, 1, sub, (uint32_t)k);
+      }
       break;
     case P_STOMP:
       /* sizeof includes the final NUL, which ends the last STOMP frame */
@@ -421,9 +473,20 @@ static int live_subs(void) {
   return subs_ready - subs_closed_after_ready;
 }
 
+static uint64_t t_last_copy;
+static void listen_progress(uint64_t t);
+
 static void advance_done(void) {
   int live = live_subs();
-  while (seq_done + 1 < seq_next && seq_count[(seq_done + 1) % RING] >= (uint32_t)live && live > 0) seq_done++;
+  if (listen_s > 0) {
+    /* publications come from elsewhere: seq_next is unknown, a slot is cleared once done */
+    int64_t before = seq_done;
+    while (live > 0 && seq_count[(seq_done + 1) % RING] >= (uint32_t)live) seq_count[(++seq_done) % RING] = 0;
+    if (seq_done != before) listen_progress(t_last_copy);
+    return;
+  }
+  while (seq_done + 1 < seq_next && live > 0 &&
+         seq_count[(seq_done + 1) % RING] >= (pub_users ? seq_expected[(seq_done + 1) % RING] : (uint32_t)live)) seq_done++;
 }
 
 static void sub_lost(conn *c) {
@@ -434,6 +497,15 @@ static void sub_lost(conn *c) {
 static void on_copy(uint64_t bt, int64_t seq, uint64_t t) {
   msgs_total++;
   if (measuring && t >= t_window_start && t < t_window_end) msgs_window++;
+  if (listen_s > 0) {
+    t_last_copy = t;
+    if (t >= bt) hist_add(t - bt);
+    if (seq > seq_done && seq - seq_done < RING / 2) {
+      seq_count[seq % RING]++;
+      if (seq == seq_done + 1) advance_done();
+    }
+    return;
+  }
   if (seq > 0 && seq < seq_next && seq > seq_done && seq_next - seq < RING) {
     if (seq_count[seq % RING] == UINT32_MAX) return; /* counted as lost with its publisher connection */
     seq_count[seq % RING]++;
@@ -476,6 +548,49 @@ static void on_payload(conn *c, const char *p, size_t n, uint64_t t) {
   scan(p, n, t);
 }
 
+/* ---------- permessage-deflate (no context takeover) ---------- */
+static z_stream zin;
+static int zin_ready = 0;
+static char *last_z = NULL, *last_plain = NULL;
+static size_t last_z_len = 0, last_z_cap = 0, last_plain_len = 0, last_plain_cap = 0;
+
+/* Inflates one compressed message into last_plain; the same bytes as last time are not inflated again. */
+static int inflate_msg(const char *p, size_t n) {
+  static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+  if (last_z && n == last_z_len && memcmp(p, last_z, n) == 0) return 0;
+  if (!zin_ready) {
+    memset(&zin, 0, sizeof zin);
+    if (inflateInit2(&zin, -15) != Z_OK) return -1;
+    zin_ready = 1;
+  } else inflateReset(&zin);
+  last_plain_len = 0;
+  for (int part = 0; part < 2; part++) {
+    zin.next_in = part ? (unsigned char *)tail : (unsigned char *)p;
+    zin.avail_in = part ? 4 : (uInt)n;
+    while (zin.avail_in > 0) {
+      if (last_plain_cap - last_plain_len < 4096) {
+        last_plain_cap = last_plain_cap * 2 + 65536;
+        last_plain = realloc(last_plain, last_plain_cap);
+        if (!last_plain) return -1;
+      }
+      zin.next_out = (unsigned char *)last_plain + last_plain_len;
+      zin.avail_out = (uInt)(last_plain_cap - last_plain_len);
+      int rc = inflate(&zin, Z_SYNC_FLUSH);
+      last_plain_len = last_plain_cap - zin.avail_out;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+      if (rc == Z_BUF_ERROR && zin.avail_out > 0) break;
+    }
+  }
+  if (last_z_cap < n) {
+    last_z_cap = n * 2;
+    last_z = realloc(last_z, last_z_cap);
+    if (!last_z) return -1;
+  }
+  memcpy(last_z, p, n);
+  last_z_len = n;
+  return 0;
+}
+
 /* ---------- input parsing ---------- */
 static int parse_ws(conn *c, const char *p, uint32_t n, uint64_t t, uint32_t *used) {
   uint32_t off = 0;
@@ -500,7 +615,10 @@ static int parse_ws(conn *c, const char *p, uint32_t n, uint64_t t, uint32_t *us
     const char *pl = p + off + hl;
     if (opcode == 0x8) return -1;
     if (opcode == 0x9) ws_send(c, 0xA, pl, (uint32_t)len);
-    else if (opcode <= 2) on_payload(c, pl, (size_t)len, t);
+    else if (opcode <= 2 && deflate_offer && (h[0] & 0x40)) {
+      if (inflate_msg(pl, (size_t)len) < 0) return -1;
+      on_payload(c, last_plain, last_plain_len, t);
+    } else if (opcode <= 2) on_payload(c, pl, (size_t)len, t);
     if (c->state == S_CLOSED) return -1;
     off += hl + (uint32_t)len;
   }
@@ -642,30 +760,78 @@ static void on_sub_input(conn *c, const char *p, uint32_t n, uint64_t t) {
 }
 
 /* ---------- publishing ---------- */
+/* The publish request's body and path for per-user publishing; returns the copies to expect
+   (users that failed to connect or were cut off get none, so they never stall the accounting). */
+static uint32_t per_user_request(const char *msg, char *body, size_t size, int *blen, char *path, size_t psize) {
+  int from = (int)(pub_user_next % pub_users);
+  int count = pub_batch < pub_users - from ? pub_batch : pub_users - from;
+  pub_user_next = from + count;
+  uint32_t live = 0;
+  for (int u = from; u < from + count; u++) live += u < conns_wanted && user_live[u];
+  char ch[256];
+  if (!pub_tidings) {
+    *blen = snprintf(body, size, "%s", msg);
+    if (pub_batch == 1) snprintf(path, psize, "%s?to=%d", pub_path, from);
+    else snprintf(path, psize, "%s?from=%d&count=%d", pub_path, from, count);
+    return live;
+  }
+  snprintf(path, psize, "%s", pub_path);
+  if (pub_batch == 1) {
+    subst(ch, sizeof ch, sub_channel, from);
+    *blen = snprintf(body, size, "{\"channel\":\"%s\",\"data\":%s}", ch, msg);
+    return live;
+  }
+  int n = snprintf(body, size, "{\"channels\":[");
+  for (int u = from; u < from + count; u++) {
+    subst(ch, sizeof ch, sub_channel, u);
+    n += snprintf(body + n, size - (size_t)n, "%s\"%s\"", u == from ? "" : ",", ch);
+  }
+  *blen = n + snprintf(body + n, size - (size_t)n, "],\"data\":%s}", msg);
+  if ((size_t)*blen >= size) die("--pub-batch too large");
+  return live;
+}
+
 static void publish_one(conn *c, uint64_t t) {
-  char body[256], req[512];
+  static char big[1 << 16], bigreq[(1 << 16) + 512];
+  char body[2048], req[4096];
   int64_t seq = seq_next++;
   seq_count[seq % RING] = 0;
   /* exactly 100 bytes of JSON */
   int n = snprintf(body, sizeof body, "{\"bt\":%llu,\"seq\":%lld,\"p\":\"", (unsigned long long)t, (long long)seq);
   while (n < 98) body[n++] = 'x';
   body[n++] = '"';
+  if (notification_payload) n += snprintf(body + n, sizeof body - (size_t)n, ",\"n\":%s", NOTIFICATION);
   body[n++] = '}';
   body[n] = 0;
-  char wrapped[400];
+  char wrapped[2400];
   const char *payload = body;
   int plen = n;
   if (pub_tidings) {
     plen = snprintf(wrapped, sizeof wrapped, "{\"channel\":\"bench\",\"data\":%s}", body);
     payload = wrapped;
   }
-  int k = snprintf(req, sizeof req,
+  const char *path = pub_path;
+  char upath[256];
+  char *out = req;
+  size_t out_size = sizeof req;
+  if (pub_users > 0) {
+    uint32_t copies = per_user_request(body, big, sizeof big, &plen, upath, sizeof upath);
+    seq_expected[seq % RING] = copies;
+    copies_offered += copies;
+    payload = big;
+    path = upath;
+    out = bigreq;
+    out_size = sizeof bigreq;
+  }
+  int k = snprintf(out, out_size,
                    "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-API-Key: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                   pub_path, port, pub_key, plen, payload);
+                   path, port, pub_key, plen, payload);
   c->pend[(c->pend_head + c->outstanding) % PEND_MAX] = seq;
+  c->pend_t[(c->pend_head + c->outstanding) % PEND_MAX] = now_us();
   c->outstanding++;
   pub_sent++;
-  conn_send(c, req, (uint32_t)k);
+  conn_send(c, out, (uint32_t)k);
+  if (pub_users > 0) advance_done(); /* a publication to no live user is done at once */
 }
 
 static void on_pub_input(conn *c, const char *p, uint32_t n) {
@@ -689,6 +855,12 @@ static void on_pub_input(conn *c, const char *p, uint32_t n) {
     c->http_body_left = content_length(c->in + off, hl);
     off += hl;
     if (c->outstanding) {
+      uint64_t now = now_us(), sent = c->pend_t[c->pend_head];
+      if (measuring && sent >= t_window_start && sent < t_window_end) {
+        call_sum_us += now - sent;
+        call_count++;
+        if (now - sent > call_max_us) call_max_us = now - sent;
+      }
       c->outstanding--;
       c->pend_head = (c->pend_head + 1) % PEND_MAX;
     }
@@ -724,12 +896,20 @@ static conn *any_publisher(void) {
 /* ---------- event loop ---------- */
 static void handle(conn *c, uint32_t ev, uint64_t t) {
   if (c->state == S_CONNECTING) {
-    if (ev & (EPOLLERR | EPOLLHUP)) { conn_close(c); return; }
+    if ((ev & (EPOLLERR | EPOLLHUP)) && !(ev & EPOLLOUT)) {
+      if (getenv("LOADGEN_DEBUG")) fprintf(stderr, "loadgen: connect failed (hang-up)\n");
+      conn_close(c);
+      return;
+    }
     if (ev & EPOLLOUT) {
       int err = 0;
       socklen_t l = sizeof err;
       getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-      if (err) { conn_close(c); return; }
+      if (err) {
+        if (getenv("LOADGEN_DEBUG")) fprintf(stderr, "loadgen: connect failed: %s\n", strerror(err));
+        conn_close(c);
+        return;
+      }
       set_events(c, EPOLLIN);
       if (c->kind == K_PUB) c->state = S_OPEN;
       else send_request(c);
@@ -740,9 +920,14 @@ static void handle(conn *c, uint32_t ev, uint64_t t) {
   if (c->state == S_CLOSED) return;
   if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
     ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) { conn_close(c); return; }
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+      if (getenv("LOADGEN_DEBUG") && !c->ready) fprintf(stderr, "loadgen: closed before ready (state %d, %s)\n", c->state, r == 0 ? "eof" : strerror(errno));
+      conn_close(c);
+      return;
+    }
     if (r < 0) return;
     bytes_total += (uint64_t)r;
+    if (c->kind != K_PUB && measuring && t >= t_window_start && t < t_window_end) sub_bytes_window += (uint64_t)r;
     if (c->kind == K_PUB) on_pub_input(c, rbuf, (uint32_t)r);
     else on_sub_input(c, rbuf, (uint32_t)r, t);
   }
@@ -897,18 +1082,49 @@ static void usage(void) {
           "               [--phase fanout|overload|latency:SECONDS]... | --mode handshake\n"
           "  [--path P] [--sources K] [--pub-path P] [--pub-key K] [--pub-tidings] [--publishers P]\n"
           "  [--warmup S] [--rate R] [--lag-cap N] [--drain S] [--pid PID] [--gc-signal SIG]\n"
-          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-in-handshake] [--connect-batch N] [--ready-timeout S] [--duration S]\n");
+          "  [--settle S] [--hold S] [--rss-before KB] [--rss-settled-before KB] [--concurrency K] [--upgrade-only] [--connect-in-handshake] [--deflate] [--notification] [--connect-batch N] [--ready-timeout S] [--duration S]\n"
+          "  [--sub-channel FMT] [--pub-users N] [--pub-batch B] [--listen S]\n");
   exit(2);
+}
+
+static void on_term(int sig) {
+  (void)sig;
+  stop_listening = 1;
+}
+
+static uint64_t last_progress;
+
+static void listen_progress(uint64_t t) {
+  fprintf(stderr, "progress %lld %llu %llu\n", (long long)seq_done, (unsigned long long)t, (unsigned long long)msgs_total);
+  last_progress = now_us();
+}
+
+/* --listen: count what others publish until SIGTERM or `seconds`; prints its JSON member. */
+static void listen_for(double seconds) {
+  signal(SIGTERM, on_term);
+  fprintf(stderr, "loadgen: listening\n");
+  uint64_t t0 = now_us(), until = t0 + (uint64_t)(seconds * 1e6);
+  double cpu0 = cpu_seconds(server_pid);
+  while (!stop_listening && now_us() < until) {
+    loop_once(5);
+    if (now_us() - last_progress > 250000) listen_progress(t_last_copy);
+  }
+  double s = (double)(now_us() - t0) / 1e6, cpu1 = cpu_seconds(server_pid);
+  printf(",\"listen\":{\"seconds\":%.3f,\"copies\":%llu,\"done\":%lld,\"serverCpu\":%.3f,\"p50Ms\":%.3f,\"p99Ms\":%.3f,\"maxMs\":%.3f}",
+         s, (unsigned long long)msgs_total, (long long)seq_done, cpu0 >= 0 ? (cpu1 - cpu0) / s : -1,
+         hist_quantile(0.5) / 1000, hist_quantile(0.99) / 1000, (double)lat_max / 1000);
 }
 
 /* One measured phase on the open connections; prints its JSON member. */
 static void run_phase(enum mode m, double seconds) {
   mode = m;
   msgs_window = 0;
+  sub_bytes_window = 0;
   pub_errors = 0;
   pubs_lost_measured = 0;
   memset(hist, 0, sizeof hist);
   lat_count = lat_max = 0;
+  call_sum_us = call_count = call_max_us = 0;
   seq_measure_from = INT64_MAX;
   seq_measure_to = INT64_MAX;
   int closed_before = subs_closed_after_ready;
@@ -923,12 +1139,14 @@ static void run_phase(enum mode m, double seconds) {
   }
   run_for(t_window_start, tick);
   int64_t seq_at_window = seq_next;
+  uint64_t copies_at_window = copies_offered;
   seq_measure_from = seq_next;
   double cpu0 = cpu_seconds(server_pid), self0 = self_cpu();
   run_for(t_window_end, tick);
   double cpu1 = cpu_seconds(server_pid), self1 = self_cpu();
   long rss1 = server_pid ? rss_kb(server_pid) : -1;
   int64_t measured_pubs_sent = seq_next - seq_at_window;
+  uint64_t measured_copies = copies_offered - copies_at_window;
   seq_measure_to = seq_next - 1;
   int live_at_end = live_subs();
   /* let what was published arrive: latency needs every copy; the others just start the next phase clean */
@@ -940,14 +1158,18 @@ static void run_phase(enum mode m, double seconds) {
   measuring = 0;
 
   printf(",\"%s\":{\"seconds\":%.3f,\"published\":%lld,\"publishLost\":%lld,\"publishConnectionsLost\":%llu,\"messages\":%llu,\"msgsPerSec\":%.1f,"
-         "\"serverCpu\":%.3f,\"clientCpu\":%.3f,\"rssEndKb\":%ld,\"closedByServer\":%d,\"drainSeconds\":%.2f",
+         "\"serverCpu\":%.3f,\"clientCpu\":%.3f,\"rssEndKb\":%ld,\"closedByServer\":%d,\"drainSeconds\":%.2f,\"subBytesPerMsg\":%.1f",
          m == M_FANOUT ? "fanout" : m == M_OVERLOAD ? "overload" : "latency", seconds, (long long)measured_pubs,
          (long long)pubs_lost_measured, (unsigned long long)pub_errors, (unsigned long long)msgs_window, (double)msgs_window / seconds,
          cpu0 >= 0 ? (cpu1 - cpu0) / seconds : -1, (self1 - self0) / seconds, rss1,
-         subs_closed_after_ready - closed_before, drained_s);
+         subs_closed_after_ready - closed_before, drained_s, msgs_window ? (double)sub_bytes_window / (double)msgs_window : 0.0);
+  printf(",\"calls\":%llu,\"callMeanMs\":%.3f,\"callMaxMs\":%.3f", (unsigned long long)call_count,
+         call_count ? (double)call_sum_us / (double)call_count / 1000 : -1, (double)call_max_us / 1000);
+  if (pub_users > 0) printf(",\"copiesOffered\":%llu", (unsigned long long)measured_copies);
   if (m == M_LATENCY) {
     /* copies that never arrived count as slower than the drain allowed: quantiles there are lower bounds */
-    uint64_t expected = (uint64_t)measured_pubs * (uint64_t)(live_at_end > 0 ? live_at_end : 0);
+    uint64_t expected = pub_users > 0 ? measured_copies
+                                      : (uint64_t)measured_pubs * (uint64_t)(live_at_end > 0 ? live_at_end : 0);
     uint64_t missing = expected > lat_count ? expected - lat_count : 0;
     uint64_t delivered = lat_count;
     double q[3] = {0.5, 0.99, 0.999};
@@ -999,6 +1221,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--idle") == 0) idle = 1;
     else if (strcmp(a, "--upgrade-only") == 0) upgrade_only = 1;
     else if (strcmp(a, "--connect-in-handshake") == 0) connect_in_handshake = 1;
+    else if (strcmp(a, "--deflate") == 0) deflate_offer = 1;
+    else if (strcmp(a, "--notification") == 0) notification_payload = 1;
     else if (OPT("--proto")) {
       if (!strcmp(v, "tws")) proto = P_TWS;
       else if (!strcmp(v, "stomp")) proto = P_STOMP;
@@ -1030,12 +1254,19 @@ int main(int argc, char **argv) {
     else if (OPT("--concurrency")) concurrency = atoi(v);
     else if (OPT("--connect-batch")) connect_batch = atoi(v);
     else if (OPT("--ready-timeout")) ready_timeout = atof(v);
+    else if (OPT("--sub-channel")) sub_channel = v;
+    else if (OPT("--pub-users")) pub_users = atoi(v);
+    else if (OPT("--pub-batch")) pub_batch = atoi(v);
+    else if (OPT("--listen")) listen_s = atof(v);
     else usage();
 #undef OPT
   }
   if (!sub_path) sub_path = default_path();
   if (sources < 1 || sources > 250 || lag_cap < 1 || lag_cap >= RING / 2) usage();
   if (proto == P_TPOLL && nphases > 0) die("tpoll supports idle only");
+  if (pub_users < 0 || pub_batch < 1 || pub_batch > 4000 || (pub_users > 0 && pub_users < pub_batch)) usage();
+  if (strlen(sub_channel) > 200) usage();
+  if (pub_users > 0) user_live = calloc((size_t)conns_wanted, 1);
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -1107,7 +1338,9 @@ int main(int argc, char **argv) {
     }
     printf("}");
   }
-  if (nphases > 0) {
+  if (listen_s > 0) {
+    listen_for(listen_s);
+  } else if (nphases > 0) {
     if (subs_ready == 0) {
       printf(",\"error\":\"no subscriber connected\"}\n");
       return 1;

@@ -48,6 +48,9 @@ describe('bench report', () => {
     assert.match(t['idle-ws']!.measured, /1\.08× ws-naive\); settled 3\.91 KB/);
     assert.equal(t['idle-sse']?.met, true);
     assert.equal(t['idle-poll']?.met, undefined);
+    assert.equal(t['idle-sse-settled']?.met, true);
+    assert.equal(t['idle-sse-settled']?.measured, '1.95 KB');
+    assert.equal(t['idle-poll-settled'], undefined);
     assert.equal(t['p99']?.met, true);
     assert.equal(t['handshakes']?.value, 0.5);
     assert.equal(t['handshakes']?.met, false);
@@ -72,6 +75,33 @@ describe('bench report', () => {
     assert.equal(evaluateTargets(summarize([fan('tidings-ws', 1, 1)]), 10000).find((t) => t.id === 'metrics'), undefined);
   });
 
+  it('judges settled idle memory of SSE and long polling against 2.5 KB', () => {
+    const t = Object.fromEntries(evaluateTargets(summarize([idle('tidings-sse', 5000, 2600), idle('tidings-poll', 5000, 2560)]), 10000).map((r) => [r.id, r]));
+    assert.equal(t['idle-sse-settled']?.met, false);
+    assert.equal(t['idle-poll-settled']?.met, true);
+    assert.equal(t['idle-poll-settled']?.goal, '≤ 2.5 KB');
+  });
+
+  it('shows every peer as a fraction of the C writer, and judges Tidings against it', () => {
+    const s = summarize([suite('tidings-ws', 1, 90, 900, 80), suite('socketio', 1, 40, 100, 200), suite('c-writer', 1, 100, 1000, 60)]);
+    const t = evaluateTargets(s, 10000).find((r) => r.id === 'fanout-c-writer');
+    assert.ok(t && Math.abs(t.value! - 0.9) < 1e-9);
+    assert.equal(t.met, true);
+    assert.match(t.measured, /^90 vs 100 msg\/s; per CPU-s 0\.90×$/);
+    const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }, { id: 'socketio', label: 'S' }, { id: 'c-writer', label: 'C' }], s, {
+      date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
+    }, 'chart.svg');
+    assert.match(md, /\| peer \| fan-out 10k msg\/s \| fan-out 10k × C writer \| overload 10k msg\/s \|/);
+    assert.match(md, /\| T \| 90 \| 0\.90× \| 900 \|/);
+    assert.match(md, /\| S \| 40 \| 0\.40× \| 100 \|/);
+    assert.match(md, /\| C \| 100 \| 1\.00× \| 1,000 \|/);
+    const slow = evaluateTargets(summarize([suite('tidings-ws', 1, 80, 1, 1), suite('c-writer', 1, 100, 1, 1)]), 10000);
+    assert.equal(slow.find((r) => r.id === 'fanout-c-writer')?.met, false);
+    // without the C writer in the run there is neither the column nor the target
+    const none = summarize([suite('tidings-ws', 1, 90, 900, 80)]);
+    assert.equal(evaluateTargets(none, 10000).find((r) => r.id === 'fanout-c-writer'), undefined);
+  });
+
   it('never calls a lower-bound latency a pass', () => {
     const s = summarize([suite('tidings-ws', 1, 1, 1, 50, true)]);
     assert.equal(evaluateTargets(s, 10000).find((r) => r.id === 'p99')?.met, false);
@@ -79,5 +109,18 @@ describe('bench report', () => {
       date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
     }, 'chart.svg');
     assert.match(md, /\| T \| 1 \| 1 \| 25 ms \| ≥ 50 ms \| ≥ 55 ms \|/);
+  });
+
+  it('leaves other scenarios\' runs to their own report, and renders their sections and target rows', () => {
+    const s = summarize([suite('tidings-ws', 1, 100, 1000, 50), { kind: 'per-user', peer: 'tidings/single', conns: 10000, round: 1, result: { overload: { msgsPerSec: 5 } } }]);
+    assert.deepEqual(Object.keys(s), ['tidings-ws']);
+    const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }], s, {
+      date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
+    }, 'chart.svg', {
+      sections: ['### Extra', ''],
+      targets: [{ id: 'x', text: 'held', goal: '≥ 100,000', value: 100_002, met: true, measured: '100,002 held' }],
+    });
+    assert.ok(md.indexOf('### Extra') < md.indexOf('### Targets'));
+    assert.match(md, /\| held \| ≥ 100,000 \| 100,002 held \| 100,002 \| met \|/);
   });
 });

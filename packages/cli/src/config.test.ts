@@ -144,4 +144,13 @@ describe('loadConfig', () => {
     assert.equal(loadConfig(['--config', configFile({ demo: 'on' })], {}).server.demo, true);
     assert.deepEqual(problems(['--demo', 'yes']), ['--demo: expected one of off, on, got "yes"']);
   });
+
+  it('--ws-compression is off by default, on when bare, and takes takeover', () => {
+    assert.equal(loadConfig([], {}).server.wsCompression, 'off');
+    assert.equal(loadConfig(['--ws-compression'], {}).server.wsCompression, 'on');
+    assert.equal(loadConfig(['--ws-compression', '--demo'], {}).server.wsCompression, 'on');
+    assert.equal(loadConfig(['--ws-compression', 'takeover'], {}).server.wsCompression, 'takeover');
+    assert.equal(loadConfig([], { TIDINGS_WS_COMPRESSION: 'on' }).server.wsCompression, 'on');
+    assert.deepEqual(problems(['--ws-compression', 'gzip']), ['--ws-compression: expected one of off, on, takeover, got "gzip"']);
+  });
 });

@@ -147,6 +147,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
     connectTimeout: get<number>('connect-timeout')!,
     serverSubscriptionTtl: get<number>('server-subscription-ttl')!,
     pingInterval: get<number>('ping-interval')!,
+    wsCompression: get<'off' | 'on' | 'takeover'>('ws-compression')!,
     shutdownTimeout: get<number>('shutdown-timeout')!,
     bodyTimeout: get<number>('body-timeout')!,
     stompPort: get<number>('stomp-port'),
@@ -236,9 +237,9 @@ function typeSettings(file: Record<string, { muted?: boolean; critical?: boolean
   return types;
 }
 
-/** An `off|on` setting, which may be given as a bare flag. */
+/** An `off|on` setting (maybe with more values), which may be given as a bare flag. */
 function isSwitch(s: Setting): boolean {
-  return s.type === 'enum' && s.values?.length === 2 && s.values.includes('on') && s.values.includes('off');
+  return s.type === 'enum' && s.values !== undefined && s.values.includes('on') && s.values.includes('off');
 }
 
 function readConfigFile(file: string, source: string): unknown {

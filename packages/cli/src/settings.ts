@@ -47,6 +47,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'token-refresh-lead', type: 'int', min: 1, default: '10', description: 'Seconds before token expiry at which the server asks for a refresh' },
   { flag: 'connect-timeout', type: 'int', min: 1, default: '10', description: 'Seconds a WebSocket connection has to send `connect`' },
   { flag: 'server-subscription-ttl', type: 'int', min: 1, max: 2592000, default: '86400', description: 'Seconds a server-side subscription made by `POST /api/subscribe` is remembered for the user\'s reconnects (Redis; the memory engine keeps it until unsubscribed)' },
+  { flag: 'ws-compression', type: 'enum', values: ['off', 'on', 'takeover'], default: 'off', description: 'permessage-deflate on /ws (JSON protocol; STOMP stays uncompressed): `on` compresses each message alone, once per broadcast for every compressing client; `takeover` compresses per connection with its last 4 KiB as context (smaller, one compression per message per connection); a bare flag is `on`' },
   { flag: 'ping-interval', type: 'int', min: 1, default: '25', description: 'Seconds between WebSocket pings; a missed pong closes the connection (3002)' },
   { flag: 'body-timeout', type: 'int', min: 1, max: 3600, default: '30', description: 'Seconds a request body (server API, /emulation) has to arrive in full after its head; also the head limit when under 10 s; slower ones get 408 (code 107)' },
   { flag: 'shutdown-timeout', type: 'int', min: 0, default: '10', description: 'Seconds a graceful shutdown waits for clients to leave' },
@@ -175,7 +176,7 @@ export function helpText(): string {
 Starts a Tidings node: WebSocket /ws, server API /api/*, /healthz, /readyz on one HTTP port.
 Settings come from flags, then TIDINGS_* environment variables, then the config file, then defaults.
 A bad value, an unknown flag or an unknown config key exits with code 2 and names the setting.
-An off|on flag given without a value is on (--demo is --demo on).
+An off|on flag given without a value is on (--demo is --demo on, --ws-compression is --ws-compression on).
 
 Options:
 ${rows.join('\n')}

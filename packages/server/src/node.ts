@@ -325,6 +325,8 @@ export class TidingsNode implements EngineHandler, Timed {
    */
   async connectCredentials(req: RequestHead, url: URL, transport: string, client: string): Promise<Credentials | undefined> {
     const credentials = await requestCredentials(req, url, (t) => this.verify(t));
+    // the connect request (the client's address among it) only when the proxy is asked: reading the address makes the socket keep it
+    if (!this.proxies.wantsConnect(credentials)) return credentials;
     return this.authenticate(credentials, this.connectRequest(req, transport, 'json'), client, undefined);
   }
 
@@ -358,7 +360,10 @@ export class TidingsNode implements EngineHandler, Timed {
 
   /** The `/sse` or `/stream` session `client` on this node, if `secret` is its secret (else undefined, as for no session). */
   ownedSession(client: string, secret: string | undefined): Session | undefined {
-    return this.secrets.check(client, secret) ? this.sessions.get(client) : undefined;
+    const ok = this.secrets.check(client, secret);
+    const session = this.sessions.get(client);
+    const name = session?.transport.name;
+    return ok && (name === 'sse' || name === 'stream') ? session : undefined;
   }
 
   /** Runs `/emulation` commands on the node that holds the session, through the engine; that node checks the secret. */
@@ -403,7 +408,6 @@ export class TidingsNode implements EngineHandler, Timed {
 
   sessionClosed(session: Session): void {
     this.sessions.delete(session.id);
-    this.secrets.forget(session.id);
     this.log.debug('connection closed', { transport: session.transport.name, client: session.id, user: session.user });
     const set = this.byUser.get(session.user);
     if (!set) return;

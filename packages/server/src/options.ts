@@ -2,6 +2,7 @@
 import { CHANNEL_CHARS, isValidNamespace } from '@tidings/protocol';
 import { z } from 'zod';
 import { isTrustEntry } from './http/forwarded.js';
+import type { Compression } from './websocket/deflate.js';
 import { expected, problemLine, settingProblems, type SettingProblem } from './validation.js';
 
 export type SubscribePolicy = 'anyone' | 'authenticated' | 'owner';
@@ -162,6 +163,13 @@ export interface ServerOptions {
   serverSubscriptionTtl: number;
   /** Seconds between WebSocket pings; a connection that missed the previous pong is closed. */
   pingInterval: number;
+  /**
+   * permessage-deflate (RFC 7692) on `/ws` for our JSON protocol: `off` (no extension in the
+   * handshake answer), `on` (each message compressed alone, once per broadcast for every
+   * compressing subscriber) or `takeover` (compressed per connection with its last 4 KiB sent as
+   * context). See docs/transports.md.
+   */
+  wsCompression: Compression;
   /** Seconds a graceful shutdown waits for connections to close. */
   shutdownTimeout: number;
   /** TCP port for STOMP clients; no TCP listener when undefined (STOMP over `/ws` is always on). */
@@ -275,6 +283,7 @@ export function defaultOptions(): ServerOptions {
     connectTimeout: 10,
     serverSubscriptionTtl: 86400,
     pingInterval: 25,
+    wsCompression: 'off',
     shutdownTimeout: 10,
     stompPort: undefined,
     stompQueues: { ...DEFAULT_STOMP_QUEUES },
@@ -445,6 +454,7 @@ export const serverOptionsSchema = z.strictObject({
   connectTimeout: seconds('positive').optional(),
   serverSubscriptionTtl: int(1, 30 * 86400).optional(),
   pingInterval: seconds('positive').optional(),
+  wsCompression: z.enum(['off', 'on', 'takeover'], expected('one of off, on, takeover')).optional(),
   shutdownTimeout: seconds('nonnegative').optional(),
   stompPort: int(0, 65535).optional(),
   stompQueues: z.strictObject({

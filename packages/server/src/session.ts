@@ -97,13 +97,13 @@ export class Session implements Subscriber, Timed {
   private state: State = 'connecting';
   private credentials: Credentials | undefined;
   private readonly subs = new SmallMap<Subscription>();
+  /** The shared timer's handle: while connecting, of the connect deadline; then of the token's expiry. */
   private timerHandle = -1;
-  private dueAt = 0;
   private refreshRequested = false;
   /** While the refresh proxy is being asked for a new expiry. */
   private refreshing = false;
-  private readonly connectDeadline: number;
-  private readonly queue: Queued[] = [];
+  /** Commands waiting for their turn; none allocated while idle. */
+  private queue: Queued[] | undefined = undefined;
   private busy = false;
   /** While `open` subscribes: the positions it resumes from, part of the cursor until each channel has its own. */
   private resuming: Cursor | undefined = undefined;
@@ -120,8 +120,7 @@ export class Session implements Subscriber, Timed {
     id?: string,
   ) {
     this.id = id ?? randomUUID();
-    this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
-    this.reschedule();
+    this.timerHandle = host.timers.schedule(this, Date.now() + host.options.connectTimeout * 1000);
   }
 
   get connected(): boolean {
@@ -143,14 +142,14 @@ export class Session implements Subscriber, Timed {
 
   /** Queues a decoded command; commands run one at a time, in arrival order. */
   receive(cmd: Command): void {
-    this.queue.push({ cmd, respond: undefined });
+    (this.queue ??= []).push({ cmd, respond: undefined });
     if (!this.busy) void this.drain();
   }
 
   /** Runs a command sent through `/emulation`, in order with the others; resolves with its reply. */
   execute(cmd: Command): Promise<ServerMessage> {
     return new Promise((resolve) => {
-      this.queue.push({ cmd, respond: resolve });
+      (this.queue ??= []).push({ cmd, respond: resolve });
       if (!this.busy) void this.drain();
     });
   }
@@ -161,13 +160,13 @@ export class Session implements Subscriber, Timed {
    * command before it has been answered.
    */
   reject(id: number | undefined, error: ProtocolError): void {
-    this.queue.push({ cmd: undefined, id, error });
+    (this.queue ??= []).push({ cmd: undefined, id, error });
     if (!this.busy) void this.drain();
   }
 
   private async drain(): Promise<void> {
     this.busy = true;
-    for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+    for (let next = this.queue?.shift(); next; next = this.queue?.shift()) {
       if (next.cmd === undefined) {
         if (next.id === undefined) this.disconnect(CloseCode.BadRequest, next.error.message);
         else this.send({ type: 'error', id: next.id, error: next.error });
@@ -179,7 +178,7 @@ export class Session implements Subscriber, Timed {
     }
     this.respond = undefined;
     this.busy = false;
-    this.queue.length = 0; // releases the backing store: an idle session keeps no command slots
+    this.queue = undefined;
   }
 
   private async handle(cmd: Command): Promise<void> {
@@ -496,9 +495,8 @@ export class Session implements Subscriber, Timed {
 
   onTimer(now: number): void {
     this.timerHandle = -1;
-    if (this.state === 'connecting' && now >= this.connectDeadline) {
-      return this.disconnect(CloseCode.ConnectTimeout, 'no connect command in time');
-    }
+    // while connecting, the only timer is the connect deadline (the wheel never calls early)
+    if (this.state === 'connecting') return this.disconnect(CloseCode.ConnectTimeout, 'no connect command in time');
     const expires = this.credentials?.expires;
     if (this.state === 'connected' && expires !== undefined) {
       if (this.host.proxies.refreshes(this.credentials)) {
@@ -536,20 +534,18 @@ export class Session implements Subscriber, Timed {
     }
   }
 
+  /** Once connected: the timer for the token's expiry, or none. (While connecting, the connect deadline's stands.) */
   private reschedule(): void {
+    if (this.state === 'connecting') return;
     let due = 0;
-    if (this.state === 'connecting') due = this.connectDeadline;
-    else if (this.state === 'connected' && this.refreshing) due = 0;
+    if (this.state === 'connected' && this.refreshing) due = 0;
     else if (this.state === 'connected' && this.credentials?.expires !== undefined) {
       const exp = this.credentials.expires * 1000;
       const byProxy = this.host.proxies.refreshes(this.credentials);
       due = this.refreshRequested || byProxy ? exp : Math.min(exp, exp - this.host.options.tokenRefreshLead * 1000);
     }
-    if (due === this.dueAt && this.timerHandle !== -1) return;
     if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
-    this.timerHandle = -1;
-    this.dueAt = due;
-    if (due > 0) this.timerHandle = this.host.timers.schedule(this, due);
+    this.timerHandle = due > 0 ? this.host.timers.schedule(this, due) : -1;
   }
 
   /** The inbox's owner: the connection's user; anonymous connections have no inbox. */

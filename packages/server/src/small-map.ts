@@ -52,6 +52,10 @@ export class SmallMap<V> {
     }
   }
 
+  *values(): IterableIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
   *keys(): IterableIterator<string> {
     for (const [key] of this.entries()) yield key;
   }

@@ -31,4 +31,13 @@ describe('TimerWheel', () => {
     wheel.stop();
     assert.equal(second, 1);
   });
+
+  it('hands out small integer handles, whatever the date', () => {
+    const wheel = new TimerWheel(250);
+    const item = { onTimer: () => undefined };
+    const handle = wheel.schedule(item, Date.now() + 365 * 24 * 3600 * 1000);
+    wheel.stop();
+    // a year ahead is still far below 2^30 buckets: V8 keeps such a field unboxed in every session
+    assert.ok(Number.isInteger(handle) && handle >= 1 && handle < 2 ** 30, String(handle));
+  });
 });

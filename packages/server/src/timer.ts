@@ -10,17 +10,19 @@ export interface Timed {
 export class TimerWheel {
   private readonly buckets = new Map<number, Set<Timed>>();
   private readonly interval: NodeJS.Timeout;
-  private lastKey: number;
+  /** Buckets are counted from the wheel's start, so keys (the handles items keep) stay small integers, not boxed numbers. */
+  private readonly origin: number;
+  private lastKey = 0;
 
   constructor(private readonly resolution = 250) {
-    this.lastKey = Math.floor(Date.now() / resolution);
+    this.origin = Math.floor(Date.now() / resolution);
     this.interval = setInterval(() => this.tick(Date.now()), resolution);
     this.interval.unref();
   }
 
-  /** Schedules `item` at `at` (ms since epoch); returns the handle to pass to `cancel`. */
+  /** Schedules `item` at `at` (ms since epoch); returns the handle to pass to `cancel`, an integer ≥ 1. */
   schedule(item: Timed, at: number): number {
-    const key = Math.max(Math.ceil(at / this.resolution), this.lastKey + 1);
+    const key = Math.max(Math.ceil(at / this.resolution) - this.origin, this.lastKey + 1);
     let bucket = this.buckets.get(key);
     if (!bucket) {
       bucket = new Set();
@@ -43,7 +45,7 @@ export class TimerWheel {
   }
 
   private tick(now: number): void {
-    const key = Math.floor(now / this.resolution);
+    const key = Math.floor(now / this.resolution) - this.origin;
     while (this.lastKey < key) {
       // advanced before the calls, so an item scheduled from one lands in a bucket still ahead
       const k = ++this.lastKey;

@@ -127,6 +127,14 @@ export class StompParser {
     this.onHeartbeat = options.onHeartbeat;
   }
 
+  /**
+   * True between frames (nothing partly read) and not failed: a new parser of the same `version`
+   * would go on reading the stream alike, so a caller may drop this one while its peer is quiet.
+   */
+  get atFrameBoundary(): boolean {
+    return this.state === IDLE && this.failure === undefined;
+  }
+
   /** The error that stopped this parser, if any. */
   get error(): StompParseError | undefined {
     return this.failure;

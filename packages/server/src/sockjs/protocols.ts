@@ -1,6 +1,7 @@
 import { CloseCode, ErrorCode, decodeFrame } from '@tidings/protocol';
 import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
+import { PartsCache, joinParts } from '../stomp/shared-writes.js';
 import { QueuedWire, type StompWire, type WireHandler } from '../stomp/wire.js';
 import type { Transport } from '../transports/transport.js';
 import { quote } from './frames.js';
@@ -83,6 +84,9 @@ export class SockjsTransport implements Transport, SessionUser {
   }
 }
 
+/** The last STOMP frames quoted for a SockJS session, and the parts they were queued as. */
+const stompQuoted = new PartsCache<string>();
+
 /**
  * STOMP over a SockJS session: the frames written in one tick leave as one SockJS message. SockJS
  * carries text only, so binary bodies are sent as UTF-8 text. Each tick's frames go to the
@@ -114,10 +118,10 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
   /** Hands what this tick queued to the session as one message (counted there, not here). */
   override flush(): void {
     if (this.ended || this.queue.length === 0) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    const { queue, queued } = this;
     super.discard();
     this.lastWrite = Date.now();
-    this.send(data);
+    this.send(queue, queued);
   }
 
   override discard(): void {
@@ -125,8 +129,14 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
     this.sockjs.discard();
   }
 
-  protected send(data: Buffer): void {
-    this.sockjs.enqueue(quote(data.toString('utf8')));
+  /** Quoted once for consecutive sessions that queued the same parts (the same prefix and publications). */
+  protected send(parts: readonly Buffer[], bytes: number): void {
+    let quoted = stompQuoted.get(parts, 0);
+    if (quoted === undefined) {
+      quoted = quote((parts.length === 1 ? parts[0]! : joinParts(parts, bytes, undefined)).toString('utf8'));
+      stompQuoted.remember(parts, 0, quoted);
+    }
+    this.sockjs.enqueue(quoted);
   }
 
   receive(message: string): void {

@@ -33,6 +33,9 @@ type InboxItem =
   | { kind: 'parse-error'; error: StompParseError };
 
 const EOL = Buffer.from('\n');
+/** Until heart-beats are negotiated (and whenever both sides want none): shared, never modified. */
+const NO_HEARTBEAT: HeartbeatTiming = Object.freeze({ sendEvery: 0, expectEvery: 0 });
+const NO_INBOX: InboxItem[] = [];
 
 /** What the connection tells the broker. */
 export interface ConnectionRegistry {
@@ -55,13 +58,17 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   user = '';
   private state: State = 'connecting';
   private credentials: Credentials | undefined;
-  private readonly parser: StompParser;
+  /** Only while a frame is partly read (or the input failed): an idle connection holds no parser. */
+  private parser: StompParser | undefined = undefined;
+  /** The version frames are read as (set when CONNECT arrives). */
+  private readVersion: StompVersion = '1.0';
   private readonly session: StompSession;
-  private readonly inbox: InboxItem[] = [];
+  /** Frames read and not yet handled; NO_INBOX (shared, always empty) while there are none. */
+  private inbox = NO_INBOX;
   private busy = false;
   private paused = false;
   private detached = false;
-  private heartbeat: HeartbeatTiming = { sendEvery: 0, expectEvery: 0 };
+  private heartbeat = NO_HEARTBEAT;
   private lastRead = Date.now();
   private readonly connectDeadline: number;
   private closeDeadline = 0;
@@ -79,13 +86,9 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     /** Versions this connection may negotiate (a WebSocket subprotocol caps it). */
     private readonly versions: readonly StompVersion[],
     /** What the connect proxy is told (the opening HTTP request's); over TCP, made from CONNECT's headers. */
-    private readonly request?: ConnectRequest,
+    /** Dropped once CONNECTED: an idle connection keeps no copy of its opening request. */
+    private request?: ConnectRequest,
   ) {
-    this.parser = new StompParser({
-      side: 'server',
-      limits: { maxFrameSize: host.options.limits.maxMessageSize },
-      onFrame: (frame) => this.onFrame(frame),
-    });
     this.session = new StompSession(host, this);
     this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
     this.reschedule();
@@ -136,10 +139,17 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   receive(chunk: Buffer): void {
     this.lastRead = Date.now();
-    if (this.state === 'closing' || this.state === 'closed' || this.parser.error) return;
-    const error = this.parser.push(chunk);
+    if (this.state === 'closing' || this.state === 'closed' || this.parser?.error) return;
+    const parser = (this.parser ??= new StompParser({
+      side: 'server',
+      version: this.readVersion,
+      limits: { maxFrameSize: this.host.options.limits.maxMessageSize },
+      onFrame: (frame) => this.onFrame(frame),
+    }));
+    const error = parser.push(chunk);
+    if (parser.atFrameBoundary) this.parser = undefined;
     if (error) {
-      this.inbox.push({ kind: 'parse-error', error });
+      this.push({ kind: 'parse-error', error });
     } else if (this.inbox.length > MAX_INBOX && !this.paused) {
       this.paused = true;
       this.wire.pause();
@@ -150,9 +160,17 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   private onFrame(frame: StompFrame): void {
     if ((frame.command === 'CONNECT' || frame.command === 'STOMP') && this.state === 'connecting') {
       const version = negotiateVersion(header(frame, 'accept-version'), this.versions);
-      if (version) this.parser.version = version;
+      if (version) {
+        this.readVersion = version;
+        if (this.parser) this.parser.version = version;
+      }
     }
-    this.inbox.push({ kind: 'frame', frame });
+    this.push({ kind: 'frame', frame });
+  }
+
+  private push(item: InboxItem): void {
+    if (this.inbox === NO_INBOX) this.inbox = [];
+    this.inbox.push(item);
   }
 
   private async drain(): Promise<void> {
@@ -172,6 +190,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       }
     }
     this.busy = false;
+    if (this.inbox.length === 0) this.inbox = NO_INBOX;
   }
 
   private handle(frame: StompFrame): Promise<void> | void {
@@ -202,10 +221,12 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     };
     creds = await this.host.proxies.authenticate(creds, request, this.id, undefined);
     if (this.state !== 'connecting') return;
+    this.request = undefined;
     this.credentials = creds;
     this.user = creds?.user ?? '';
     const ours = [theirs[1] === 0 ? 0 : Math.max(theirs[1], MIN_HEARTBEAT), theirs[0] === 0 ? 0 : Math.max(theirs[0], MIN_HEARTBEAT)] as const;
-    this.heartbeat = negotiateHeartbeat(ours, theirs);
+    const heartbeat = negotiateHeartbeat(ours, theirs);
+    if (heartbeat.sendEvery !== 0 || heartbeat.expectEvery !== 0) this.heartbeat = heartbeat;
     this.state = 'connected';
     this.registry.connected(this);
     const headers: Array<[string, string]> = [['version', version], ['heart-beat', `${ours[0]},${ours[1]}`], ['session', this.id], ['server', SERVER_NAME]];
@@ -261,7 +282,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     this.state = 'closing';
     this.host.metrics.disconnect(code, transportOf(this.wire.kind));
     this.detach();
-    this.inbox.length = 0;
+    this.inbox = NO_INBOX;
     if (this.paused) {
       this.paused = false;
       this.wire.resume();
@@ -276,7 +297,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     if (this.state === 'closed') return;
     this.detach();
     this.state = 'closed';
-    this.inbox.length = 0;
+    this.inbox = NO_INBOX;
     this.host.timers.cancel(this, this.timerHandle);
     this.timerHandle = -1;
     this.registry.gone(this);

@@ -78,9 +78,27 @@ export function headerLine(name: string, value: string, version: StompVersion): 
   return Buffer.from(version === '1.0' ? `${name}:${value}\n` : `${escapeHeader(name, version)}:${escapeHeader(value, version)}\n`);
 }
 
-/** The first lines of every MESSAGE of one subscription. */
+/** Distinct prefixes kept by `subscriptionPrefix`; past it, new ones are not kept. */
+export const MAX_INTERNED_PREFIXES = 4096;
+/** Longer subscription ids are not interned. */
+const MAX_INTERNED_ID = 64;
+const prefixes = new Map<string, Buffer>();
+
+/**
+ * The first lines of every MESSAGE of one subscription (`MESSAGE`, `subscription`). Interned:
+ * subscriptions with the same id (clients usually number theirs alike, e.g. `sub-0`) share one
+ * Buffer, so their MESSAGE frames are the same parts and the frame is built once for all of them
+ * (see PartsCache). At most MAX_INTERNED_PREFIXES, of ids up to MAX_INTERNED_ID characters, are
+ * kept for the life of the process.
+ */
 export function subscriptionPrefix(id: string, version: StompVersion): Buffer {
-  return Buffer.concat([Buffer.from('MESSAGE\n'), headerLine('subscription', id, version)]);
+  const text = version === '1.0' ? `MESSAGE\nsubscription:${id}\n` : `MESSAGE\n${escapeHeader('subscription', version)}:${escapeHeader(id, version)}\n`;
+  let prefix = prefixes.get(text);
+  if (prefix === undefined) {
+    prefix = Buffer.from(text);
+    if (prefixes.size < MAX_INTERNED_PREFIXES && id.length <= MAX_INTERNED_ID) prefixes.set(text, prefix);
+  }
+  return prefix;
 }
 
 export const REDELIVERED_LINE = Buffer.from('redelivered:true\n');

@@ -5,7 +5,7 @@ import { StompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { subscriptionPrefix, type EncodedMessage } from './message.js';
 import { refreshTopicPresence } from './presence.js';
-import type { QueueSubscription, SubscriptionOwner, TopicSubscription } from './subscriptions.js';
+import { NO_PENDING, addPending, unackedFor, type QueueSubscription, type SubscriptionOwner, type TopicSubscription } from './subscriptions.js';
 import type { StompWire } from './wire.js';
 
 /** What the sink needs from its connection (a part of the session's SessionIO). */
@@ -85,8 +85,8 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
       return why(err);
     }
     const sub: TopicSubscription = {
-      kind: 'topic', id: this.id, destination: `/topic/${channel}`, ack: 'auto', prefix: this.prefix, owner: this, unacked: new Map(),
-      channel, live: false, pending: [], offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
+      kind: 'topic', id: this.id, destination: `/topic/${channel}`, ack: 'auto', prefix: this.prefix, owner: this, unacked: unackedFor('auto'),
+      channel, live: false, pending: NO_PENDING, offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.channels.set(channel, sub);
     try {
@@ -97,7 +97,7 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
       sub.epoch = h.position.epoch;
       sub.live = true;
       for (const m of sub.pending) this.deliverTopic(sub, m);
-      sub.pending = [];
+      sub.pending = NO_PENDING;
       if (sub.presence) await engine.addPresence(channel, this.io.info.client, this.io.info, options.pingInterval * 3);
       if (sub.joinLeave) await engine.publishJoin(channel, this.io.info);
     } catch (err) {
@@ -132,7 +132,7 @@ export class ServerSubscriptionSink implements SubscriptionOwner {
 
   deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {
     if (!sub.live) {
-      sub.pending.push(message);
+      addPending(sub, message);
       return;
     }
     if (message.epoch === sub.epoch && message.offset <= sub.offset) return;

@@ -13,7 +13,7 @@ import { refreshTopicPresence } from './presence.js';
 import type { QueueMessage } from './queue-contract.js';
 import type { StompHost } from './host.js';
 import {
-  MAX_UNACKED, SubscriptionTable,
+  MAX_UNACKED, NO_PENDING, SubscriptionTable, addPending, unackedFor,
   type AckMode, type QueueSubscription, type Subscription, type SubscriptionBase, type SubscriptionOwner, type TopicSubscription,
 } from './subscriptions.js';
 import { SERVER_SUBSCRIPTIONS_DESTINATION, ServerSubscriptionSink } from './server-subs.js';
@@ -39,7 +39,7 @@ export interface SessionIO {
 
 type Extra = Array<readonly [string, string]>;
 
-const ACK_MODES: ReadonlySet<string> = new Set(['auto', 'client', 'client-individual']);
+const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individual'];
 /** SEND destinations under this prefix are RPCs to the app backend: `/app/<method>` (docs/stomp.md). */
 export const APP_PREFIX = '/app/';
 
@@ -49,12 +49,15 @@ export const APP_PREFIX = '/app/';
  */
 export class StompSession implements SubscriptionOwner {
   private readonly subs = new SubscriptionTable();
-  private readonly tx: Transactions;
+  /** Created by the first transaction. */
+  private transactions: Transactions | undefined = undefined;
   /** Server-side subscriptions, once the client SUBSCRIBEd to SERVER_SUBSCRIPTIONS_DESTINATION. */
   private sink: ServerSubscriptionSink | undefined;
 
-  constructor(private readonly host: StompHost, private readonly io: SessionIO) {
-    this.tx = new Transactions(host.options.limits.maxQueueBytes);
+  constructor(private readonly host: StompHost, private readonly io: SessionIO) {}
+
+  private get tx(): Transactions {
+    return (this.transactions ??= new Transactions(this.host.options.limits.maxQueueBytes));
   }
 
   get congested(): boolean {
@@ -96,7 +99,7 @@ export class StompSession implements SubscriptionOwner {
   close(): void {
     this.sink?.close();
     for (const sub of [...this.subs.byId.values()]) this.drop(sub);
-    this.tx.clear();
+    this.transactions?.clear();
   }
 
   /** True when a subscription holds `channel`. */
@@ -211,7 +214,7 @@ export class StompSession implements SubscriptionOwner {
     const prefix = subscriptionPrefix(id, version);
     if (dest.kind === 'queue') {
       const sub: QueueSubscription = {
-        kind: 'queue', id, destination, ack, prefix, owner: this, unacked: new Map(), queue: dest.queue, prefetch: prefetchOf(frame),
+        kind: 'queue', id, destination, ack, prefix, owner: this, unacked: unackedFor(ack), queue: dest.queue, prefetch: prefetchOf(frame),
       };
       this.subs.byId.set(id, sub);
       this.host.queues.subscribe(sub);
@@ -220,8 +223,8 @@ export class StompSession implements SubscriptionOwner {
     const since = sinceOf(frame);
     // A literal, not a spread: spread-built objects get slow properties, and fan-out reads these for every delivery.
     const sub: TopicSubscription = {
-      kind: 'topic', id, destination, ack, prefix, owner: this, unacked: new Map(),
-      channel: dest.channel, live: false, pending: [], offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
+      kind: 'topic', id, destination, ack, prefix, owner: this, unacked: unackedFor(ack),
+      channel: dest.channel, live: false, pending: NO_PENDING, offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.subs.byId.set(id, sub);
     try {
@@ -294,7 +297,7 @@ export class StompSession implements SubscriptionOwner {
 
   deliverTopic(sub: TopicSubscription, message: EncodedMessage): void {
     if (!sub.live) {
-      sub.pending.push(message);
+      addPending(sub, message);
       return;
     }
     if (message.epoch === sub.epoch && message.offset <= sub.offset) return;
@@ -312,7 +315,7 @@ export class StompSession implements SubscriptionOwner {
   /** Delivers what waited while the subscription was not live, in order; a new break may stop it again. */
   private goLive(sub: TopicSubscription): void {
     const pending = sub.pending;
-    sub.pending = [];
+    sub.pending = NO_PENDING;
     sub.live = true;
     for (const m of pending) this.deliverTopic(sub, m);
   }
@@ -373,13 +376,10 @@ function isTransactable(frame: StompFrame): frame is TransactedFrame {
   return frame.command === 'SEND' || frame.command === 'ACK' || frame.command === 'NACK';
 }
 
-function isAckMode(value: string): value is AckMode {
-  return ACK_MODES.has(value);
-}
-
+/** The ack mode of a SUBSCRIBE's `ack` header, as one of the constant strings (a subscription keeps no copy of the header's). */
 function ackMode(value: string | undefined): AckMode {
   if (value === undefined) return 'auto';
-  if (isAckMode(value)) return value;
+  for (const mode of ACK_MODES) if (mode === value) return mode;
   throw new StompError(`unknown ack mode ${JSON.stringify(value.slice(0, 40))}`, ErrorCode.BadRequest, undefined, 'ack is auto, client or client-individual');
 }
 

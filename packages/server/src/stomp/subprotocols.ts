@@ -13,8 +13,10 @@ export function isStompSubprotocol(protocol: string): boolean {
   return SUBPROTOCOLS.some(([name]) => name === protocol);
 }
 
+/** Per subprotocol, the versions it allows: one array each, shared by its connections. */
+const VERSIONS = new Map(SUBPROTOCOLS.map(([name, max]) => [name, STOMP_VERSIONS.filter((v) => v <= max)]));
+
 /** The versions a connection on `protocol` may negotiate: up to the subprotocol's version. */
 export function versionsFor(protocol: string | undefined): readonly StompVersion[] {
-  const max = SUBPROTOCOLS.find(([name]) => name === protocol)?.[1];
-  return max === undefined ? STOMP_VERSIONS : STOMP_VERSIONS.filter((v) => v <= max);
+  return (protocol === undefined ? undefined : VERSIONS.get(protocol)) ?? STOMP_VERSIONS;
 }

@@ -3,6 +3,7 @@ import { ErrorCode } from '@tidings/protocol';
 import { StompError, required } from './errors.js';
 import type { Deliverable, EncodedMessage } from './message.js';
 import type { QueueMessage } from './queue-contract.js';
+import { SmallMap } from '../small-map.js';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
@@ -35,6 +36,7 @@ export interface TopicSubscription extends SubscriptionBase<EncodedMessage> {
   readonly channel: string;
   /** False while recovering: live publications wait in `pending` until the replay is out. */
   live: boolean;
+  /** NO_PENDING (shared, never added to) while nothing waits: see `addPending`. */
   pending: EncodedMessage[];
   /** The last offset delivered (or replayed past) in `epoch`; older publications are skipped. */
   offset: number;
@@ -60,10 +62,31 @@ export type Settled =
   | { kind: 'topic'; sub: TopicSubscription; messages: EncodedMessage[] }
   | { kind: 'queue'; sub: QueueSubscription; messages: QueueMessage[] };
 
+/**
+ * The `unacked` of every `ack:auto` subscription: always empty (deliveries in auto mode are never
+ * tracked), shared so that an idle subscription holds no Map of its own.
+ */
+const NONE_UNACKED = new Map<string, never>();
+
+/** A new subscription's `unacked`: the shared empty map in `auto` mode (never added to), else its own. */
+export function unackedFor<M extends Deliverable>(ack: AckMode): Map<string, M> {
+  return ack === 'auto' ? NONE_UNACKED : new Map<string, M>();
+}
+
+/** The `pending` of a subscription that has nothing waiting; frozen (a push throws): use `addPending`. */
+export const NO_PENDING = Object.freeze([]) as unknown as EncodedMessage[];
+
+/** Keeps `message` until `sub` is live. */
+export function addPending(sub: TopicSubscription, message: EncodedMessage): void {
+  if (sub.pending === NO_PENDING) sub.pending = [];
+  sub.pending.push(message);
+}
+
 /** One connection's subscriptions and the index from ack ids to them. */
 export class SubscriptionTable {
-  readonly byId = new Map<string, Subscription>();
-  private readonly byAckId = new Map<string, Subscription>();
+  readonly byId = new SmallMap<Subscription>();
+  /** Created by the first delivery that awaits an ACK in STOMP 1.2. */
+  private byAckId: Map<string, Subscription> | undefined = undefined;
   private ackSeq = 0;
 
   get size(): number {
@@ -74,14 +97,16 @@ export class SubscriptionTable {
   register(sub: Subscription, messageId: string, version: StompVersion): string {
     if (version !== '1.2') return messageId;
     const ackId = String(++this.ackSeq);
-    this.byAckId.set(ackId, sub);
+    (this.byAckId ??= new Map()).set(ackId, sub);
     return ackId;
   }
 
   /** Removes and returns everything `sub` had unacked, oldest first. */
   release<M extends Deliverable>(sub: SubscriptionBase<M>): M[] {
     const messages = [...sub.unacked.values()];
-    for (const key of sub.unacked.keys()) this.byAckId.delete(key);
+    if (sub.unacked.size === 0) return [];
+    const byAckId = this.byAckId;
+    if (byAckId !== undefined) for (const key of sub.unacked.keys()) byAckId.delete(key);
     sub.unacked.clear();
     return messages;
   }
@@ -106,14 +131,14 @@ export class SubscriptionTable {
     if (sub.ack === 'client') {
       for (const [k, m] of sub.unacked) {
         sub.unacked.delete(k);
-        this.byAckId.delete(k);
+        this.byAckId?.delete(k);
         messages.push(m);
         if (k === key) break;
       }
     } else {
       messages.push(sub.unacked.get(key)!);
       sub.unacked.delete(key);
-      this.byAckId.delete(key);
+      this.byAckId?.delete(key);
     }
     return messages;
   }
@@ -121,7 +146,7 @@ export class SubscriptionTable {
   private find(version: StompVersion, frame: StompFrame): { sub: Subscription; key: string } | undefined {
     if (version === '1.2') {
       const id = required(frame, 'id');
-      const sub = this.byAckId.get(id);
+      const sub = this.byAckId?.get(id);
       return sub?.unacked.has(id) ? { sub, key: id } : undefined;
     }
     const messageId = required(frame, 'message-id');

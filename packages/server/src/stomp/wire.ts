@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import type { TransportName, Written } from '../observability/metrics.js';
-import type { WebSocketConnection, WebSocketUser } from '../websocket/connection.js';
-import { frame } from '../websocket/frames.js';
+import { ReadyState, type WebSocketConnection, type WebSocketUser } from '../websocket/connection.js';
 import { Opcode } from '../websocket/receiver.js';
 import { scheduleFlush, type Flushable } from '../transports/transport.js';
+import { PartsCache, joinParts, writeParts } from './shared-writes.js';
 
 /** What a wire tells its connection. */
 export interface WireHandler {
@@ -68,7 +68,8 @@ export abstract class QueuedWire implements Flushable {
   protected abstract get buffered(): number;
   /** The socket's buffer is full: queued bytes wait for `drained`. */
   protected abstract get backedUp(): boolean;
-  protected abstract send(data: Buffer, binary: boolean): void;
+  /** Writes `parts` (`bytes` in all; never modified afterwards) as one message or socket write. */
+  protected abstract send(parts: readonly Buffer[], bytes: number, binary: boolean): void;
 
   get backlog(): number {
     return this.queued + this.buffered;
@@ -118,19 +119,25 @@ export abstract class QueuedWire implements Flushable {
         }
       }
     }
+    let parts = queue;
     if (n === queue.length) {
       this.discard();
     } else {
+      parts = queue.slice(0, n);
       this.queue = queue.slice(n);
       this.queued -= bytes;
     }
-    const data = n === 1 ? queue[0]! : Buffer.concat(n === queue.length ? queue : queue.slice(0, n), bytes);
     this.lastWrite = Date.now();
     this.written.frames++;
-    this.written.bytes += data.length;
-    this.send(data, binary);
+    this.written.bytes += bytes;
+    this.send(parts, bytes, binary);
   }
 }
+
+/** The last WebSocket frame built for STOMP wires (tagged with its opcode), and the parts it holds. */
+const wsFrames = new PartsCache<Buffer>();
+/** The same for STOMP over TCP. */
+const tcpWrites = new PartsCache<Buffer>();
 
 /** STOMP over a WebSocket; text and binary messages are read alike. */
 export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUser {
@@ -182,8 +189,24 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
     return this.connection.backedUp;
   }
 
-  protected send(data: Buffer, binary: boolean): void {
-    this.connection.send(frame(binary ? Opcode.Binary : Opcode.Text, data));
+  /**
+   * The frame for `parts` is built once when consecutive connections queued the same parts (the
+   * same subscription prefix and the same publications), and its bytes go to each; otherwise the
+   * frame header and this connection's own lines go in one small Buffer, and the shared frame
+   * tails follow by reference in the same writev.
+   */
+  protected send(parts: readonly Buffer[], bytes: number, binary: boolean): void {
+    const { connection } = this;
+    const opcode = binary ? Opcode.Binary : Opcode.Text;
+    const shared = wsFrames.get(parts, opcode);
+    if (shared !== undefined) return connection.send(shared);
+    if (wsFrames.matches(parts, opcode)) {
+      const built = joinParts(parts, bytes, opcode);
+      wsFrames.remember(parts, opcode, built);
+      return connection.send(built);
+    }
+    wsFrames.remember(parts, opcode, undefined);
+    if (connection.readyState === ReadyState.Open) writeParts(connection.socket, parts, bytes, opcode);
   }
 
   close(code: number, reason: string): void {
@@ -237,8 +260,21 @@ export class TcpWire extends QueuedWire implements StompWire {
     return this.socket.writableNeedDrain;
   }
 
-  protected send(data: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(data);
+  /** As over WebSocket, without the frame header. */
+  protected send(parts: readonly Buffer[], bytes: number): void {
+    const { socket } = this;
+    if (socket.destroyed) return;
+    const shared = tcpWrites.get(parts, 0);
+    if (shared !== undefined) {
+      socket.write(shared);
+    } else if (tcpWrites.matches(parts, 0)) {
+      const built = joinParts(parts, bytes, undefined);
+      tcpWrites.remember(parts, 0, built);
+      socket.write(built);
+    } else {
+      tcpWrites.remember(parts, 0, undefined);
+      writeParts(socket, parts, bytes, undefined);
+    }
   }
 
   /** Flushes and half-closes; the connection terminates the socket if the peer does not close. */

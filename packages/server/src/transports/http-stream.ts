@@ -16,6 +16,16 @@ export interface StreamOwner {
   streamClosed(transport: HttpStreamTransport): void;
 }
 
+/** What every stream of one endpoint and format shares (one object for all of them, not fields in each). */
+export interface StreamKind {
+  readonly format: StreamFormat;
+  /** Bytes queued here and in the socket past which `write` returns false. */
+  readonly maxQueueBytes: number;
+  readonly owner: StreamOwner;
+  /** Counts messages, writes and their bytes (events and their framing; HTTP chunk headers not counted). */
+  readonly written: Written;
+}
+
 const NEWLINE = Buffer.from('\n');
 /** A named event, so an EventSource can see it (comments are not dispatched); `message` listeners ignore it. */
 const SSE_HEARTBEAT = Buffer.from('event: ping\ndata:\n\n');
@@ -44,14 +54,11 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
   private closed = false;
   private source: CursorSource | undefined;
 
-  constructor(
-    private readonly res: HttpResponse,
-    readonly format: StreamFormat,
-    private readonly maxQueueBytes: number,
-    private readonly owner: StreamOwner,
-    /** Counts messages, writes and their bytes (events and their framing; HTTP chunk headers not counted). */
-    private readonly written: Written,
-  ) {}
+  constructor(private readonly res: HttpResponse, private readonly kind: StreamKind) {}
+
+  get format(): StreamFormat {
+    return this.kind.format;
+  }
 
   get name(): string {
     return this.format === 'sse' ? 'sse' : 'stream';
@@ -68,7 +75,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
 
   write(message: Buffer): boolean {
     if (this.closed) return true;
-    this.written.messages++;
+    this.kind.written.messages++;
     const sse = this.format === 'sse';
     const id = sse && !this.dropped ? this.source?.cursor() ?? '' : '';
     if (this.queue === NO_MESSAGES) {
@@ -80,7 +87,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
       if (sse) this.ids.push(id);
     }
     this.queuedBytes += message.length + (sse ? 13 + id.length : 1);
-    return this.queuedBytes + this.res.writableLength <= this.maxQueueBytes;
+    return this.queuedBytes + this.res.writableLength <= this.kind.maxQueueBytes;
   }
 
   /** Writes what waits, unless the connection is backed up (then `responseDrained` does). */
@@ -116,7 +123,7 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     this.send(Infinity);
     this.closed = true;
     this.res.end();
-    this.owner.streamClosing(this);
+    this.kind.owner.streamClosing(this);
   }
 
   /** Cuts the connection: its last write did not drain in time. */
@@ -143,9 +150,10 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
       bytes += size;
       n++;
     }
-    this.written.frames++;
+    const { written } = this.kind;
+    written.frames++;
     if (n === queue.length) {
-      this.written.bytes += this.queuedBytes;
+      written.bytes += this.queuedBytes;
       this.clear();
       if (!this.res.writableEnded) this.res.writeEvents(queue, ids);
       return;
@@ -153,12 +161,12 @@ export class HttpStreamTransport implements Transport, Flushable, ResponseListen
     this.queue = queue.slice(n);
     this.ids = sse ? ids.slice(n) : NO_IDS;
     this.queuedBytes -= bytes;
-    this.written.bytes += bytes;
+    written.bytes += bytes;
     if (!this.res.writableEnded) this.res.writeEvents(queue.slice(0, n), sse ? ids.slice(0, n) : NO_IDS);
   }
 
   responseClosed(): void {
     this.closed = true;
-    this.owner.streamClosed(this);
+    this.kind.owner.streamClosed(this);
   }
 }

@@ -20,6 +20,7 @@ import { reasonOf, type Refusals } from '../observability/refusals.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerSubscriptions } from '../server-subs.js';
 import type { Proxies } from '../proxy/proxies.js';
+import { SmallMap } from '../small-map.js';
 import type { Timed, TimerWheel } from '../timer.js';
 import { leaseParam, leaseTtl, pollerId, renewLease } from './poll-presence.js';
 import { scheduleFlush, type Flushable } from './transport.js';
@@ -50,6 +51,8 @@ const OPEN = Buffer.from('{"messages":[');
 /** The shared empty list a waiting poll starts with (most waits end with one publication or none). */
 const NO_MESSAGES: Buffer[] = [];
 const COMMA = Buffer.from(',');
+/** The server-side subscriptions of a poll that has none (most): shared, never changed. */
+const NO_SERVER_SUBS: ReadonlySet<string> = new Set();
 
 /**
  * One waiting long poll. Stateless between requests: everything is in the cursor, so the next poll
@@ -64,17 +67,20 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
   /** While reading history, live publications wait here. */
   private collecting = true;
   private early: Array<{ pub: Publication; message: Buffer }> | undefined = undefined;
+  /** The request's cursor, moved on as messages are added; a poll of one channel keeps it without a Map. */
+  private readonly cursor = new SmallMap<StreamPosition>();
 
   constructor(
     private readonly host: PollHost,
     private readonly polls: Set<LongPoll>,
     private readonly res: HttpResponse,
-    private readonly cursor: Cursor,
+    cursor: Cursor,
     /** The user's server-side subscriptions among the cursor's channels (`subscribed` says `server: true`). */
     private readonly server: ReadonlySet<string>,
     /** Server-side subscriptions the cursor still named but the user no longer has: told with `unsubscribed` first. */
     dropped: readonly string[],
   ) {
+    for (const [channel, position] of cursor) this.cursor.set(channel, position);
     for (const channel of dropped) {
       this.push(Buffer.from(JSON.stringify({ type: 'unsubscribed', channel, code: UnsubscribeCode.Server, reason: 'not subscribed any more', server: true })));
     }
@@ -169,7 +175,7 @@ class LongPoll implements Subscriber, Timed, Flushable, ResponseListener {
 
   /** Answers now with what it has and the cursor. */
   respond(): void {
-    const tail = Buffer.from(`],"cursor":${JSON.stringify(encodeCursor(this.cursor))}}`);
+    const tail = Buffer.from(`],"cursor":${JSON.stringify(encodeCursor(new Map(this.cursor)))}}`);
     const parts: Buffer[] = [OPEN];
     this.messages.forEach((m, i) => {
       if (i > 0) parts.push(COMMA);
@@ -251,7 +257,7 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
   }
   let cursor: Cursor;
   let wait: number;
-  let server = new Set<string>();
+  let server = NO_SERVER_SUBS;
   const dropped: string[] = [];
   let poller: ClientInfo | undefined;
   try {
@@ -263,7 +269,8 @@ async function checkPoll(host: PollHost, req: RequestHead, res: HttpResponse, ur
     cursor = requestCursor(req, url);
     const params = channelParams(url);
     for (const channel of params) if (!cursor.has(channel)) cursor.set(channel, { offset: -1, epoch: '' });
-    if (credentials) server = new Set(await host.serverSubs.forConnection(credentials));
+    const subs = credentials ? await host.serverSubs.forConnection(credentials) : [];
+    if (subs.length > 0) server = new Set(subs);
     for (const channel of server) if (!cursor.has(channel) && cursor.size < options.limits.maxSubscriptions) cursor.set(channel, { offset: -1, epoch: '' });
     if (cursor.size === 0) throw badRequest('give at least one `channel=` parameter or a cursor');
     if (cursor.size > options.limits.maxSubscriptions) {

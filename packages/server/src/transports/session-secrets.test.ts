@@ -23,10 +23,22 @@ describe('SessionSecrets', () => {
     for (const wrong of [undefined, '', s.slice(1), `${s}x`, flipped, multibyte]) assert.equal(secrets.check('a', wrong), false, String(wrong));
   });
 
-  it('forgets a closed session\'s secret', () => {
+  it('keeps nothing per session: the same secret on every issue, another node\'s secrets never pass', () => {
     const secrets = new SessionSecrets();
     const s = secrets.issue('a');
-    secrets.forget('a');
-    assert.equal(secrets.check('a', s), false);
+    assert.equal(secrets.issue('a'), s);
+    assert.equal(new SessionSecrets().check('a', s), false);
+  });
+
+  it('refuses a secret that decodes to the same bytes but is not the text issued', () => {
+    const secrets = new SessionSecrets();
+    // a client whose secret has a character that standard base64 spells otherwise (- or _)
+    let client = 0;
+    while (!/[-_]/.test(secrets.issue(String(client)))) client++;
+    const s = secrets.issue(String(client));
+    const std = Buffer.from(s, 'base64url').toString('base64');
+    assert.notEqual(std, s);
+    assert.equal(secrets.check(String(client), std), false);
+    assert.equal(secrets.check(String(client), s), true);
   });
 });

@@ -16,7 +16,7 @@ import type { ServerOptions } from '../options.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
-import { HttpStreamTransport, type StreamFormat, type StreamOwner } from './http-stream.js';
+import { HttpStreamTransport, type StreamFormat, type StreamKind, type StreamOwner } from './http-stream.js';
 
 /** What the SSE and HTTP-streaming endpoints need from their node. */
 export interface StreamHost {
@@ -51,9 +51,15 @@ export const SSE_RETRY_MS = 2000;
 export class StreamEndpoint implements StreamOwner {
   private readonly streams = new Map<HttpStreamTransport, Session>();
   private readonly sweep: CloseSweep;
+  private readonly kinds: Record<StreamFormat, StreamKind>;
 
   constructor(private readonly host: StreamHost) {
     this.sweep = new CloseSweep(host.timers);
+    const maxQueueBytes = host.options.limits.maxQueueBytes;
+    this.kinds = {
+      sse: { format: 'sse', maxQueueBytes, owner: this, written: host.metrics.written.sse },
+      ndjson: { format: 'ndjson', maxQueueBytes, owner: this, written: host.metrics.written.stream },
+    };
   }
 
   get size(): number {
@@ -84,7 +90,7 @@ export class StreamEndpoint implements StreamOwner {
     }
     if (res.writableEnded) return;
 
-    const transport = new HttpStreamTransport(res, format, options.limits.maxQueueBytes, this, this.host.metrics.written[format === 'sse' ? 'sse' : 'stream']);
+    const transport = new HttpStreamTransport(res, this.kinds[format]);
     const session = this.host.newSession(transport, credentials, undefined, client);
     if (!session) return this.refuse(req, res, ErrorCode.LimitExceeded, 'connection limit reached', 503);
     transport.attach(session);

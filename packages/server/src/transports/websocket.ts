@@ -169,7 +169,9 @@ export class WebSocketTransport implements Transport, Flushable, WebSocketUser {
     this.sendFrame(textFrame(first, n > 0 ? rest.slice(0, n) : undefined));
   }
 
-  private sendFrame(frame: Buffer): void {
+  private sendFrame(plain: Buffer): void {
+    const deflater = this.connection.deflater;
+    const frame = deflater === undefined ? plain : deflater.frame(plain);
     this.written.frames++;
     this.written.bytes += frame.length;
     this.connection.send(frame);

@@ -17,8 +17,9 @@ import type { ConnectRequest, WireProtocol } from '../proxy/request.js';
 import type { Session } from '../session.js';
 import type { TimerWheel } from '../timer.js';
 import { CloseSweep } from '../websocket/close-sweep.js';
+import { negotiateDeflate, type Negotiated } from '../websocket/deflate.js';
 import { MESSAGE_TOO_BIG, WebSocketConnection } from '../websocket/connection.js';
-import { checkUpgrade, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
+import { checkUpgrade, header, isRefusal, refuse, refuseUpgrade, switchingProtocols, type Upgrade } from '../websocket/handshake.js';
 import { WebSocketTransport, type WebSocketTransportOwner } from './websocket.js';
 
 /** What the WebSocket endpoint needs from its node. */
@@ -118,9 +119,11 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
     }
     if (socket.destroyed) return;
     socket.removeListener('error', destroyOnError);
-    if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open);
-    socket.write(switchingProtocols(upgrade));
-    const transport = this.accept(req, upgrade, socket, head, credentials, request);
+    // STOMP frames are built per connection: a STOMP subprotocol is answered without compression
+    const deflate = stomp ? undefined : negotiateDeflate(header(req, 'sec-websocket-extensions'), options.wsCompression);
+    if (open) return this.acceptAndOpen(req, upgrade, socket, head, credentials, open, deflate);
+    socket.write(switchingProtocols(upgrade, deflate?.header));
+    const transport = this.accept(req, upgrade, socket, head, credentials, request, undefined, deflate);
     if (transport) transport.stompCandidate = true;
   }
 
@@ -141,8 +144,8 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
    * when the handshake was the connect (`open.client` is then the session's id).
    */
   private accept(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined,
-    request: ConnectRequest | undefined, client?: string): WebSocketTransport | undefined {
-    const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep);
+    request: ConnectRequest | undefined, client?: string, deflate?: Negotiated): WebSocketTransport | undefined {
+    const conn = new WebSocketConnection(socket, upgrade.protocol, this.host.options.limits.maxMessageSize, this.sweep, deflate?.deflater);
     conn.remoteAddress = this.host.trust.clientAddress(req);
     if (upgrade.protocol !== undefined) {
       this.host.stomp.acceptWebSocket(conn, credentials, request ?? this.host.connectRequest(req, 'stomp-ws', 'stomp'));
@@ -165,11 +168,12 @@ export class WebSocketEndpoint implements WebSocketTransportOwner {
   }
 
   /** Upgrades and opens the session; the 101 and what the open produces leave in one write. */
-  private async acceptAndOpen(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined, open: OpenAtOnce): Promise<void> {
+  private async acceptAndOpen(req: RequestHead, upgrade: Upgrade, socket: Duplex, head: Buffer, credentials: Credentials | undefined, open: OpenAtOnce,
+    deflate: Negotiated | undefined): Promise<void> {
     socket.cork();
     try {
-      socket.write(switchingProtocols(upgrade));
-      const transport = this.accept(req, upgrade, socket, head, credentials, undefined, open.client);
+      socket.write(switchingProtocols(upgrade, deflate?.header));
+      const transport = this.accept(req, upgrade, socket, head, credentials, undefined, open.client, deflate);
       if (!transport) return;
       await transport.session?.open(open.channels, open.cursor);
       transport.flush();

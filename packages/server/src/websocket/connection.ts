@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CloseSweep } from './close-sweep.js';
+import type { Deflater } from './deflate.js';
 import { PING_FRAME, closeFrame, pongFrame } from './frames.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 
@@ -75,8 +76,10 @@ export class WebSocketConnection implements ReceiverSink {
     readonly protocol: string | undefined,
     maxMessageSize: number,
     private readonly sweep: CloseSweep,
+    /** permessage-deflate, when agreed in the handshake: compresses what users pass through it; client messages are inflated. */
+    readonly deflater: Deflater | undefined = undefined,
   ) {
-    this.receiver = new Receiver(maxMessageSize);
+    this.receiver = new Receiver(maxMessageSize, deflater !== undefined);
   }
 
   attach(user: WebSocketUser): void {

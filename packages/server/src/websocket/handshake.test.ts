@@ -67,6 +67,9 @@ describe('WebSocket handshake', () => {
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n');
     assert.ok(!switchingProtocols({ key: KEY, protocol: undefined }).includes('Sec-WebSocket-Protocol'));
+    assert.ok(!switchingProtocols({ key: KEY, protocol: undefined }).includes('Sec-WebSocket-Extensions'));
+    assert.match(switchingProtocols({ key: KEY, protocol: undefined }, 'permessage-deflate; client_no_context_takeover'),
+      /\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n\r\n$/);
     const text = refusal(107, 'nope ✓', 426, 'Sec-WebSocket-Version: 13\r\n');
     const [head, body] = text.split('\r\n\r\n') as [string, string];
     assert.match(head, /^HTTP\/1\.1 426 Upgrade Required\r\n/);

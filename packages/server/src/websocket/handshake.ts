@@ -24,7 +24,8 @@ export interface UpgradeRefusal {
   readonly headers?: string;
 }
 
-function header(req: RequestHead, name: string): string | undefined {
+/** A request header's value; repeated ones joined with `, `. */
+export function header(req: RequestHead, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
@@ -63,11 +64,12 @@ export function acceptKey(key: string): string {
   return createHash('sha1').update(key + GUID).digest('base64');
 }
 
-/** The `101 Switching Protocols` response head. */
-export function switchingProtocols(upgrade: Upgrade): string {
+/** The `101 Switching Protocols` response head; `extensions` is the agreed `Sec-WebSocket-Extensions` value, if any. */
+export function switchingProtocols(upgrade: Upgrade, extensions?: string): string {
   return 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
     `Sec-WebSocket-Accept: ${acceptKey(upgrade.key)}\r\n` +
-    (upgrade.protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${upgrade.protocol}\r\n`) + '\r\n';
+    (upgrade.protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${upgrade.protocol}\r\n`) +
+    (extensions === undefined ? '' : `Sec-WebSocket-Extensions: ${extensions}\r\n`) + '\r\n';
 }
 
 /** An HTTP error response with the JSON error body `{error: {code, message}}`. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { constants, deflateRawSync } from 'node:zlib';
 import { Receiver, type ReceiverSink } from './receiver.js';
 
 type Event = [kind: string, ...values: Array<string | number | boolean>];
@@ -60,8 +61,8 @@ function closePayload(code: number, reason: Buffer | string = ''): Buffer {
 }
 
 /** Pushes `input` in the given pieces (copies: the receiver unmasks in place) and returns the events. */
-function run(input: Buffer, cuts: number[], max = 1 << 20): Event[] {
-  const receiver = new Receiver(max);
+function run(input: Buffer, cuts: number[], max = 1 << 20, inflate = false): Event[] {
+  const receiver = new Receiver(max, inflate);
   const sink = new Recorder();
   let from = 0;
   for (const cut of [...cuts, input.length]) {
@@ -72,11 +73,11 @@ function run(input: Buffer, cuts: number[], max = 1 << 20): Event[] {
 }
 
 /** The events for `input` whole, then asserts the same for every split in two and for byte-by-byte input. */
-function everySplit(input: Buffer, max?: number): Event[] {
-  const whole = run(input, [], max);
-  for (let i = 1; i < input.length; i++) assert.deepEqual(run(input, [i], max), whole, `split at byte ${i}`);
+function everySplit(input: Buffer, max?: number, inflate = false): Event[] {
+  const whole = run(input, [], max, inflate);
+  for (let i = 1; i < input.length; i++) assert.deepEqual(run(input, [i], max, inflate), whole, `split at byte ${i}`);
   const bytes = Array.from({ length: input.length - 1 }, (_, i) => i + 1);
-  assert.deepEqual(run(input, bytes, max), whole, 'byte by byte');
+  assert.deepEqual(run(input, bytes, max, inflate), whole, 'byte by byte');
   return whole;
 }
 
@@ -187,5 +188,50 @@ describe('Receiver', () => {
     assert.equal(receiver.done, false);
     receiver.push(clientFrame({ opcode: 8 }), sink);
     assert.equal(receiver.done, true);
+  });
+});
+
+/** `text` deflated as a permessage-deflate sender does: raw deflate, sync flush, the last 4 bytes removed. */
+function deflated(text: string | Buffer): Buffer {
+  const out = deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
+
+describe('Receiver with permessage-deflate', () => {
+  const RSV1 = 4;
+
+  it('inflates a message whose first frame has RSV1, and reads plain ones beside it', () => {
+    const text = '{"type":"ping","id":1,"pad":"' + 'abc'.repeat(50) + '"}';
+    const input = frames({ opcode: 1, payload: deflated(text), rsv: RSV1 }, { opcode: 1, payload: 'plain' }, { opcode: 2, payload: deflated(Buffer.from([1, 2, 3])), rsv: RSV1 });
+    assert.deepEqual(everySplit(input, 1000, true), [['message', text, false], ['message', 'plain', false], ['message', '010203', true]]);
+  });
+
+  it('inflates a fragmented compressed message (RSV1 on the first frame only) with a ping in between', () => {
+    const z = deflated('hello, compressed world '.repeat(20));
+    const input = frames(
+      { opcode: 1, payload: z.subarray(0, 5), fin: false, rsv: RSV1 },
+      { opcode: 9, payload: 'p' },
+      { opcode: 0, payload: z.subarray(5, 9), fin: false },
+      { opcode: 0, payload: z.subarray(9) },
+    );
+    assert.deepEqual(everySplit(input, 1000, true), [['ping', 'p'], ['message', 'hello, compressed world '.repeat(20), false]]);
+  });
+
+  it('refuses RSV1 when not agreed, on a continuation, on a control frame, and RSV2/RSV3 (1002)', () => {
+    const z = deflated('abc');
+    assert.deepEqual(run(frames({ opcode: 1, payload: z, rsv: RSV1 }), []), [['error', 1002]], 'not agreed');
+    assert.deepEqual(run(frames({ opcode: 1, payload: z.subarray(0, 1), fin: false, rsv: RSV1 }, { opcode: 0, payload: z.subarray(1), rsv: RSV1 }), [], 1000, true),
+      [['error', 1002]], 'continuation');
+    assert.deepEqual(run(frames({ opcode: 9, payload: 'p', rsv: RSV1 }), [], 1000, true), [['error', 1002]], 'ping');
+    assert.deepEqual(run(frames({ opcode: 1, payload: z, rsv: 2 }), [], 1000, true), [['error', 1002]], 'RSV2');
+  });
+
+  it('refuses a message over the limit once inflated (1009), and invalid data (1007) or UTF-8 (1007)', () => {
+    const bomb = deflated(Buffer.alloc(10_000_000));
+    assert.ok(bomb.length < 10_000, `bomb of ${bomb.length} bytes`);
+    assert.deepEqual(run(frames({ opcode: 2, payload: bomb, rsv: RSV1 }), [], 10_000, true), [['error', 1009]]);
+    assert.deepEqual(run(frames({ opcode: 2, payload: deflated(Buffer.alloc(10_000)), rsv: RSV1 }), [], 10_000, true), [['message', '00'.repeat(10_000), true]], 'exactly at the limit');
+    assert.deepEqual(run(frames({ opcode: 1, payload: Buffer.from([0xff, 0xff, 0xff]), rsv: RSV1 }), [], 1000, true), [['error', 1007]], 'not deflate');
+    assert.deepEqual(run(frames({ opcode: 1, payload: deflated(Buffer.from([0xc3, 0x28])), rsv: RSV1 }), [], 1000, true), [['error', 1007]], 'not UTF-8');
   });
 });

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { DEFLATE_TAIL, InflateError, inflateMessage } from './deflate.js';
 
 /** What a receiver reports. Called synchronously from `push`. */
 export interface ReceiverSink {
@@ -61,6 +62,8 @@ function unmask(data: Buffer, mask: number, offset: number): void {
  * (split anywhere) and reports messages and control frames to a sink. Client frames must be
  * masked; a message over `maxMessageSize` is refused (1009) as soon as a frame header announces
  * it, before its payload is buffered. Chunks are unmasked in place: `push` takes ownership.
+ * With `inflate` (permessage-deflate agreed), a message whose first frame has RSV1 set is
+ * compressed: it is inflated whole, and refused (1009) as soon as it passes `maxMessageSize`.
  */
 export class Receiver {
   private state = State.Header;
@@ -76,12 +79,18 @@ export class Receiver {
   /** The data message being assembled: its opcode (0: none), size and pieces (only once it has two). */
   private messageOpcode = 0;
   private messageBytes = 0;
+  /** The message being assembled is compressed (RSV1 on its first frame). */
+  private compressed = false;
   private piece: Buffer | undefined = undefined;
   private pieces: Buffer[] | undefined = undefined;
   /** A control frame's payload split across chunks. */
   private control: Buffer | undefined = undefined;
 
-  constructor(private readonly maxMessageSize: number) {}
+  constructor(
+    private readonly maxMessageSize: number,
+    /** permessage-deflate was agreed: RSV1 marks a compressed message. */
+    private readonly inflate = false,
+  ) {}
 
   /** True once a close frame or a protocol error ended the input. */
   get done(): boolean {
@@ -140,7 +149,9 @@ export class Receiver {
   private checkFirstBytes(b0: number, b1: number, sink: ReceiverSink): boolean {
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    if ((b0 & 0x70) !== 0) return this.fail(sink, 1002, 'reserved bits set');
+    if ((b0 & 0x70) !== 0 && !(this.inflate && (b0 & 0x70) === 0x40 && (opcode === Opcode.Text || opcode === Opcode.Binary))) {
+      return this.fail(sink, 1002, 'reserved bits set');
+    }
     if ((b1 & 0x80) === 0) return this.fail(sink, 1002, 'client frames must be masked');
     if (opcode >= 0x8) {
       if (opcode > Opcode.Pong) return this.fail(sink, 1002, `unknown opcode ${opcode}`);
@@ -163,7 +174,10 @@ export class Receiver {
       if (this.messageBytes + length > this.maxMessageSize) {
         return this.fail(sink, 1009, `message over the ${this.maxMessageSize}-byte limit`);
       }
-      if (this.opcode !== Opcode.Continuation) this.messageOpcode = this.opcode;
+      if (this.opcode !== Opcode.Continuation) {
+        this.messageOpcode = this.opcode;
+        this.compressed = (b0 & 0x40) !== 0;
+      }
       this.messageBytes += length;
     }
     this.state = State.Payload;
@@ -212,12 +226,25 @@ export class Receiver {
         return sink.onPong(payload);
     }
     if (!this.fin) return;
-    const data = this.pieces !== undefined ? Buffer.concat(this.pieces, this.messageBytes) : this.piece ?? EMPTY;
+    if (this.compressed) this.addPiece(DEFLATE_TAIL);
+    const bytes = this.messageBytes + (this.compressed ? DEFLATE_TAIL.length : 0);
+    let data = this.pieces !== undefined ? Buffer.concat(this.pieces, bytes) : this.piece ?? EMPTY;
     const binary = this.messageOpcode === Opcode.Binary;
+    const compressed = this.compressed;
     this.messageOpcode = 0;
     this.messageBytes = 0;
+    this.compressed = false;
     this.piece = undefined;
     this.pieces = undefined;
+    if (compressed) {
+      try {
+        data = inflateMessage(data, this.maxMessageSize);
+      } catch (err) {
+        if (!(err instanceof InflateError)) throw err;
+        this.fail(sink, err.code, err.message);
+        return;
+      }
+    }
     if (!binary && !isUtf8(data)) {
       this.fail(sink, 1007, 'text message is not valid UTF-8');
       return;
