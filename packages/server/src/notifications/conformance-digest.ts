@@ -4,8 +4,8 @@
  *   digestConformance('sqlite', async () => ({ store: new SqliteStore(':memory:'), second: ..., cleanup: async () => {} }))
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { StoreFixture } from './conformance.js';
+import { beforeEach, describe, it } from 'node:test';
+import { eachFixture, type StoreFixture } from './conformance.js';
 import { digestsOf, type BatchedInput, type DigestStore } from './digest.js';
 import { IdempotencyConflict, type NotificationStore } from './store.js';
 
@@ -17,23 +17,16 @@ const article = (i: number, digest: Partial<BatchedInput['digest']> = {}): Batch
 
 export function digestConformance(name: string, create: () => Promise<StoreFixture>): void {
   describe(`digest store conformance: ${name}`, () => {
-    let fx: StoreFixture;
+    const open = eachFixture(create);
     let store: NotificationStore;
     let other: NotificationStore;
     let digests: DigestStore;
     let otherDigests: DigestStore;
-    beforeEach(async () => {
-      fx = await create();
-      store = fx.store;
-      other = await fx.second();
+    beforeEach(() => {
+      ({ store, other } = open);
       digests = digestsOf(store)!;
       otherDigests = digestsOf(other)!;
       assert.ok(digests && otherDigests, 'the store has `digests`');
-    });
-    afterEach(async () => {
-      if (other !== store) await other.close();
-      await store.close();
-      await fx.cleanup();
     });
 
     it('live: the first item creates the digest, later ones update it (count, the latest N newest first), one unread', async () => {

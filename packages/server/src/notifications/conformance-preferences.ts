@@ -3,8 +3,8 @@
  * ./conformance.ts, with the same fixture.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { StoreFixture } from './conformance.js';
+import { beforeEach, describe, it } from 'node:test';
+import { eachFixture, type StoreFixture } from './conformance.js';
 import type { NotificationStore } from './store.js';
 
 const T0 = 1_800_000_000_000;
@@ -12,18 +12,11 @@ const actions = { primary: { label: 'Open', url: 'https://example.com/a/1' }, se
 
 export function preferenceConformance(name: string, create: () => Promise<StoreFixture>): void {
   describe(`notification store conformance, preferences and actions: ${name}`, () => {
-    let fx: StoreFixture;
+    const open = eachFixture(create);
     let store: NotificationStore;
     let other: NotificationStore;
-    beforeEach(async () => {
-      fx = await create();
-      store = fx.store;
-      other = await fx.second();
-    });
-    afterEach(async () => {
-      if (other !== store) await other.close();
-      await store.close();
-      await fx.cleanup();
+    beforeEach(() => {
+      ({ store, other } = open);
     });
 
     it('keeps each user\'s type and tag choices, and forgets one set to null', async () => {

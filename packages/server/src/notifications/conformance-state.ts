@@ -3,26 +3,19 @@
  * leases, filtered lists and counts. Every NotificationStore runs it next to ./conformance.ts.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { StoreFixture } from './conformance.js';
+import { beforeEach, describe, it } from 'node:test';
+import { eachFixture, type StoreFixture } from './conformance.js';
 import { UnknownNotifications, type NotificationStore } from './store.js';
 
 const T0 = 1_800_000_000_000;
 
 export function storeStateConformance(name: string, create: () => Promise<StoreFixture>): void {
   describe(`notification store conformance, inbox state: ${name}`, () => {
-    let fx: StoreFixture;
+    const open = eachFixture(create);
     let store: NotificationStore;
     let other: NotificationStore;
-    beforeEach(async () => {
-      fx = await create();
-      store = fx.store;
-      other = await fx.second();
-    });
-    afterEach(async () => {
-      if (other !== store) await other.close();
-      await store.close();
-      await fx.cleanup();
+    beforeEach(() => {
+      ({ store, other } = open);
     });
 
     const make = async (user: string, type: string, extra: { tags?: string[]; severity?: 'info' | 'warning' | 'critical' } = {}, now = T0): Promise<string> =>

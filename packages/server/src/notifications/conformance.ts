@@ -19,20 +19,34 @@ export interface StoreFixture {
 const T0 = 1_800_000_000_000;
 const note = { type: 'news', payload: { title: 'hi' } };
 
+/**
+ * Registers, in the calling `describe`, hooks that open a fresh fixture before each test (its
+ * `store` and a `second` instance on the same data, as `other`) and close both after. The returned
+ * object holds the open pair; a suite's own `beforeEach` registered after this sees it filled.
+ */
+export function eachFixture(create: () => Promise<StoreFixture>): { store: NotificationStore; other: NotificationStore } {
+  const open = {} as { store: NotificationStore; other: NotificationStore };
+  let fx: StoreFixture;
+  beforeEach(async () => {
+    fx = await create();
+    open.store = fx.store;
+    open.other = await fx.second();
+  });
+  afterEach(async () => {
+    if (open.other !== open.store) await open.other.close();
+    await open.store.close();
+    await fx.cleanup();
+  });
+  return open;
+}
+
 export function storeConformance(name: string, create: () => Promise<StoreFixture>): void {
   describe(`notification store conformance: ${name}`, () => {
-    let fx: StoreFixture;
+    const open = eachFixture(create);
     let store: NotificationStore;
     let other: NotificationStore;
-    beforeEach(async () => {
-      fx = await create();
-      store = fx.store;
-      other = await fx.second();
-    });
-    afterEach(async () => {
-      if (other !== store) await other.close();
-      await store.close();
-      await fx.cleanup();
+    beforeEach(() => {
+      ({ store, other } = open);
     });
 
     it('creates one notification per user, visible and unread', async () => {
