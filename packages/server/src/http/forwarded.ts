@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { splitOutsideQuotes } from './header-values.js';
 
 /** Proxy hops read from the right of `Forwarded` or `X-Forwarded-For`; hops further left are not looked at. */
 export const MAX_HOPS = 16;
@@ -64,24 +65,6 @@ function rightEnd(text: string): string {
 function scheme(text: string | undefined): Scheme | undefined {
   const s = text?.trim().toLowerCase();
   return s === 'http' || s === 'https' ? s : undefined;
-}
-
-/** Splits at `sep` outside double-quoted strings. */
-function splitOutsideQuotes(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\' && quoted) i++;
-    else if (c === '"') quoted = !quoted;
-    else if (c === sep && !quoted) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
 }
 
 function unquote(value: string): string {

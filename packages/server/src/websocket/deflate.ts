@@ -1,4 +1,5 @@
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { splitOutsideQuotes } from '../http/header-values.js';
 
 /**
  * permessage-deflate (RFC 7692) on node:zlib, synchronously and without a zlib stream per
@@ -49,24 +50,6 @@ interface Extension {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BITS = /^(?:8|9|1[0-5])$/;
-
-/** Splits `text` at `separator` outside double quotes. */
-function splitOutsideQuotes(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\' && quoted) i++;
-    else if (c === '"') quoted = !quoted;
-    else if (c === separator && !quoted) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
-}
 
 /** Parses a `Sec-WebSocket-Extensions` value (RFC 6455 §9.1); an unparsable element is skipped. */
 export function parseExtensions(header: string): Extension[] {
