@@ -1,6 +1,6 @@
 /**
  * Splits a header value at `sep` outside double-quoted strings (RFC 9110 §5.6.4 quoted-string,
- * with `\\` escapes inside quotes), e.g. `a;b="x;y"` at `;` → [`a`, `b="x;y"`]. No trimming.
+ * with backslash escapes inside quotes), e.g. `a;b="x;y"` at `;` → [`a`, `b="x;y"`]. No trimming.
  */
 export function splitOutsideQuotes(text: string, sep: string): string[] {
   const parts: string[] = [];
