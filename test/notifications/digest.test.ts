@@ -16,6 +16,7 @@ import { Client } from '@tidings/client';
 import type { InboxEvent, Notification } from '@tidings/protocol';
 import { API_KEY, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events = (c: WsClient): InboxEvent[] => c.pushes('publication').map((p) => p.data as InboxEvent);
@@ -24,14 +25,6 @@ const created = (c: WsClient): Notification[] => events(c).flatMap((e) => (e.typ
 const updated = (c: WsClient): Notification[] => events(c).flatMap((e) => (e.type === 'notification.updated' ? e.notifications : []));
 /** How the bell shows a digest. */
 const headline = (n: Notification): string => `${n.digest!.count} new articles`;
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function device(t: TidingsProcess, user: string): Promise<WsClient> {
   const c = await WsClient.connect(t.wsUrl, await makeToken(user));

@@ -8,17 +8,10 @@ import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 import { snoozeAcrossRestart } from './snooze-scenario.js';
+import { until } from '../helpers/until.js';
 
 type ErrorBody = { error: { code: number; message: string } };
 type Page = { notifications: Notification[]; cursor?: string };
-
-async function until(cond: () => boolean, ms = 8000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('inbox state: archive, snooze, tags, severity, filters', () => {
   let t: TidingsProcess;

@@ -8,16 +8,9 @@ import { Client } from '@tidings/client';
 import { Client as FallbackClient } from '@tidings/client/fallback';
 import type { Notification, NotificationPreferences } from '@tidings/protocol';
 import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'action-proxy-secret-for-tests';
-
-async function until(cond: () => boolean, ms = 8000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The app's backend behind `--notification-action-proxy`: records each report; answers HTTP 500 while `failing`. */
 class ActionBackend {

@@ -9,6 +9,7 @@ import { PostgresProcess, postgresAvailability } from '../helpers/postgres.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events = (c: WsClient): InboxEvent[] => c.pushes('publication').map((p) => p.data as InboxEvent);
@@ -16,14 +17,6 @@ const counts = (c: WsClient): number[] => events(c).flatMap((e) => (e.type === '
 const created = (c: WsClient): Notification[] => events(c).flatMap((e) => (e.type === 'notification.created' ? [e.notification] : []));
 
 const skip = postgresAvailability().skip || redisAvailability().skip;
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('digests and throttles on two nodes (PostgreSQL + Redis)', { skip }, () => {
   let db: PostgresProcess;
