@@ -33,7 +33,8 @@ const opt = (name: string): string | undefined => {
 
 if (flag('--help')) {
   console.log(`usage: npm run bench [-- options]
-  --quick             one round, short phases, 10k subscribers only (< 3 minutes)
+  --quick             one round, short phases, 10k subscribers only, without the publishing runs of
+                      the --metrics off, send-per-client ws and plain SSE peers (< 3 minutes)
   --rounds N          rounds of every scenario (default 3; --quick: 1)
   --conns N           subscribers in the main scenarios (default 10000)
   --peers a,b         only these peers (${PEERS.map((p) => p.id).join(', ')})
@@ -56,7 +57,7 @@ const clusterConns = Number(opt('--cluster-conns') ?? 100_000);
 const clusterNodes = Number(opt('--cluster-nodes') ?? 6);
 
 const T = quick
-  ? { warmup: 1, fanout: 1.5, latency: 2, drain: 4, overload: 1.5, settle: 0.5, hold: 0, handshake: 1.5, handshakeWarmup: 1.5, extraFanout: 0 }
+  ? { warmup: 1, fanout: 1.5, latency: 2, drain: 2, overload: 1.5, settle: 0.5, hold: 0, handshake: 1.5, handshakeWarmup: 1, extraFanout: 0 }
   : { warmup: 1, fanout: 5, latency: 10, drain: 15, overload: 5, settle: 1, hold: 30, handshake: 5, handshakeWarmup: 1, extraFanout: 3 };
 const PUBLISHERS = 16;
 const HANDSHAKE_CONCURRENCY = 128;
@@ -316,7 +317,8 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     if (want('idle')) await idleStage(round);
     if (want('suite')) {
-      for (const peer of rotate(peers.filter((p) => p.publishing), round - 1)) {
+      // --quick: without the rows no target needs (the --metrics off row, send-per-client ws, plain SSE)
+      for (const peer of rotate(peers.filter((p) => p.publishing && !(quick && p.fullOnly === true && !onlyPeers)), round - 1)) {
         const phases = ['--phase', `fanout:${T.fanout}`, '--phase', `latency:${T.latency}`, '--phase', `overload:${T.overload}`];
         const pub = [...publishArgs(peer), '--publishers', String(PUBLISHERS), '--lag-cap', String(LAG_CAP), '--rate', '10', '--drain', String(T.drain)];
         await record('suite', peer, mainConns, round, ['--conns', String(mainConns), ...phases, ...pub], 300_000);

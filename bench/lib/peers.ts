@@ -22,6 +22,11 @@ export interface Peer {
   idle: boolean;
   /** Tidings started with `--metrics off` (the row that measures what metrics cost); others are scraped while measured. */
   metricsOff?: boolean;
+  /**
+   * Left out of `--quick`'s publishing runs (it keeps its idle and handshake runs): the rows no
+   * quick target needs, so that `--quick` stays under 3 minutes.
+   */
+  fullOnly?: boolean;
   /** More `tidings serve` flags (the compression scenario's `--ws-compression on`). */
   serverArgs?: readonly string[];
 }
@@ -37,14 +42,14 @@ export function scraped(peer: Peer): boolean {
 export const PEERS: readonly Peer[] = [
   { id: 'tidings-ws', label: 'Tidings WebSocket (JSON)', server: 'tidings', proto: 'tws', publishing: true, handshake: true, idle: true },
   { id: 'tidings-ws-nometrics', label: 'Tidings WebSocket (JSON), --metrics off', server: 'tidings', proto: 'tws', publishing: true, handshake: false, idle: false,
-    metricsOff: true },
+    metricsOff: true, fullOnly: true },
   { id: 'tidings-stomp', label: 'Tidings STOMP over WebSocket', server: 'tidings', proto: 'stomp', publishing: true, handshake: true, idle: true },
   { id: 'tidings-sse', label: 'Tidings SSE', server: 'tidings', proto: 'tsse', publishing: true, handshake: false, idle: true },
   { id: 'tidings-poll', label: 'Tidings long polling', server: 'tidings', proto: 'tpoll', publishing: false, handshake: false, idle: true },
-  { id: 'ws-naive', label: 'raw ws, send per client', server: 'ws-naive', proto: 'ws', publishing: true, handshake: true, idle: true },
+  { id: 'ws-naive', label: 'raw ws, send per client', server: 'ws-naive', proto: 'ws', publishing: true, handshake: true, idle: true, fullOnly: true },
   { id: 'ws-frame', label: 'raw ws, frame built once', server: 'ws-frame', proto: 'ws', publishing: true, handshake: false, idle: false },
   { id: 'socketio', label: 'Socket.IO 4 (websocket only)', server: 'socketio', proto: 'sio', publishing: true, handshake: true, idle: true },
-  { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false, idle: true },
+  { id: 'sse', label: 'plain node:http SSE', server: 'sse', proto: 'sse', publishing: true, handshake: false, idle: true, fullOnly: true },
   { id: 'c-writer', label: 'C writer (the physical limit)', server: 'c-writer', proto: 'ws', publishing: true, handshake: false, idle: false },
 ];
 
