@@ -95,7 +95,7 @@ export function compressionTargets(fanout: CompressionSummary, wire: WireBytes, 
     if (!f) continue;
     out.push({
       id: `compression-fanout-${payload}`, issue: '19.5', text: `Fan-out, ${conns} subscribers, ${words}: \`--ws-compression on\` vs off`,
-      value: f.rateRatio, goal: MEASURED, met: undefined,
+      value: f.rateRatio, valueText: f.rateRatio === undefined ? undefined : `${f.rateRatio.toFixed(2)}×`, goal: MEASURED, met: undefined,
       measured: `${fmtNum(f.deflateMsgsPerSec)} vs ${fmtNum(f.plainMsgsPerSec)} msg/s; per CPU-s ${fmtNum(f.deflateMsgsPerCpuSec)} vs ${fmtNum(f.plainMsgsPerCpuSec)}`
         + `${f.perCpuRatio === undefined ? '' : ` = ${f.perCpuRatio.toFixed(2)}×`}; ${fmtNum(f.deflateBytesPerMsg, 0)} vs ${fmtNum(f.plainBytesPerMsg, 0)} B per message read`,
     });
@@ -108,5 +108,7 @@ export function compressionPanel(wire: WireBytes): Panel[] {
   const values = (['off', 'on', 'takeover'] as const).map((mode) => ({
     label: `--ws-compression ${mode}`, value: wire[mode], text: wire[mode] === undefined ? 'n/a' : `${fmtNum(wire[mode], 0)} B`, tidings: mode !== 'off',
   }));
-  return values.some((v) => v.value !== undefined) ? [{ title: 'Bytes on the wire per ~1 KB notification (one per frame)', log: false, values }] : [];
+  if (!values.some((v) => v.value !== undefined)) return [];
+  return [{ title: 'Bytes on the wire per ~1 KB notification (one per frame)', log: false, values,
+    ...(wire.off === undefined ? {} : { target: { value: wire.off / 3, label: 'goal: 3× fewer than off' } }) }];
 }

@@ -77,6 +77,7 @@ export const CATEGORY = {
   http: 'node:http (parser, requests, responses)',
   json: 'JSON.parse / JSON.stringify',
   zlib: 'zlib',
+  crypto: 'node:crypto (hashes, random ids)',
   other: 'other',
 } as const;
 
@@ -106,6 +107,7 @@ export function categorize(frame: CallFrame, root: string): string {
   }
   if (url.startsWith('node:_http_') || url === 'node:http' || url.startsWith('node:internal/http')) return CATEGORY.http;
   if (url === 'node:zlib' || url.startsWith('node:internal/zlib')) return CATEGORY.zlib;
+  if (url === 'node:crypto' || url.startsWith('node:internal/crypto/')) return CATEGORY.crypto;
   if (STREAM_MODULES.some((m) => (m.endsWith('/') ? url.startsWith(m) : url === m))) return CATEGORY.streams;
   const path = shortUrl(url, root);
   if (path.startsWith('node_modules/')) {

@@ -43,6 +43,7 @@ describe('permessage-deflate report', () => {
     assert.equal(t['compression-fanout-message']?.value, 0.97);
     assert.equal(t['compression-fanout-message']?.met, undefined);
     assert.equal(t['compression-fanout-message']?.goal, 'measured');
+    assert.equal(t['compression-fanout-message']?.valueText, '0.97×');
     assert.equal(t['compression-fanout-message']?.measured, '97,000 vs 100,000 msg/s; per CPU-s 100,000 vs 100,000 = 1.00×; 86 vs 202 B per message read');
     assert.equal(t['compression-fanout-notification']?.value, 1.1);
     // exactly 3× is met; a mode not measured is n/a, and nothing at all when the stage did not run
@@ -56,7 +57,9 @@ describe('permessage-deflate report', () => {
     assert.deepEqual(panels[0]?.values.map((v) => [v.label, v.value, v.text]), [
       ['--ws-compression off', 1054, '1,054 B'], ['--ws-compression on', 589, '589 B'], ['--ws-compression takeover', 48, '48 B'],
     ]);
+    assert.ok(Math.abs(panels[0]!.target!.value - 1054 / 3) < 1e-9);
     assert.match(renderSvg([], {}, 10000, panels), />1,054 B</);
+    assert.equal(compressionPanel({ on: 589 })[0]?.target, undefined);
     assert.deepEqual(compressionPanel({}), []);
   });
 });

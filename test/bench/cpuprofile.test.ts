@@ -76,6 +76,7 @@ describe('cpu profile summary', () => {
     assert.equal(categorize(frame('get', 'node:net', 1), ROOT), CATEGORY.streams);
     assert.equal(categorize(FRAMES[9]!, ROOT), CATEGORY.zlib);
     assert.equal(categorize(frame('writeSync'), ROOT), CATEGORY.zlib);
+    assert.equal(categorize(frame('randomFillSync', 'node:internal/crypto/random', 1), ROOT), CATEGORY.crypto);
     assert.equal(categorize(frame('writeUtf8String'), ROOT), CATEGORY.write);
     assert.equal(categorize(frame('execute'), ROOT), CATEGORY.http);
     assert.equal(categorize(frame('(program)'), ROOT), CATEGORY.other);
