@@ -379,11 +379,11 @@ export interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
-  /** A dashed line at the target of issue 8, when the panel has one. */
+  /** A dashed line at the panel's target, when it has one. */
   target?: { value: number; label: string };
 }
 
-/** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
+/** A horizontal bar chart, two panels a row: fan-out, overload, p99 latency (log scale), idle memory, then `extraPanels` (per-user, compression, 100k). */
 export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number, extraPanels: readonly Panel[] = []): string {
   const c = fmtConns(conns);
   const publishing = peers.filter((p) => s[p.id]);
