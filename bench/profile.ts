@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       ],
     });
     writeFileSync(out, markdown);
-    log(`wrote ${relative(root, out)} (${summary.samples} samples, idle ${(summary.idleShare * 100).toFixed(1)}%)`);
+    log(`wrote ${out.startsWith(`${root}/`) ? relative(root, out) : out} (${summary.samples} samples, idle ${(summary.idleShare * 100).toFixed(1)}%)`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -78,6 +78,9 @@ export const CATEGORY = {
   json: 'JSON.parse / JSON.stringify',
   zlib: 'zlib',
   crypto: 'node:crypto (hashes, random ids)',
+  async: 'microtasks and process.nextTick',
+  node: 'other node: internals (events, timers, buffers, url)',
+  program: '(program): native code outside JS functions',
   other: 'other',
 } as const;
 
@@ -103,12 +106,16 @@ export function categorize(frame: CallFrame, root: string): string {
     if (JSON_CALLS.has(name)) return CATEGORY.json;
     if (ZLIB_CALLS.has(name)) return CATEGORY.zlib;
     if (HTTP_CALLS.has(name)) return CATEGORY.http;
+    if (name === '(program)') return CATEGORY.program;
+    if (name === 'runMicrotasks') return CATEGORY.async;
     return CATEGORY.other;
   }
   if (url.startsWith('node:_http_') || url === 'node:http' || url.startsWith('node:internal/http')) return CATEGORY.http;
   if (url === 'node:zlib' || url.startsWith('node:internal/zlib')) return CATEGORY.zlib;
   if (url === 'node:crypto' || url.startsWith('node:internal/crypto/')) return CATEGORY.crypto;
+  if (url === 'node:internal/process/task_queues') return CATEGORY.async;
   if (STREAM_MODULES.some((m) => (m.endsWith('/') ? url.startsWith(m) : url === m))) return CATEGORY.streams;
+  if (url.startsWith('node:')) return CATEGORY.node;
   const path = shortUrl(url, root);
   if (path.startsWith('node_modules/')) {
     const parts = path.split('/');

@@ -79,9 +79,12 @@ describe('cpu profile summary', () => {
     assert.equal(categorize(frame('randomFillSync', 'node:internal/crypto/random', 1), ROOT), CATEGORY.crypto);
     assert.equal(categorize(frame('writeUtf8String'), ROOT), CATEGORY.write);
     assert.equal(categorize(frame('execute'), ROOT), CATEGORY.http);
-    assert.equal(categorize(frame('(program)'), ROOT), CATEGORY.other);
+    assert.equal(categorize(frame('(program)'), ROOT), CATEGORY.program);
+    assert.equal(categorize(frame('runMicrotasks'), ROOT), CATEGORY.async);
+    assert.equal(categorize(frame('processTicksAndRejections', 'node:internal/process/task_queues', 1), ROOT), CATEGORY.async);
+    assert.equal(categorize(frame('emit', 'node:events', 1), ROOT), CATEGORY.node);
     assert.equal(categorize(FRAMES[10]!, ROOT), CATEGORY.other);
-    assert.equal(categorize(frame('emit', 'node:events', 1), ROOT), CATEGORY.other);
+    assert.equal(categorize(frame('RegExp: [?#]'), ROOT), CATEGORY.other);
     assert.equal(categorize(FRAMES[12]!, ROOT), 'library: @scope/pkg');
     assert.equal(shortUrl('file:///repo/packages/cli/dist/bin.js', '/repo/'), 'packages/cli/dist/bin.js');
     assert.equal(shortUrl('file:///opt/x.js', ROOT), '/opt/x.js');
