@@ -18,7 +18,7 @@ import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
 import { API_KEY, PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { wireBytesPerNotification } from './lib/wire-bytes.js';
 import { fmtConns, renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
-import { compressionPanel, compressionSummary, compressionTargets, type CompressionRun, type WireBytes } from './lib/compression-report.js';
+import { compressionPanel, compressionSummary, compressionTargets, type CompressionRun } from './lib/compression-report.js';
 import { clusterPanel, clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
 import { runCluster } from './scenarios/cluster-100k.js';
 import type { ScenarioContext } from './scenarios/context.js';
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
   const wantHeavy = (s: string): boolean => (quick ? onlyScenarios?.includes(s) === true : want(s));
   const runs: RunRecord[] = [];
   const compressionRuns: CompressionRun[] = [];
-  const wireBytes: WireBytes = {};
+  const wireBytes: Record<string, number> = {};
   const started = Date.now();
   const ctx: ScenarioContext = {
     root, loadgen, serverCpu, clientCpu, serverLog, resultsDir, quick,
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
       }
     }
     if (round > 1) return;
-    for (const mode of ['off', 'on', 'takeover'] as const) {
+    for (const mode of ['off', 'on', 'takeover']) {
       const peer: Peer = { ...base, id: `tidings-ws-${mode}`, serverArgs: ['--ws-compression', mode] };
       wireBytes[mode] = await withServer(peer, serverCpu, serverLog, (_pid, port) => wireBytesPerNotification(port, API_KEY, mode === 'off' ? undefined : 'permessage-deflate'));
       log(`  wire bytes per ~1 KB notification, --ws-compression ${mode}: ${wireBytes[mode]}`);
