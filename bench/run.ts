@@ -17,8 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLoadgen, runLoadgen, type LoadgenResult } from './lib/loadgen.js';
 import { API_KEY, PEERS, SCRAPE_INTERVAL_MS, handshakeArgs, publishArgs, scraped, startServer, type Peer, type RunningServer } from './lib/peers.js';
 import { wireBytesPerNotification } from './lib/wire-bytes.js';
-import { renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
-import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
+import { fmtConns, renderMarkdown, renderSvg, summarize, type ReportMeta, type RunRecord } from './lib/report.js';
+import { compressionPanel, compressionSummary, compressionTargets, type CompressionRun } from './lib/compression-report.js';
+import { clusterPanel, clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from './lib/scenario-report.js';
 import { runCluster } from './scenarios/cluster-100k.js';
 import type { ScenarioContext } from './scenarios/context.js';
 import { OFFERED, PER_USER_PEERS, runPerUser } from './scenarios/per-user.js';
@@ -43,6 +44,7 @@ if (flag('--help')) {
   --cluster-conns N   subscribers of the cluster scenario (default 100000)
   --cluster-nodes K   Tidings nodes of the cluster scenario (default 6)
   --no-docs           do not touch docs/ (results still go to bench/results/)
+A CPU profile of the Tidings server in one scenario: npm run bench:profile -- --help
 Needs Linux, gcc, zlib headers and taskset (Debian: apt-get install -y gcc zlib1g-dev util-linux).`);
   process.exit(0);
 }
@@ -361,9 +363,10 @@ async function main(): Promise<void> {
   const perUser = summarizePerUser(runs);
   const cluster = summarizeCluster(runs);
   const perUserLabels = Object.fromEntries(PER_USER_PEERS.map((p) => [p.id, p.label]));
+  const compression = compressionSummary(compressionRuns);
   const extra = {
     sections: [...renderPerUser(perUser, perUserLabels, mainConns, OFFERED), ...renderCluster(cluster)],
-    targets: [...perUserTargets(perUser, mainConns), ...clusterTargets(cluster, clusterConns)],
+    targets: [...perUserTargets(perUser, mainConns), ...compressionTargets(compression, wireBytes, fmtConns(mainConns)), ...clusterTargets(cluster, clusterConns)],
   };
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const meta: ReportMeta = {
@@ -382,49 +385,20 @@ async function main(): Promise<void> {
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     ],
   };
-  const output = { meta, summary, perUser, cluster, runs, ...(compressionRuns.length > 0 ? { compression: { fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes } } : {}) };
+  const output = { meta, summary, perUser, cluster, runs, ...(compressionRuns.length > 0 ? { compression: { fanout: compression, wireBytesPerNotification: wireBytes } } : {}) };
   const stamp = meta.date.replace(/[:]/g, '-');
   writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify(output, null, 2));
   writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(output, null, 2));
   const markdown = renderMarkdown(PEERS, summary, meta, 'benchmarks.svg', extra);
   if (writeDocs) {
     writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(output, null, 2) + '\n');
-    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns, perUserPanel(perUser, perUserLabels, mainConns)) + '\n');
+    const panels = [...perUserPanel(perUser, perUserLabels, mainConns), ...compressionPanel(wireBytes), ...clusterPanel(cluster)];
+    writeFileSync(join(root, 'docs/benchmarks.svg'), renderSvg(PEERS, summary, mainConns, panels) + '\n');
     updateDoc(join(root, 'docs/benchmarks.md'), markdown);
     log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
   }
   process.stdout.write(markdown + '\n');
-  if (compressionRuns.length > 0) process.stdout.write(`\npermessage-deflate (medians): ${JSON.stringify({ fanout: compressionSummary(compressionRuns), wireBytesPerNotification: wireBytes })}\n`);
-}
-
-/** One compression-scenario fan-out run. */
-interface CompressionRun {
-  peer: string;
-  payload: 'message' | 'notification';
-  round: number;
-  msgsPerSec: number;
-  bytesPerMsg: number;
-  serverCpu: number;
-}
-
-/**
- * Medians by payload: fan-out and bytes per message with and without compression, and their
- * ratios; also per second of server CPU, the steadier figure on a shared machine.
- */
-function compressionSummary(list: CompressionRun[]): Record<string, Record<string, number>> {
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-  const out: Record<string, Record<string, number>> = {};
-  for (const payload of ['message', 'notification'] as const) {
-    const runsOf = (peer: string): CompressionRun[] => list.filter((r) => r.payload === payload && r.peer === peer);
-    const of = (peer: string, k: 'msgsPerSec' | 'bytesPerMsg'): number => median(runsOf(peer).map((r) => r[k]));
-    const perCpu = (peer: string): number => median(runsOf(peer).map((r) => r.msgsPerSec / r.serverCpu));
-    const plain = { rate: of('tidings-ws', 'msgsPerSec'), bytes: of('tidings-ws', 'bytesPerMsg'), perCpu: perCpu('tidings-ws') };
-    const deflated = { rate: of('tidings-ws-deflate', 'msgsPerSec'), bytes: of('tidings-ws-deflate', 'bytesPerMsg'), perCpu: perCpu('tidings-ws-deflate') };
-    out[payload] = { plainMsgsPerSec: plain.rate, deflateMsgsPerSec: deflated.rate, rateRatio: +(deflated.rate / plain.rate).toFixed(3),
-      plainMsgsPerCpuSec: Math.round(plain.perCpu), deflateMsgsPerCpuSec: Math.round(deflated.perCpu), perCpuRatio: +(deflated.perCpu / plain.perCpu).toFixed(3),
-      plainBytesPerMsg: plain.bytes, deflateBytesPerMsg: deflated.bytes, bytesRatio: +(plain.bytes / deflated.bytes).toFixed(2) };
-  }
-  return out;
+  if (compressionRuns.length > 0) process.stdout.write(`\npermessage-deflate (medians): ${JSON.stringify({ fanout: compression, wireBytesPerNotification: wireBytes })}\n`);
 }
 
 const START = '<!-- bench:start (generated by npm run bench; edits between these markers are overwritten) -->';

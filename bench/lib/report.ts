@@ -1,6 +1,6 @@
 /**
- * Turns benchmark runs into medians per peer, ratios against the targets of issue 8, a markdown
- * section and an SVG chart. Pure functions: no I/O, so they can be unit-tested.
+ * Turns benchmark runs into medians per peer, ratios against the targets of issues 8 and 19, a
+ * markdown section and an SVG chart. Pure functions: no I/O, so they can be unit-tested.
  */
 
 export interface RunRecord {
@@ -136,15 +136,25 @@ export function summarize(runs: readonly RunRecord[]): Summary {
 }
 
 export interface TargetResult {
+  /** Stable id: a missed row links to `#why-<id>` in the hand-written part of docs/benchmarks.md. */
   id: string;
+  /** The issue and target the row answers: `8`, `19.1`. */
+  issue?: string;
   text: string;
   /** What was measured, in words with numbers. */
   measured: string;
   /** The ratio or value compared with the goal. */
   value: number | undefined;
+  /** How the value column shows `value` (default: `1.23×` for ratio goals, the number otherwise). */
+  valueText?: string;
+  /** `≥ 0.9×`, `≤ 5 KB`, or MEASURED for a figure the issue asks for without a goal. */
   goal: string;
+  /** undefined: not measured in this run, or no goal. */
   met: boolean | undefined;
 }
+
+/** The goal of a row the issue asks to measure without a goal: it gets no verdict. */
+export const MEASURED = 'measured';
 
 const KB = 1024;
 
@@ -164,44 +174,57 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
   const f = (peer: string): number | undefined => s[peer]?.fanout[key];
   const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
   const results: TargetResult[] = [];
-  const addRatio = (id: string, text: string, a: number | undefined, b: number | undefined, min: number, unit: string): void => {
+  const addRatio = (id: string, text: string, a: number | undefined, b: number | undefined, min: number, unit: string, issue = '8'): TargetResult => {
     const value = ratio(a, b);
-    results.push({
-      id, text, value, goal: `≥ ${min}×`, met: value === undefined ? undefined : value >= min,
+    const row: TargetResult = {
+      id, issue, text, value, goal: `≥ ${min}×`, met: value === undefined ? undefined : value >= min,
       measured: `${fmtNum(a)} vs ${fmtNum(b)} ${unit}`,
-    });
+    };
+    results.push(row);
+    return row;
+  };
+  const perCpuNote = (row: TargetResult, a: string, b: string): void => {
+    const perCpu = ratio(s[a]?.fanoutPerCpu, s[b]?.fanoutPerCpu);
+    if (perCpu !== undefined) row.measured += `; per CPU-s ${fmtNum(s[a]?.fanoutPerCpu)} vs ${fmtNum(s[b]?.fanoutPerCpu)} = ${perCpu.toFixed(2)}×`;
   };
   addRatio('fanout-socketio', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs Socket.IO`, f('tidings-ws'), f('socketio'), 1.5, 'msg/s');
   addRatio('fanout-ws-frame', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs raw ws (frame built once)`, f('tidings-ws'), f('ws-frame'), 0.9, 'msg/s');
   addRatio('overload-socketio', 'Overload: Tidings WS vs Socket.IO', s['tidings-ws']?.overload, s.socketio?.overload, 8, 'msg/s');
   if (s[LIMIT] !== undefined) {
-    addRatio('fanout-c-writer', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs the C writer (one \`write(2)\` per connection)`, f('tidings-ws'), f(LIMIT), 0.9, 'msg/s');
-    const perCpu = ratio(s['tidings-ws']?.fanoutPerCpu, s[LIMIT]?.fanoutPerCpu);
-    if (perCpu !== undefined) results[results.length - 1]!.measured += `; per CPU-s ${perCpu.toFixed(2)}×`;
+    const row = addRatio('fanout-c-writer', `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS vs the C writer (one \`write(2)\` per connection)`,
+      f('tidings-ws'), f(LIMIT), 0.9, 'msg/s', '19.4');
+    perCpuNote(row, 'tidings-ws', LIMIT);
   }
-  const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number, lowerBound = false, note = ''): void => {
+  perCpuNote(addRatio('stomp-fanout', `Fan-out, ${fmtConns(conns)} subscribers: Tidings STOMP over WebSocket vs Tidings WS (JSON)`,
+    f('tidings-stomp'), f('tidings-ws'), 0.9, 'msg/s', '19.1'), 'tidings-stomp', 'tidings-ws');
+  const addMax = (id: string, text: string, v: number | undefined, max: number, unit: string, scale: number,
+    o: { lowerBound?: boolean; note?: string; issue?: string } = {}): void => {
+    const shown = v === undefined ? undefined : `${o.lowerBound === true ? '≥ ' : ''}${fmtNum(v / scale, 2)} ${unit}`;
     results.push({
-      id, text, value: v, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : !lowerBound && v <= max,
-      measured: v === undefined ? 'n/a' : `${lowerBound ? '≥ ' : ''}${fmtNum(v / scale, 2)} ${unit}${note}`,
+      id, issue: o.issue ?? '8', text, value: v, valueText: shown, goal: `≤ ${max / scale} ${unit}`, met: v === undefined ? undefined : o.lowerBound !== true && v <= max,
+      measured: shown === undefined ? 'n/a' : `${shown}${o.note ?? ''}`,
     });
   };
-  const idle = (peer: string, ref: string, max: number, text: string, id: string): void => {
+  const idle = (peer: string, ref: string, max: number, text: string, id: string, issue: string): void => {
     const p = s[peer];
     const settled = p?.idleSettledBytes;
     const r = ratio(p?.idleBytes, s[ref]?.idleBytes);
     const note = `${r === undefined ? '' : ` (${r.toFixed(2)}× ${ref})`}${settled === undefined ? '' : `; settled ${fmtNum(settled / KB, 2)} KB`}`;
-    addMax(id, text, p?.idleBytes, max, 'KB', KB, false, note);
+    addMax(id, text, p?.idleBytes, max, 'KB', KB, { note, issue });
   };
-  idle('tidings-ws', 'ws-naive', 6 * KB, 'RSS per idle WebSocket connection (Tidings)', 'idle-ws');
-  idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings)', 'idle-sse');
-  idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings)', 'idle-poll');
+  idle('tidings-ws', 'ws-naive', 6 * KB, 'RSS per idle WebSocket connection (Tidings)', 'idle-ws', '8');
+  idle('tidings-stomp', 'tidings-ws', 6 * KB, 'RSS per idle STOMP over WebSocket connection (Tidings)', 'idle-stomp', '19.1');
+  idle('tidings-sse', 'sse', 5 * KB, 'RSS per idle SSE connection (Tidings), right after connecting', 'idle-sse', '8, 19.2');
+  idle('tidings-poll', 'sse', 5 * KB, 'RSS per waiting long poll (Tidings), right after connecting', 'idle-poll', '8, 19.2');
   // issue 19: what a connection retains once V8 has shrunk the young generation (full runs only)
   for (const [peer, id, text] of [['tidings-sse', 'idle-sse-settled', 'RSS per idle SSE connection (Tidings), settled'],
     ['tidings-poll', 'idle-poll-settled', 'RSS per waiting long poll (Tidings), settled']] as const) {
     const settled = s[peer]?.idleSettledBytes;
-    if (settled !== undefined) addMax(id, text, settled, 2.5 * KB, 'KB', KB);
+    if (settled !== undefined) addMax(id, text, settled, 2.5 * KB, 'KB', KB, { issue: '19.2' });
   }
-  addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, s['tidings-ws']?.latencyLowerBound);
+  addMax('p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings WS)`, s['tidings-ws']?.p99, 100, 'ms', 1, { lowerBound: s['tidings-ws']?.latencyLowerBound });
+  addMax('stomp-p99', `p99 publish → receive, ${fmtConns(conns)} × 10 Hz (Tidings STOMP over WebSocket)`, s['tidings-stomp']?.p99, 100, 'ms', 1,
+    { lowerBound: s['tidings-stomp']?.latencyLowerBound, issue: '19.1' });
   addRatio('handshakes', 'WebSocket handshakes per second: Tidings (`/ws?connect=1` up to `connected`) vs raw ws (upgrade)', s['tidings-ws']?.handshakes, s['ws-naive']?.handshakes, 1.0, '/s');
   const up = ratio(s['tidings-ws']?.upgrades, s['ws-naive']?.handshakes);
   if (up !== undefined) results[results.length - 1]!.measured += `; upgrade alone ${fmtNum(s['tidings-ws']?.upgrades)}/s = ${up.toFixed(2)}×`;
@@ -215,7 +238,7 @@ export function evaluateTargets(s: Summary, conns: number): TargetResult[] {
     const rate = ratio(f('tidings-ws'), f('tidings-ws-nometrics'));
     const perCpu = ratio(on?.fanoutPerCpu, off.fanoutPerCpu);
     results.push({
-      id: 'metrics', text: `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS with metrics on (scraped every 1 s) vs \`--metrics off\`, best rounds`,
+      id: 'metrics', issue: '14', text: `Fan-out, ${fmtConns(conns)} subscribers: Tidings WS with metrics on (scraped every 1 s) vs \`--metrics off\`, best rounds`,
       value: best, goal: '≥ 0.97×', met: best === undefined ? undefined : best >= 0.97,
       measured: `${fmtNum(on?.fanoutBest)} vs ${fmtNum(off.fanoutBest)} msg/s; medians ${fmtNum(f('tidings-ws'))} vs ${fmtNum(f('tidings-ws-nometrics'))} msg/s`
         + `${rate === undefined ? '' : ` (${rate.toFixed(2)}×)`}${perCpu === undefined ? '' : `, per CPU-s ${perCpu.toFixed(2)}×`}`,
@@ -321,15 +344,30 @@ export function renderMarkdown(peers: readonly PeerInfo[], s: Summary, meta: Rep
   lines.push(...extra.sections);
   lines.push('### Targets');
   lines.push('');
-  lines.push('| target | goal | measured | ratio / value | |');
-  lines.push('|---|---|---|---:|---|');
-  for (const t of [...evaluateTargets(s, meta.conns), ...extra.targets]) {
-    const value = t.value === undefined ? 'n/a' : t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : t.goal.startsWith('≥') ? fmtNum(t.value) : t.measured;
-    lines.push(`| ${t.text} | ${t.goal} | ${t.measured} | ${value} | ${t.met === undefined ? '—' : t.met ? 'met' : '**missed**'} |`);
-  }
+  lines.push('Issue: the issue and target number the row answers (issue 19: 19.1 STOMP, 19.2 idle memory, 19.3 per-user delivery, 19.4 the C writer, 19.5 permessage-deflate, 19.6 100k subscribers). A goal of “measured” is a figure the issue asks for without a goal; “—”: no verdict (no goal, or not measured in this run).');
+  lines.push('');
+  lines.push(...targetTable([...evaluateTargets(s, meta.conns), ...extra.targets]));
   lines.push('');
   lines.push(`![throughput and latency per peer](${chartFile})`);
   return lines.join('\n');
+}
+
+/** Sort key of a row: its first issue number (`8, 19.2` → 8, `19.3` → 19.3). */
+function issueOrder(t: TargetResult): number {
+  const n = Number.parseFloat(t.issue ?? '');
+  return Number.isFinite(n) ? n : Infinity;
+}
+
+/** The targets table, rows ordered by issue and target; a missed row links to `#why-<id>`. */
+export function targetTable(targets: readonly TargetResult[]): string[] {
+  const rows = [...targets].sort((a, b) => issueOrder(a) - issueOrder(b));
+  const lines = ['| issue | target | goal | measured | ratio / value | verdict | why |', '|---|---|---|---|---:|---|---|'];
+  for (const t of rows) {
+    const value = t.value === undefined ? 'n/a' : t.valueText ?? (t.goal.endsWith('×') ? `${t.value.toFixed(2)}×` : fmtNum(t.value));
+    const verdict = t.met === undefined ? '—' : t.met ? 'met' : '**missed**';
+    lines.push(`| ${t.issue ?? ''} | ${t.text} | ${t.goal} | ${t.measured} | ${value} | ${verdict} | ${t.met === false ? `[why](#why-${t.id})` : ''} |`);
+  }
+  return lines;
 }
 
 function esc(s: string): string {
@@ -341,11 +379,11 @@ export interface Panel {
   title: string;
   values: Array<{ label: string; value: number | undefined; text: string; tidings: boolean }>;
   log: boolean;
-  /** A dashed line at the target of issue 8, when the panel has one. */
+  /** A dashed line at the panel's target, when it has one. */
   target?: { value: number; label: string };
 }
 
-/** A four-panel horizontal bar chart: fan-out, overload, p99 latency (log scale), idle memory. */
+/** A horizontal bar chart, two panels a row: fan-out, overload, p99 latency (log scale), idle memory, then `extraPanels` (per-user, compression, 100k). */
 export function renderSvg(peers: readonly PeerInfo[], s: Summary, conns: number, extraPanels: readonly Panel[] = []): string {
   const c = fmtConns(conns);
   const publishing = peers.filter((p) => s[p.id]);

@@ -2,7 +2,7 @@
 // are not part of the test suite (npm run bench).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateTargets, median, renderMarkdown, summarize, type RunRecord } from '../../bench/lib/report.js';
+import { evaluateTargets, median, MEASURED, renderMarkdown, summarize, targetTable, type RunRecord, type TargetResult } from '../../bench/lib/report.js';
 
 const suite = (peer: string, round: number, fanout: number, overload: number, p99: number, lower = false): RunRecord => ({
   kind: 'suite', peer, conns: 10000, round,
@@ -87,7 +87,7 @@ describe('bench report', () => {
     const t = evaluateTargets(s, 10000).find((r) => r.id === 'fanout-c-writer');
     assert.ok(t && Math.abs(t.value! - 0.9) < 1e-9);
     assert.equal(t.met, true);
-    assert.match(t.measured, /^90 vs 100 msg\/s; per CPU-s 0\.90×$/);
+    assert.match(t.measured, /^90 vs 100 msg\/s; per CPU-s 180 vs 200 = 0\.90×$/);
     const md = renderMarkdown([{ id: 'tidings-ws', label: 'T' }, { id: 'socketio', label: 'S' }, { id: 'c-writer', label: 'C' }], s, {
       date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [],
     }, 'chart.svg');
@@ -121,6 +121,61 @@ describe('bench report', () => {
       targets: [{ id: 'x', text: 'held', goal: '≥ 100,000', value: 100_002, met: true, measured: '100,002 held' }],
     });
     assert.ok(md.indexOf('### Extra') < md.indexOf('### Targets'));
-    assert.match(md, /\| held \| ≥ 100,000 \| 100,002 held \| 100,002 \| met \|/);
+    assert.match(md, /\|  \| held \| ≥ 100,000 \| 100,002 held \| 100,002 \| met \|  \|/);
+  });
+
+  it('judges STOMP over WebSocket against the JSON protocol, 100 ms p99 and 6 KB idle (issue 19, target 1)', () => {
+    const fan = (peer: string, rate: number, cpu: number, p99: number, lower = false): RunRecord => {
+      const r = suite(peer, 1, rate, 1, p99, lower);
+      (r.result!.fanout as { serverCpu: number }).serverCpu = cpu;
+      return r;
+    };
+    const s = summarize([fan('tidings-ws', 100_000, 1, 80), fan('tidings-stomp', 85_000, 0.85, 120), idle('tidings-stomp', 6300, 5800), idle('tidings-ws', 5600, 3000)]);
+    const t = Object.fromEntries(evaluateTargets(s, 10000).map((r) => [r.id, r]));
+    // slower in msg/s, level per CPU-s: the verdict follows the rate, the per CPU-s figure stands beside it
+    assert.ok(Math.abs(t['stomp-fanout']!.value! - 0.85) < 1e-9);
+    assert.equal(t['stomp-fanout']?.met, false);
+    assert.equal(t['stomp-fanout']?.issue, '19.1');
+    assert.equal(t['stomp-fanout']?.measured, '85,000 vs 100,000 msg/s; per CPU-s 100,000 vs 100,000 = 1.00×');
+    assert.equal(t['stomp-p99']?.met, false);
+    assert.equal(t['stomp-p99']?.valueText, '120.00 ms');
+    assert.equal(t['idle-stomp']?.met, false);
+    assert.match(t['idle-stomp']!.measured, /^6\.15 KB \(1\.13× tidings-ws\); settled 5\.66 KB$/);
+    const ok = Object.fromEntries(evaluateTargets(summarize([fan('tidings-ws', 100_000, 1, 80), fan('tidings-stomp', 90_000, 1, 99), idle('tidings-stomp', 6144, 1)]), 10000)
+      .map((r) => [r.id, r]));
+    assert.equal(ok['stomp-fanout']?.met, true);
+    assert.equal(ok['stomp-p99']?.met, true);
+    assert.equal(ok['idle-stomp']?.met, true);
+    // a p99 that is only a lower bound is never a pass, and the value says so
+    const lower = evaluateTargets(summarize([fan('tidings-stomp', 1, 1, 50, true)]), 10000).find((r) => r.id === 'stomp-p99');
+    assert.equal(lower?.met, false);
+    assert.equal(lower?.valueText, '≥ 50.00 ms');
+  });
+
+  it('orders the rows by issue and target, links every missed row to its why, and gives rows without a goal no verdict', () => {
+    const rows: TargetResult[] = [
+      { id: 'late', issue: '19.6', text: 'sustained', goal: MEASURED, value: 5, met: undefined, measured: '5 msg/s' },
+      { id: 'miss', issue: '19.1', text: 'stomp', goal: '≥ 0.9×', value: 0.8, met: false, measured: '8 vs 10' },
+      { id: 'hit', issue: '8', text: 'socketio', goal: '≥ 1.5×', value: 2, met: true, measured: '2 vs 1' },
+      { id: 'none', issue: '19.3', text: 'per-user', goal: '≥ 2×', value: undefined, met: undefined, measured: 'n/a vs 1' },
+      { id: 'mem', issue: '19.6', text: 'memory', goal: MEASURED, value: 6144, valueText: '6.0 KB', met: undefined, measured: '6.0 KB' },
+    ];
+    const table = targetTable(rows);
+    assert.equal(table[0], '| issue | target | goal | measured | ratio / value | verdict | why |');
+    assert.deepEqual(table.slice(2), [
+      '| 8 | socketio | ≥ 1.5× | 2 vs 1 | 2.00× | met |  |',
+      '| 19.1 | stomp | ≥ 0.9× | 8 vs 10 | 0.80× | **missed** | [why](#why-miss) |',
+      '| 19.3 | per-user | ≥ 2× | n/a vs 1 | n/a | — |  |',
+      '| 19.6 | sustained | measured | 5 msg/s | 5 | — |  |',
+      '| 19.6 | memory | measured | 6.0 KB | 6.0 KB | — |  |',
+    ]);
+    // every missed row of a whole report links to #why-<its id>, and no other row does
+    const s = summarize([suite('tidings-ws', 1, 100, 1000, 150), suite('socketio', 1, 100, 1000, 50), idle('tidings-ws', 5000, 3000), idle('ws-naive', 6000, 3000)]);
+    const md = renderMarkdown([], s, { date: 'd', command: 'c', quick: true, rounds: 1, conns: 10000, fanoutSizes: [10000], machine: [], notes: [] }, 'chart.svg');
+    const missed = evaluateTargets(s, 10000).filter((t) => t.met === false).map((t) => t.id).sort();
+    assert.deepEqual(missed, ['fanout-socketio', 'overload-socketio', 'p99']);
+    assert.deepEqual([...md.matchAll(/\[why\]\(#why-([a-z0-9-]+)\)/g)].map((m) => m[1]).sort(), missed);
+    assert.match(md, /\| 8 \| p99 publish → receive, 10k × 10 Hz \(Tidings WS\) \| ≤ 100 ms \| 150\.00 ms \| 150\.00 ms \| \*\*missed\*\* \| \[why\]\(#why-p99\) \|/);
+    assert.match(md, /\| 8 \| RSS per idle WebSocket connection \(Tidings\) \| ≤ 6 KB \| 4\.88 KB \(0\.83× ws-naive\); settled 2\.93 KB \| 4\.88 KB \| met \|  \|/);
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderSvg, type RunRecord } from '../../bench/lib/report.js';
-import { clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from '../../bench/lib/scenario-report.js';
+import { clusterPanel, clusterTargets, perUserPanel, perUserTargets, renderCluster, renderPerUser, summarizeCluster, summarizePerUser } from '../../bench/lib/scenario-report.js';
 import { socketSlabBytes, sockstatTcpBytes } from '../../bench/scenarios/cluster-100k.js';
 
 const perUser = (peer: string, round: number, rate: number, calls: number, p99: number, lower = false): RunRecord => ({
@@ -39,6 +39,9 @@ describe('per-user delivery report', () => {
     assert.equal(t['per-user-single-ws-map']?.met, false);
     assert.equal(t['per-user-batch-socketio']?.met, false);
     assert.equal(t['per-user-batch-ws-map']?.met, undefined);
+    // the API's per-call cost beside the rates: server CPU per call, Tidings vs the peer
+    assert.equal(t['per-user-single-socketio']?.measured, '30,000 vs 10,000 msg/s; server CPU per call 17 µs vs 50 µs');
+    assert.equal(t['per-user-batch-ws-map']?.measured, '150,000 vs n/a msg/s; server CPU per call 3,333 µs vs n/a');
     const md = renderPerUser(s, { tidings: 'T', socketio: 'S' }, 10000, 10000).join('\n');
     assert.match(md, /\| T \| one user \| 30,000 \| 30,000 \| 17 µs \| 20 ms \| 40 ms \| 10,000 \| 2\.0 ms \|/);
     assert.match(md, /\| S \| 1,000 users \| 100,000 \| 100 \| 5,000 µs \|/);
@@ -67,7 +70,31 @@ describe('100k subscribers report', () => {
     const failed = summarizeCluster([{ kind: 'cluster', peer: 'tidings-cluster', conns: 0, round: 1, error: 'no redis' }]);
     assert.equal(clusterTargets(failed)[0]?.met, undefined);
     assert.match(renderCluster(failed).join('\n'), /Failed: `no redis`/);
-    assert.match(clusterTargets(summarizeCluster([run(100_002)]))[0]!.measured, /100,002 held; 6\.0 KB per connection; one broadcast reaches all in 900 ms; sustained 150,000 msg\/s/);
+    assert.equal(clusterTargets(summarizeCluster([run(100_002, 3)]))[0]!.measured, '100,002 held, 3 closed by the server');
+  });
+
+  it('reports memory per connection, one broadcast to all and sustained fan-out as rows without a goal', () => {
+    const c = summarizeCluster([{
+      kind: 'cluster', peer: 'tidings-cluster', conns: 100_002, round: 1,
+      result: { cluster: { nodes: 6, wanted: 100_002, connected: 100_002, bytesPerConn: 6144, userBytesPerConn: 3072, slabBytesPerConn: 2048,
+        kernelBytesPerConn: 1024, reachAllMs: 900, sustainedMsgsPerSec: 150_000, nodesCpu: 0.75, closedByServer: 0 } },
+    }]);
+    const t = Object.fromEntries(clusterTargets(c).map((r) => [r.id, r]));
+    assert.deepEqual(Object.keys(t), ['cluster-100k', 'cluster-memory', 'cluster-reach', 'cluster-sustained']);
+    for (const id of ['cluster-memory', 'cluster-reach', 'cluster-sustained']) {
+      assert.equal(t[id]?.met, undefined);
+      assert.equal(t[id]?.goal, 'measured');
+      assert.equal(t[id]?.issue, '19.6');
+    }
+    assert.equal(t['cluster-memory']?.measured, '6.0 KB: node RSS 3.0 KB, kernel socket objects 2.0 KB, kernel TCP buffers 1.0 KB');
+    assert.equal(t['cluster-reach']?.valueText, '900 ms');
+    assert.equal(t['cluster-sustained']?.measured, "150,000 msg/s delivered; nodes' CPU 0.75, 200,000 msg per CPU-s");
+    const panel = clusterPanel(c)[0]!;
+    assert.deepEqual(panel.values.map((v) => [v.label, v.text]), [['total', '6.0 KB'], ['node RSS', '3.0 KB'], ['kernel socket objects', '2.0 KB'], ['kernel TCP buffers', '1.0 KB']]);
+    // a failed scenario says so in every row, and draws no panel
+    const failed = summarizeCluster([{ kind: 'cluster', peer: 'tidings-cluster', conns: 0, round: 1, error: 'no redis' }]);
+    assert.deepEqual(clusterTargets(failed).map((r) => r.measured), Array(4).fill('failed: no redis'));
+    assert.deepEqual(clusterPanel(failed), []);
   });
 
   it('reads the kernel TCP memory and the socket slab caches', () => {
