@@ -106,7 +106,7 @@ function machine(): string[] {
   const load = loadavg().map((l) => l.toFixed(2)).join(', ');
   return [
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} free), Linux ${release()}, Node.js ${process.version}`,
-    `Libraries: ws ${version('ws')}, socket.io ${version('socket.io')}; load generator: bench/loadgen/loadgen.c (gcc -O2, epoll, one thread)`,
+    `Libraries: ws ${version('ws')}, socket.io ${version('socket.io')}; load generator: bench/loadgen (C, gcc -O2, epoll, one thread)`,
     `Load average when the run ended: ${load} (other work on the machine adds noise)`,
   ];
 }

@@ -1,13 +1,19 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildC } from './cbuild.js';
 import { spawnPinned } from './peers.js';
 
-/** Compiles bench/loadgen/loadgen.c when the binary is missing or older than the source. */
+/**
+ * Compiles every .c of bench/loadgen into `outDir`/loadgen when the binary is missing or older than
+ * any .c or .h there; returns the binary's path.
+ */
 export function buildLoadgen(root: string, outDir: string): string {
-  return buildC(join(root, 'bench/loadgen/loadgen.c'), join(outDir, 'loadgen'), ['-lz']);
+  const dir = join(root, 'bench/loadgen');
+  const files = readdirSync(dir).sort().map((name) => join(dir, name));
+  return buildC(files.filter((f) => f.endsWith('.c')), join(outDir, 'loadgen'), ['-lz'], files.filter((f) => f.endsWith('.h')));
 }
 
-/** Loadgen output: one JSON object (fields documented in loadgen.c). */
+/** Loadgen output: one JSON object (fields documented at the top of bench/loadgen/main.c). */
 export type LoadgenResult = Record<string, unknown>;
 
 /** Runs the loadgen pinned to `cpu`; resolves with its JSON, rejects with its stderr on failure. */

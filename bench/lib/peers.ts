@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildC } from './cbuild.js';
 
-/** The loadgen protocol each peer is driven with (see bench/loadgen/loadgen.c). */
+/** The loadgen protocol each peer is driven with (see the top of bench/loadgen/main.c). */
 export type LoadgenProto = 'tws' | 'stomp' | 'tsse' | 'tpoll' | 'ws' | 'sio' | 'sse';
 
 type ServerKind = 'tidings' | 'ws-naive' | 'ws-frame' | 'socketio' | 'sse' | 'c-writer';

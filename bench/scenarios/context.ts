@@ -3,7 +3,7 @@ import type { RunRecord } from '../lib/report.js';
 /** What bench/run.ts hands a scenario: where things are, which CPUs, and its helpers. */
 export interface ScenarioContext {
   root: string;
-  /** The built load generator (bench/loadgen/loadgen.c). */
+  /** The built load generator (bench/loadgen, built by buildLoadgen). */
   loadgen: string;
   /** The CPU servers are pinned to, and the one load generators are pinned to (undefined: not pinned). */
   serverCpu: number | undefined;

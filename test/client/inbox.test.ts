@@ -4,14 +4,7 @@ import WebSocket from 'ws';
 import { Client } from '@tidings/client';
 import { Client as FallbackClient } from '@tidings/client/fallback';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
-
-async function until(cond: () => boolean, ms = 8000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../helpers/until.js';
 
 describe('client.inbox', () => {
   let t: TidingsProcess;

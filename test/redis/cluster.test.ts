@@ -7,6 +7,7 @@ import type { ServerMessage } from '@tidings/protocol';
 import { Balancer } from '../helpers/balancer.js';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { configFile, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const availability = redisAvailability();
@@ -20,14 +21,6 @@ async function pollOnce(node: TidingsProcess, query: string): Promise<PollAnswer
 }
 
 const dataOf = (msgs: ServerMessage[]): unknown[] => msgs.flatMap((m) => (m.type === 'publication' ? [m.data] : []));
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('three nodes on one Redis', availability, () => {
   let redis: RedisProcess;

@@ -5,6 +5,7 @@ import { EventSource } from 'eventsource';
 import type { ConnectedMessage, ProtocolError, ServerMessage } from '@tidings/protocol';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { configFile, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 interface Answer { status: number; replies?: ServerMessage[]; error?: ProtocolError }
@@ -18,14 +19,6 @@ function assertUnknownSession(answer: Answer): void {
   assert.equal(answer.status, 404, JSON.stringify(answer));
   assert.equal(answer.replies, undefined);
   assert.equal(answer.error?.code, 114);
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('/emulation forwarded to the node that holds the session checks the session\'s secret there', redisAvailability(), () => {
@@ -54,7 +47,7 @@ describe('/emulation forwarded to the node that holds the session checks the ses
     const got: ServerMessage[] = [];
     const es = new EventSource(`${a.url}/sse?channel=${room}&token=${await makeToken(user)}`);
     es.onmessage = (e) => got.push(JSON.parse(e.data as string) as ServerMessage);
-    await until(() => got.some((m) => m.type === 'subscribed'), 'the victim subscribed');
+    await until(() => got.some((m) => m.type === 'subscribed'), 5000, 'the victim subscribed');
     await observer.until(() => observer.pushes('join').some((j) => j.info.user === user), 5000, 'the victim\'s join');
     const connected = got.find((m): m is ConnectedMessage => m.type === 'connected')!;
     return { got, es, observer, connected };
@@ -81,7 +74,7 @@ describe('/emulation forwarded to the node that holds the session checks the ses
     await b.publish('chat:room', 'marker');
     await b.publish('user:victim', 'personal');
     await observer.until(() => dataOf(observer.messages).includes('marker'), 5000, 'marker');
-    await until(() => dataOf(got).includes('marker'), 'the victim still in the room');
+    await until(() => dataOf(got).includes('marker'), 5000, 'the victim still in the room');
     assert.deepEqual(dataOf(observer.messages), ['marker'], 'the room did not receive `forged`');
     assert.ok(!dataOf(got).includes('personal'), 'the victim was not subscribed to user:victim');
     assert.equal(((await a.api('GET', '/api/notifications/unread-count?user=victim')).body as { unread: number }).unread, 1);
@@ -108,7 +101,7 @@ describe('/emulation forwarded to the node that holds the session checks the ses
     const [beforeA, beforeB, markA, markB] = [await authRefusals(a), await authRefusals(b), a.output.length, b.output.length];
     const guess = randomBytes(24).toString('base64url');
     assertUnknownSession(await emulate(b, { client: connected.client, secret: guess, commands: [{ id: 1, type: 'inbox.count' }] }));
-    await until(() => refusedLines(b, markB).length > 0, 'the refused line on b');
+    await until(() => refusedLines(b, markB).length > 0, 5000, 'the refused line on b');
     assert.deepEqual([await authRefusals(a) - beforeA, await authRefusals(b) - beforeB], [0, 1]);
     const lines = refusedLines(b, markB);
     assert.equal(lines.length, 1);
@@ -131,7 +124,7 @@ describe('/emulation forwarded to the node that holds the session checks the ses
     assert.equal(published?.type, 'reply');
     await observer.until(() => dataOf(observer.messages).includes('genuine'), 5000, 'genuine');
     assert.deepEqual(observer.pushes('publication').map((p) => [p.data, p.info?.user, p.info?.client]), [['genuine', 'owner', client]]);
-    await until(() => dataOf(got).includes('genuine'), 'genuine on the owner\'s stream');
+    await until(() => dataOf(got).includes('genuine'), 5000, 'genuine on the owner\'s stream');
     for (const node of [a, b]) assert.ok(!node.output.includes(secret), 'the secret is in no log');
     es.close();
     observer.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RedisProcess, redisAvailability } from '../helpers/redis.js';
 import { freePort, startTidings } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 
 const PASSWORD = 'REDIS-PASSWORD-6f1ed002ab55';
 
@@ -9,14 +10,6 @@ interface Line { level: string; msg: string; engine?: string }
 
 function lines(output: string): Line[] {
   return output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('the Redis engine in the log', redisAvailability(), () => {
@@ -28,9 +21,9 @@ describe('the Redis engine in the log', redisAvailability(), () => {
       const up = lines(t.output).find((l) => l.msg === 'engine up');
       assert.deepEqual([up?.level, up?.engine], ['info', 'redis']);
       await redis.kill();
-      await until('engine down', () => lines(t.output).some((l) => l.msg.startsWith('engine down') && l.engine === 'redis'));
+      await until(() => lines(t.output).some((l) => l.msg.startsWith('engine down') && l.engine === 'redis'), 10_000, 'engine down');
       await redis.start();
-      await until('engine up again', () => lines(t.output).some((l) => l.msg.startsWith('engine up: redis reconnected') && l.level === 'info'));
+      await until(() => lines(t.output).some((l) => l.msg.startsWith('engine up: redis reconnected') && l.level === 'info'), 10_000, 'engine up again');
       assert.equal(lines(t.output).filter((l) => l.msg.startsWith('engine down')).length, 1, 'one line while it is away');
     } finally {
       await t.stop();

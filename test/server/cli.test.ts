@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { SETTINGS, envName } from 'tidings';
 import { freePort, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 import { ReplyError, WsClient } from '../helpers/ws-client.js';
 
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
@@ -261,7 +262,7 @@ describe('tidings CLI', () => {
   it('JSON log mode: the endpoints in the `listening` line and each foot-gun as one warn line naming its setting', async () => {
     const t = await startTidings({ apiKey: null, env: { TIDINGS_LOG_LEVEL: 'info' } });
     try {
-      await until(() => t.output.includes('"setting":"api-key"'));
+      await until(() => t.output.includes('"setting":"api-key"'), 5000, 'the api-key warning');
       const lines = t.output.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string; setting?: string; endpoints?: Record<string, string> });
       const listening = lines.find((l) => l.msg === 'listening');
       assert.equal(listening?.endpoints?.SSE, `http://127.0.0.1:${t.port}/sse`);
@@ -273,16 +274,8 @@ describe('tidings CLI', () => {
   });
 });
 
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The banner on the server's stderr, once it is complete (its `Store` row follows every endpoint). */
 async function bannerOf(t: TidingsProcess): Promise<string> {
-  await until(() => /^ {2}Store .*\n(( {2}warning: .*)?\n)*/m.test(t.output) && t.output.endsWith('\n'));
+  await until(() => /^ {2}Store .*\n(( {2}warning: .*)?\n)*/m.test(t.output) && t.output.endsWith('\n'), 5000, 'the banner');
   return t.output.slice(t.output.indexOf('Tidings '));
 }

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { ServerMessage } from '@tidings/protocol';
 import { Bystander } from '../helpers/bystander.js';
 import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { until } from '../helpers/until.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -23,14 +24,6 @@ async function openRecording(url: string): Promise<{ ws: WebSocket; messages: Se
     ws.once('error', reject);
   });
   return { ws, messages };
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** An upgrade request with raw headers; resolves with the status and JSON body of a refusal. */
@@ -138,12 +131,12 @@ describe('WebSocket wire behavior against the real server', () => {
 
     const token = await makeToken('carol');
     const { ws, messages } = await openRecording(`${t.wsUrl}?connect=1&channel=news&token=${token}`);
-    await until(() => messages.length > 0, 'the first message');
+    await until(() => messages.length > 0, 5000, 'the first message');
     assert.equal(messages[0]?.type, 'connected');
     assert.equal((messages[0] as Extract<ServerMessage, { type: 'connected' }>).user, 'carol');
-    await until(() => messages.some((m) => m.type === 'subscribed' && m.channel === 'news'), 'subscribed to news');
+    await until(() => messages.some((m) => m.type === 'subscribed' && m.channel === 'news'), 5000, 'subscribed to news');
     await bystander.stillReceives();
-    await until(() => messages.some((m) => m.type === 'publication' && m.channel === 'news'), 'a publication on news');
+    await until(() => messages.some((m) => m.type === 'publication' && m.channel === 'news'), 5000, 'a publication on news');
     ws.close();
   });
 
@@ -156,7 +149,7 @@ describe('WebSocket wire behavior against the real server', () => {
   it('without connect=1 the client still sends connect', async () => {
     const { ws, messages } = await openRecording(t.wsUrl);
     ws.send(JSON.stringify({ id: 1, type: 'connect' }));
-    await until(() => messages.length > 0, 'the connect reply');
+    await until(() => messages.length > 0, 5000, 'the connect reply');
     assert.equal(messages[0]?.type, 'reply');
     ws.close();
   });
