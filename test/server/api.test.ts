@@ -67,6 +67,26 @@ describe('server API', () => {
     assert.equal((tooMany.body as ErrorBody).error.code, 112);
   });
 
+  it('a broadcast repeated with the key it returned publishes nothing twice, and refuses that key with other data', async () => {
+    type Result = { channel: string; offset?: number; epoch?: string; error?: { code: number } };
+    const first = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-2'], data: { n: 1 } });
+    const { results, idempotencyKey } = first.body as { results: Result[]; idempotencyKey: string };
+    assert.deepEqual(results.map((r) => r.offset), [1, 1]);
+    const again = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-2', 'rb-3'], data: { n: 1 }, idempotencyKey });
+    const second = (again.body as { results: Result[]; idempotencyKey: string });
+    assert.equal(second.idempotencyKey, idempotencyKey);
+    assert.deepEqual(second.results.slice(0, 2), results);
+    assert.equal(second.results[2]!.offset, 1);
+    const other = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-4'], data: { n: 2 }, idempotencyKey });
+    const third = (other.body as { results: Result[] }).results;
+    assert.equal(third[0]!.error?.code, 117);
+    assert.equal(third[1]!.offset, 1);
+    for (const channel of ['rb-1', 'rb-2', 'rb-3']) {
+      const h = await t.api('GET', `/api/history?channel=${channel}`);
+      assert.deepEqual((h.body as { publications: Array<{ data: unknown }> }).publications.map((p) => p.data), [{ n: 1 }], channel);
+    }
+  });
+
   it('returns history after `since` with a limit', async () => {
     for (let i = 1; i <= 5; i++) await t.publish('room:h', i);
     const res = await t.api('GET', '/api/history?channel=room:h&since=2&limit=2');

@@ -60,6 +60,16 @@ describe('decodeCommand', () => {
     assert.deepEqual(d.map((x) => x.ok), [true, false, true]);
   });
 
+  it('encodes a publication with its data JSON given to the same text as without', () => {
+    const pubs = [
+      { channel: 'user:7', offset: 12, epoch: 'e-1', data: { text: 'é "quoted"\n', n: [1, null, true] }, time: 1700000000123 },
+      { channel: 'c', offset: 1, epoch: 'e', data: 'plain', time: 5, info: { client: 'a', user: 'u' } },
+      { channel: 'c', offset: 2, epoch: 'e', data: null, time: 6, info: { client: 'a', user: 'u' }, headers: { 'x-a': '1' } },
+      { channel: 'c', offset: 3, epoch: 'e', data: 0, time: 7, headers: { h: 'v' } },
+    ];
+    for (const pub of pubs) assert.equal(encodePublication(pub, JSON.stringify(pub.data)), encodePublication(pub));
+  });
+
   it('round-trips a publication through the server frame decoder', () => {
     const pub = { channel: 'c', offset: 1, epoch: 'e', data: { text: 'line\nbreak' }, time: 5 };
     const frame = `${encodePublication(pub)}\n${encodePublication({ ...pub, offset: 2 })}`;

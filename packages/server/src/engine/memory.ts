@@ -96,7 +96,7 @@ export class MemoryEngine implements Engine {
       this.forgetExpiredKeys(now);
       const seen = this.idempotency.get(key);
       if (seen) {
-        if (seen.json !== JSON.stringify(data)) throw new IdempotencyConflictError(options.idempotencyKey ?? '');
+        if (seen.json !== (options.dataJson ?? JSON.stringify(data))) throw new IdempotencyConflictError(options.idempotencyKey ?? '');
         return seen.pub;
       }
     }
@@ -114,9 +114,9 @@ export class MemoryEngine implements Engine {
       st.pubs.length = 0;
     }
     if (key !== undefined) {
-      this.idempotency.set(key, { pub, json: JSON.stringify(data), expireAt: now + (options.idempotencyTtl ?? 300) * 1000 });
+      this.idempotency.set(key, { pub, json: options.dataJson ?? JSON.stringify(data), expireAt: now + (options.idempotencyTtl ?? 300) * 1000 });
     }
-    if (this.subscribed.has(channel)) this.handler?.onPublication(pub);
+    if (this.subscribed.has(channel)) this.handler?.onPublication(pub, options.dataJson);
     return pub;
   }
 
