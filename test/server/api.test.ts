@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES } from '@tidings/protocol';
-import { makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
+import { API_KEY, makeToken, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 import { WsClient } from '../helpers/ws-client.js';
 
 type ErrorBody = { error: { code: number; message: string } };
@@ -67,6 +67,26 @@ describe('server API', () => {
     assert.equal((tooMany.body as ErrorBody).error.code, 112);
   });
 
+  it('a broadcast repeated with the key it returned publishes nothing twice, and refuses that key with other data', async () => {
+    type Result = { channel: string; offset?: number; epoch?: string; error?: { code: number } };
+    const first = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-2'], data: { n: 1 } });
+    const { results, idempotencyKey } = first.body as { results: Result[]; idempotencyKey: string };
+    assert.deepEqual(results.map((r) => r.offset), [1, 1]);
+    const again = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-2', 'rb-3'], data: { n: 1 }, idempotencyKey });
+    const second = (again.body as { results: Result[]; idempotencyKey: string });
+    assert.equal(second.idempotencyKey, idempotencyKey);
+    assert.deepEqual(second.results.slice(0, 2), results);
+    assert.equal(second.results[2]!.offset, 1);
+    const other = await t.api('POST', '/api/broadcast', { channels: ['rb-1', 'rb-4'], data: { n: 2 }, idempotencyKey });
+    const third = (other.body as { results: Result[] }).results;
+    assert.equal(third[0]!.error?.code, 117);
+    assert.equal(third[1]!.offset, 1);
+    for (const channel of ['rb-1', 'rb-2', 'rb-3']) {
+      const h = await t.api('GET', `/api/history?channel=${channel}`);
+      assert.deepEqual((h.body as { publications: Array<{ data: unknown }> }).publications.map((p) => p.data), [{ n: 1 }], channel);
+    }
+  });
+
   it('returns history after `since` with a limit', async () => {
     for (let i = 1; i <= 5; i++) await t.publish('room:h', i);
     const res = await t.api('GET', '/api/history?channel=room:h&since=2&limit=2');
@@ -87,6 +107,30 @@ describe('server API', () => {
     const channels = await t.api('GET', '/api/channels');
     assert.ok((channels.body as { channels: Array<{ channel: string; subscribers: number }> }).channels.some((x) => x.channel === 'room:p' && x.subscribers === 1));
     c.close();
+  });
+
+  it('reads a chunked body in several pieces, and answers one over the limit with 413 (no content-length to refuse it early)', async () => {
+    const chunked = (parts: string[]): Promise<Response> => fetch(`${t.url}/api/publish`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const part = parts.shift();
+          if (part === undefined) return c.close();
+          await new Promise((r) => setTimeout(r, 5));
+          c.enqueue(new TextEncoder().encode(part));
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    const ok = await chunked(['{"channel":"chunk', 'ed","data":{"é":', '1}}']);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { offset: number }).offset, 1);
+    const big = await chunked(['{"channel":"chunked","data":"', 'x'.repeat(1500), 'x'.repeat(1500), '"}']);
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as ErrorBody).error.code, 112);
+    const h = await t.api('GET', '/api/history?channel=chunked');
+    assert.deepEqual((h.body as { publications: Array<{ data: unknown }> }).publications.map((p) => p.data), [{ é: 1 }]);
   });
 
   it('answers bad bodies with documented 4xx errors', async () => {

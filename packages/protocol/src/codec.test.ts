@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCommand, decodeFrame, decodeServerFrame, encodePublication } from './codec.js';
+import type { Publication } from './messages.js';
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from './codes.js';
 import { isValidChannel, isValidNamespace, namespaceOf, channelKey } from './channel.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -58,6 +59,16 @@ describe('decodeCommand', () => {
   it('splits a frame into commands by newline and reports bad JSON lines', () => {
     const d = decodeFrame('{"id":1,"type":"ping"}\n\n{oops\n{"id":2,"type":"ping"}');
     assert.deepEqual(d.map((x) => x.ok), [true, false, true]);
+  });
+
+  it('encodes a publication with its data JSON given to the same text as without', () => {
+    const pubs: Publication[] = [
+      { channel: 'user:7', offset: 12, epoch: 'e-1', data: { text: 'é "quoted"\n', n: [1, null, true] }, time: 1700000000123 },
+      { channel: 'c', offset: 1, epoch: 'e', data: 'plain', time: 5, info: { client: 'a', user: 'u' } },
+      { channel: 'c', offset: 2, epoch: 'e', data: null, time: 6, info: { client: 'a', user: 'u' }, headers: { 'x-a': '1' } },
+      { channel: 'c', offset: 3, epoch: 'e', data: 0, time: 7, headers: { h: 'v' } },
+    ];
+    for (const pub of pubs) assert.equal(encodePublication(pub, JSON.stringify(pub.data)), encodePublication(pub));
   });
 
   it('round-trips a publication through the server frame decoder', () => {

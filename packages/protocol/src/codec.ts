@@ -248,9 +248,18 @@ export function encodeMessage(message: ServerMessage): string {
   return JSON.stringify(message);
 }
 
-/** Encodes a publication push once; the same string is written to every subscriber. */
-export function encodePublication(pub: Publication): string {
-  return JSON.stringify({ type: 'publication', ...pub });
+/**
+ * Encodes a publication push once; the same string is written to every subscriber.
+ * `dataJson`, when given, must be `JSON.stringify(pub.data)`: it is used as is, so data published to
+ * many channels (`POST /api/broadcast`) is stringified once, not once per channel. Same text either way.
+ */
+export function encodePublication(pub: Publication, dataJson?: string): string {
+  if (dataJson === undefined) return JSON.stringify({ type: 'publication', ...pub });
+  const { channel, offset, epoch, time, info, headers } = pub;
+  let text = `{"type":"publication","channel":${JSON.stringify(channel)},"offset":${JSON.stringify(offset)},"epoch":${JSON.stringify(epoch)},"data":${dataJson},"time":${JSON.stringify(time)}`;
+  if (info !== undefined) text += `,"info":${JSON.stringify(info)}`;
+  if (headers !== undefined) text += `,"headers":${JSON.stringify(headers)}`;
+  return `${text}}`;
 }
 
 /** Splits a received frame into server messages. Throws on invalid JSON (a server bug, not user input). */

@@ -157,7 +157,7 @@ export class RedisEngine implements Engine {
     let info = options.info ? `,"info":${JSON.stringify(options.info)}` : '';
     if (options.headers) info += `,"headers":${JSON.stringify(options.headers)}`;
     const reply = await this.run(SCRIPTS.publish, keys, [
-      channel, JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
+      channel, options.dataJson ?? JSON.stringify(data), options.historySize, options.historyTtl, Math.max(this.metaTtl, options.historyTtl),
       newEpoch(), time, info, this.pubsubChannel(channel), this.sharded ? 'spublish' : 'publish',
       options.idempotencyKey === undefined ? this.generatedKeyTtl : options.idempotencyTtl ?? 300,
     ], idempotencyKey === undefined ? {} : { idempotencyKey }) as string[];

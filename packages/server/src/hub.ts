@@ -65,10 +65,11 @@ export class Hub {
     return this.channels.get(channel)?.subscribers.size ?? 0;
   }
 
-  publication(pub: Publication): void {
+  /** `dataJson`: `JSON.stringify(pub.data)` when the engine has it, so it is not made again. */
+  publication(pub: Publication, dataJson?: string): void {
     const entry = this.channels.get(pub.channel);
     if (!entry) return;
-    const message = Buffer.from(encodePublication(pub));
+    const message = Buffer.from(encodePublication(pub, dataJson));
     for (const sub of entry.subscribers) sub.deliverPublication(pub, message);
     this.latency?.sample(pub.time);
   }

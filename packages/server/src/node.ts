@@ -417,8 +417,8 @@ export class TidingsNode implements EngineHandler, Timed {
 
   // ---- EngineHandler ----
 
-  onPublication(pub: Publication): void {
-    this.hub.publication(pub);
+  onPublication(pub: Publication, dataJson?: string): void {
+    this.hub.publication(pub, dataJson);
   }
 
   onJoin(channel: string, info: ClientInfo): void {

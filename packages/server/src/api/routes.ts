@@ -48,11 +48,12 @@ const routes: Record<string, Handler> = {
     const names = channels.map(channelField);
     if (body.data === undefined) throw badRequest('`data` is required');
     host.publisher.checkData(body.data);
+    const dataJson = JSON.stringify(body.data);
     // one key for every channel, so repeating the whole broadcast with it is exactly once per channel
     const key = optionalString(body, 'idempotencyKey') ?? randomBytes(12).toString('base64url');
     const results = await Promise.all(names.map(async (channel) => {
       try {
-        const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: key });
+        const pub = await host.publisher.publish(channel, body.data, { idempotencyKey: key, dataJson });
         return { channel, offset: pub.offset, epoch: pub.epoch };
       } catch (err) {
         return { channel, error: host.publisher.mapError(err) };

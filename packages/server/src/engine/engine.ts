@@ -82,7 +82,8 @@ export interface Claims {
 
 /** What the node is told. Called in order per channel; never concurrently for one channel. */
 export interface EngineHandler {
-  onPublication(pub: Publication): void;
+  /** `dataJson`: `JSON.stringify(pub.data)`, when the engine has it (publishing with `PublishOptions.dataJson`). */
+  onPublication(pub: Publication, dataJson?: string): void;
   onJoin(channel: string, info: ClientInfo): void;
   onLeave(channel: string, info: ClientInfo): void;
   onControl(message: ControlMessage): void;
@@ -102,6 +103,11 @@ export interface PublishOptions {
   idempotencyKey?: string;
   /** Seconds an idempotency key is remembered (default 300). */
   idempotencyTtl?: number;
+  /**
+   * `JSON.stringify(data)`, made once by the caller: an engine may use it rather than stringify
+   * again (the memory engine keeps it for idempotency and hands it to `onPublication`).
+   */
+  dataJson?: string;
   info?: ClientInfo;
   /** Stored and delivered with the publication as its `headers` (STOMP user headers). */
   headers?: Record<string, string>;

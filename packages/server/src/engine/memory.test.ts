@@ -57,3 +57,33 @@ describe('memory engine sweep', () => {
     assert.throws(() => new MemoryEngine({ metaTtl: 0 }), /metaTtl/);
   });
 });
+
+describe('memory engine idempotency keys', () => {
+  const options = { historySize: 10, historyTtl: 60 };
+  const handler: EngineHandler = { onPublication: () => {}, onJoin: () => {}, onLeave: () => {}, onControl: () => {} };
+
+  it('one key over many channels publishes once per channel, each channel remembered for its own TTL from its first use', async () => {
+    const engine = new MemoryEngine({ sweepInterval: 20 });
+    await engine.start(handler);
+    try {
+      const ttl = { ...options, idempotencyKey: 'k', idempotencyTtl: 0.3 };
+      const a = await engine.publish('a', 1, ttl);
+      const b = await engine.publish('b', 1, ttl);
+      assert.deepEqual([a.offset, b.offset], [1, 1]);
+      assert.equal(await engine.publish('a', 1, ttl), a);
+      await assert.rejects(engine.publish('b', 2, ttl));
+      await sleep(200);
+      const c = await engine.publish('c', 1, ttl);
+      await sleep(150);
+      // a and b: 350 ms since their first use, forgotten; c: 150 ms, remembered
+      assert.equal((await engine.publish('a', 1, ttl)).offset, 2);
+      assert.equal((await engine.publish('b', 1, ttl)).offset, 2);
+      assert.equal(await engine.publish('c', 1, ttl), c);
+      await sleep(250);
+      assert.equal((await engine.publish('c', 1, ttl)).offset, 2);
+      assert.equal((await engine.history('c', {})).publications.length, 2);
+    } finally {
+      await engine.close();
+    }
+  });
+});

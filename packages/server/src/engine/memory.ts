@@ -32,6 +32,17 @@ interface Remembered {
   expireAt: number;
 }
 
+/**
+ * What one idempotency key did, by channel: one record per key rather than one per channel and
+ * key, so a broadcast to 1,000 channels with one key is one entry of the engine's key map.
+ */
+interface KeyRecord {
+  /** The latest `expireAt` of its channels: the record goes when it passes. */
+  expireAt: number;
+  /** Ordered by `expireAt`, as the records are. */
+  channels: Map<string, Remembered>;
+}
+
 export function newEpoch(): string {
   return randomBytes(6).toString('base64url');
 }
@@ -62,8 +73,8 @@ export class MemoryEngine implements Engine {
   private presenceSweeper: NodeJS.Timeout | undefined;
   private shortestPresenceTtl = Infinity;
   private lastPresenceSweep = 0;
-  /** Insertion-ordered, so expired keys are found at the front. */
-  private readonly idempotency = new Map<string, Remembered>();
+  /** By idempotency key; ordered by `expireAt` (a record given a later one moves to the end), so expired keys are found at the front. */
+  private readonly idempotency = new Map<string, KeyRecord>();
   private readonly metaTtlMs: number;
   private readonly sweepIntervalMs: number;
   private sweeper: NodeJS.Timeout | undefined;
@@ -91,12 +102,14 @@ export class MemoryEngine implements Engine {
 
   async publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
     const now = Date.now();
-    const key = options.idempotencyKey === undefined ? undefined : `${channel}\u0000${options.idempotencyKey}`;
+    const key = options.idempotencyKey;
+    let record: KeyRecord | undefined;
     if (key !== undefined) {
       this.forgetExpiredKeys(now);
-      const seen = this.idempotency.get(key);
-      if (seen) {
-        if (seen.json !== JSON.stringify(data)) throw new IdempotencyConflictError(options.idempotencyKey ?? '');
+      record = this.idempotency.get(key);
+      const seen = record?.channels.get(channel);
+      if (seen && seen.expireAt > now) {
+        if (seen.json !== (options.dataJson ?? JSON.stringify(data))) throw new IdempotencyConflictError(options.idempotencyKey ?? '');
         return seen.pub;
       }
     }
@@ -113,10 +126,8 @@ export class MemoryEngine implements Engine {
     } else {
       st.pubs.length = 0;
     }
-    if (key !== undefined) {
-      this.idempotency.set(key, { pub, json: JSON.stringify(data), expireAt: now + (options.idempotencyTtl ?? 300) * 1000 });
-    }
-    if (this.subscribed.has(channel)) this.handler?.onPublication(pub);
+    if (key !== undefined) this.remember(key, record, channel, { pub, json: options.dataJson ?? JSON.stringify(data), expireAt: now + (options.idempotencyTtl ?? 300) * 1000 }, now);
+    if (this.subscribed.has(channel)) this.handler?.onPublication(pub, options.dataJson);
     return pub;
   }
 
@@ -226,6 +237,25 @@ export class MemoryEngine implements Engine {
       else if (st.pubs.length > 0 && now >= st.expireAt) st.pubs = [];
     }
     this.forgetExpiredKeys(now);
+  }
+
+  private remember(key: string, record: KeyRecord | undefined, channel: string, seen: Remembered, now: number): void {
+    if (!record) {
+      this.idempotency.set(key, { expireAt: seen.expireAt, channels: new Map([[channel, seen]]) });
+      return;
+    }
+    // channels in the order of their expiry too: a key reused for ever keeps only its live channels
+    for (const [name, old] of record.channels) {
+      if (old.expireAt > now) break;
+      record.channels.delete(name);
+    }
+    record.channels.delete(channel);
+    record.channels.set(channel, seen);
+    if (seen.expireAt > record.expireAt) {
+      record.expireAt = seen.expireAt;
+      this.idempotency.delete(key);
+      this.idempotency.set(key, record);
+    }
   }
 
   private forgetExpiredKeys(now: number): void {

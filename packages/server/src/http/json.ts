@@ -44,23 +44,12 @@ export const BODY_WRAPPING = 3;
 export async function readJson(req: IncomingMessage, limit: number, maxDepth: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) throw new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`);
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof TidingsError) throw err;
-    // the connection ended first (node:http's requestTimeout answered 408 and closed it, or the client left)
-    throw new RequestGone();
-  }
+  const chunks = await readBody(req, limit);
+  const size = chunks.reduce((n, c) => n + c.length, 0);
   if (size === 0) throw new TidingsError(ErrorCode.BadRequest, 'a JSON body is required');
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
   } catch {
     throw new TidingsError(ErrorCode.BadRequest, 'body is not valid JSON');
   }
@@ -68,6 +57,50 @@ export async function readJson(req: IncomingMessage, limit: number, maxDepth: nu
     throw new TidingsError(ErrorCode.BadRequest, `body nests too deep: payloads may nest ${maxDepth} levels (maxDepth)`);
   }
   return body;
+}
+
+/**
+ * The body's chunks, at most `limit` bytes in all. Over it: TidingsError message_too_large, and the
+ * request is destroyed (its connection closed) right after; RequestGone when the connection ends first.
+ * With 'data' events rather than an async iterator: less work per request on the API's hot path.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer[]> {
+  if (req.readableEnded) return Promise.resolve([]);
+  if (req.destroyed) return Promise.reject(new RequestGone());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onGone);
+      req.off('close', onGone);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      reject(new TidingsError(ErrorCode.MessageTooLarge, `body over the ${limit}-byte limit`));
+      // once the 413 is written, as the async iterator did when left early
+      setImmediate(() => req.destroy());
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(chunks);
+    };
+    // the connection ended first (node:http's requestTimeout answered 408 and closed it, or the client left)
+    const onGone = (): void => {
+      done();
+      reject(new RequestGone());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onGone);
+    req.on('close', onGone);
+  });
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {
