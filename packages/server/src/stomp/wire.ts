@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { TransportName, Written } from '../observability/metrics.js';
 import { ReadyState, type WebSocketConnection, type WebSocketUser } from '../websocket/connection.js';
 import { Opcode } from '../websocket/receiver.js';
-import { scheduleFlush, type Flushable } from '../transports/transport.js';
+import { flushTime, scheduleFlush, type Flushable } from '../transports/transport.js';
 import { PartsCache, joinParts, writeParts } from './shared-writes.js';
 
 /** What a wire tells its connection. */
@@ -26,7 +26,7 @@ export interface StompWire {
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
   attach(handler: WireHandler): void;
-  /** When queued bytes last went out (ms). */
+  /** When queued bytes last went out (ms; during a flush of many connections, when that flush started). */
   readonly lastWrite: number;
   /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
   readonly written: Written;
@@ -147,7 +147,7 @@ export abstract class QueuedWire implements Flushable {
         }
       }
     }
-    this.lastWrite = Date.now();
+    this.lastWrite = flushTime();
     this.written.frames++;
     this.written.bytes += bytes;
     if (n === count) {
