@@ -117,11 +117,11 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
 
   /** Hands what this tick queued to the session as one message (counted there, not here). */
   override flush(): void {
-    if (this.ended || this.queue.length === 0) return;
-    const { queue, queued } = this;
-    super.discard();
+    if (this.ended || this.count === 0) return;
+    const { queued } = this;
+    const parts = this.take();
     this.lastWrite = Date.now();
-    this.send(queue, queued);
+    this.send(parts, parts.length, queued);
   }
 
   override discard(): void {
@@ -130,11 +130,11 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
   }
 
   /** Quoted once for consecutive sessions that queued the same parts (the same prefix and publications). */
-  protected send(parts: readonly Buffer[], bytes: number): void {
-    let quoted = stompQuoted.get(parts, 0);
+  protected send(parts: readonly Buffer[], count: number, bytes: number): void {
+    let quoted = stompQuoted.get(parts, count, 0);
     if (quoted === undefined) {
-      quoted = quote((parts.length === 1 ? parts[0]! : joinParts(parts, bytes, undefined)).toString('utf8'));
-      stompQuoted.remember(parts, 0, quoted);
+      quoted = quote((count === 1 ? parts[0]! : joinParts(parts, count, bytes, undefined)).toString('utf8'));
+      stompQuoted.remember(parts, count, 0, quoted);
     }
     this.sockjs.enqueue(quoted);
   }

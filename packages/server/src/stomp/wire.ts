@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { TransportName, Written } from '../observability/metrics.js';
 import { ReadyState, type WebSocketConnection, type WebSocketUser } from '../websocket/connection.js';
 import { Opcode } from '../websocket/receiver.js';
-import { scheduleFlush, type Flushable } from '../transports/transport.js';
+import { flushTime, scheduleFlush, type Flushable } from '../transports/transport.js';
 import { PartsCache, joinParts, writeParts } from './shared-writes.js';
 
 /** What a wire tells its connection. */
@@ -26,7 +26,7 @@ export interface StompWire {
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
   attach(handler: WireHandler): void;
-  /** When queued bytes last went out (ms). */
+  /** When queued bytes last went out (ms; during a flush of many connections, when that flush started). */
   readonly lastWrite: number;
   /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
   readonly written: Written;
@@ -55,10 +55,21 @@ export function transportOf(kind: StompWire['kind']): TransportName {
 /** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
 const DRAIN_WRITE_BYTES = 16 * 1024;
 
-/** Batches the writes of one tick and hands them to `send` together; keeps the overflow while the socket is backed up. */
+/** What a cleared queue slot holds, so that a reused queue keeps no sent Buffer alive. */
+const EMPTY = Buffer.alloc(0);
+/** A queue longer than this (it grew while the socket was backed up) is dropped once sent, not kept for reuse. */
+const KEPT_SLOTS = 16;
+
+/**
+ * Batches the writes of one tick and hands them to `send` together; keeps the overflow while the
+ * socket is backed up. The queue array is reused from tick to tick (a new array per connection
+ * and tick would live from one broadcast to the next, and make every scavenge copy it).
+ */
 export abstract class QueuedWire implements Flushable {
   lastWrite = Date.now();
+  /** The first `count` entries are queued; the others are EMPTY. */
   protected queue: Buffer[] = [];
+  protected count = 0;
   protected queued = 0;
   protected binary = false;
   protected ended = false;
@@ -68,8 +79,11 @@ export abstract class QueuedWire implements Flushable {
   protected abstract get buffered(): number;
   /** The socket's buffer is full: queued bytes wait for `drained`. */
   protected abstract get backedUp(): boolean;
-  /** Writes `parts` (`bytes` in all; never modified afterwards) as one message or socket write. */
-  protected abstract send(parts: readonly Buffer[], bytes: number, binary: boolean): void;
+  /**
+   * Writes the first `count` of `parts` (`bytes` in all) as one message or socket write, before
+   * it returns: `parts` is reused afterwards, the Buffers in it are never modified.
+   */
+  protected abstract send(parts: readonly Buffer[], count: number, bytes: number, binary: boolean): void;
 
   get backlog(): number {
     return this.queued + this.buffered;
@@ -77,15 +91,29 @@ export abstract class QueuedWire implements Flushable {
 
   write(chunk: Buffer, binary: boolean): boolean {
     if (this.ended) return true;
-    if (this.queue.length === 0) scheduleFlush(this);
-    this.queue.push(chunk);
+    if (this.count === 0) scheduleFlush(this);
+    this.queue[this.count++] = chunk;
     this.queued += chunk.length;
     if (binary) this.binary = true;
     return this.queued + this.buffered <= this.maxQueueBytes;
   }
 
   discard(): void {
-    this.queue = [];
+    this.clear();
+  }
+
+  /** What is queued, as an array of its own; the queue is left empty (without `discard`, which a subclass may extend). */
+  protected take(): Buffer[] {
+    const parts = this.queue.slice(0, this.count);
+    this.clear();
+    return parts;
+  }
+
+  private clear(): void {
+    const { queue, count } = this;
+    if (queue.length > KEPT_SLOTS) this.queue = [];
+    else for (let i = 0; i < count; i++) queue[i] = EMPTY;
+    this.count = 0;
     this.queued = 0;
     this.binary = false;
   }
@@ -97,7 +125,7 @@ export abstract class QueuedWire implements Flushable {
 
   /** Sends what waits in writes of about DRAIN_WRITE_BYTES, each ending with a frame, until the socket is full again. */
   drained(): void {
-    while (!this.ended && this.queue.length > 0 && !this.backedUp) this.sendQueued(DRAIN_WRITE_BYTES);
+    while (!this.ended && this.count > 0 && !this.backedUp) this.sendQueued(DRAIN_WRITE_BYTES);
   }
 
   /**
@@ -105,13 +133,13 @@ export abstract class QueuedWire implements Flushable {
    * first frame end (a chunk ending in NUL) at or past `limit` bytes.
    */
   protected sendQueued(limit = Infinity): void {
-    if (this.queue.length === 0 || this.ended) return;
-    const { queue, binary } = this;
-    let n = queue.length;
+    if (this.count === 0 || this.ended) return;
+    const { queue, count, binary } = this;
+    let n = count;
     let bytes = this.queued;
     if (bytes > limit) {
       bytes = 0;
-      for (let i = 0; i < queue.length; i++) {
+      for (let i = 0; i < count; i++) {
         bytes += queue[i]!.length;
         if (bytes >= limit && queue[i]![queue[i]!.length - 1] === 0) {
           n = i + 1;
@@ -119,18 +147,19 @@ export abstract class QueuedWire implements Flushable {
         }
       }
     }
-    let parts = queue;
-    if (n === queue.length) {
-      this.discard();
-    } else {
-      parts = queue.slice(0, n);
-      this.queue = queue.slice(n);
-      this.queued -= bytes;
-    }
-    this.lastWrite = Date.now();
+    this.lastWrite = flushTime();
     this.written.frames++;
     this.written.bytes += bytes;
-    this.send(parts, bytes, binary);
+    if (n === count) {
+      this.send(queue, count, bytes, binary);
+      this.clear();
+      return;
+    }
+    const parts = queue.slice(0, n);
+    this.queue = queue.slice(n, count);
+    this.count = count - n;
+    this.queued -= bytes;
+    this.send(parts, n, bytes, binary);
   }
 }
 
@@ -195,18 +224,18 @@ export class WebSocketWire extends QueuedWire implements StompWire, WebSocketUse
    * frame header and this connection's own lines go in one small Buffer, and the shared frame
    * tails follow by reference in the same writev.
    */
-  protected send(parts: readonly Buffer[], bytes: number, binary: boolean): void {
+  protected send(parts: readonly Buffer[], count: number, bytes: number, binary: boolean): void {
     const { connection } = this;
     const opcode = binary ? Opcode.Binary : Opcode.Text;
-    const shared = wsFrames.get(parts, opcode);
+    const shared = wsFrames.get(parts, count, opcode);
     if (shared !== undefined) return connection.send(shared);
-    if (wsFrames.matches(parts, opcode)) {
-      const built = joinParts(parts, bytes, opcode);
-      wsFrames.remember(parts, opcode, built);
+    if (wsFrames.matches(parts, count, opcode)) {
+      const built = joinParts(parts, count, bytes, opcode);
+      wsFrames.remember(parts, count, opcode, built);
       return connection.send(built);
     }
-    wsFrames.remember(parts, opcode, undefined);
-    if (connection.readyState === ReadyState.Open) writeParts(connection.socket, parts, bytes, opcode);
+    wsFrames.remember(parts, count, opcode, undefined);
+    if (connection.readyState === ReadyState.Open) writeParts(connection.socket, parts, count, bytes, opcode);
   }
 
   close(code: number, reason: string): void {
@@ -261,19 +290,19 @@ export class TcpWire extends QueuedWire implements StompWire {
   }
 
   /** As over WebSocket, without the frame header. */
-  protected send(parts: readonly Buffer[], bytes: number): void {
+  protected send(parts: readonly Buffer[], count: number, bytes: number): void {
     const { socket } = this;
     if (socket.destroyed) return;
-    const shared = tcpWrites.get(parts, 0);
+    const shared = tcpWrites.get(parts, count, 0);
     if (shared !== undefined) {
       socket.write(shared);
-    } else if (tcpWrites.matches(parts, 0)) {
-      const built = joinParts(parts, bytes, undefined);
-      tcpWrites.remember(parts, 0, built);
+    } else if (tcpWrites.matches(parts, count, 0)) {
+      const built = joinParts(parts, count, bytes, undefined);
+      tcpWrites.remember(parts, count, 0, built);
       socket.write(built);
     } else {
-      tcpWrites.remember(parts, 0, undefined);
-      writeParts(socket, parts, bytes, undefined);
+      tcpWrites.remember(parts, count, 0, undefined);
+      writeParts(socket, parts, count, bytes, undefined);
     }
   }
 

@@ -27,26 +27,53 @@ export interface Flushable {
   flush(): void;
 }
 
-let pending: Flushable[] = [];
-let spare: Flushable[] = [];
+/**
+ * Items to flush: the first `pendingCount` entries of `pending`; the rest are undefined. The two
+ * arrays are kept and swapped, not regrown for every tick (a fan-out queues one item per
+ * connection).
+ */
+let pending: Array<Flushable | undefined> = [];
+let pendingCount = 0;
+let spare: Array<Flushable | undefined> = [];
 let scheduled = false;
+/** Date.now() when the running flushAll started; undefined outside it. */
+let flushStart: number | undefined;
 
 function flushAll(): void {
   scheduled = false;
   const list = pending;
+  const count = pendingCount;
   pending = spare;
-  for (let i = 0; i < list.length; i++) list[i]!.flush();
-  list.length = 0;
-  spare = list;
+  pendingCount = 0;
+  flushStart = Date.now();
+  try {
+    for (let i = 0; i < count; i++) {
+      const item = list[i]!;
+      list[i] = undefined;
+      item.flush();
+    }
+  } finally {
+    flushStart = undefined;
+    spare = list;
+  }
 }
 
 /** Flushes `item` at the end of this tick (setImmediate), together with every other pending item. */
 export function scheduleFlush(item: Flushable): void {
-  pending.push(item);
+  pending[pendingCount++] = item;
   if (!scheduled) {
     scheduled = true;
     setImmediate(flushAll);
   }
+}
+
+/**
+ * Date.now() (ms), read once per flush of all pending items: inside a flush, the time it started
+ * (at most the flush's own duration earlier), so that writing to every connection does not read
+ * the clock for each one.
+ */
+export function flushTime(): number {
+  return flushStart ?? Date.now();
 }
 
 const NEWLINE = Buffer.from('\n');
