@@ -26,7 +26,7 @@ export interface StompWire {
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
   attach(handler: WireHandler): void;
-  /** When queued bytes last went out (ms). */
+  /** When queued bytes last went out, in `sinceStart` ms. */
   readonly lastWrite: number;
   /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
   readonly written: Written;
@@ -55,10 +55,32 @@ export function transportOf(kind: StompWire['kind']): TransportName {
 /** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
 const DRAIN_WRITE_BYTES = 16 * 1024;
 
+const CLOCK_ORIGIN = Date.now();
+
+/**
+ * `now` (ms since the epoch) as ms since this module loaded. Connections keep their times so:
+ * a small integer, where a `Date.now()`-sized value would be a boxed number per field and
+ * connection (for the first 24 days of the process; later ones are boxed again, and still right).
+ * `Math.trunc`, because V8 boxes the result of a plain subtraction of two large numbers even
+ * when it is a small integer.
+ */
+export function sinceStart(now = Date.now()): number {
+  return Math.trunc(now - CLOCK_ORIGIN);
+}
+
+/** The inverse of `sinceStart`: ms since the epoch. */
+export function fromStart(ms: number): number {
+  return ms + CLOCK_ORIGIN;
+}
+
+/** The queue of a wire with nothing queued: shared, never added to (`write` replaces it). */
+const NOTHING_QUEUED: Buffer[] = [];
+
 /** Batches the writes of one tick and hands them to `send` together; keeps the overflow while the socket is backed up. */
 export abstract class QueuedWire implements Flushable {
-  lastWrite = Date.now();
-  protected queue: Buffer[] = [];
+  lastWrite = sinceStart();
+  /** NOTHING_QUEUED while empty, so an idle wire holds no array of its own. */
+  protected queue = NOTHING_QUEUED;
   protected queued = 0;
   protected binary = false;
   protected ended = false;
@@ -77,7 +99,10 @@ export abstract class QueuedWire implements Flushable {
 
   write(chunk: Buffer, binary: boolean): boolean {
     if (this.ended) return true;
-    if (this.queue.length === 0) scheduleFlush(this);
+    if (this.queue === NOTHING_QUEUED) {
+      scheduleFlush(this);
+      this.queue = [];
+    }
     this.queue.push(chunk);
     this.queued += chunk.length;
     if (binary) this.binary = true;
@@ -85,7 +110,7 @@ export abstract class QueuedWire implements Flushable {
   }
 
   discard(): void {
-    this.queue = [];
+    this.queue = NOTHING_QUEUED;
     this.queued = 0;
     this.binary = false;
   }
@@ -127,7 +152,7 @@ export abstract class QueuedWire implements Flushable {
       this.queue = queue.slice(n);
       this.queued -= bytes;
     }
-    this.lastWrite = Date.now();
+    this.lastWrite = sinceStart();
     this.written.frames++;
     this.written.bytes += bytes;
     this.send(parts, bytes, binary);
