@@ -236,7 +236,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   // ---- output ----
 
   private send(frame: { command: 'CONNECTED' | 'RECEIPT' | 'ERROR'; headers: ReadonlyArray<readonly [string, string]>; body?: string }): void {
-    this.wire.write(Buffer.from(serializeFrame(frame, this.version)), false);
+    const bytes = serializeFrame(frame, this.version);
+    this.wire.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), false);
   }
 
   receipt(frame: StompFrame, extra: ReadonlyArray<readonly [string, string]> = []): void {
