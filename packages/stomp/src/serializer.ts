@@ -47,6 +47,8 @@ export function serializeFrame(frame: OutgoingFrame, version: StompVersion): Uin
   }
   if (body.length > 0) head += `content-length:${body.length}\n`;
   head += '\n';
+  // a frame without a body (most the server sends) is encoded in one go
+  if (body.length === 0) return encoder.encode(`${head}\0`);
   const headBytes = encoder.encode(head);
   const out = new Uint8Array(headBytes.length + body.length + 1);
   out.set(headBytes, 0);

@@ -2,7 +2,7 @@ import { CloseCode, ErrorCode, decodeFrame } from '@tidings/protocol';
 import type { Written } from '../observability/metrics.js';
 import type { Session } from '../session.js';
 import { PartsCache, joinParts } from '../stomp/shared-writes.js';
-import { QueuedWire, type StompWire, type WireHandler } from '../stomp/wire.js';
+import { QueuedWire, sinceStart, type StompWire, type WireHandler } from '../stomp/wire.js';
 import type { Transport } from '../transports/transport.js';
 import { quote } from './frames.js';
 import type { SessionUser, SockjsSession } from './session.js';
@@ -120,7 +120,7 @@ export class SockjsStompWire extends QueuedWire implements StompWire, SessionUse
     if (this.ended || this.count === 0) return;
     const { queued } = this;
     const parts = this.take();
-    this.lastWrite = Date.now();
+    this.lastWrite = sinceStart();
     this.send(parts, parts.length, queued);
   }
 

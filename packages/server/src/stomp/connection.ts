@@ -16,7 +16,7 @@ import { MESSAGE_TOO_BIG } from '../websocket/connection.js';
 import { StompError, fromParseError, toStompError } from './errors.js';
 import type { StompHost } from './host.js';
 import { StompSession, type SessionIO } from './session.js';
-import { transportOf, type StompWire, type WireHandler } from './wire.js';
+import { fromStart, sinceStart, transportOf, type StompWire, type WireHandler } from './wire.js';
 
 /** The shortest heart-beat interval the server agrees to, either way (ms). */
 export const MIN_HEARTBEAT = 1000;
@@ -69,11 +69,10 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   private paused = false;
   private detached = false;
   private heartbeat = NO_HEARTBEAT;
-  private lastRead = Date.now();
-  private readonly connectDeadline: number;
-  private closeDeadline = 0;
+  /** When input last came, in `sinceStart` ms (a small integer, not a boxed number). */
+  private lastRead = sinceStart();
+  /** The timer wheel's handle; while connecting, of the connect deadline; while closing, of the close deadline. */
   private timerHandle = -1;
-  private dueAt = 0;
   /** While the refresh proxy is being asked for a new expiry. */
   private refreshing = false;
 
@@ -90,8 +89,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     private request?: ConnectRequest,
   ) {
     this.session = new StompSession(host, this);
-    this.connectDeadline = Date.now() + host.options.connectTimeout * 1000;
-    this.reschedule();
+    this.timerHandle = host.timers.schedule(this, Date.now() + host.options.connectTimeout * 1000);
   }
 
   get connected(): boolean {
@@ -138,7 +136,7 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   // ---- input ----
 
   receive(chunk: Buffer): void {
-    this.lastRead = Date.now();
+    this.lastRead = sinceStart();
     if (this.state === 'closing' || this.state === 'closed' || this.parser?.error) return;
     const parser = (this.parser ??= new StompParser({
       side: 'server',
@@ -238,7 +236,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
   // ---- output ----
 
   private send(frame: { command: 'CONNECTED' | 'RECEIPT' | 'ERROR'; headers: ReadonlyArray<readonly [string, string]>; body?: string }): void {
-    this.wire.write(Buffer.from(serializeFrame(frame, this.version)), false);
+    const bytes = serializeFrame(frame, this.version);
+    this.wire.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), false);
   }
 
   receipt(frame: StompFrame, extra: ReadonlyArray<readonly [string, string]> = []): void {
@@ -288,8 +287,8 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
       this.wire.resume();
     }
     this.wire.close(code, oneLine(reason));
-    this.closeDeadline = Date.now() + CLOSE_TIMEOUT_MS;
-    this.reschedule();
+    this.host.timers.cancel(this, this.timerHandle);
+    this.timerHandle = this.host.timers.schedule(this, Date.now() + CLOSE_TIMEOUT_MS);
   }
 
   /** The wire is gone. Idempotent. */
@@ -314,10 +313,11 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
 
   onTimer(now: number): void {
     this.timerHandle = -1;
-    if (this.state === 'connecting' && now >= this.connectDeadline) {
+    // while connecting or closing, the only timer is the deadline's (the wheel never calls early)
+    if (this.state === 'connecting') {
       return this.fail(new StompError('no CONNECT frame in time', ErrorCode.BadRequest, CloseCode.ConnectTimeout));
     }
-    if (this.state === 'closing' && now >= this.closeDeadline) {
+    if (this.state === 'closing') {
       this.wire.terminate();
       return;
     }
@@ -329,11 +329,12 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
         return this.fail(new StompError('token expired', ErrorCode.TokenExpired, CloseCode.TokenExpired, 'reconnect with a fresh token'));
       }
       const { expectEvery, sendEvery } = this.heartbeat;
-      if (expectEvery > 0 && now - this.lastRead > expectEvery * HEARTBEAT_GRACE) {
+      const silent = sinceStart(now) - this.lastRead;
+      if (expectEvery > 0 && silent > expectEvery * HEARTBEAT_GRACE) {
         return this.fail(new StompError('heart-beat timeout', ErrorCode.BadRequest, CloseCode.NoPong,
-          `nothing received for ${now - this.lastRead} ms; the negotiated interval is ${expectEvery} ms`));
+          `nothing received for ${silent} ms; the negotiated interval is ${expectEvery} ms`));
       }
-      if (sendEvery > 0 && now >= this.sendDue()) this.wire.write(EOL, false);
+      if (sendEvery > 0 && sinceStart(now) >= this.sendDue()) this.wire.write(EOL, false);
     }
     this.reschedule();
   }
@@ -355,27 +356,22 @@ export class StompConnection implements WireHandler, SessionIO, Timed {
     }
   }
 
+  /** When the next heart-beat is due, in `sinceStart` ms. */
   private sendDue(): number {
     const { sendEvery } = this.heartbeat;
     return this.wire.lastWrite + sendEvery - Math.min(250, sendEvery / 2);
   }
 
+  /** Once connected: the timer for the next heart-beat (either way) or the token's expiry, or none. */
   private reschedule(): void {
+    if (this.state !== 'connected') return;
+    const { expectEvery, sendEvery } = this.heartbeat;
     let due = Number.POSITIVE_INFINITY;
-    if (this.state === 'connecting') due = this.connectDeadline;
-    else if (this.state === 'closing') due = this.closeDeadline;
-    else if (this.state === 'connected') {
-      const { expectEvery, sendEvery } = this.heartbeat;
-      if (this.credentials?.expires !== undefined && !this.refreshing) due = this.credentials.expires * 1000;
-      if (expectEvery > 0) due = Math.min(due, this.lastRead + expectEvery * HEARTBEAT_GRACE + 1);
-      if (sendEvery > 0) due = Math.min(due, this.sendDue());
-    }
-    if (Number.isFinite(due)) due = Math.max(due, Date.now() + 1);
-    if (due === this.dueAt && this.timerHandle !== -1) return;
+    if (this.credentials?.expires !== undefined && !this.refreshing) due = this.credentials.expires * 1000;
+    if (expectEvery > 0) due = Math.min(due, fromStart(this.lastRead + expectEvery * HEARTBEAT_GRACE + 1));
+    if (sendEvery > 0) due = Math.min(due, fromStart(this.sendDue()));
     if (this.timerHandle !== -1) this.host.timers.cancel(this, this.timerHandle);
-    this.timerHandle = -1;
-    this.dueAt = due;
-    if (Number.isFinite(due)) this.timerHandle = this.host.timers.schedule(this, due);
+    this.timerHandle = Number.isFinite(due) ? this.host.timers.schedule(this, Math.max(due, Date.now() + 1)) : -1;
   }
 }
 

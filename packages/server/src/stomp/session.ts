@@ -221,10 +221,11 @@ export class StompSession implements SubscriptionOwner {
       return this.io.receipt(frame);
     }
     const since = sinceOf(frame);
+    const shared = this.host.topics.shared(dest.channel, destination);
     // A literal, not a spread: spread-built objects get slow properties, and fan-out reads these for every delivery.
     const sub: TopicSubscription = {
-      kind: 'topic', id, destination, ack, prefix, owner: this, unacked: unackedFor(ack),
-      channel: dest.channel, live: false, pending: NO_PENDING, offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
+      kind: 'topic', id, destination: shared.destination, ack, prefix, owner: this, unacked: unackedFor(ack),
+      channel: shared.channel, live: false, pending: NO_PENDING, offset: 0, epoch: '', unrecovered: false, presence: ns.presence || ns.joinLeave, joinLeave: ns.joinLeave,
     };
     this.subs.byId.set(id, sub);
     try {

@@ -21,6 +21,9 @@ class ChannelFanout implements Subscriber {
   readonly subs = new Set<TopicSubscription>();
   ready: Promise<void> = Promise.resolve();
 
+  /** The channel's name and the destination of its first subscription, as later subscriptions may share them. */
+  constructor(readonly channel: string, readonly destination: string) {}
+
   deliverPublication(pub: Publication): void {
     if (this.subs.size === 0) return;
     const msg = topicMessage(pub);
@@ -49,7 +52,7 @@ export class TopicRouter {
   async add(sub: TopicSubscription): Promise<void> {
     let fanout = this.fanouts.get(sub.channel);
     if (!fanout) {
-      fanout = new ChannelFanout();
+      fanout = new ChannelFanout(sub.channel, sub.destination);
       this.fanouts.set(sub.channel, fanout);
       fanout.ready = this.hub.add(sub.channel, fanout);
     }
@@ -60,6 +63,17 @@ export class TopicRouter {
       this.remove(sub);
       throw err;
     }
+  }
+
+  /**
+   * `channel` and `destination` as the strings the channel's subscriptions on this node already
+   * hold, when equal: a new subscription then keeps no copies of its own (each frame's header
+   * values are new strings).
+   */
+  shared(channel: string, destination: string): { channel: string; destination: string } {
+    const fanout = this.fanouts.get(channel);
+    if (!fanout) return { channel, destination };
+    return { channel: fanout.channel, destination: fanout.destination === destination ? fanout.destination : destination };
   }
 
   remove(sub: TopicSubscription): void {

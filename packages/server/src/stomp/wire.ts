@@ -26,7 +26,7 @@ export interface StompWire {
   readonly remoteAddress?: string | undefined;
   /** Starts passing input and the end of the socket to `handler`. */
   attach(handler: WireHandler): void;
-  /** When queued bytes last went out (ms; during a flush of many connections, when that flush started). */
+  /** When queued bytes last went out, in `sinceStart` ms (during a flush of many connections, when that flush started). */
   readonly lastWrite: number;
   /** What it wrote (MESSAGE frames counted by the session, writes and bytes here). */
   readonly written: Written;
@@ -55,8 +55,28 @@ export function transportOf(kind: StompWire['kind']): TransportName {
 /** Bytes per write after the socket drained (see DRAIN_FRAME_BYTES of the WebSocket transport). */
 const DRAIN_WRITE_BYTES = 16 * 1024;
 
+const CLOCK_ORIGIN = Date.now();
+
+/**
+ * `now` (ms since the epoch) as ms since this module loaded. Connections keep their times so:
+ * a small integer, where a `Date.now()`-sized value would be a boxed number per field and
+ * connection (for the first 24 days of the process; later ones are boxed again, and still right).
+ * `Math.trunc`, because V8 boxes the result of a plain subtraction of two large numbers even
+ * when it is a small integer.
+ */
+export function sinceStart(now = Date.now()): number {
+  return Math.trunc(now - CLOCK_ORIGIN);
+}
+
+/** The inverse of `sinceStart`: ms since the epoch. */
+export function fromStart(ms: number): number {
+  return ms + CLOCK_ORIGIN;
+}
+
 /** What a cleared queue slot holds, so that a reused queue keeps no sent Buffer alive. */
 const EMPTY = Buffer.alloc(0);
+/** The queue of a wire that never wrote: shared, never written to (`write` replaces it first). */
+const NOTHING_QUEUED: Buffer[] = [];
 /** A queue longer than this (it grew while the socket was backed up) is dropped once sent, not kept for reuse. */
 const KEPT_SLOTS = 16;
 
@@ -66,9 +86,9 @@ const KEPT_SLOTS = 16;
  * and tick would live from one broadcast to the next, and make every scavenge copy it).
  */
 export abstract class QueuedWire implements Flushable {
-  lastWrite = Date.now();
-  /** The first `count` entries are queued; the others are EMPTY. */
-  protected queue: Buffer[] = [];
+  lastWrite = sinceStart();
+  /** The first `count` entries are queued; the others are EMPTY. NOTHING_QUEUED until the first write, so an idle wire holds no array of its own. */
+  protected queue: Buffer[] = NOTHING_QUEUED;
   protected count = 0;
   protected queued = 0;
   protected binary = false;
@@ -91,7 +111,10 @@ export abstract class QueuedWire implements Flushable {
 
   write(chunk: Buffer, binary: boolean): boolean {
     if (this.ended) return true;
-    if (this.count === 0) scheduleFlush(this);
+    if (this.count === 0) {
+      scheduleFlush(this);
+      if (this.queue === NOTHING_QUEUED) this.queue = [];
+    }
     this.queue[this.count++] = chunk;
     this.queued += chunk.length;
     if (binary) this.binary = true;
@@ -111,7 +134,7 @@ export abstract class QueuedWire implements Flushable {
 
   private clear(): void {
     const { queue, count } = this;
-    if (queue.length > KEPT_SLOTS) this.queue = [];
+    if (queue.length > KEPT_SLOTS) this.queue = NOTHING_QUEUED;
     else for (let i = 0; i < count; i++) queue[i] = EMPTY;
     this.count = 0;
     this.queued = 0;
@@ -147,7 +170,7 @@ export abstract class QueuedWire implements Flushable {
         }
       }
     }
-    this.lastWrite = flushTime();
+    this.lastWrite = sinceStart(flushTime());
     this.written.frames++;
     this.written.bytes += bytes;
     if (n === count) {
