@@ -104,7 +104,10 @@ describe('the admin live feed', () => {
     for (const [name, probe] of Object.entries(probes)) {
       const result = await probe({ server: t, stompPort, creds, target: 'news', publish: () => t.publish('news', { marker: name }).then(() => undefined), marker: name, patience: 1000 });
       assert.notEqual(result.outcome, 'allowed', name);
-      assert.deepEqual(result.received, [], `${name}: ${result.outcome}`);
+      // over the JSON protocol the live token's own connection may get its stats (a console may still
+      // be watching from the test before); nothing else
+      const other = result.received.filter((d) => !(typeof d === 'object' && d !== null && 'node' in d && 'connections' in d));
+      assert.deepEqual(other, [], `${name}: ${result.outcome}`);
     }
   });
 
