@@ -4,26 +4,19 @@
 // what it publishes, and prints the same JSON fields as before it was split into several files.
 // Functional only: no figure is asserted (the benchmarks themselves are not part of the test suite).
 import assert from 'node:assert/strict';
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { buildC } from '../../bench/lib/cbuild.js';
 import { buildLoadgen, runLoadgen } from '../../bench/lib/loadgen.js';
+import { gccSkip, zlibSkip } from '../helpers/c-toolchain.js';
 import { API_KEY, startTidings, type TidingsProcess } from '../helpers/tidings.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function hasGcc(): boolean {
-  try {
-    execSync('command -v gcc', { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Sets `file`'s modification time `seconds` after `than`'s (file systems may keep whole seconds only). */
 function newerThan(file: string, than: string, seconds: number): void {
@@ -31,9 +24,8 @@ function newerThan(file: string, than: string, seconds: number): void {
   utimesSync(file, t, t);
 }
 
-const gcc = hasGcc() ? false : 'gcc is not installed';
 
-describe('bench buildC', { skip: gcc }, () => {
+describe('bench buildC', { skip: gccSkip }, () => {
   it('compiles several C files into one binary, again only when a source or a header is newer than it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cbuild-'));
     const header = join(dir, 'answer.h');
@@ -63,10 +55,7 @@ describe('bench buildC', { skip: gcc }, () => {
   });
 });
 
-// the load generator links zlib (it inflates permessage-deflate frames): Debian's zlib1g-dev
-const zlib = gcc || (existsSync('/usr/include/zlib.h') ? false : "zlib's headers are not installed (apt-get install -y zlib1g-dev)");
-
-describe('bench load generator against Tidings', { skip: zlib }, () => {
+describe('bench load generator against Tidings', { skip: zlibSkip }, () => {
   let server: TidingsProcess;
   let loadgen: string;
   const conns = 20;

@@ -2,7 +2,7 @@
 // `POST /publish`: a stock `ws` client (which checks Sec-WebSocket-Accept) receives every message.
 // Functional only; the benchmarks themselves are not part of the test suite.
 import assert from 'node:assert/strict';
-import { execSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,20 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { buildC } from '../../bench/lib/cbuild.js';
+import { gccSkip } from '../helpers/c-toolchain.js';
 import { freePort } from '../helpers/tidings.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function hasGcc(): boolean {
-  try {
-    execSync('command -v gcc', { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-describe('bench C writer peer', { skip: hasGcc() ? false : 'gcc is not installed' }, () => {
+describe('bench C writer peer', { skip: gccSkip }, () => {
   it('accepts ws clients and writes each published body to every one of them as a text frame, short and 16-bit lengths', async () => {
     const bin = buildC(join(root, 'bench/peers/writer.c'), join(mkdtempSync(join(tmpdir(), 'writer-')), 'writer'));
     const port = await freePort();
